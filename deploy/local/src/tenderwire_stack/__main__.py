@@ -1,0 +1,3 @@
+from tenderwire_stack.cli import app
+
+app()

@@ -1,0 +1,60 @@
+"""A small demo data set: three suppliers, and a tender that two of them should hear about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+DEMO_SUPPLIERS: list[dict[str, Any]] = [
+    {
+        "legal_name": "Sahel Medical Supplies SARL",
+        "country": "SN",
+        "unspsc_codes": ["42131600"],
+        "email": "offres@sahel-medical.example",
+        "language": "fr",
+        "timezone": "Africa/Dakar",
+    },
+    {
+        "legal_name": "Andes Salud SAC",
+        "country": "PE",
+        "unspsc_codes": ["42131606", "42132200"],
+        "email": "licitaciones@andes-salud.example",
+        "language": "es",
+        "timezone": "America/Lima",
+    },
+    {
+        "legal_name": "Nairobi Water Engineering Ltd",
+        "country": "KE",
+        "unspsc_codes": ["40141700"],
+        "email": "tenders@nairobi-water.example",
+        "language": "en",
+        "timezone": "Africa/Nairobi",
+    },
+]
+
+DEMO_TENDER: dict[str, Any] = {
+    "agency": "UNICEF",
+    "reference": "UNICEF-DEMO-0001",
+    "title": "Isolation gowns for health centres",
+    "description": "Long-term agreement for disposable isolation gowns.",
+    "notice_type": "request_for_quotation",
+    "unspsc_codes": ["42131606"],
+    "beneficiary_countries": ["SN", "ML"],
+    "deadline": "2027-01-15T17:00:00+01:00",
+}
+
+
+def load(matching_url: str) -> list[str]:
+    """Register the demo suppliers; already-registered ones are left as they are."""
+    lines = []
+    with httpx.Client(base_url=matching_url, timeout=10.0) as client:
+        for supplier in DEMO_SUPPLIERS:
+            response = client.post("/v1/suppliers", json=supplier)
+            if response.status_code == 201:
+                lines.append(f"registered {supplier['legal_name']} ({supplier['country']})")
+            elif response.status_code == 409:
+                lines.append(f"already registered: {supplier['legal_name']}")
+            else:
+                response.raise_for_status()
+    return lines

@@ -1,0 +1,163 @@
+"""The whole local platform: infrastructure, sinks and the three services, on fixed ports."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tenderwire_stack.kafka import KafkaNode
+from tenderwire_stack.paths import state_dir
+from tenderwire_stack.postgres import PostgresCluster
+from tenderwire_stack.processes import ManagedProcess
+
+
+@dataclass(frozen=True)
+class Ports:
+    kafka: int = 19092
+    kafka_controller: int = 19093
+    postgres: int = 15432
+    smtp: int = 11025
+    mail_http: int = 18025
+    sms: int = 18030
+    notices: int = 18001
+    matching: int = 18002
+    notify: int = 18003
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    kind: str
+    url: str
+    running: bool
+    pid: int | None = None
+
+
+@dataclass
+class Stack:
+    home: Path = field(default_factory=state_dir)
+    ports: Ports = field(default_factory=Ports)
+
+    @property
+    def kafka(self) -> KafkaNode:
+        return KafkaNode(self.home / "kafka", self.ports.kafka, self.ports.kafka_controller)
+
+    @property
+    def postgres(self) -> PostgresCluster:
+        return PostgresCluster(self.home / "postgres", self.ports.postgres)
+
+    def _process(self, name: str) -> ManagedProcess:
+        return ManagedProcess(name, self.home / "run")
+
+    def service_env(self) -> dict[str, str]:
+        p = self.ports
+        return {
+            "TW_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "TW_NOTICES_DATABASE_URL": self.postgres.dsn("notices"),
+            "TW_NOTICES_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.notices}",
+            "TW_MATCHING_DATABASE_URL": self.postgres.dsn("matching"),
+            "TW_NOTIFY_DATABASE_URL": self.postgres.dsn("notify"),
+            "TW_NOTIFY_SMTP_HOST": "127.0.0.1",
+            "TW_NOTIFY_SMTP_PORT": str(p.smtp),
+        }
+
+    def services(self) -> dict[str, tuple[str, int]]:
+        return {
+            "notices": ("tenderwire_notices.bootstrap:create_app", self.ports.notices),
+            "matching": ("tenderwire_matching.bootstrap:create_app", self.ports.matching),
+            "notify": ("tenderwire_notify.bootstrap:create_app", self.ports.notify),
+        }
+
+    def up(self, *, with_services: bool = True, say: Callable[[str], None] = print) -> None:
+        t0 = time.monotonic()
+        say("postgres: starting")
+        self.postgres.start()
+        self.postgres.create_databases()
+        say("kafka: starting (the first run fetches its jars from Maven Central)")
+        self.kafka.start()
+        say(f"kafka: ready after {time.monotonic() - t0:.1f}s")
+        python = sys.executable
+        self._process("mailcatcher").start(
+            [
+                python, "-m", "tenderwire_stack", "sink", "mailcatcher",
+                "--smtp-port", str(self.ports.smtp), "--http-port", str(self.ports.mail_http),
+                "--store", str(self.home / "mail.jsonl"),
+            ]
+        )  # fmt: skip
+        self._process("smsgateway").start(
+            [python, "-m", "tenderwire_stack", "sink", "smsgateway", "--port", str(self.ports.sms)]
+        )
+        self._wait_http("mailcatcher", f"http://127.0.0.1:{self.ports.mail_http}/api/messages")
+        self._wait_http("smsgateway", f"http://127.0.0.1:{self.ports.sms}/api/messages")
+        if with_services:
+            env = self.service_env()
+            for name, (factory, port) in self.services().items():
+                self._process(name).start(
+                    [
+                        python, "-m", "uvicorn", "--factory", factory,
+                        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                    ],
+                    env=env,
+                )  # fmt: skip
+            for name, (_, port) in self.services().items():
+                self._wait_http(name, f"http://127.0.0.1:{port}/ready")
+        say(f"stack: up after {time.monotonic() - t0:.1f}s")
+
+    def _wait_http(self, name: str, url: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        process = self._process(name)
+        while time.monotonic() < deadline:
+            if process.exited_early():
+                raise RuntimeError(f"{name} exited during start-up; see {process.log_file}")
+            try:
+                if httpx.get(url, timeout=2.0).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"{name} not ready at {url} after {timeout:.0f}s; see {process.log_file}"
+        )
+
+    def down(self, say: Callable[[str], None] = print) -> None:
+        for name in [*self.services(), "smsgateway", "mailcatcher"]:
+            if self._process(name).stop():
+                say(f"{name}: stopped")
+        if self.kafka.stop():
+            say("kafka: stopped")
+        if self.postgres.stop():
+            say("postgres: stopped")
+
+    def status(self) -> list[Component]:
+        p = self.ports
+        components = [
+            Component("postgres", "infrastructure", self.postgres.dsn(), self.postgres.running()),
+            Component(
+                "kafka", "infrastructure", self.kafka.bootstrap_servers,
+                self.kafka.process.running(), self.kafka.process.pid(),
+            ),
+            self._component(
+                "mailcatcher", "sink", f"http://127.0.0.1:{p.mail_http}/ (SMTP {p.smtp})"
+            ),
+            self._component("smsgateway", "sink", f"http://127.0.0.1:{p.sms}/api/messages"),
+        ]  # fmt: skip
+        for name, (_, port) in self.services().items():
+            components.append(self._component(name, "service", f"http://127.0.0.1:{port}/docs"))
+        return components
+
+    def _component(self, name: str, kind: str, url: str) -> Component:
+        process = self._process(name)
+        pid = process.pid()
+        return Component(name, kind, url, pid is not None, pid)
+
+    def log_file(self, name: str) -> Path:
+        if name == "kafka":
+            return self.kafka.server_log
+        if name == "postgres":
+            return self.postgres.log_file
+        return self._process(name).log_file

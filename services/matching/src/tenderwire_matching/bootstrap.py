@@ -1,0 +1,79 @@
+"""Composition root: builds the matching app (HTTP registry + tender consumer) from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from tenderwire_shared import topics
+from tenderwire_shared.db import create_pool, migrate
+from tenderwire_shared.http import health_router, install_correlation_ids
+from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
+from tenderwire_shared.kafka_admin import ensure_topics
+from tenderwire_shared.logging import configure_logging
+from tenderwire_shared.outbox import OutboxRelay
+
+from tenderwire_matching import api
+from tenderwire_matching.handlers import TenderHandlers
+from tenderwire_matching.settings import MatchingSettings
+
+SERVICE = "matching"
+MIGRATIONS = "tenderwire_matching.migrations"
+
+
+def create_app(settings: MatchingSettings | None = None) -> FastAPI:
+    settings = settings or MatchingSettings()
+    configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url)
+        await migrate(pool, MIGRATIONS)
+        tenders_topic = settings.topic(topics.TENDERS)
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            [tenders_topic, settings.topic(topics.MATCHES)],
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+        )
+        dead_letters = DeadLetters(settings.kafka_bootstrap_servers)
+        await dead_letters.start()
+        broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
+        subscribe(
+            broker,
+            tenders_topic,
+            IdempotentConsumer(
+                pool=pool,
+                group=settings.consumer_group,
+                handler=TenderHandlers(
+                    matches_topic=settings.topic(topics.MATCHES),
+                    code_levels=settings.code_hierarchy_levels,
+                ),
+                dead_letters=dead_letters,
+            ),
+        )
+        relay = OutboxRelay(pool, settings.kafka_bootstrap_servers, name=SERVICE)
+        await relay.start()
+        await broker.start()
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await relay.stop()
+            await dead_letters.stop()
+            await pool.close()
+
+    app = FastAPI(
+        title="Tenderwire matching",
+        version="0.1.0",
+        description="The registry of eligible suppliers, and the engine that matches tenders.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_correlation_ids(app)
+    app.include_router(api.router)
+    app.include_router(health_router(lambda: app.state.pool))
+    return app

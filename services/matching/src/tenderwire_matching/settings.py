@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+from tenderwire_shared.settings import ServiceSettings
+
+
+class MatchingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TW_MATCHING_", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:15432/matching"
+    consumer_group: str = "matching"
+    code_hierarchy_levels: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="How many UNSPSC levels apart a supplier and a tender code may be (UNGM: 1)",
+    )
+    refuse_developed_economies: bool = Field(
+        default=True,
+        description="The UN mandate covers developing and transition economies only",
+    )

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+from tenderwire_shared.settings import ServiceSettings
+
+
+class NoticesSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TW_NOTICES_", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:15432/notices"
+    public_base_url: str = "http://127.0.0.1:18001"

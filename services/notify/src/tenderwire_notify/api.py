@@ -1,0 +1,53 @@
+"""HTTP entrypoints: delivery status for operators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel
+
+router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
+
+
+Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+
+
+class DeliveryView(BaseModel):
+    id: str
+    supplier_id: str
+    tender_id: str
+    revision: int
+    kind: str
+    channel: str
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@router.get("")
+async def list_deliveries(
+    pool: Pool,
+    tender_id: Annotated[str | None, Query()] = None,
+    supplier_id: Annotated[str | None, Query()] = None,
+) -> list[DeliveryView]:
+    if tender_id is None and supplier_id is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "give tender_id, supplier_id or both"
+        )
+    rows = await pool.fetch(
+        "SELECT * FROM deliveries WHERE ($1::text IS NULL OR tender_id = $1)"
+        " AND ($2::text IS NULL OR supplier_id = $2) ORDER BY created_at LIMIT 1000",
+        tender_id,
+        supplier_id,
+    )
+    return [DeliveryView.model_validate(dict(r)) for r in rows]

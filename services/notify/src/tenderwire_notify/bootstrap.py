@@ -1,0 +1,77 @@
+"""Composition root: builds the notify app (match consumer + delivery worker) from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from tenderwire_shared import topics
+from tenderwire_shared.db import create_pool, migrate
+from tenderwire_shared.http import health_router, install_correlation_ids
+from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
+from tenderwire_shared.kafka_admin import ensure_topics
+from tenderwire_shared.logging import configure_logging
+
+from tenderwire_notify import api
+from tenderwire_notify.delivery_worker import DeliveryWorker
+from tenderwire_notify.handlers import on_match
+from tenderwire_notify.mailer import Mailer
+from tenderwire_notify.settings import NotifySettings
+
+SERVICE = "notify"
+MIGRATIONS = "tenderwire_notify.migrations"
+
+
+def create_app(settings: NotifySettings | None = None) -> FastAPI:
+    settings = settings or NotifySettings()
+    configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url)
+        await migrate(pool, MIGRATIONS)
+        matches_topic = settings.topic(topics.MATCHES)
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            [matches_topic],
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+        )
+        dead_letters = DeadLetters(settings.kafka_bootstrap_servers)
+        await dead_letters.start()
+        broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
+        subscribe(
+            broker,
+            matches_topic,
+            IdempotentConsumer(
+                pool=pool,
+                group=settings.consumer_group,
+                handler=on_match,
+                dead_letters=dead_letters,
+            ),
+        )
+        worker = DeliveryWorker(pool, Mailer(settings), settings)
+        await worker.start()
+        await broker.start()
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await worker.stop()
+            await dead_letters.stop()
+            await pool.close()
+
+    app = FastAPI(
+        title="Tenderwire notify",
+        version="0.1.0",
+        description="Sends each match to its supplier once, through the delivery ledger.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_correlation_ids(app)
+    app.include_router(api.router)
+    app.include_router(health_router(lambda: app.state.pool))
+    return app

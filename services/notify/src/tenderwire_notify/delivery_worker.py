@@ -1,0 +1,144 @@
+"""Sends queued alerts from the ledger: claim, send, record; retries with backoff and jitter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from tenderwire_shared.events.matches import MatchCreated
+
+from tenderwire_notify.handlers import WAKE_CHANNEL
+from tenderwire_notify.mailer import Mailer, PermanentSendError, TransientSendError, build_message
+from tenderwire_notify.rendering import render_new_tender
+from tenderwire_notify.settings import NotifySettings
+
+log = structlog.get_logger()
+
+# A row left in 'sending' this long was claimed by a worker that died; it goes back to the
+# queue and is resent with the same Message-ID. This is the documented duplicate window.
+STALE_SENDING = timedelta(minutes=2)
+
+
+class DeliveryWorker:
+    def __init__(
+        self, pool: asyncpg.Pool, mailer: Mailer, settings: NotifySettings, *, batch_size: int = 20
+    ) -> None:
+        self._pool = pool
+        self._mailer = mailer
+        self._settings = settings
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="delivery-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with self._pool.acquire() as listen_conn:
+                    await listen_conn.add_listener(WAKE_CHANNEL, self._on_notify)
+                    await self._requeue_stale()
+                    while True:
+                        self._wake.clear()
+                        done = await self.send_due()
+                        if done < self._batch_size:
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(self._wake.wait(), 1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("delivery_worker_failed", error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def _requeue_stale(self) -> None:
+        await self._pool.execute(
+            "UPDATE deliveries SET state = 'queued', updated_at = now()"
+            " WHERE state = 'sending' AND updated_at < now() - $1::interval",
+            STALE_SENDING,
+        )
+
+    async def send_due(self) -> int:
+        """Claim and send up to one batch of due deliveries; returns how many were tried."""
+        rows = await self._pool.fetch(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = now()"
+            " WHERE id IN (SELECT id FROM deliveries WHERE state = 'queued'"
+            "   AND next_attempt_at <= now() ORDER BY next_attempt_at"
+            "   LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            " RETURNING id, address, language, timezone, match, attempts, correlation_id,"
+            "   supplier_id, tender_id",
+            self._batch_size,
+        )
+        await asyncio.gather(*(self._send_one(row) for row in rows))
+        return len(rows)
+
+    async def _send_one(self, row: asyncpg.Record) -> None:
+        log_ = log.bind(
+            notification_id=row["id"],
+            supplier_id=row["supplier_id"],
+            tender_id=row["tender_id"],
+            correlation_id=row["correlation_id"],
+            attempt=row["attempts"],
+        )
+        try:
+            match = MatchCreated.model_validate_json(row["match"])
+            rendered = render_new_tender(
+                match, language=row["language"], timezone_name=row["timezone"]
+            )
+            message = build_message(
+                self._settings, to=row["address"], delivery_id=row["id"], email=rendered
+            )
+        except Exception as exc:
+            # A message we cannot build will not build next time either.
+            await self._finish(row["id"], "failed", f"could not render: {exc!r}")
+            log_.error("notification_failed", error=repr(exc), permanent=True)
+            return
+        try:
+            await self._mailer.send(message)
+        except PermanentSendError as exc:
+            await self._finish(row["id"], "failed", str(exc))
+            log_.warning("notification_failed", error=str(exc), permanent=True)
+            return
+        except TransientSendError as exc:
+            if row["attempts"] >= self._settings.max_attempts:
+                await self._finish(row["id"], "failed", f"gave up: {exc}")
+                log_.warning("notification_failed", error=str(exc), permanent=False)
+                return
+            delay = self._settings.retry_base_delay_s * 2 ** (row["attempts"] - 1)
+            delay *= random.uniform(0.5, 1.5)
+            await self._pool.execute(
+                "UPDATE deliveries SET state = 'queued', last_error = $2, updated_at = now(),"
+                " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+                row["id"],
+                str(exc),
+                delay,
+            )
+            log_.info("notification_retry", error=str(exc), retry_in_s=round(delay, 2))
+            return
+        await self._pool.execute(
+            "UPDATE deliveries SET state = 'sent', sent_at = now(), updated_at = now(),"
+            " last_error = NULL WHERE id = $1",
+            row["id"],
+        )
+        log_.info("notification_sent", channel="email")
+
+    async def _finish(self, delivery_id: str, state: str, error: str) -> None:
+        await self._pool.execute(
+            "UPDATE deliveries SET state = $2, last_error = $3, updated_at = now() WHERE id = $1",
+            delivery_id,
+            state,
+            error,
+        )

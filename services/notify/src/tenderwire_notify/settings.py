@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+from tenderwire_shared.settings import ServiceSettings
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class NotifySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TW_NOTIFY_", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:15432/notify"
+    consumer_group: str = "notify"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 11025
+    smtp_security: SmtpSecurity = SmtpSecurity.NONE
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = 10.0
+    mail_from: str = "Tenderwire alerts <alerts@tenderwire.localhost>"
+    message_id_domain: str = "tenderwire.localhost"
+    max_attempts: int = Field(default=6, ge=1)
+    retry_base_delay_s: float = Field(default=2.0, gt=0)

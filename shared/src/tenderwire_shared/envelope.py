@@ -1,0 +1,49 @@
+"""CloudEvents-style envelope shared by every Kafka event Tenderwire publishes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import uuid6
+from pydantic import BaseModel, ConfigDict, Field
+
+DataT = TypeVar("DataT")
+
+SPEC_VERSION = "1.0"
+
+
+def new_event_id() -> str:
+    # UUIDv7 sorts by creation time, so ids alone show the order events were made in.
+    return str(uuid6.uuid7())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel, Generic[DataT]):
+    # Readers are tolerant: a newer producer may add attributes we do not know yet.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(default_factory=new_event_id, min_length=1)
+    specversion: str = SPEC_VERSION
+    type: str = Field(min_length=1, examples=["tender.published"])
+    source: str = Field(min_length=1, examples=["tenderwire/notices"])
+    subject: str = Field(min_length=1, description="Id of the aggregate the event is about")
+    time: datetime = Field(default_factory=utc_now)
+    dataschema: str | None = None
+    correlationid: str | None = None
+    causationid: str | None = None
+    data: DataT
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        """Headers that let tools filter without parsing the value."""
+        headers = [("ce_id", self.id.encode()), ("ce_type", self.type.encode())]
+        if self.correlationid:
+            headers.append(("correlation_id", self.correlationid.encode()))
+        return headers
+
+
+class RawEnvelope(Envelope[dict[str, Any]]):
+    """An envelope whose data has not been parsed into a typed model yet."""

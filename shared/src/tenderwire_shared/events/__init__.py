@@ -1,0 +1,1 @@
+"""Versioned event payloads, one module per topic."""

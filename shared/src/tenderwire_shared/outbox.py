@@ -1,0 +1,145 @@
+"""Transactional outbox: write events with state, publish them to Kafka afterwards, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import zlib
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from tenderwire_shared.db import Connection
+from tenderwire_shared.envelope import Envelope
+
+log = structlog.get_logger()
+
+WAKE_CHANNEL = "outbox_wake"
+
+
+async def add_to_outbox(conn: Connection, *, topic: str, key: str, event: Envelope[Any]) -> None:
+    """Queue `event` for publication. Call inside the transaction that changes the state."""
+    payload = event.model_dump_json().encode()
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, event_type, value, headers)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        event.id,
+        topic,
+        key,
+        event.type,
+        payload,
+        json.dumps([[k, v.decode()] for k, v in event.kafka_headers()]),
+    )
+    await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows with an idempotent producer, oldest first.
+
+    Only one relay per database publishes at a time (a session advisory lock), which keeps
+    every key's events in commit order. A crash after Kafka acknowledged a batch but before
+    the rows were marked published re-sends that batch: consumers drop the copies by event id.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        *,
+        name: str,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._bootstrap = bootstrap_servers
+        self._name = name
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.published = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._name}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                await self._run_as_leader()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox_relay_failed", relay=self._name, error=repr(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _run_as_leader(self) -> None:
+        async with self._pool.acquire() as lock_conn:
+            lock_key = zlib.crc32(f"outbox:{self._name}".encode()) & 0x7FFF_FFFF
+            # Another replica holds the lock and publishes; poll until it goes away.
+            while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):  # noqa: ASYNC110
+                await asyncio.sleep(self._poll_interval)
+            await lock_conn.add_listener(WAKE_CHANNEL, self._on_notify)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap, enable_idempotence=True, linger_ms=5
+            )
+            await producer.start()
+            try:
+                while not self._stopping:
+                    self._wake.clear()
+                    sent = await self._publish_batch(producer)
+                    if sent < self._batch_size:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            finally:
+                await producer.stop()
+                await lock_conn.remove_listener(WAKE_CHANNEL, self._on_notify)
+                await lock_conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+
+    async def _publish_batch(self, producer: AIOKafkaProducer) -> int:
+        rows = await self._pool.fetch(
+            "SELECT position, event_id, topic, key, event_type, value, headers FROM outbox"
+            " WHERE published_at IS NULL ORDER BY position LIMIT $1",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            headers = [(k, v.encode()) for k, v in json.loads(row["headers"])]
+            futures.append(
+                await producer.send(
+                    row["topic"], value=row["value"], key=row["key"].encode(), headers=headers
+                )
+            )
+        await asyncio.gather(*futures)
+        await self._pool.execute(
+            "UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])",
+            [row["position"] for row in rows],
+        )
+        self.published += len(rows)
+        for row in rows:
+            log.info(
+                "event_published",
+                event_id=row["event_id"],
+                event_type=row["event_type"],
+                topic=row["topic"],
+                key=row["key"],
+            )
+        return len(rows)
