@@ -70,9 +70,9 @@ class OutboxRelay:
         self._stopping = True
         self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # A graceful exit lets the in-flight batch finish and the lock go; cancel if stuck.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout=10)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -90,8 +90,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10.0)
 
     async def _run_as_leader(self) -> None:
+        lock_key = zlib.crc32(f"outbox:{self._name}".encode()) & 0x7FFF_FFFF
         async with self._pool.acquire() as lock_conn:
-            lock_key = zlib.crc32(f"outbox:{self._name}".encode()) & 0x7FFF_FFFF
             # Another replica holds the lock and publishes; poll until it goes away.
             while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):  # noqa: ASYNC110
                 await asyncio.sleep(self._poll_interval)
@@ -99,8 +99,8 @@ class OutboxRelay:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._bootstrap, enable_idempotence=True, linger_ms=5
             )
-            await producer.start()
             try:
+                await producer.start()
                 while not self._stopping:
                     self._wake.clear()
                     sent = await self._publish_batch(producer)
@@ -108,9 +108,9 @@ class OutboxRelay:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._wake.wait(), self._poll_interval)
             finally:
-                await producer.stop()
                 await lock_conn.remove_listener(WAKE_CHANNEL, self._on_notify)
                 await lock_conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+                await producer.stop()
 
     async def _publish_batch(self, producer: AIOKafkaProducer) -> int:
         rows = await self._pool.fetch(

@@ -18,11 +18,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
 from tenderwire_shared.envelope import new_event_id
+
+from tenderwire_stack.http_server import BackgroundServer
 
 
 @dataclass
@@ -170,17 +171,21 @@ def http_app(store: MailStore) -> FastAPI:
 class MailCatcher:
     """SMTP and HTTP on one asyncio loop; usable in-process (tests) or as its own process."""
 
-    def __init__(self, *, smtp_port: int, http_port: int, store: MailStore | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        smtp_port: int,
+        http_port: int,
+        store: MailStore | None = None,
+        handle_signals: bool = False,
+    ) -> None:
         self.smtp_port = smtp_port
         self.http_port = http_port
         self.store = store or MailStore()
         self._smtp_server: asyncio.Server | None = None
-        self._http = uvicorn.Server(
-            uvicorn.Config(
-                http_app(self.store), host="127.0.0.1", port=http_port, log_level="warning"
-            )
+        self._http = BackgroundServer(
+            http_app(self.store), port=http_port, handle_signals=handle_signals
         )
-        self._http_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         handler = CatchingHandler(self.store)
@@ -188,27 +193,22 @@ class MailCatcher:
         self._smtp_server = await loop.create_server(
             lambda: SMTP(handler, hostname="mailcatcher.localhost"), "127.0.0.1", self.smtp_port
         )
-        self._http_task = asyncio.create_task(self._http.serve())
-        while not self._http.started:
-            if self._http_task.done():
-                await self._http_task
-            await asyncio.sleep(0.02)
+        await self._http.start()
 
     async def wait_http_closed(self) -> None:
-        if self._http_task is not None:
-            await self._http_task
+        await self._http.wait_closed()
 
     async def stop(self) -> None:
         if self._smtp_server is not None:
             self._smtp_server.close()
             await self._smtp_server.wait_closed()
-        self._http.should_exit = True
-        if self._http_task is not None:
-            await self._http_task
+        await self._http.stop()
 
 
 async def serve(smtp_port: int, http_port: int, store_path: Path) -> None:
-    catcher = MailCatcher(smtp_port=smtp_port, http_port=http_port, store=MailStore(store_path))
+    catcher = MailCatcher(
+        smtp_port=smtp_port, http_port=http_port, store=MailStore(store_path), handle_signals=True
+    )
     await catcher.start()
     try:
         # uvicorn turns SIGTERM into a graceful HTTP shutdown; SMTP follows it.

@@ -136,6 +136,12 @@ class PostgresCluster:
         )
         return result.stdout
 
+    def destroy(self) -> None:
+        """Delete the cluster's files; it must be stopped first."""
+        root = self._cluster_root()
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
+
     def stop(self) -> bool:
         if not self.running():
             return False

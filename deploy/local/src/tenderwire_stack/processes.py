@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+# Children started by this process, kept so they are reaped (no zombies, no ResourceWarning)
+# when they exit while we are still running.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
 @dataclass(frozen=True)
 class ManagedProcess:
     """A detached child whose pid lives in `<run_dir>/<name>.pid` and output in `<name>.log`."""
@@ -51,6 +56,7 @@ class ManagedProcess:
                 env={**os.environ, **(env or {})},
                 start_new_session=True,
             )
+        _children[proc.pid] = proc
         # What /proc/<pid>/cmdline will show; read back from /proc too early it is still empty.
         self.pid_file.write_text(f"{proc.pid}\n{' '.join(argv)}\n")
         return proc.pid
@@ -78,6 +84,12 @@ class ManagedProcess:
 
 
 def _alive(pid: int) -> bool:
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _children[pid]
+        return False
     try:
         # Reap it if it is our own exited child, so it does not linger as a zombie.
         waited, _ = os.waitpid(pid, os.WNOHANG)

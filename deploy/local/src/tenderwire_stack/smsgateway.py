@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Form, HTTPException
+
+from tenderwire_stack.http_server import BackgroundServer
 
 
 @dataclass
@@ -32,16 +33,15 @@ class SmsRecord:
 
 
 class SmsGateway:
-    def __init__(self, *, port: int, callback_delay_s: float = 0.2) -> None:
+    def __init__(
+        self, *, port: int, callback_delay_s: float = 0.2, handle_signals: bool = False
+    ) -> None:
         self.port = port
         self.callback_delay_s = callback_delay_s
         self.messages: list[SmsRecord] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.app = self._build_app()
-        self._server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        self._task: asyncio.Task[None] | None = None
+        self.server = BackgroundServer(self.app, port=port, handle_signals=handle_signals)
 
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="Tenderwire SMS gateway stub (Twilio-style)")
@@ -101,24 +101,15 @@ class SmsGateway:
                     record.statuses.append(f"callback-failed:{status}")
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                await self._task
-            await asyncio.sleep(0.02)
-
-    async def wait_closed(self) -> None:
-        if self._task is not None:
-            await self._task
+        await self.server.start()
 
     async def stop(self) -> None:
-        self._server.should_exit = True
-        await self.wait_closed()
+        await self.server.stop()
         for task in list(self._tasks):
             task.cancel()
 
 
 async def serve(port: int) -> None:
-    gateway = SmsGateway(port=port)
+    gateway = SmsGateway(port=port, handle_signals=True)
     await gateway.start()
-    await gateway.wait_closed()
+    await gateway.server.wait_closed()

@@ -51,18 +51,24 @@ class DeliveryWorker:
             try:
                 async with self._pool.acquire() as listen_conn:
                     await listen_conn.add_listener(WAKE_CHANNEL, self._on_notify)
-                    await self._requeue_stale()
-                    while True:
-                        self._wake.clear()
-                        done = await self.send_due()
-                        if done < self._batch_size:
-                            with contextlib.suppress(TimeoutError):
-                                await asyncio.wait_for(self._wake.wait(), 1.0)
+                    try:
+                        await self._requeue_stale()
+                        await self._send_until_cancelled()
+                    finally:
+                        await listen_conn.remove_listener(WAKE_CHANNEL, self._on_notify)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("delivery_worker_failed", error=repr(exc))
                 await asyncio.sleep(1.0)
+
+    async def _send_until_cancelled(self) -> None:
+        while True:
+            self._wake.clear()
+            done = await self.send_due()
+            if done < self._batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 1.0)
 
     async def _requeue_stale(self) -> None:
         await self._pool.execute(

@@ -1,0 +1,178 @@
+"""One tender, end to end: notices -> outbox -> Kafka -> matching -> Kafka -> notify -> SMTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from tenderwire_shared.envelope import new_event_id
+from tenderwire_stack.mailcatcher import MailCatcher
+
+from tests.eventually import eventually
+from tests.platform import Platform
+
+pytestmark = pytest.mark.integration
+
+
+def unique(label: str) -> str:
+    return f"{label}-{new_event_id()[-12:]}"
+
+
+def a_notice(**overrides: Any) -> dict[str, Any]:
+    notice = {
+        "agency": "UNICEF",
+        "reference": unique("UNICEF-RFQ"),
+        "title": "Isolation gowns for health centres",
+        "description": "Disposable isolation gowns, long-term agreement.",
+        "notice_type": "request_for_quotation",
+        "unspsc_codes": ["42131606"],
+        "beneficiary_countries": ["SN", "Mali"],
+        "deadline": "2027-01-15T17:00:00+01:00",
+    }
+    return {**notice, **overrides}
+
+
+async def register(http: httpx.AsyncClient, platform: Platform, **fields: Any) -> dict[str, Any]:
+    assert platform.matching is not None
+    response = await http.post(f"{platform.matching.url}/v1/suppliers", json=fields)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def mail_to(http: httpx.AsyncClient, catcher: MailCatcher, address: str) -> list[Any]:
+    response = await http.get(
+        f"http://127.0.0.1:{catcher.http_port}/api/messages", params={"to": address}
+    )
+    response.raise_for_status()
+    messages: list[Any] = response.json()
+    return messages
+
+
+async def test_a_published_tender_reaches_a_matching_supplier_as_exactly_one_email(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    assert platform.notices is not None
+    assert platform.notify is not None
+    email = f"{unique('offres')}@sahel-medical.example"
+    supplier = await register(
+        http,
+        platform,
+        legal_name=unique("Sahel Medical Supplies SARL"),
+        country="SEN",
+        unspsc_codes=["42131600"],  # the class above the tender's commodity: one level up
+        email=email,
+        language="fr",
+        timezone="Africa/Dakar",
+    )
+    notice = a_notice()
+
+    response = await http.post(
+        f"{platform.notices.url}/v1/notices",
+        json=notice,
+        headers={"X-Correlation-ID": "corr-skeleton-1"},
+    )
+    assert response.status_code == 201, response.text
+    tender = response.json()
+    assert tender["beneficiary_countries"] == ["SEN", "MLI"]
+    assert tender["deadline"] == "2027-01-15T16:00:00Z"
+    assert response.headers["X-Correlation-ID"] == "corr-skeleton-1"
+
+    messages = await eventually(
+        lambda: mail_to(http, mail_catcher, email), until=lambda m: len(m) >= 1
+    )
+    assert len(messages) == 1
+    mail = messages[0]
+    assert mail["recipients"] == [email]
+    assert mail["subject"] == (
+        f"[Nouvel appel] Isolation gowns for health centres (UNICEF, {notice['reference']})"
+    )
+    assert mail["message_id"].endswith("@tenderwire.localhost>")
+    text = mail["text"]
+    assert "Bonjour" in text
+    assert "Type: Demande de cotation" in text
+    assert "Pays bénéficiaires: Sénégal, Mali" in text
+    assert "Codes UNSPSC: 42131606" in text
+    # Dakar is on UTC all year; the agency wrote its deadline at UTC+01:00.
+    assert "16:00:00" in text
+    assert "(votre heure, Africa/Dakar)" in text
+    assert "15 janv. 2027 17:00 (UTC+01:00) (heure de l'organisme)" in text
+    assert f"/v1/notices/{tender['id']}" in text
+    assert "Isolation gowns for health centres" in mail["html"]
+
+    deliveries = (
+        await http.get(
+            f"{platform.notify.url}/v1/deliveries", params={"supplier_id": supplier["id"]}
+        )
+    ).json()
+    assert [(d["tender_id"], d["state"], d["attempts"]) for d in deliveries] == [
+        (tender["id"], "sent", 1)
+    ]
+    assert mail["message_id"] == f"<{deliveries[0]['id']}@tenderwire.localhost>"
+
+
+async def test_a_supplier_whose_codes_do_not_match_receives_nothing(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    assert platform.notices is not None
+    matching_email = f"{unique('tenders')}@andes-salud.example"
+    other_email = f"{unique('tenders')}@nairobi-water.example"
+    matching = await register(
+        http, platform, legal_name=unique("Andes Salud"), country="PE",
+        unspsc_codes=["42131606"], email=matching_email, language="es",
+        timezone="America/Lima",
+    )  # fmt: skip
+    # Same segment and family, a different class: two levels away, beyond UNGM's one.
+    other = await register(
+        http, platform, legal_name=unique("Nairobi Water"), country="KE",
+        unspsc_codes=["42132200"], email=other_email,
+    )  # fmt: skip
+
+    response = await http.post(f"{platform.notices.url}/v1/notices", json=a_notice())
+    assert response.status_code == 201, response.text
+    tender_id = response.json()["id"]
+
+    # Matching writes all of a tender's matches in one transaction, so once the matching
+    # supplier's mail is here the other supplier's fate is decided.
+    await eventually(lambda: mail_to(http, mail_catcher, matching_email), until=bool)
+    assert await mail_to(http, mail_catcher, other_email) == []
+    conn = await asyncpg.connect(platform.dsns["matching"])
+    try:
+        matched = await conn.fetch(
+            "SELECT supplier_id FROM matches WHERE tender_id = $1", tender_id
+        )
+    finally:
+        await conn.close()
+    matched_ids = {r["supplier_id"] for r in matched}
+    assert matching["id"] in matched_ids
+    assert other["id"] not in matched_ids
+
+
+async def test_an_invalid_notice_is_refused_with_the_field_named_and_nothing_is_published(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    assert platform.notices is not None
+    bad = a_notice(unspsc_codes=["4213160"], beneficiary_countries=["Narnia"])
+    bad["deadline"] = "2027-01-15T17:00:00"  # no UTC offset
+
+    response = await http.post(f"{platform.notices.url}/v1/notices", json=bad)
+
+    assert response.status_code == 422
+    problems = {tuple(e["loc"]): e["msg"] for e in response.json()["detail"]}
+    assert "must be exactly 8 digits" in problems[("body", "unspsc_codes", 0)]
+    assert "not an ISO 3166 country" in problems[("body", "beneficiary_countries", 0)]
+    assert "timezone" in problems[("body", "deadline")].lower()
+    conn = await asyncpg.connect(platform.dsns["notices"])
+    try:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM notices WHERE reference = $1", bad["reference"]
+        )
+        queued = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE value::text LIKE '%' || $1 || '%'",
+            bad["reference"],
+        )
+    finally:
+        await conn.close()
+    assert (stored, queued) == (0, 0)

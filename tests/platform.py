@@ -1,0 +1,95 @@
+"""Runs the three services in this test process, each on its own port, over real infrastructure."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from fastapi import FastAPI
+from tenderwire_matching.bootstrap import create_app as matching_app
+from tenderwire_matching.settings import MatchingSettings
+from tenderwire_notices.bootstrap import create_app as notices_app
+from tenderwire_notices.settings import NoticesSettings
+from tenderwire_notify.bootstrap import create_app as notify_app
+from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared.envelope import new_event_id
+from tenderwire_stack.http_server import BackgroundServer
+
+from tests.infrastructure import free_port
+
+
+def with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+async def create_database(admin_dsn: str, prefix: str) -> str:
+    name = f"{prefix}_{new_event_id().replace('-', '')[-12:]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return with_database(admin_dsn, name)
+
+
+def running(app: FastAPI) -> BackgroundServer:
+    return BackgroundServer(app, port=free_port())
+
+
+@dataclass
+class Platform:
+    kafka: str
+    admin_dsn: str
+    smtp_port: int
+    topic_prefix: str = field(default_factory=lambda: f"t{new_event_id()[-8:]}.")
+    notices: BackgroundServer | None = None
+    matching: BackgroundServer | None = None
+    notify: BackgroundServer | None = None
+    dsns: dict[str, str] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        for name in ("notices", "matching", "notify"):
+            self.dsns[name] = await create_database(self.admin_dsn, name)
+        kafka, prefix = self.kafka, self.topic_prefix
+        self.notices = running(
+            notices_app(
+                NoticesSettings(
+                    database_url=self.dsns["notices"],
+                    kafka_bootstrap_servers=kafka,
+                    topic_prefix=prefix,
+                )
+            )
+        )
+        self.matching = running(
+            matching_app(
+                MatchingSettings(
+                    database_url=self.dsns["matching"],
+                    kafka_bootstrap_servers=kafka,
+                    topic_prefix=prefix,
+                )
+            )
+        )
+        self.notify = running(
+            notify_app(
+                NotifySettings(
+                    database_url=self.dsns["notify"],
+                    smtp_port=self.smtp_port,
+                    retry_base_delay_s=0.2,
+                    kafka_bootstrap_servers=kafka,
+                    topic_prefix=prefix,
+                )
+            )
+        )
+        try:
+            await asyncio.gather(self.notices.start(), self.matching.start(), self.notify.start())
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        for app in (self.notices, self.matching, self.notify):
+            if app is not None:
+                await app.stop()
