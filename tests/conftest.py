@@ -7,8 +7,8 @@ from types import FrameType
 import httpx
 import pytest
 import pytest_asyncio
-from tenderwire_stack.mailcatcher import MailCatcher
 
+from tenderwire_stack.mailcatcher import MailCatcher
 from tests.infrastructure import free_port, kafka_server, postgres_server
 from tests.platform import Platform
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import gc
 import os
-import warnings
 import socket
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path

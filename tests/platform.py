@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from fastapi import FastAPI
+
 from tenderwire_matching.bootstrap import create_app as matching_app
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_notices.bootstrap import create_app as notices_app
@@ -16,7 +17,6 @@ from tenderwire_notify.bootstrap import create_app as notify_app
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.http_server import BackgroundServer
-
 from tests.infrastructure import free_port
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.mailcatcher import MailCatcher
-
 from tests.eventually import eventually
 from tests.platform import Platform
 

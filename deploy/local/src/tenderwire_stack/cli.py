@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tenderwire_stack import demo
+from tenderwire_stack.kafka import build_libs
 from tenderwire_stack.stack import Stack
 
 app = typer.Typer(no_args_is_help=True, help="Tenderwire operator tools")
@@ -27,6 +28,17 @@ app.add_typer(sink_app, name="sink")
 console = Console()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+
+
+@stack_app.command("prepare")
+def stack_prepare() -> None:
+    """Fetch Kafka's jars from Maven Central (once; again when the pom changes)."""
+    try:
+        libs = build_libs()
+    except Exception as exc:
+        console.print(f"[red]could not fetch Kafka's jars:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"[dim]kafka: {len(list(libs.glob('*.jar')))} jars in {libs}[/dim]")
 
 
 @stack_app.command("up")

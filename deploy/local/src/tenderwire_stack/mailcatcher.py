@@ -21,8 +21,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
-from tenderwire_shared.envelope import new_event_id
 
+from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.http_server import BackgroundServer
 
 

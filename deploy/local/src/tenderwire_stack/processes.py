@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # Children started by this process, kept so they are reaped (no zombies, no ResourceWarning)
 # when they exit while we are still running.
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -32,12 +31,13 @@ class ManagedProcess:
 
     def pid(self) -> int | None:
         try:
-            first, _, command = self.pid_file.read_text().partition("\n")
+            first, _, started = self.pid_file.read_text().partition("\n")
             pid = int(first)
         except (FileNotFoundError, ValueError):
             return None
-        # A recycled pid belongs to someone else's process: never signal it.
-        return pid if _alive(pid) and _command_line(pid) == command.strip() else None
+        # A recycled pid belongs to someone else's process, which started at another time:
+        # never signal it.
+        return pid if _alive(pid) and _start_time(pid) == started.strip() else None
 
     def running(self) -> bool:
         return self.pid() is not None
@@ -57,8 +57,7 @@ class ManagedProcess:
                 start_new_session=True,
             )
         _children[proc.pid] = proc
-        # What /proc/<pid>/cmdline will show; read back from /proc too early it is still empty.
-        self.pid_file.write_text(f"{proc.pid}\n{' '.join(argv)}\n")
+        self.pid_file.write_text(f"{proc.pid}\n{_start_time(proc.pid)}\n")
         return proc.pid
 
     def exited_early(self) -> bool:
@@ -91,29 +90,31 @@ def _alive(pid: int) -> bool:
         del _children[pid]
         return False
     try:
-        # Reap it if it is our own exited child, so it does not linger as a zombie.
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A zombie still answers kill(0); it is not running.
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    # An exited process that its parent has not reaped yet still answers kill(0).
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
-def _command_line(pid: int) -> str:
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat).
+
+    Unlike the command line, it is fixed at fork and survives exec, so it identifies the
+    process from the moment Popen returns.
+    """
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ProcessLookupError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return ""
-    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+    return stat.rsplit(")", 1)[-1].split()[19]

@@ -7,6 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+
+from tenderwire_matching import api
+from tenderwire_matching.handlers import TenderHandlers
+from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
@@ -14,10 +18,6 @@ from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
 from tenderwire_shared.outbox import OutboxRelay
-
-from tenderwire_matching import api
-from tenderwire_matching.handlers import TenderHandlers
-from tenderwire_matching.settings import MatchingSettings
 
 SERVICE = "matching"
 MIGRATIONS = "tenderwire_matching.migrations"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import structlog
+
+from tenderwire_matching.matcher import find_candidates
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import Envelope, RawEnvelope, new_event_id
 from tenderwire_shared.events.matches import MATCH_NEW, MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import TENDER_PUBLISHED, TenderPublished
 from tenderwire_shared.outbox import add_to_outbox
-
-from tenderwire_matching.matcher import find_candidates
 
 log = structlog.get_logger()
 

@@ -7,12 +7,12 @@ import hmac
 import secrets
 
 import asyncpg
-from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import new_event_id
-from tenderwire_shared.unspsc import ancestors
 
 from tenderwire_matching.eligibility import classify
 from tenderwire_matching.schemas import RegisteredSupplier, SupplierRegistration, SupplierView
+from tenderwire_shared.db import Connection
+from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.unspsc import ancestors
 
 
 class IneligibleCountryError(Exception):

@@ -6,6 +6,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
 from tenderwire_shared.countries import CountryCode
 from tenderwire_shared.unspsc import UnspscCode
 

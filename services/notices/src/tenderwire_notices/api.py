@@ -6,13 +6,13 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from tenderwire_shared import topics
-from tenderwire_shared.http import correlation_id
 
 from tenderwire_notices import repository
 from tenderwire_notices.publishing import publish_notice
 from tenderwire_notices.schemas import NoticeDraft, NoticeView
 from tenderwire_notices.settings import NoticesSettings
+from tenderwire_shared import topics
+from tenderwire_shared.http import correlation_id
 
 router = APIRouter(prefix="/v1/notices", tags=["notices"])
 

@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+
+from tenderwire_notices import api
+from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
 from tenderwire_shared.outbox import OutboxRelay
-
-from tenderwire_notices import api
-from tenderwire_notices.settings import NoticesSettings
 
 SERVICE = "notices"
 MIGRATIONS = "tenderwire_notices.migrations"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
+
+from tenderwire_notices import repository
+from tenderwire_notices.schemas import NoticeDraft
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.events.tenders import TENDER_PUBLISHED, TenderPublished, TenderSnapshot
 from tenderwire_shared.outbox import add_to_outbox
-
-from tenderwire_notices import repository
-from tenderwire_notices.schemas import NoticeDraft
 
 SOURCE = "tenderwire/notices"
 

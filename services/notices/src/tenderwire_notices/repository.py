@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
+
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
 

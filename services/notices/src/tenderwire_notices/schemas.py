@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
 from tenderwire_shared.countries import CountryCode
 from tenderwire_shared.events.tenders import NoticeType
 from tenderwire_shared.unspsc import UnspscCode

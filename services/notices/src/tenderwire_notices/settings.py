@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
+
 from tenderwire_shared.settings import ServiceSettings
 
 

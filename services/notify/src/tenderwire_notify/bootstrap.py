@@ -7,18 +7,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from tenderwire_shared import topics
-from tenderwire_shared.db import create_pool, migrate
-from tenderwire_shared.http import health_router, install_correlation_ids
-from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
-from tenderwire_shared.kafka_admin import ensure_topics
-from tenderwire_shared.logging import configure_logging
 
 from tenderwire_notify import api
 from tenderwire_notify.delivery_worker import DeliveryWorker
 from tenderwire_notify.handlers import on_match
 from tenderwire_notify.mailer import Mailer
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared import topics
+from tenderwire_shared.db import create_pool, migrate
+from tenderwire_shared.http import health_router, install_correlation_ids
+from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
+from tenderwire_shared.kafka_admin import ensure_topics
+from tenderwire_shared.logging import configure_logging
 
 SERVICE = "notify"
 MIGRATIONS = "tenderwire_notify.migrations"

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import asyncpg
 import structlog
-from tenderwire_shared.events.matches import MatchCreated
 
 from tenderwire_notify.handlers import WAKE_CHANNEL
 from tenderwire_notify.mailer import Mailer, PermanentSendError, TransientSendError, build_message
 from tenderwire_notify.rendering import render_new_tender
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared.events.matches import MatchCreated
 
 log = structlog.get_logger()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import structlog
+
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
 from tenderwire_shared.events.matches import MATCH_NEW, MatchCreated

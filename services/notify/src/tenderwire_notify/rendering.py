@@ -10,6 +10,7 @@ import pycountry
 from babel import Locale
 from babel.dates import format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
 from tenderwire_shared.events.matches import MatchCreated
 from tenderwire_shared.events.tenders import NoticeType
 

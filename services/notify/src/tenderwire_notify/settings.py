@@ -4,6 +4,7 @@ from enum import StrEnum
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
+
 from tenderwire_shared.settings import ServiceSettings
 
 

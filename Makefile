@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+# Needs: Python 3.11+, OpenJDK 17+, Maven, PostgreSQL 15+ server binaries.
+SHELL := /bin/bash
+TOOLS := .state/tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+TW := $(UV) run --frozen tw
+
+.PHONY: run stop status test lint format bench setup clean
+
+run: setup ## set up, start the platform and its sinks, load demo data
+	$(TW) stack up
+	$(TW) stack demo
+
+stop: $(UV) ## stop every process `make run` started
+	$(TW) stack down
+
+status: $(UV)
+	$(TW) stack status
+
+test: setup ## set up and run the whole suite (starts and stops its own Kafka and PostgreSQL)
+	$(UV) run --frozen pytest
+
+lint: setup ## ruff (lint + format) and mypy --strict
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+format: setup
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+setup: $(UV) ## Python environment from uv.lock, Kafka jars from Maven Central
+	$(UV) sync --frozen --all-packages
+	$(TW) stack prepare
+
+# uv lives in the project's own gitignored tools folder, so set-up never touches the system.
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+clean: ## stop everything and delete all local state (databases, Kafka data, caught mail)
+	-$(TW) stack down
+	rm -rf .state .venv deploy/local/kafka/target

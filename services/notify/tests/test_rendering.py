@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tenderwire_notify.rendering import render_new_tender
+from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
+from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
+
+
+def a_match(title: str = "Isolation gowns") -> MatchCreated:
+    return MatchCreated(
+        match_id="m1",
+        kind=MatchKind.NEW,
+        recipient=Recipient(
+            supplier_id="s1", legal_name="Acme & Sons", email="a@example.org",
+            language="fr", timezone="Africa/Dakar",
+        ),
+        tender=TenderSnapshot(
+            tender_id="t1", revision=1, agency="UNICEF", reference="RFQ-1", title=title,
+            description="", language="en", notice_type=NoticeType.INVITATION_TO_BID,
+            unspsc_codes=("42131606",), beneficiary_countries=("SEN", "MLI"),
+            deadline=datetime(2027, 1, 15, 16, 0, tzinfo=UTC), deadline_utc_offset_minutes=60,
+            published_at=datetime(2026, 11, 1, tzinfo=UTC), url="https://example.org/t1",
+        ),
+        matched_codes=("42131600",),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("language", "subject_start", "type_label", "countries"),
+    [
+        ("en", "[New tender]", "Invitation to bid", "Senegal, Mali"),
+        ("fr", "[Nouvel appel]", "Appel d'offres", "Sénégal, Mali"),
+        ("es", "[Nueva licitación]", "Invitación a licitar", "Senegal, Mali"),
+    ],
+)
+def test_every_language_has_subject_text_and_html(
+    language: str, subject_start: str, type_label: str, countries: str
+) -> None:
+    email = render_new_tender(a_match(), language=language, timezone_name="America/Lima")
+    assert email.subject.startswith(subject_start)
+    assert "RFQ-1" in email.subject
+    assert type_label in email.text
+    assert countries in email.text
+    assert "42131606" in email.text
+    assert "https://example.org/t1" in email.html
+    # Lima is UTC-5: 16:00 UTC is 11:00 there; the agency wrote 17:00 at UTC+01:00.
+    assert "11:00" in email.text
+    assert "17:00 (UTC+01:00)" in email.text
+
+
+def test_an_unknown_language_falls_back_to_english() -> None:
+    email = render_new_tender(a_match(), language="sw", timezone_name="UTC")
+    assert email.subject.startswith("[New tender]")
+
+
+def test_html_escapes_what_agencies_write() -> None:
+    email = render_new_tender(
+        a_match(title="<script>alert(1)</script>"), language="en", timezone_name="UTC"
+    )
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html
+    assert "Acme &amp; Sons" in email.html
+    assert "<script>alert(1)</script>" in email.text
