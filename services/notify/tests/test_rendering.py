@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import AnyHttpUrl
 
 from tenderwire_notify.rendering import render_new_tender
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
@@ -22,7 +23,7 @@ def a_match(title: str = "Isolation gowns") -> MatchCreated:
             description="", language="en", notice_type=NoticeType.INVITATION_TO_BID,
             unspsc_codes=("42131606",), beneficiary_countries=("SEN", "MLI"),
             deadline=datetime(2027, 1, 15, 16, 0, tzinfo=UTC), deadline_utc_offset_minutes=60,
-            published_at=datetime(2026, 11, 1, tzinfo=UTC), url="https://example.org/t1",
+            published_at=datetime(2026, 11, 1, tzinfo=UTC), url=AnyHttpUrl("https://example.org/t1"),
         ),
         matched_codes=("42131600",),
     )  # fmt: skip

@@ -80,9 +80,11 @@ def parse(raw: bytes, mail_from: str, recipients: list[str]) -> CaughtMessage:
         received_at=datetime.now(UTC).isoformat(),
         mail_from=mail_from,
         recipients=recipients,
-        subject=str(parsed.get("Subject", "")),
-        message_id=str(parsed.get("Message-ID", "")),
-        headers={k: str(v) for k, v in parsed.items()},
+        # Python's parser keeps the space of a header folded right after its colon
+        # ("Subject:\r\n [New tender]..."); unfolded per RFC 5322 it is not part of the value.
+        subject=str(parsed.get("Subject", "")).strip(),
+        message_id=str(parsed.get("Message-ID", "")).strip(),
+        headers={k: str(v).strip() for k, v in parsed.items()},
         text=text_part.get_content() if isinstance(text_part, EmailMessage) else "",
         html=html_part.get_content() if isinstance(html_part, EmailMessage) else "",
         size=len(raw),

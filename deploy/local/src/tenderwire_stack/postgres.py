@@ -69,6 +69,9 @@ class PostgresCluster:
         marker = self.home / "cluster-root"
         if marker.exists():
             return Path(marker.read_text().strip())
+        if not self.home.exists():
+            # Nothing made yet: report where it would be, and create nothing just to look.
+            return self.home
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.chown(self.home, user="postgres")
         if _traversable_by_postgres(self.home):

@@ -78,7 +78,7 @@ class Stack:
         say("postgres: starting")
         self.postgres.start()
         self.postgres.create_databases()
-        say("kafka: starting (the first run fetches its jars from Maven Central)")
+        say("kafka: starting")
         self.kafka.start()
         say(f"kafka: ready after {time.monotonic() - t0:.1f}s")
         python = sys.executable

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
+from pydantic import AnyHttpUrl
 
 from tenderwire_notices import repository
 from tenderwire_notices.schemas import NoticeDraft
@@ -43,7 +44,7 @@ async def publish_notice(
         deadline=draft.deadline.astimezone(UTC),
         deadline_utc_offset_minutes=int(offset.total_seconds() // 60),
         published_at=now or datetime.now(UTC),
-        url=f"{public_base_url}/v1/notices/{tender_id}",  # type: ignore[arg-type]
+        url=AnyHttpUrl(f"{public_base_url}/v1/notices/{tender_id}"),
     )
     event = Envelope[TenderPublished](
         type=TENDER_PUBLISHED,
