@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from tenderwire_matching.bootstrap import create_app as matching_app
 from tenderwire_matching.settings import MatchingSettings
+from tenderwire_notices import agencies
 from tenderwire_notices.bootstrap import create_app as notices_app
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notify.bootstrap import create_app as notify_app
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared.clock import ManualClock
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.http_server import BackgroundServer
 from tests.infrastructure import free_port
@@ -49,6 +51,7 @@ class Platform:
     matching: BackgroundServer | None = None
     notify: BackgroundServer | None = None
     dsns: dict[str, str] = field(default_factory=dict)
+    clock: ManualClock = field(default_factory=ManualClock)
 
     async def start(self) -> None:
         for name in ("notices", "matching", "notify"):
@@ -58,9 +61,11 @@ class Platform:
             notices_app(
                 NoticesSettings(
                     database_url=self.dsns["notices"],
+                    closer_interval_s=0.2,
                     kafka_bootstrap_servers=kafka,
                     topic_prefix=prefix,
-                )
+                ),
+                clock=self.clock,
             )
         )
         self.matching = running(
@@ -88,6 +93,17 @@ class Platform:
         except BaseException:
             await self.stop()
             raise
+
+    async def new_agency(self, code: str | None = None) -> tuple[str, str]:
+        """A fresh agency and an API key for it: (agency code, key)."""
+        code = code or f"AG{new_event_id()[-10:].upper()}"
+        conn = await asyncpg.connect(self.dsns["notices"])
+        try:
+            await agencies.create_agency(conn, code, f"Agency {code}")
+            key = await agencies.issue_key(conn, code, label="tests")
+        finally:
+            await conn.close()
+        return code, key
 
     async def stop(self) -> None:
         for app in (self.notices, self.matching, self.notify):

@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from tenderwire_shared import topics
 from tenderwire_stack.mailcatcher import MailCatcher
 from tests.eventually import eventually
-from tests.integration.test_walking_skeleton import a_notice, mail_to, register, unique
+from tests.integration.test_walking_skeleton import (
+    a_notice,
+    as_agency,
+    mail_to,
+    register,
+    unique,
+)
+from tests.kafka_reader import read_until
 from tests.platform import Platform
 
 pytestmark = pytest.mark.integration
-
-
-async def dead_letters(bootstrap: str, topic: str, expected: int) -> list[dict[str, bytes]]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    found: list[dict[str, bytes]] = []
-    try:
-        async with asyncio.timeout(60):
-            while len(found) < expected:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        found.append({"value": record.value, **dict(record.headers)})
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_poison_tender_events_are_dead_lettered_with_a_reason_and_matching_continues(
@@ -57,12 +44,15 @@ async def test_poison_tender_events_are_dead_lettered_with_a_reason_and_matching
         http, platform, legal_name=unique("After Poison Ltd"), country="GH",
         unspsc_codes=["42131606"], email=email,
     )  # fmt: skip
-    response = await http.post(f"{platform.notices.url}/v1/notices", json=a_notice())
+    _, key = await platform.new_agency()
+    response = await http.post(
+        f"{platform.notices.url}/v1/notices", json=a_notice(), headers=as_agency(key)
+    )
     assert response.status_code == 201
 
     assert await eventually(lambda: mail_to(http, mail_catcher, email), until=bool)
-    letters = await dead_letters(platform.kafka, f"{tenders}.matching.dlt", expected=2)
-    by_value = {letter["value"]: letter for letter in letters}
+    letters = await read_until(platform.kafka, f"{tenders}.matching.dlt", lambda s: len(s) >= 2)
+    by_value = {letter.value: {"value": letter.value, **letter.headers} for letter in letters}
     garbage = by_value[b"\xff not json"]
     assert garbage["dlt_reason"].startswith(b"invalid envelope:")
     assert garbage["dlt_original_topic"] == tenders.encode()

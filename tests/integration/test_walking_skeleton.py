@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import pytest_asyncio
 
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.mailcatcher import MailCatcher
@@ -22,7 +23,6 @@ def unique(label: str) -> str:
 
 def a_notice(**overrides: Any) -> dict[str, Any]:
     notice = {
-        "agency": "UNICEF",
         "reference": unique("UNICEF-RFQ"),
         "title": "Isolation gowns for health centres",
         "description": "Disposable isolation gowns, long-term agreement.",
@@ -32,6 +32,15 @@ def a_notice(**overrides: Any) -> dict[str, Any]:
         "deadline": "2027-01-15T17:00:00+01:00",
     }
     return {**notice, **overrides}
+
+
+def as_agency(key: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **headers}
+
+
+@pytest_asyncio.fixture(scope="module")
+async def agency(platform: Platform) -> tuple[str, str]:
+    return await platform.new_agency()
 
 
 async def register(http: httpx.AsyncClient, platform: Platform, **fields: Any) -> dict[str, Any]:
@@ -52,7 +61,10 @@ async def mail_to(http: httpx.AsyncClient, catcher: MailCatcher, address: str) -
 
 
 async def test_a_published_tender_reaches_a_matching_supplier_as_exactly_one_email(
-    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+    platform: Platform,
+    mail_catcher: MailCatcher,
+    http: httpx.AsyncClient,
+    agency: tuple[str, str],
 ) -> None:
     assert platform.notices is not None
     assert platform.notify is not None
@@ -72,7 +84,7 @@ async def test_a_published_tender_reaches_a_matching_supplier_as_exactly_one_ema
     response = await http.post(
         f"{platform.notices.url}/v1/notices",
         json=notice,
-        headers={"X-Correlation-ID": "corr-skeleton-1"},
+        headers=as_agency(agency[1], **{"X-Correlation-ID": "corr-skeleton-1"}),
     )
     assert response.status_code == 201, response.text
     tender = response.json()
@@ -87,7 +99,7 @@ async def test_a_published_tender_reaches_a_matching_supplier_as_exactly_one_ema
     mail = messages[0]
     assert mail["recipients"] == [email]
     assert mail["subject"] == (
-        f"[Nouvel appel] Isolation gowns for health centres (UNICEF, {notice['reference']})"
+        f"[Nouvel appel] Isolation gowns for health centres ({agency[0]}, {notice['reference']})"
     )
     assert mail["message_id"].endswith("@tenderwire.localhost>")
     text = mail["text"]
@@ -114,7 +126,10 @@ async def test_a_published_tender_reaches_a_matching_supplier_as_exactly_one_ema
 
 
 async def test_a_supplier_whose_codes_do_not_match_receives_nothing(
-    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+    platform: Platform,
+    mail_catcher: MailCatcher,
+    http: httpx.AsyncClient,
+    agency: tuple[str, str],
 ) -> None:
     assert platform.notices is not None
     matching_email = f"{unique('tenders')}@andes-salud.example"
@@ -130,7 +145,9 @@ async def test_a_supplier_whose_codes_do_not_match_receives_nothing(
         unspsc_codes=["42132200"], email=other_email,
     )  # fmt: skip
 
-    response = await http.post(f"{platform.notices.url}/v1/notices", json=a_notice())
+    response = await http.post(
+        f"{platform.notices.url}/v1/notices", json=a_notice(), headers=as_agency(agency[1])
+    )
     assert response.status_code == 201, response.text
     tender_id = response.json()["id"]
 
@@ -151,13 +168,15 @@ async def test_a_supplier_whose_codes_do_not_match_receives_nothing(
 
 
 async def test_an_invalid_notice_is_refused_with_the_field_named_and_nothing_is_published(
-    platform: Platform, http: httpx.AsyncClient
+    platform: Platform, http: httpx.AsyncClient, agency: tuple[str, str]
 ) -> None:
     assert platform.notices is not None
     bad = a_notice(unspsc_codes=["4213160"], beneficiary_countries=["Narnia"])
     bad["deadline"] = "2027-01-15T17:00:00"  # no UTC offset
 
-    response = await http.post(f"{platform.notices.url}/v1/notices", json=bad)
+    response = await http.post(
+        f"{platform.notices.url}/v1/notices", json=bad, headers=as_agency(agency[1])
+    )
 
     assert response.status_code == 422
     problems = {tuple(e["loc"]): e["msg"] for e in response.json()["detail"]}

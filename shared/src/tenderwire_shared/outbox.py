@@ -22,7 +22,8 @@ WAKE_CHANNEL = "outbox_wake"
 
 async def add_to_outbox(conn: Connection, *, topic: str, key: str, event: Envelope[Any]) -> None:
     """Queue `event` for publication. Call inside the transaction that changes the state."""
-    payload = event.model_dump_json().encode()
+    # serialize_as_any: an Envelope[BaseModel] must carry its data's own fields, not {}.
+    payload = event.model_dump_json(serialize_as_any=True).encode()
     await conn.execute(
         "INSERT INTO outbox (event_id, topic, key, event_type, value, headers)"
         " VALUES ($1, $2, $3, $4, $5, $6)",

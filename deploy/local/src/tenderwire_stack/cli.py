@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tenderwire_stack import demo
+from tenderwire_stack import agencies_cli, demo
 from tenderwire_stack.kafka import build_libs
 from tenderwire_stack.stack import Stack
 
@@ -24,6 +24,7 @@ stack_app = typer.Typer(
 sink_app = typer.Typer(no_args_is_help=True, help="Run one local sink in the foreground")
 app.add_typer(stack_app, name="stack")
 app.add_typer(sink_app, name="sink")
+app.add_typer(agencies_cli.app, name="agencies")
 
 console = Console()
 
@@ -98,6 +99,7 @@ def stack_demo() -> None:
     p = stack.ports
     for line in demo.load(f"http://127.0.0.1:{p.matching}"):
         console.print(f"[dim]{line}[/dim]")
+    key = asyncio.run(demo.agency_key(stack.postgres.dsn("notices")))
     tender = json.dumps(demo.DEMO_TENDER)
     console.print(
         "\n[bold]Tenderwire is running.[/bold]\n"
@@ -110,7 +112,10 @@ def stack_demo() -> None:
         f"  PostgreSQL         {stack.postgres.dsn()}\n\n"
         "Publish a tender:\n"
         f"  curl -s -X POST http://127.0.0.1:{p.notices}/v1/notices "
+        f"-H 'Authorization: Bearer {key}' "
         f"-H 'Content-Type: application/json' -d '{tender}'\n\n"
+        f"{demo.DEMO_AGENCY[0]}'s API key (shown once; `tw agencies issue-key` makes more):\n"
+        f"  {key}\n\n"
         "Stop everything with: make stop",
         highlight=False,
         soft_wrap=True,

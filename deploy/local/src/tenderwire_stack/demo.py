@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
+
+from tenderwire_notices import agencies
 
 DEMO_SUPPLIERS: list[dict[str, Any]] = [
     {
@@ -33,8 +36,9 @@ DEMO_SUPPLIERS: list[dict[str, Any]] = [
     },
 ]
 
+DEMO_AGENCY = ("UNICEF", "United Nations Children's Fund")
+
 DEMO_TENDER: dict[str, Any] = {
-    "agency": "UNICEF",
     "reference": "UNICEF-DEMO-0001",
     "title": "Isolation gowns for health centres",
     "description": "Long-term agreement for disposable isolation gowns.",
@@ -43,6 +47,17 @@ DEMO_TENDER: dict[str, Any] = {
     "beneficiary_countries": ["SN", "ML"],
     "deadline": "2027-01-15T17:00:00+01:00",
 }
+
+
+async def agency_key(notices_dsn: str) -> str:
+    """A fresh API key for the demo agency, creating the agency on first use."""
+    conn = await asyncpg.connect(notices_dsn)
+    try:
+        if not await agencies.exists(conn, DEMO_AGENCY[0]):
+            await agencies.create_agency(conn, *DEMO_AGENCY)
+        return await agencies.issue_key(conn, DEMO_AGENCY[0], label="make run demo")
+    finally:
+        await conn.close()
 
 
 def load(matching_url: str) -> list[str]:

@@ -1,82 +1,177 @@
-"""HTTP entrypoints for agencies. Thin: validate, call a use case, shape the reply."""
+"""HTTP entrypoints for agencies. Thin: authenticate, validate, call a use case, shape the reply."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
 
-import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
-from tenderwire_notices import repository
-from tenderwire_notices.publishing import publish_notice
-from tenderwire_notices.schemas import NoticeDraft, NoticeView
-from tenderwire_notices.settings import NoticesSettings
-from tenderwire_shared import topics
-from tenderwire_shared.http import correlation_id
+from tenderwire_notices import idempotency, lifecycle, repository
+from tenderwire_notices.dependencies import CurrentAgency, LifecycleContext, Pool, Settings
+from tenderwire_notices.domain import NoticeNotFoundError
+from tenderwire_notices.schemas import (
+    Amendment,
+    AwardDecision,
+    Cancellation,
+    NoticeDraft,
+    NoticePage,
+    NoticeView,
+)
+from tenderwire_shared.countries import to_alpha3
+from tenderwire_shared.db import Connection
+from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot, TenderStatus
 
 router = APIRouter(prefix="/v1/notices", tags=["notices"])
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry with the same key to get the first answer and no second effect",
+    ),
+]
 
-def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
-
-
-def get_settings(request: Request) -> NoticesSettings:
-    settings: NoticesSettings = request.app.state.settings
-    return settings
-
-
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
-Settings = Annotated[NoticesSettings, Depends(get_settings)]
-CorrelationId = Annotated[str, Depends(correlation_id)]
+UseCase = Callable[[Connection], Awaitable[TenderSnapshot]]
 
 
-def _view(row: asyncpg.Record, settings: NoticesSettings) -> NoticeView:
-    return NoticeView(
-        id=row["id"],
-        agency=row["agency"],
-        reference=row["reference"],
-        title=row["title"],
-        description=row["description"],
-        language=row["language"],
-        notice_type=repository.notice_type(row),
-        unspsc_codes=list(row["unspsc_codes"]),
-        beneficiary_countries=list(row["beneficiary_countries"]),
-        deadline=row["deadline"],
-        deadline_local=repository.local_deadline(row),
-        status=row["status"],
-        revision=row["revision"],
-        published_at=row["published_at"],
-        url=f"{settings.public_base_url}/v1/notices/{row['id']}",
-    )
+async def _idempotent(
+    request: Request,
+    pool: Pool,
+    agency: str,
+    key: str | None,
+    body: Any,
+    use_case: UseCase,
+    *,
+    success: int,
+) -> Response:
+    async def operation(conn: Connection) -> tuple[int, dict[str, Any]]:
+        tender = await use_case(conn)
+        return success, NoticeView.of(tender).model_dump(mode="json")
 
-
-@router.post("", status_code=status.HTTP_201_CREATED)
-async def publish(
-    draft: NoticeDraft, pool: Pool, settings: Settings, cid: CorrelationId
-) -> NoticeView:
+    request_hash = idempotency.fingerprint(request.method, request.url.path, body)
     try:
-        snapshot = await publish_notice(
-            pool,
-            draft,
-            tenders_topic=settings.topic(topics.TENDERS),
-            public_base_url=settings.public_base_url,
-            correlation_id=cid,
-        )
-    except repository.DuplicateReferenceError as exc:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"agency {draft.agency!r} already published a notice with reference {exc}",
-        ) from exc
-    row = await repository.get(pool, snapshot.tender_id)
-    assert row is not None
-    return _view(row, settings)
+        outcome = await idempotency.run(pool, agency, key, request_hash, operation)
+    except idempotency.IdempotencyKeyError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
 
-@router.get("/{notice_id}")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=NoticeView, summary="Publish a notice"
+)
+async def publish(
+    draft: NoticeDraft,
+    request: Request,
+    pool: Pool,
+    agency: CurrentAgency,
+    ctx: LifecycleContext,
+    key: IdempotencyKey = None,
+) -> Response:
+    return await _idempotent(
+        request, pool, agency, key, draft.model_dump(mode="json"),
+        lambda conn: lifecycle.publish(conn, ctx, agency, draft),
+        success=status.HTTP_201_CREATED,
+    )  # fmt: skip
+
+
+@router.post("/{notice_id}/amendments", response_model=NoticeView, summary="Amend a notice")
+async def amend(
+    notice_id: str,
+    amendment: Amendment,
+    request: Request,
+    pool: Pool,
+    agency: CurrentAgency,
+    ctx: LifecycleContext,
+    key: IdempotencyKey = None,
+) -> Response:
+    return await _idempotent(
+        request, pool, agency, key, amendment.model_dump(mode="json", exclude_unset=True),
+        lambda conn: lifecycle.amend(conn, ctx, agency, notice_id, amendment),
+        success=status.HTTP_200_OK,
+    )  # fmt: skip
+
+
+@router.post("/{notice_id}/cancellation", response_model=NoticeView, summary="Cancel a notice")
+async def cancel(
+    notice_id: str,
+    cancellation: Cancellation,
+    request: Request,
+    pool: Pool,
+    agency: CurrentAgency,
+    ctx: LifecycleContext,
+    key: IdempotencyKey = None,
+) -> Response:
+    return await _idempotent(
+        request, pool, agency, key, cancellation.model_dump(mode="json"),
+        lambda conn: lifecycle.cancel(conn, ctx, agency, notice_id, cancellation.reason),
+        success=status.HTTP_200_OK,
+    )  # fmt: skip
+
+
+@router.post("/{notice_id}/award", response_model=NoticeView, summary="Award a closed notice")
+async def award(
+    notice_id: str,
+    decision: AwardDecision,
+    request: Request,
+    pool: Pool,
+    agency: CurrentAgency,
+    ctx: LifecycleContext,
+    key: IdempotencyKey = None,
+) -> Response:
+    return await _idempotent(
+        request, pool, agency, key, decision.model_dump(mode="json"),
+        lambda conn: lifecycle.award(conn, ctx, agency, notice_id, decision),
+        success=status.HTTP_200_OK,
+    )  # fmt: skip
+
+
+@router.get("/{notice_id}", summary="A notice with its revision history")
 async def get_notice(notice_id: str, pool: Pool, settings: Settings) -> NoticeView:
     row = await repository.get(pool, notice_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notice with id {notice_id!r}")
-    return _view(row, settings)
+        raise NoticeNotFoundError(f"no notice {notice_id!r}")
+    tender = repository.to_snapshot(row, settings.public_base_url)
+    return NoticeView.of(tender, revisions=await repository.revisions(pool, notice_id))
+
+
+@router.get("", summary="Search notices, newest first")
+async def search(
+    pool: Pool,
+    settings: Settings,
+    agency: str | None = None,
+    status_: Annotated[TenderStatus | None, Query(alias="status")] = None,
+    notice_type: NoticeType | None = None,
+    unspsc: Annotated[
+        str | None, Query(pattern=r"^\d{2,8}$", description="A code or a prefix: 42, 4213, ...")
+    ] = None,
+    country: Annotated[str | None, Query(description="Beneficiary country, any ISO form")] = None,
+    deadline_from: datetime | None = None,
+    deadline_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> NoticePage:
+    try:
+        after = repository.decode_cursor(cursor) if cursor else None
+        alpha3 = to_alpha3(country) if country else None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    where = repository.SearchFilter(
+        agency=agency,
+        status=status_.value if status_ else None,
+        notice_type=notice_type.value if notice_type else None,
+        unspsc_prefix=unspsc,
+        country=alpha3,
+        deadline_from=deadline_from,
+        deadline_to=deadline_to,
+    )
+    rows = await repository.search(pool, where, limit=limit + 1, after=after)
+    page = [repository.to_snapshot(r, settings.public_base_url) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = repository.encode_cursor(last.published_at, last.tender_id)
+    return NoticePage(items=[NoticeView.of(t) for t in page], next_cursor=next_cursor)

@@ -1,4 +1,4 @@
-"""Composition root: builds the notices app from settings and nothing else."""
+"""Composition root: builds the notices app from settings (and, in tests, a clock)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 
-from tenderwire_notices import api
+from tenderwire_notices import api, api_ocds
+from tenderwire_notices.closer import DeadlineCloser
+from tenderwire_notices.commands import CommandHandler
+from tenderwire_notices.errors import install_error_handlers
+from tenderwire_notices.lifecycle import Context
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
+from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
+from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
 from tenderwire_shared.outbox import OutboxRelay
@@ -20,38 +27,75 @@ SERVICE = "notices"
 MIGRATIONS = "tenderwire_notices.migrations"
 
 
-def create_app(settings: NoticesSettings | None = None) -> FastAPI:
+def create_app(settings: NoticesSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or NoticesSettings()
+    clock = clock or SystemClock()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
+
+    def context(correlation_id: str | None = None) -> Context:
+        return Context(
+            tenders_topic=settings.topic(topics.TENDERS),
+            public_base_url=settings.public_base_url,
+            clock=clock,
+            correlation_id=correlation_id,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url)
         await migrate(pool, MIGRATIONS)
+        commands_topic = settings.topic(topics.NOTICE_COMMANDS)
         await ensure_topics(
             settings.kafka_bootstrap_servers,
-            [settings.topic(topics.TENDERS)],
+            [settings.topic(topics.TENDERS), commands_topic],
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
+        dead_letters = DeadLetters(settings.kafka_bootstrap_servers)
+        await dead_letters.start()
+        broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
+        subscribe(
+            broker,
+            commands_topic,
+            IdempotentConsumer(
+                pool=pool,
+                group=settings.commands_consumer_group,
+                handler=CommandHandler(context),
+                dead_letters=dead_letters,
+            ),
+        )
         relay = OutboxRelay(pool, settings.kafka_bootstrap_servers, name=SERVICE)
-        await relay.start()
+        closer = DeadlineCloser(pool, context, interval_s=settings.closer_interval_s)
         app.state.pool = pool
         app.state.relay = relay
+        app.state.closer = closer
+        await relay.start()
+        await closer.start()
+        await broker.start()
         try:
             yield
         finally:
+            await broker.stop()
+            await closer.stop()
             await relay.stop()
+            await dead_letters.stop()
             await pool.close()
 
     app = FastAPI(
         title="Tenderwire notices",
-        version="0.1.0",
-        description="Agencies publish tender notices; every change leaves as a Kafka event.",
+        version="0.2.0",
+        description=(
+            "Agencies publish tender notices and their lifecycle (amended, closed, awarded,"
+            " cancelled); every change leaves as a Kafka event. Authenticate with"
+            " `Authorization: Bearer <API key>`; retry any POST safely with `Idempotency-Key`."
+        ),
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock
     install_correlation_ids(app)
+    install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(api_ocds.router)
     app.include_router(health_router(lambda: app.state.pool))
     return app

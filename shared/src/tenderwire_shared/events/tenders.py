@@ -1,15 +1,33 @@
-"""Payloads of events on the tenders topic, written only by the notices service."""
+"""Payloads of events on the tenders topic, written only by the notices service.
+
+Every event carries the whole tender as it stands after the change (`tender`), so a consumer
+never needs an earlier event to act on a later one. `tender.revision` goes up by one with
+every event about that tender; consumers ignore a revision older than one they have applied.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
 from tenderwire_shared.unspsc import UnspscCode
 
 TENDER_PUBLISHED = "tender.published"
+TENDER_AMENDED = "tender.amended"
+TENDER_CLOSED = "tender.closed"
+TENDER_CANCELLED = "tender.cancelled"
+TENDER_AWARDED = "tender.awarded"
+TENDER_EVENT_TYPES = (
+    TENDER_PUBLISHED,
+    TENDER_AMENDED,
+    TENDER_CLOSED,
+    TENDER_CANCELLED,
+    TENDER_AWARDED,
+)
 
 
 class NoticeType(StrEnum):
@@ -27,6 +45,39 @@ class NoticeType(StrEnum):
     PRE_BID_NOTICE = "pre_bid_notice"
 
 
+class TenderStatus(StrEnum):
+    PUBLISHED = "published"
+    AMENDED = "amended"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    AWARDED = "awarded"
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    title: str = Field(min_length=1, max_length=500)
+    url: AnyHttpUrl
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Award(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    supplier_name: str = Field(min_length=1, max_length=300)
+    supplier_country: str = Field(description="ISO 3166-1 alpha-3")
+    amount: Decimal = Field(ge=0, max_digits=20, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
+    date: date
+
+
 class TenderSnapshot(BaseModel):
     """Everything a downstream service needs to match and describe one tender revision."""
 
@@ -34,6 +85,7 @@ class TenderSnapshot(BaseModel):
 
     tender_id: str
     revision: int = Field(ge=1)
+    status: TenderStatus = TenderStatus.PUBLISHED
     agency: str
     reference: str
     title: str
@@ -47,10 +99,63 @@ class TenderSnapshot(BaseModel):
     deadline: AwareDatetime = Field(description="UTC")
     deadline_utc_offset_minutes: int = Field(description="The agency's offset, for display")
     published_at: datetime
+    documents: tuple[Document, ...] = ()
+    contacts: tuple[Contact, ...] = ()
     url: AnyHttpUrl | None = None
+    ocid: str | None = Field(default=None, description="Open Contracting id, when imported")
+    cancellation_reason: str | None = None
+    award: Award | None = None
+
+
+class FieldChange(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    field: str
+    before: Any
+    after: Any
 
 
 class TenderPublished(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     tender: TenderSnapshot
+
+
+class TenderAmended(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tender: TenderSnapshot
+    reason: str
+    changes: tuple[FieldChange, ...]
+
+
+class TenderClosed(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tender: TenderSnapshot
+    closed_at: datetime
+
+
+class TenderCancelled(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tender: TenderSnapshot
+    reason: str
+
+
+class TenderAwarded(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tender: TenderSnapshot
+    award: Award
+
+
+TenderEventData = TenderPublished | TenderAmended | TenderClosed | TenderCancelled | TenderAwarded
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    TENDER_PUBLISHED: TenderPublished,
+    TENDER_AMENDED: TenderAmended,
+    TENDER_CLOSED: TenderClosed,
+    TENDER_CANCELLED: TenderCancelled,
+    TENDER_AWARDED: TenderAwarded,
+}

@@ -1,0 +1,69 @@
+"""FastAPI dependencies shared by the notices routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from tenderwire_notices import agencies
+from tenderwire_notices.lifecycle import Context
+from tenderwire_notices.settings import NoticesSettings
+from tenderwire_shared import topics
+from tenderwire_shared.clock import Clock
+from tenderwire_shared.http import correlation_id
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
+
+
+def get_settings(request: Request) -> NoticesSettings:
+    settings: NoticesSettings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+Settings = Annotated[NoticesSettings, Depends(get_settings)]
+CorrelationId = Annotated[str, Depends(correlation_id)]
+
+
+async def current_agency(pool: Pool, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The agency whose API key came in `Authorization: Bearer <key>`."""
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "send the agency's API key as 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    agency = await agencies.agency_for_key(pool, key.strip())
+    if agency is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "unknown or revoked API key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return agency
+
+
+CurrentAgency = Annotated[str, Depends(current_agency)]
+
+
+def lifecycle_context(request: Request, settings: Settings, cid: CorrelationId) -> Context:
+    return Context(
+        tenders_topic=settings.topic(topics.TENDERS),
+        public_base_url=settings.public_base_url,
+        clock=get_clock(request),
+        correlation_id=cid,
+    )
+
+
+LifecycleContext = Annotated[Context, Depends(lifecycle_context)]

@@ -1,0 +1,77 @@
+"""Idempotency-Key: a retried POST gets the first answer and causes nothing a second time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from tenderwire_shared.db import Connection
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+class IdempotencyKeyError(Exception):
+    """The key is malformed, or was already used for a different request."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+Operation = Callable[[Connection], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+async def run(
+    pool: asyncpg.Pool, agency: str, key: str | None, request_hash: str, operation: Operation
+) -> Outcome:
+    """Run `operation` in one transaction; with a key, remember its answer in the same one.
+
+    Requests with the same key queue on a transaction-scoped advisory lock, so a retry that
+    races the original waits for it and then replays its answer.
+    """
+    if key is not None and not _KEY.match(key):
+        raise IdempotencyKeyError("Idempotency-Key must be 1-200 printable ASCII characters")
+    async with pool.acquire() as conn, conn.transaction():
+        if key is None:
+            status_code, body = await operation(conn)
+            return Outcome(status_code, body)
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{agency}\n{key}"
+        )
+        stored = await conn.fetchrow(
+            "SELECT request_hash, status_code, response FROM idempotency_keys"
+            " WHERE agency = $1 AND key = $2",
+            agency,
+            key,
+        )
+        if stored is not None:
+            if stored["request_hash"] != request_hash:
+                raise IdempotencyKeyError(
+                    "this Idempotency-Key was already used for a different request"
+                )
+            return Outcome(stored["status_code"], json.loads(stored["response"]), replayed=True)
+        status_code, body = await operation(conn)
+        await conn.execute(
+            "INSERT INTO idempotency_keys (agency, key, request_hash, status_code, response)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            agency,
+            key,
+            request_hash,
+            status_code,
+            json.dumps(body, default=str),
+        )
+        return Outcome(status_code, body)
