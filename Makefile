@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
 TW := $(UV) run --frozen tw
 
-.PHONY: run stop status test lint format bench setup clean
+.PHONY: run stop status test lint format bench contracts setup clean
 
 run: setup ## set up, start the platform and its sinks, load demo data
 	$(TW) stack up
@@ -25,6 +25,12 @@ lint: setup ## ruff (lint + format) and mypy --strict
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
+
+contracts: setup ## regenerate docs/contracts (event JSON Schemas, AsyncAPI) from the code
+	$(TW) contracts
+
+bench: setup ## throughput benchmarks beside raw baselines, measured in the same run
+	$(UV) run --frozen python -m benchmarks
 
 format: setup
 	$(UV) run --frozen ruff check --fix .

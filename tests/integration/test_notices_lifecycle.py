@@ -9,7 +9,9 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from jsonschema import Draft202012Validator
 
+from tenderwire_shared.contracts import event_json_schema
 from tests.eventually import eventually
 from tests.integration.notices_api import Agency, in_days, tender_events
 from tests.integration.test_walking_skeleton import a_notice
@@ -87,6 +89,8 @@ async def test_a_notice_lives_through_amendments_closing_and_award_with_one_even
         ("tender.awarded", 5),
     ]
     assert {e.partition for e in events} == {events[0].partition}
+    for envelope in envelopes:  # what went over the wire honours the published contract
+        Draft202012Validator(event_json_schema(envelope["type"])).validate(envelope)
     assert envelopes[2]["data"]["changes"][0]["field"] == "deadline"
 
 

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tenderwire_stack import agencies_cli, demo
+from tenderwire_stack import agencies_cli, contracts, demo
 from tenderwire_stack.kafka import build_libs
 from tenderwire_stack.stack import Stack
 
@@ -120,6 +120,20 @@ def stack_demo() -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+@app.command("contracts")
+def contracts_command(
+    check: Annotated[bool, typer.Option(help="Only report stale files; exit 1 if any")] = False,
+) -> None:
+    """Write docs/contracts/ (event JSON Schemas, AsyncAPI) from the code."""
+    if check:
+        stale = contracts.stale_files()
+        for path in stale:
+            console.print(f"[red]stale:[/red] {path}")
+        raise typer.Exit(1 if stale else 0)
+    for path in contracts.write():
+        console.print(f"wrote {path}")
 
 
 @sink_app.command("mailcatcher")
