@@ -152,3 +152,16 @@ async def test_commands_on_the_inbound_topic_act_like_the_api_and_bad_ones_are_d
     assert len(notices) == 1
     assert notices[0]["agency"] == agency.code
     assert json.loads(good)["id"]  # the envelope id is what made the second copy a duplicate
+
+
+async def test_a_huge_body_is_refused_with_413_before_it_is_read(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    before = await row_counts(platform)
+    huge = a_notice(description="z" * (21 * 1024 * 1024))
+
+    response = await http.post(agency.base, json=huge, headers=agency.headers())
+
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
+    assert await row_counts(platform) == before

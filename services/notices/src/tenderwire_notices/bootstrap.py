@@ -17,7 +17,7 @@ from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
-from tenderwire_shared.http import health_router, install_correlation_ids
+from tenderwire_shared.http import BodySizeLimit, health_router, install_correlation_ids
 from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
@@ -95,6 +95,7 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
     app.state.clock = clock
     install_correlation_ids(app)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(api_ocds.router)
     app.include_router(health_router(lambda: app.state.pool))

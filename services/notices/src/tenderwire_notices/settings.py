@@ -16,3 +16,8 @@ class NoticesSettings(ServiceSettings):
         default=5.0, gt=0, description="How often deadlines are checked"
     )
     ocds_publisher_name: str = "Tenderwire"
+    max_body_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        gt=0,
+        description="Largest request body accepted; OCDS release packages are the big ones",
+    )
