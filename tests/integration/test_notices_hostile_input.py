@@ -165,3 +165,12 @@ async def test_a_huge_body_is_refused_with_413_before_it_is_read(
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
     assert await row_counts(platform) == before
+
+
+async def test_notice_ids_with_nul_or_junk_in_the_path_are_refused_not_crashed_on(
+    agency: Agency, http: httpx.AsyncClient
+) -> None:
+    for bad in ("abc%00def", "x" * 65, "a%20b"):
+        assert (await http.get(f"{agency.base}/{bad}")).status_code == 422
+        assert (await agency.amend(bad, {"reason": "r", "title": "t"})).status_code == 422
+    assert (await http.get(f"{agency.base}/0000")).status_code == 404

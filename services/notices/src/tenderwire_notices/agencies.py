@@ -63,3 +63,8 @@ async def agency_for_key(conn: Connection | asyncpg.Pool, key: str) -> str | Non
 
 async def exists(conn: Connection | asyncpg.Pool, agency: str) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM agencies WHERE code = $1", agency))
+
+
+async def name_of(conn: Connection | asyncpg.Pool, agency: str) -> str | None:
+    name: str | None = await conn.fetchval("SELECT name FROM agencies WHERE code = $1", agency)
+    return name

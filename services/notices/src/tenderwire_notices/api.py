@@ -6,11 +6,18 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from tenderwire_notices import idempotency, lifecycle, repository
-from tenderwire_notices.dependencies import CurrentAgency, LifecycleContext, Pool, Settings
+from tenderwire_notices.dependencies import (
+    CurrentAgency,
+    IdempotencyKey,
+    LifecycleContext,
+    NoticeId,
+    Pool,
+    Settings,
+)
 from tenderwire_notices.domain import NoticeNotFoundError
 from tenderwire_notices.schemas import (
     Amendment,
@@ -26,13 +33,6 @@ from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot, TenderS
 
 router = APIRouter(prefix="/v1/notices", tags=["notices"])
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Retry with the same key to get the first answer and no second effect",
-    ),
-]
 
 UseCase = Callable[[Connection], Awaitable[TenderSnapshot]]
 
@@ -80,7 +80,7 @@ async def publish(
 
 @router.post("/{notice_id}/amendments", response_model=NoticeView, summary="Amend a notice")
 async def amend(
-    notice_id: str,
+    notice_id: NoticeId,
     amendment: Amendment,
     request: Request,
     pool: Pool,
@@ -97,7 +97,7 @@ async def amend(
 
 @router.post("/{notice_id}/cancellation", response_model=NoticeView, summary="Cancel a notice")
 async def cancel(
-    notice_id: str,
+    notice_id: NoticeId,
     cancellation: Cancellation,
     request: Request,
     pool: Pool,
@@ -114,7 +114,7 @@ async def cancel(
 
 @router.post("/{notice_id}/award", response_model=NoticeView, summary="Award a closed notice")
 async def award(
-    notice_id: str,
+    notice_id: NoticeId,
     decision: AwardDecision,
     request: Request,
     pool: Pool,
@@ -130,7 +130,7 @@ async def award(
 
 
 @router.get("/{notice_id}", summary="A notice with its revision history")
-async def get_notice(notice_id: str, pool: Pool, settings: Settings) -> NoticeView:
+async def get_notice(notice_id: NoticeId, pool: Pool, settings: Settings) -> NoticeView:
     row = await repository.get(pool, notice_id)
     if row is None:
         raise NoticeNotFoundError(f"no notice {notice_id!r}")

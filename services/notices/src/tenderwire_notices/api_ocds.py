@@ -1,3 +1,166 @@
-from fastapi import APIRouter
+"""OCDS over HTTP: agencies import release packages; anyone exports a notice as OCDS."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse, Response
+
+from tenderwire_notices import agencies, idempotency, repository
+from tenderwire_notices.dependencies import (
+    CurrentAgency,
+    IdempotencyKey,
+    LifecycleContext,
+    NoticeId,
+    Pool,
+    Settings,
+)
+from tenderwire_notices.ocds import exporter, importer
+from tenderwire_notices.ocds.exporter import RevisionEntry
+from tenderwire_notices.ocds.report import ImportReport
+from tenderwire_shared.events.tenders import TenderSnapshot
+
+router = APIRouter(prefix="/v1", tags=["ocds"])
+
+
+def _problem(message: str, *loc: str) -> list[dict[str, Any]]:
+    # The shape of FastAPI's own validation errors, so clients parse one format.
+    return [{"loc": ["body", *loc], "msg": message, "type": "value_error"}]
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def _json_body(request: Request) -> object:
+    # The app's BodySizeLimit middleware has already refused bodies too large to hold.
+    body = await request.body()
+    if not body.strip():
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, _problem("the body is empty; send a package")
+        )
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers malformed JSON and undecodable bytes; RecursionError, nesting
+        # deep enough to exhaust the parser.
+        message = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, _problem(f"the body is not JSON: {message}")
+        ) from exc
+
+
+@router.post(
+    "/ocds/release-packages",
+    response_model=ImportReport,
+    summary="Import an OCDS 1.1 release package",
+    description=(
+        "Each release becomes lifecycle steps of the notice its ocid names: `tender` publishes"
+        " (or amends), `tenderAmendment`/`tenderUpdate` amend, `tenderCancellation` cancels,"
+        " `award` awards; other tags are skipped. Releases are applied oldest first, each in"
+        " its own transaction; one that fails is reported and the rest still import. Sending"
+        f" the same package again changes nothing. At most {importer.MAX_RELEASES} releases."
+    ),
+    responses={
+        status.HTTP_413_CONTENT_TOO_LARGE: {"description": "Too many releases or bytes"},
+        status.HTTP_422_UNPROCESSABLE_CONTENT: {"description": "Not a release package"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def import_release_package(
+    request: Request,
+    pool: Pool,
+    agency: CurrentAgency,
+    ctx: LifecycleContext,
+    key: IdempotencyKey = None,
+) -> Response:
+    package = await _json_body(request)
+    # Each release is imported once whatever happens; the key adds "same answer as the first
+    # time", which a client retrying after a timeout needs to learn what it did.
+    request_hash = idempotency.fingerprint(request.method, request.url.path, package)
+    try:
+        if key is not None:
+            idempotency.check_key(key)
+            stored = await idempotency.recall(pool, agency, key, request_hash)
+            if stored is not None:
+                return JSONResponse(
+                    stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
+                )
+    except idempotency.IdempotencyKeyError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    try:
+        report = await importer.import_package(pool, ctx, agency, package)
+    except importer.PackageTooLargeError as exc:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, _problem(str(exc), *exc.loc)
+        ) from exc
+    except importer.PackageError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, _problem(str(exc), *exc.loc)
+        ) from exc
+    outcome = idempotency.Outcome(status.HTTP_200_OK, report.model_dump(mode="json"))
+    if key is not None:
+        await idempotency.remember(pool, agency, key, request_hash, outcome)
+    return JSONResponse(outcome.body, outcome.status_code)
+
+
+async def _history(pool: Pool, notice_id: str) -> list[RevisionEntry]:
+    rows = await repository.revision_snapshots(pool, notice_id)
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notice {notice_id!r}")
+    return [
+        RevisionEntry(
+            revision=row["revision"],
+            event_type=row["event_type"],
+            reason=row["reason"],
+            snapshot=TenderSnapshot.model_validate_json(row["snapshot"])
+            if isinstance(row["snapshot"], str | bytes)
+            else TenderSnapshot.model_validate(row["snapshot"]),
+            occurred_at=row["occurred_at"],
+        )
+        for row in rows
+    ]
+
+
+def _package_uri(settings: Settings, notice_id: str) -> str:
+    return f"{settings.public_base_url}/v1/notices/{notice_id}/ocds/release-package"
+
+
+@router.get(
+    "/notices/{notice_id}/ocds/release-package",
+    summary="A notice's history as an OCDS 1.1 release package, one release per revision",
+    response_class=JSONResponse,
+)
+async def release_package(notice_id: NoticeId, pool: Pool, settings: Settings) -> JSONResponse:
+    history = await _history(pool, notice_id)
+    package = exporter.release_package(
+        history,
+        publisher_name=settings.ocds_publisher_name,
+        uri=_package_uri(settings, notice_id),
+        buyer_name=await agencies.name_of(pool, history[-1].snapshot.agency),
+    )
+    return JSONResponse(package)
+
+
+@router.get(
+    "/notices/{notice_id}/ocds/record",
+    summary="A notice as an OCDS 1.1 record package: linked releases and the compiled release",
+    response_class=JSONResponse,
+)
+async def record(notice_id: NoticeId, pool: Pool, settings: Settings) -> JSONResponse:
+    history = await _history(pool, notice_id)
+    package = exporter.record_package(
+        history,
+        publisher_name=settings.ocds_publisher_name,
+        uri=f"{settings.public_base_url}/v1/notices/{notice_id}/ocds/record",
+        package_uri=_package_uri(settings, notice_id),
+        buyer_name=await agencies.name_of(pool, history[-1].snapshot.agency),
+    )
+    return JSONResponse(package)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Request, status
 
 from tenderwire_notices import agencies
 from tenderwire_notices.lifecycle import Context
@@ -33,6 +33,15 @@ def get_clock(request: Request) -> Clock:
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 Settings = Annotated[NoticesSettings, Depends(get_settings)]
 CorrelationId = Annotated[str, Depends(correlation_id)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry with the same key to get the first answer and no second effect",
+    ),
+]
+# Checked before it reaches SQL: a NUL byte in a path would otherwise make PostgreSQL fail.
+NoticeId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$", description="The notice's id")]
 
 
 async def current_agency(pool: Pool, authorization: Annotated[str | None, Header()] = None) -> str:

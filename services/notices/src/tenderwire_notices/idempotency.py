@@ -35,6 +35,46 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
+def check_key(key: str) -> None:
+    if not _KEY.match(key):
+        raise IdempotencyKeyError("Idempotency-Key must be 1-200 printable ASCII characters")
+
+
+async def recall(
+    conn: Connection | asyncpg.Pool, agency: str, key: str, request_hash: str
+) -> Outcome | None:
+    """The stored answer for this key, if any; a different request under it is an error."""
+    stored = await conn.fetchrow(
+        "SELECT request_hash, status_code, response FROM idempotency_keys"
+        " WHERE agency = $1 AND key = $2",
+        agency,
+        key,
+    )
+    if stored is None:
+        return None
+    if stored["request_hash"] != request_hash:
+        raise IdempotencyKeyError("this Idempotency-Key was already used for a different request")
+    return Outcome(stored["status_code"], json.loads(stored["response"]), replayed=True)
+
+
+async def remember(
+    conn: Connection | asyncpg.Pool,
+    agency: str,
+    key: str,
+    request_hash: str,
+    outcome: Outcome,
+) -> None:
+    await conn.execute(
+        "INSERT INTO idempotency_keys (agency, key, request_hash, status_code, response)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        agency,
+        key,
+        request_hash,
+        outcome.status_code,
+        json.dumps(outcome.body, default=str),
+    )
+
+
 async def run(
     pool: asyncpg.Pool, agency: str, key: str | None, request_hash: str, operation: Operation
 ) -> Outcome:
@@ -43,8 +83,8 @@ async def run(
     Requests with the same key queue on a transaction-scoped advisory lock, so a retry that
     races the original waits for it and then replays its answer.
     """
-    if key is not None and not _KEY.match(key):
-        raise IdempotencyKeyError("Idempotency-Key must be 1-200 printable ASCII characters")
+    if key is not None:
+        check_key(key)
     async with pool.acquire() as conn, conn.transaction():
         if key is None:
             status_code, body = await operation(conn)
@@ -52,26 +92,9 @@ async def run(
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{agency}\n{key}"
         )
-        stored = await conn.fetchrow(
-            "SELECT request_hash, status_code, response FROM idempotency_keys"
-            " WHERE agency = $1 AND key = $2",
-            agency,
-            key,
-        )
+        stored = await recall(conn, agency, key, request_hash)
         if stored is not None:
-            if stored["request_hash"] != request_hash:
-                raise IdempotencyKeyError(
-                    "this Idempotency-Key was already used for a different request"
-                )
-            return Outcome(stored["status_code"], json.loads(stored["response"]), replayed=True)
-        status_code, body = await operation(conn)
-        await conn.execute(
-            "INSERT INTO idempotency_keys (agency, key, request_hash, status_code, response)"
-            " VALUES ($1, $2, $3, $4, $5)",
-            agency,
-            key,
-            request_hash,
-            status_code,
-            json.dumps(body, default=str),
-        )
-        return Outcome(status_code, body)
+            return stored
+        outcome = Outcome(*await operation(conn))
+        await remember(conn, agency, key, request_hash, outcome)
+        return outcome

@@ -12,24 +12,13 @@ from babel.dates import format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from tenderwire_shared.events.matches import MatchCreated
-from tenderwire_shared.events.tenders import NoticeType
+from tenderwire_shared.events.tenders import NOTICE_TYPE_LABELS, NoticeType
 
 LANGUAGES = ("en", "fr", "es")
 FALLBACK_LANGUAGE = "en"
 
 NOTICE_TYPE_LABELS: dict[str, dict[NoticeType, str]] = {
-    "en": {
-        NoticeType.REQUEST_FOR_EOI: "Request for expression of interest",
-        NoticeType.REQUEST_FOR_INFORMATION: "Request for information",
-        NoticeType.REQUEST_FOR_PREQUALIFICATION: "Request for pre-qualification",
-        NoticeType.INVITATION_TO_BID: "Invitation to bid",
-        NoticeType.REQUEST_FOR_PROPOSAL: "Request for proposal",
-        NoticeType.REQUEST_FOR_QUOTATION: "Request for quotation",
-        NoticeType.CALL_FOR_INDIVIDUAL_CONSULTANTS: "Call for individual consultants",
-        NoticeType.CALL_FOR_IMPLEMENTING_PARTNERS: "Call for implementing partners",
-        NoticeType.GRANT_SUPPORT_CALL_FOR_PROPOSAL: "Grant support-call for proposal",
-        NoticeType.PRE_BID_NOTICE: "Pre-bid notice",
-    },
+    "en": NOTICE_TYPE_LABELS,
     "fr": {
         NoticeType.REQUEST_FOR_EOI: "Appel à manifestation d'intérêt",
         NoticeType.REQUEST_FOR_INFORMATION: "Demande d'informations",

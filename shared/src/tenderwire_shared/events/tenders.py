@@ -45,6 +45,21 @@ class NoticeType(StrEnum):
     PRE_BID_NOTICE = "pre_bid_notice"
 
 
+# As UNGM labels them; the notify templates translate these.
+NOTICE_TYPE_LABELS: dict[NoticeType, str] = {
+    NoticeType.REQUEST_FOR_EOI: "Request for expression of interest",
+    NoticeType.REQUEST_FOR_INFORMATION: "Request for information",
+    NoticeType.REQUEST_FOR_PREQUALIFICATION: "Request for pre-qualification",
+    NoticeType.INVITATION_TO_BID: "Invitation to bid",
+    NoticeType.REQUEST_FOR_PROPOSAL: "Request for proposal",
+    NoticeType.REQUEST_FOR_QUOTATION: "Request for quotation",
+    NoticeType.CALL_FOR_INDIVIDUAL_CONSULTANTS: "Call for individual consultants",
+    NoticeType.CALL_FOR_IMPLEMENTING_PARTNERS: "Call for implementing partners",
+    NoticeType.GRANT_SUPPORT_CALL_FOR_PROPOSAL: "Grant support-call for proposal",
+    NoticeType.PRE_BID_NOTICE: "Pre-bid notice",
+}
+
+
 class TenderStatus(StrEnum):
     PUBLISHED = "published"
     AMENDED = "amended"

@@ -1,0 +1,342 @@
+"""A notice's history -> OCDS 1.1 releases, package and record, valid against the 1.1.5 schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from tenderwire_notices.ocds import exporter, mapping, standard
+from tenderwire_notices.ocds.exporter import RevisionEntry
+from tenderwire_notices.ocds.mapping import PublishStep, ReleaseHeader
+from tenderwire_shared.events.tenders import (
+    TENDER_AMENDED,
+    TENDER_AWARDED,
+    TENDER_CANCELLED,
+    TENDER_CLOSED,
+    TENDER_PUBLISHED,
+    Award,
+    NoticeType,
+    TenderSnapshot,
+    TenderStatus,
+)
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def a_notice(**changes: Any) -> TenderSnapshot:
+    notice = TenderSnapshot.model_validate(
+        {
+            "tender_id": "0195f3c2-7d4e-7000-8000-000000000001",
+            "revision": 1,
+            "status": TenderStatus.PUBLISHED,
+            "agency": "UNICEF",
+            "reference": "UNICEF-RFQ-2026-001",
+            "title": "Isolation gowns for health centres",
+            "description": "Disposable isolation gowns.\n\nLong-term agreement.",
+            "language": "en",
+            "notice_type": NoticeType.REQUEST_FOR_QUOTATION,
+            "unspsc_codes": ("42131606", "42131600"),
+            "beneficiary_countries": ("SEN", "MLI"),
+            "deadline": datetime(2026, 4, 15, 16, 0, tzinfo=UTC),
+            "deadline_utc_offset_minutes": 60,
+            "published_at": START,
+            "documents": ({"title": "Terms of reference", "url": "https://unicef.example/tor"},),
+            "contacts": ({"name": "Supply Division", "email": "supply@unicef.example"},),
+            "url": "https://tenderwire.example/v1/notices/0195f3c2-7d4e-7000-8000-000000000001",
+        }
+    )
+    return notice.model_copy(update=changes)
+
+
+def history(*events: tuple[str, str | None, dict[str, Any]]) -> list[RevisionEntry]:
+    """Revisions from (event type, reason, changes to the notice so far)."""
+    entries: list[RevisionEntry] = []
+    notice = a_notice()
+    for number, (event_type, reason, changes) in enumerate(events, start=1):
+        notice = notice.model_copy(update={**changes, "revision": number})
+        moment = START + timedelta(days=number - 1)
+        entries.append(RevisionEntry(number, event_type, reason, notice, moment))
+    return entries
+
+
+AWARD = Award(
+    supplier_name="Sahel Medical Supplies SARL",
+    supplier_country="SEN",
+    amount=Decimal("125000.50"),
+    currency="USD",
+    date=date(2026, 4, 20),
+)
+
+AWARDED = history(
+    (TENDER_PUBLISHED, None, {}),
+    (TENDER_AMENDED, "Clarified scope", {"status": TenderStatus.AMENDED, "title": "Gowns, lot 2"}),
+    (
+        TENDER_AMENDED,
+        "More time for bidders",
+        {"deadline": datetime(2026, 4, 22, 13, 0, tzinfo=UTC), "deadline_utc_offset_minutes": 180},
+    ),
+    (TENDER_CLOSED, None, {"status": TenderStatus.CLOSED}),
+    (TENDER_AWARDED, None, {"status": TenderStatus.AWARDED, "award": AWARD}),
+)
+
+CANCELLED = history(
+    (TENDER_PUBLISHED, None, {}),
+    (
+        TENDER_CANCELLED,
+        "Budget withdrawn",
+        {"status": TenderStatus.CANCELLED, "cancellation_reason": "Budget withdrawn"},
+    ),
+)
+
+# An import of a tender whose deadline had passed: stored closed at its first revision.
+IMPORTED_CLOSED = [
+    RevisionEntry(
+        1,
+        TENDER_CLOSED,
+        None,
+        a_notice(status=TenderStatus.CLOSED, ocid="ocds-213czf-000-00001"),
+        START,
+    )
+]
+
+HISTORIES = {"awarded": AWARDED, "cancelled": CANCELLED, "imported closed": IMPORTED_CLOSED}
+
+
+def package_of(revisions: list[RevisionEntry]) -> dict[str, Any]:
+    return exporter.release_package(
+        revisions,
+        publisher_name="Tenderwire",
+        uri="https://tenderwire.example/v1/notices/x/ocds/release-package",
+        buyer_name="United Nations Children's Fund",
+    )
+
+
+def errors(validator: Draft4Validator, document: dict[str, Any]) -> list[str]:
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+# --- validity ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+def test_the_release_package_is_valid_ocds_1_1(name: str) -> None:
+    package = package_of(HISTORIES[name])
+
+    assert errors(standard.release_package_validator(), package) == []
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+def test_the_compiled_release_is_valid_against_the_release_schema(name: str) -> None:
+    record = exporter.record(HISTORIES[name], package_uri="https://tenderwire.example/p")
+
+    compiled = record["compiledRelease"]
+    assert errors(standard.release_validator(), compiled) == []
+    dereferenced = Draft4Validator(
+        standard.schema(standard.DEREFERENCED_RELEASE_SCHEMA),
+        format_checker=standard.format_checker(),
+    )
+    assert errors(dereferenced, compiled) == []
+
+
+def test_the_validators_do_catch_what_ocds_forbids() -> None:
+    # Without this, a validator that accepted anything would pass every test above.
+    package = package_of(AWARDED)
+    package["releases"][0]["tender"]["status"] = "closed"
+    package["releases"][1]["date"] = "yesterday"
+    del package["releases"][2]["ocid"]
+
+    found = errors(standard.release_package_validator(), package)
+
+    assert len(found) == 3, found
+
+
+def test_codes_come_from_their_codelists() -> None:
+    for name, revisions in HISTORIES.items():
+        for release in package_of(revisions)["releases"]:
+            assert set(release["tag"]) <= standard.codelist("releaseTag"), name
+            assert release["tender"]["status"] in standard.codelist("tenderStatus"), name
+            for party in release["parties"]:
+                assert set(party["roles"]) <= standard.codelist("partyRole"), name
+            for document in release["tender"].get("documents", []):
+                types = standard.codelist("documentType")
+                assert document.get("documentType", "tenderNotice") in types, name
+
+
+# --- what the releases say --------------------------------------------------------------------
+
+
+def test_one_release_per_revision_tagged_for_its_event() -> None:
+    releases = package_of(AWARDED)["releases"]
+
+    ocid = "ocds-tw0000-0195f3c2-7d4e-7000-8000-000000000001"
+    assert [r["id"] for r in releases] == [f"{ocid}-000{n}" for n in range(1, 6)]
+    assert {r["ocid"] for r in releases} == {ocid}
+    assert [r["tag"] for r in releases] == [
+        ["tender"],
+        ["tenderAmendment"],
+        ["tenderAmendment"],
+        ["tenderUpdate"],
+        ["award"],
+    ]
+    assert [r["tender"]["status"] for r in releases] == [
+        "active",
+        "active",
+        "active",
+        "active",
+        "complete",
+    ]
+    assert [r["date"] for r in releases][:2] == ["2026-03-02T09:00:00Z", "2026-03-03T09:00:00Z"]
+
+
+def test_the_tender_carries_codes_deadline_documents_and_buyer() -> None:
+    first = package_of(AWARDED)["releases"][0]
+
+    tender = first["tender"]
+    assert [i["classification"] for i in tender["items"]] == [
+        {"scheme": "UNSPSC", "id": "42131606"},
+        {"scheme": "UNSPSC", "id": "42131600"},
+    ]
+    # The deadline in the agency's own offset: 16:00 UTC written at +01:00.
+    assert tender["tenderPeriod"]["endDate"] == "2026-04-15T17:00:00+01:00"
+    assert tender["procurementMethodDetails"] == "Request for quotation"
+    assert "procurementMethod" not in tender
+    assert tender["documents"][0]["url"] == "https://unicef.example/tor"
+    (buyer,) = first["parties"]
+    assert buyer["name"] == "United Nations Children's Fund"
+    assert buyer["roles"] == ["buyer", "procuringEntity"]
+    assert buyer["contactPoint"] == {"name": "Supply Division", "email": "supply@unicef.example"}
+    assert first["buyer"] == {"id": buyer["id"], "name": buyer["name"]}
+
+
+def test_amendments_accumulate_with_their_rationale_and_what_changed() -> None:
+    releases = package_of(AWARDED)["releases"]
+
+    amendments = releases[2]["tender"]["amendments"]
+    assert [a["rationale"] for a in amendments] == ["Clarified scope", "More time for bidders"]
+    assert amendments[0]["description"] == "Changed: title"
+    assert amendments[1]["description"] == "Changed: deadline"
+    assert amendments[1]["amendsReleaseID"] == releases[1]["id"]
+    assert amendments[1]["releaseID"] == releases[2]["id"]
+    assert releases[2]["tender"]["tenderPeriod"]["endDate"] == "2026-04-22T16:00:00+03:00"
+
+
+def test_an_award_names_the_supplier_as_a_party() -> None:
+    last = package_of(AWARDED)["releases"][-1]
+
+    (award,) = last["awards"]
+    assert award["value"] == {"amount": 125000.5, "currency": "USD"}
+    assert award["date"] == "2026-04-20T00:00:00Z"
+    supplier = next(p for p in last["parties"] if p["roles"] == ["supplier"])
+    assert award["suppliers"] == [{"id": supplier["id"], "name": "Sahel Medical Supplies SARL"}]
+    assert supplier["address"] == {"countryName": "Senegal"}
+
+
+def test_a_cancellation_says_why_in_cancellation_details() -> None:
+    last = package_of(CANCELLED)["releases"][-1]
+
+    assert last["tag"] == ["tenderCancellation"]
+    assert last["tender"]["status"] == "cancelled"
+    details = [d for d in last["tender"]["documents"] if d.get("documentType")]
+    assert details == [
+        {
+            "id": "cancellation",
+            "documentType": "cancellationDetails",
+            "title": "Reasons for cancellation",
+            "description": "Budget withdrawn",
+        }
+    ]
+
+
+def test_an_imported_notice_keeps_its_ocid_and_its_first_release_is_a_tender() -> None:
+    (release,) = package_of(IMPORTED_CLOSED)["releases"]
+
+    assert release["ocid"] == "ocds-213czf-000-00001"
+    assert release["id"] == "ocds-213czf-000-00001-0001"
+    assert release["tag"] == ["tender"]
+
+
+# --- the record -------------------------------------------------------------------------------
+
+
+def test_the_record_links_every_release_and_compiles_the_latest_state() -> None:
+    uri = "https://tenderwire.example/v1/notices/x/ocds/release-package"
+    record = exporter.record(AWARDED, package_uri=uri, buyer_name="UNICEF HQ")
+    releases = package_of(AWARDED)["releases"]
+
+    assert record["ocid"] == releases[0]["ocid"]
+    assert record["releases"] == [
+        {"url": f"{uri}#{r['id']}", "date": r["date"], "tag": r["tag"]} for r in releases
+    ]
+    compiled = record["compiledRelease"]
+    assert compiled["tag"] == ["compiled"]
+    assert compiled["date"] == releases[-1]["date"]
+    assert compiled["id"] == f"{compiled['ocid']}-{compiled['date']}"
+    assert compiled["tender"]["title"] == "Gowns, lot 2"
+    assert compiled["tender"]["status"] == "complete"
+    assert len(compiled["tender"]["amendments"]) == 2
+    assert [p["roles"] for p in compiled["parties"]] == [["buyer", "procuringEntity"], ["supplier"]]
+
+
+def test_merging_follows_ocds_rules() -> None:
+    first: dict[str, Any] = {
+        "ocid": "o",
+        "id": "1",
+        "date": "2026-01-01T00:00:00Z",
+        "tag": ["tender"],
+        "tender": {
+            "id": "t",
+            "title": "Old",
+            "value": {"amount": 1},
+            "items": [{"id": "a", "quantity": 1}, {"id": "b", "quantity": 2}],
+            "submissionMethod": ["electronicSubmission", "inPerson"],
+        },
+    }
+    second: dict[str, Any] = {
+        "ocid": "o",
+        "id": "2",
+        "date": "2026-01-02T00:00:00Z",
+        "tag": ["tenderUpdate"],
+        "tender": {
+            "title": "New",
+            "value": None,
+            "items": [{"id": "b", "quantity": 5}],
+            "submissionMethod": ["written"],
+        },
+    }
+
+    compiled = exporter.compiled_release([first, second])
+
+    assert compiled["tender"] == {
+        "id": "t",
+        "title": "New",  # the latest value wins
+        # null removed the value; items merged by id; a list of strings is replaced whole
+        "items": [{"id": "a", "quantity": 1}, {"id": "b", "quantity": 5}],
+        "submissionMethod": ["written"],
+    }
+    assert first["tender"]["items"][1] == {"id": "b", "quantity": 2}  # inputs untouched
+
+
+# --- the way back -----------------------------------------------------------------------------
+
+
+def test_an_exported_tender_imports_as_the_same_notice() -> None:
+    release = package_of(AWARDED)["releases"][0]
+    header = mapping.read_header(release)
+    assert isinstance(header, ReleaseHeader)
+
+    (step,) = mapping.plan(header, release)
+
+    assert isinstance(step, PublishStep)
+    notice = AWARDED[0].snapshot
+    draft = step.draft
+    assert draft.notice_type is notice.notice_type
+    assert tuple(draft.unspsc_codes) == notice.unspsc_codes
+    assert draft.deadline == notice.deadline
+    assert draft.deadline.utcoffset() == timedelta(hours=1)
+    assert (draft.title, draft.description) == (notice.title, notice.description)
+    assert tuple(draft.documents) == notice.documents
+    assert tuple(draft.contacts) == notice.contacts

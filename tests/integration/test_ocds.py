@@ -1,0 +1,454 @@
+"""OCDS 1.1 over HTTP: release packages imported into the lifecycle, and notices exported as
+releases and records, over real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from tenderwire_notices.ocds import standard
+from tests.integration.notices_api import Agency, in_days
+from tests.integration.test_walking_skeleton import a_notice
+from tests.platform import Platform
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "ocds"
+FICTIONAL = FIXTURES / "fictional-1.1"
+OCID = "ocds-213czf-000-00001"
+
+
+def load(path: Path) -> dict[str, Any]:
+    package: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return package
+
+
+def stage(name: str) -> dict[str, Any]:
+    return load(FICTIONAL / f"{OCID}-{name}.json")
+
+
+def package_of(*releases: object) -> dict[str, Any]:
+    package = stage("02-tender")
+    package["releases"] = list(releases)
+    return package
+
+
+def release_like(name: str, release_id: str, date: str, **tender: Any) -> dict[str, Any]:
+    """A fictional release made current: its own id and date, and tender fields replaced."""
+    release: dict[str, Any] = copy.deepcopy(stage(name)["releases"][0])
+    release["id"] = release_id
+    release["date"] = date
+    release["tender"].update(tender)
+    return release
+
+
+@pytest_asyncio.fixture
+async def agency(platform: Platform, http: httpx.AsyncClient) -> Agency:
+    code, key = await platform.new_agency()
+    return Agency(http, platform, code, key)
+
+
+async def send(agency: Agency, body: Any, **headers: str) -> httpx.Response:
+    assert agency.platform.notices is not None
+    url = f"{agency.platform.notices.url}/v1/ocds/release-packages"
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return await agency.http.post(
+        url,
+        content=content,
+        headers={"Content-Type": "application/json", **agency.headers(), **headers},
+    )
+
+
+async def imported(agency: Agency, package: dict[str, Any]) -> dict[str, Any]:
+    response = await send(agency, package)
+    assert response.status_code == 200, response.text
+    report: dict[str, Any] = response.json()
+    return report
+
+
+def outcomes(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(r["release_id"], r["outcome"]) for r in report["releases"]]
+
+
+def notes(report: dict[str, Any], release_id: str) -> str:
+    (entry,) = [r for r in report["releases"] if r["release_id"] == release_id]
+    return " | ".join(entry["notes"])
+
+
+async def counts(platform: Platform, agency: Agency) -> tuple[int, int, int, int]:
+    """The agency's notices, their revisions and events, and its import ledger rows."""
+    conn = await asyncpg.connect(platform.dsns["notices"])
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM notices WHERE agency = $1),"
+            " (SELECT count(*) FROM notice_revisions r JOIN notices n ON n.id = r.notice_id"
+            "  WHERE n.agency = $1),"
+            " (SELECT count(*) FROM outbox o JOIN notices n ON n.id = o.key WHERE n.agency = $1),"
+            " (SELECT count(*) FROM ocds_imports WHERE agency = $1)",
+            agency.code,
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return row[0], row[1], row[2], row[3]
+
+
+async def export(http: httpx.AsyncClient, platform: Platform, notice_id: str, what: str) -> Any:
+    assert platform.notices is not None
+    response = await http.get(f"{platform.notices.url}/v1/notices/{notice_id}/ocds/{what}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# --- the fixtures -----------------------------------------------------------------------------
+
+
+async def test_the_fictional_process_imports_file_by_file_and_its_package_adds_nothing(
+    platform: Platform, agency: Agency
+) -> None:
+    reports = {
+        name: await imported(agency, stage(name))
+        for name in (
+            "01-planning",
+            "02-tender",
+            "03-tenderAmendment",
+            "04-award",
+            "05-contract",
+            "06-implementation",
+        )
+    }
+
+    assert {name: outcomes(r)[0][1] for name, r in reports.items()} == {
+        "01-planning": "skipped",
+        "02-tender": "imported",
+        "03-tenderAmendment": "skipped",
+        "04-award": "imported",
+        "05-contract": "skipped",
+        "06-implementation": "skipped",
+    }
+    tender = reports["02-tender"]["releases"][0]
+    assert "only with CPV" in " ".join(tender["notes"])
+    assert "imported closed and nobody was alerted" in " ".join(tender["notes"])
+    assert "planning: skipped" in notes(reports["01-planning"], f"{OCID}-01-planning")
+    assert "the notice is closed" in notes(
+        reports["03-tenderAmendment"], f"{OCID}-03-tenderAmendment"
+    )
+    notice = await agency.get(tender["notice_id"])
+    assert notice["reference"] == notice["ocid"] == OCID
+    assert notice["unspsc_codes"] == []
+    assert notice["status"] == "awarded"
+    assert notice["award"]["supplier_name"] == "AnyCorp Cycle Provision"
+    assert notice["award"]["supplier_country"] == "GBR"
+    assert notice["award"]["amount"] == "11000000.00"
+    # Its deadline had passed: stored closed from the start, so nobody was alerted to it.
+    assert [r["event_type"] for r in notice["revisions"]] == ["tender.closed", "tender.awarded"]
+    before = await counts(platform, agency)
+
+    again = await imported(agency, load(FICTIONAL / f"{OCID}.json"))
+
+    assert again["counts"] == {"imported": 0, "skipped": 0, "already_imported": 6, "failed": 0}
+    assert [r["release_id"] for r in again["releases"]] == [
+        f"{OCID}-{name}" for name in reports
+    ]  # in release-date order
+    assert all(r["notes"][0].startswith("already imported at") for r in again["releases"])
+    assert await counts(platform, agency) == before
+
+
+async def test_the_whole_package_at_once_imports_like_file_by_file(agency: Agency) -> None:
+    report = await imported(agency, load(FICTIONAL / f"{OCID}.json"))
+
+    assert report["counts"] == {"imported": 2, "skipped": 4, "already_imported": 0, "failed": 0}
+    award = report["releases"][3]
+    assert award["release_id"] == f"{OCID}-04-award"
+    assert (await agency.get(award["notice_id"]))["status"] == "awarded"
+
+
+async def test_paraguay_imports_with_its_unspsc_codes_once(
+    platform: Platform, agency: Agency
+) -> None:
+    package = load(FIXTURES / "paraguay" / "releases.json")
+
+    report = await imported(agency, package)
+
+    (entry,) = report["releases"]
+    assert entry["outcome"] == "imported"
+    assert entry["tags"] == ["planning", "tender"]
+    assert "planning: skipped" in " ".join(entry["notes"])
+    notice = await agency.get(entry["notice_id"])
+    assert notice["unspsc_codes"] == ["25172503", "25172504"]
+    assert notice["language"] == "es"
+    assert notice["status"] == "closed"
+    assert notice["deadline_local"] == "2021-05-26T09:00:00-04:00"
+    before = await counts(platform, agency)
+
+    again = await imported(agency, package)
+
+    assert again["counts"]["already_imported"] == 1
+    assert again["releases"][0]["notice_id"] == entry["notice_id"]
+    assert await counts(platform, agency) == before
+
+
+# --- an open tender through its lifecycle -----------------------------------------------------
+
+
+async def test_an_open_tender_is_published_amended_and_awarded_once_its_deadline_passes(
+    platform: Platform, agency: Agency
+) -> None:
+    unspsc = [{"scheme": "UNSPSC", "id": "72141100"}]
+    item = {"id": "1", "classification": {"scheme": "CPV", "id": "45233130"}}
+    tender = release_like(
+        "02-tender",
+        "r-1",
+        "2026-01-01T00:00:00Z",
+        tenderPeriod={"endDate": in_days(5)},
+        items=[{**item, "additionalClassifications": unspsc}],
+    )
+    update = release_like(
+        "03-tenderAmendment", "r-2", "2026-01-02T00:00:00Z", tenderPeriod={"endDate": in_days(7)}
+    )
+    update["tag"] = ["tenderUpdate"]
+    update["tender"]["amendments"][0]["releaseID"] = "r-2"
+    award = copy.deepcopy(stage("04-award")["releases"][0])
+    award["id"], award["date"] = "r-3", "2026-01-03T00:00:00Z"
+
+    # Given out of order: applied by release date.
+    report = await imported(agency, package_of(award, update, tender))
+
+    assert outcomes(report) == [("r-1", "imported"), ("r-2", "imported"), ("r-3", "skipped")]
+    assert "amended deadline, documents" in notes(report, "r-2")
+    assert "not applied yet" in notes(report, "r-3")
+    notice_id = report["releases"][0]["notice_id"]
+    notice = await agency.get(notice_id)
+    assert notice["status"] == "amended"
+    assert notice["unspsc_codes"] == ["72141100"]
+    assert notice["revisions"][1]["reason"] == (
+        "The tender period has been extended in accordance with council guidelines"
+    )
+
+    # The award was not recorded, so it applies when sent again after the deadline.
+    platform.clock.advance(timedelta(days=8))
+    try:
+        later = await imported(agency, package_of(award, update, tender))
+    finally:
+        platform.clock.advance(timedelta(days=-8))
+
+    assert outcomes(later) == [
+        ("r-1", "already_imported"),
+        ("r-2", "already_imported"),
+        ("r-3", "imported"),
+    ]
+    awarded = await agency.get(notice_id)
+    assert awarded["status"] == "awarded"
+    assert [r["event_type"] for r in awarded["revisions"]][-2:] == [
+        "tender.closed",
+        "tender.awarded",
+    ]
+
+
+async def test_a_cancellation_cancels_and_a_tender_release_again_amends(agency: Agency) -> None:
+    period = {"endDate": in_days(5)}
+    tender = release_like("02-tender", "c-1", "2026-01-01T00:00:00Z", tenderPeriod=period)
+    retitled = release_like(
+        "02-tender",
+        "c-2",
+        "2026-01-02T00:00:00Z",
+        tenderPeriod=period,
+        title="Planned cycle lane improvements, phase 1",
+    )
+    cancellation = release_like("02-tender", "c-3", "2026-01-03T00:00:00Z")
+    cancellation["tag"] = ["tenderCancellation"]
+    cancellation["tender"]["documents"] = [
+        {"id": "x", "documentType": "cancellationDetails", "description": "Budget withdrawn"}
+    ]
+
+    report = await imported(agency, package_of(tender, retitled, cancellation))
+
+    assert [r["outcome"] for r in report["releases"]] == ["imported"] * 3
+    assert "tender: amended title" in notes(report, "c-2")
+    notice = await agency.get(report["releases"][0]["notice_id"])
+    assert notice["status"] == "cancelled"
+    assert notice["cancellation_reason"] == "Budget withdrawn"
+    assert notice["title"] == "Planned cycle lane improvements, phase 1"
+
+
+# --- hostile input ----------------------------------------------------------------------------
+
+
+async def test_broken_releases_are_reported_one_by_one_and_the_rest_import(
+    platform: Platform, agency: Agency
+) -> None:
+    good = release_like("02-tender", "ok", "2026-01-01T00:00:00Z")
+    no_deadline = release_like("02-tender", "no-deadline", "2026-01-02T00:00:00Z")
+    del no_deadline["tender"]["tenderPeriod"]
+    no_deadline["ocid"] = "ocds-213czf-000-00002"
+    bad_currency = copy.deepcopy(stage("04-award")["releases"][0])
+    bad_currency["date"] = "2026-01-04T00:00:00Z"  # after the tender it would award
+    bad_currency["awards"][0]["value"]["currency"] = "GOLD"
+    nul = release_like("02-tender", "nul\x00", "2026-01-03T00:00:00Z")
+
+    report = await imported(
+        agency,
+        package_of(good, {"ocid": OCID}, "not a release", no_deadline, bad_currency, nul),
+    )
+
+    assert report["counts"] == {"imported": 1, "skipped": 0, "already_imported": 0, "failed": 5}
+    by_position = {r["position"]: r for r in report["releases"]}
+    assert "id is missing" in " ".join(by_position[1]["notes"])
+    assert "tag is missing" in " ".join(by_position[1]["notes"])
+    assert "must be a JSON object" in by_position[2]["notes"][0]
+    assert "tenderPeriod.endDate is missing" in by_position[3]["notes"][0]
+    assert "currency" in by_position[4]["notes"][0]
+    assert "control characters" in by_position[5]["notes"][0]
+    # The failed award wrote nothing: the notice is still just published, closed.
+    notice = await agency.get(by_position[0]["notice_id"])
+    assert [r["event_type"] for r in notice["revisions"]] == ["tender.closed"]
+    assert (await counts(platform, agency))[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (b"[]", 422, "JSON object, not an array"),
+        (b'"releases"', 422, "JSON object, not a string"),
+        (b"{}", 422, "needs a 'releases' array"),
+        (b'{"releases": {}}', 422, "must be an array"),
+        (b'{"records": [{"ocid": "x"}]}', 422, "record package"),
+        (b'{"releases": [', 422, "not JSON"),
+        (b'{"releases": [NaN]}', 422, "not JSON"),
+        (b"\xff\xfe{", 422, "not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, 422, "not"),
+        (b"", 422, "empty"),
+        (json.dumps({"releases": [{}] * 5_001}).encode(), 413, "at most 5000"),
+    ],
+)
+async def test_a_body_that_is_not_a_release_package_is_refused_naming_the_problem(
+    platform: Platform, agency: Agency, body: bytes, status: int, words: str
+) -> None:
+    before = await counts(platform, agency)
+
+    response = await send(agency, body)
+
+    assert response.status_code == status, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"][0] == "body"
+    assert words in problem["msg"]
+    assert await counts(platform, agency) == before
+
+
+async def test_importing_needs_an_api_key(platform: Platform, http: httpx.AsyncClient) -> None:
+    assert platform.notices is not None
+    response = await http.post(
+        f"{platform.notices.url}/v1/ocds/release-packages", json=stage("02-tender")
+    )
+
+    assert response.status_code == 401
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+async def test_exports_are_valid_ocds_1_1_5_for_published_and_imported_notices(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    published = await agency.publish(a_notice(deadline=in_days(10)))
+    assert published.status_code == 201, published.text
+    own_id = published.json()["id"]
+    amended = await agency.amend(own_id, {"reason": "Clarified scope", "title": "Gowns, lot 2"})
+    assert amended.status_code == 200, amended.text
+    await agency.cancel(own_id, "Budget withdrawn")
+    report = await imported(agency, load(FICTIONAL / f"{OCID}.json"))
+    imported_id = report["releases"][1]["notice_id"]
+
+    for notice_id, tags in (
+        (own_id, [["tender"], ["tenderAmendment"], ["tenderCancellation"]]),
+        (imported_id, [["tender"], ["award"]]),
+    ):
+        package = await export(http, platform, notice_id, "release-package")
+        record_package = await export(http, platform, notice_id, "record")
+
+        assert [e.message for e in standard.release_package_validator().iter_errors(package)] == []
+        assert [r["tag"] for r in package["releases"]] == tags
+        (record,) = record_package["records"]
+        compiled = record["compiledRelease"]
+        assert [e.message for e in standard.release_validator().iter_errors(compiled)] == []
+        assert [link["url"].split("#")[1] for link in record["releases"]] == [
+            r["id"] for r in package["releases"]
+        ]
+        assert record_package["packages"] == [package["uri"]]
+
+    own = await export(http, platform, own_id, "record")
+    compiled = own["records"][0]["compiledRelease"]
+    assert compiled["ocid"] == f"ocds-tw0000-{own_id}"
+    assert compiled["tender"]["title"] == "Gowns, lot 2"
+    assert compiled["tender"]["status"] == "cancelled"
+    assert compiled["buyer"]["name"] == f"Agency {agency.code}"
+    awarded = await export(http, platform, imported_id, "release-package")
+    assert awarded["releases"][-1]["ocid"] == OCID
+    assert awarded["releases"][-1]["tender"]["status"] == "complete"
+    assert awarded["releases"][-1]["awards"][0]["value"] == {"amount": 11000000, "currency": "GBP"}
+
+
+async def test_an_exported_notice_imports_into_another_agency_as_the_same_notice(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    published = await agency.publish(a_notice(deadline=in_days(10, offset_hours=3)))
+    assert published.status_code == 201, published.text
+    original = published.json()
+    package = await export(http, platform, original["id"], "release-package")
+    code, key = await platform.new_agency()
+    mirror = Agency(http, platform, code, key)
+
+    report = await imported(mirror, package)
+
+    copy_of = await mirror.get(report["releases"][0]["notice_id"])
+    for field in (
+        "title",
+        "description",
+        "notice_type",
+        "unspsc_codes",
+        "deadline",
+        "deadline_local",
+        "documents",
+        "contacts",
+    ):
+        assert copy_of[field] == original[field], field
+    assert copy_of["ocid"] == f"ocds-tw0000-{original['id']}"
+
+
+async def test_exports_of_unknown_or_malformed_notices_are_404_and_422(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    assert platform.notices is not None
+    base = f"{platform.notices.url}/v1/notices"
+
+    unknown = await http.get(f"{base}/0195f3c2-7d4e-7000-8000-000000000000/ocds/record")
+    malformed = await http.get(f"{base}/nul%00byte/ocds/release-package")
+
+    assert unknown.status_code == 404
+    assert malformed.status_code == 422
+
+
+async def test_a_retried_import_with_the_same_idempotency_key_gets_the_first_report(
+    agency: Agency,
+) -> None:
+    package = load(FICTIONAL / f"{OCID}.json")
+
+    first = await send(agency, package, **{"Idempotency-Key": "import-1"})
+    again = await send(agency, package, **{"Idempotency-Key": "import-1"})
+    unkeyed = await send(agency, package)
+    misused = await send(agency, package_of(stage("02-tender")), **{"Idempotency-Key": "import-1"})
+
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["counts"]["imported"] == 2
+    assert unkeyed.json()["counts"]["imported"] == 0  # without the key: "already imported"
+    assert misused.status_code == 422
