@@ -12,13 +12,14 @@ from babel.dates import format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from tenderwire_shared.events.matches import MatchCreated
-from tenderwire_shared.events.tenders import NOTICE_TYPE_LABELS, NoticeType
+from tenderwire_shared.events.tenders import NOTICE_TYPE_LABELS as UNGM_LABELS
+from tenderwire_shared.events.tenders import NoticeType
 
 LANGUAGES = ("en", "fr", "es")
 FALLBACK_LANGUAGE = "en"
 
 NOTICE_TYPE_LABELS: dict[str, dict[NoticeType, str]] = {
-    "en": NOTICE_TYPE_LABELS,
+    "en": UNGM_LABELS,
     "fr": {
         NoticeType.REQUEST_FOR_EOI: "Appel à manifestation d'intérêt",
         NoticeType.REQUEST_FOR_INFORMATION: "Demande d'informations",
