@@ -16,10 +16,13 @@ from tenderwire_notices.bootstrap import create_app as notices_app
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notify.bootstrap import create_app as notify_app
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared import topics
 from tenderwire_shared.clock import ManualClock
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.http_server import BackgroundServer
+from tests.eventually import eventually
 from tests.infrastructure import free_port
+from tests.kafka_reader import group_lag, reset_group_to_earliest
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -68,15 +71,7 @@ class Platform:
                 clock=self.clock,
             )
         )
-        self.matching = running(
-            matching_app(
-                MatchingSettings(
-                    database_url=self.dsns["matching"],
-                    kafka_bootstrap_servers=kafka,
-                    topic_prefix=prefix,
-                )
-            )
-        )
+        self.matching = running(matching_app(self.matching_settings()))
         self.notify = running(
             notify_app(
                 NotifySettings(
@@ -93,6 +88,34 @@ class Platform:
         except BaseException:
             await self.stop()
             raise
+
+    def matching_settings(self) -> MatchingSettings:
+        return MatchingSettings(
+            database_url=self.dsns["matching"],
+            kafka_bootstrap_servers=self.kafka,
+            topic_prefix=self.topic_prefix,
+        )
+
+    async def restart_matching_from_earliest(self) -> None:
+        """Stop matching, move its consumer group back to offset 0, start it again."""
+        assert self.matching is not None
+        await self.matching.stop()
+        settings = self.matching_settings()
+        await reset_group_to_earliest(
+            self.kafka, settings.consumer_group, settings.topic(topics.TENDERS)
+        )
+        self.matching = running(matching_app(settings))
+        await self.matching.start()
+
+    async def wait_for_matching_to_catch_up(self) -> int:
+        """Wait until matching has committed every tender event; returns how many there are."""
+        settings = self.matching_settings()
+        topic = settings.topic(topics.TENDERS)
+        _, total = await eventually(
+            lambda: group_lag(self.kafka, settings.consumer_group, topic),
+            until=lambda lag_and_total: lag_and_total[0] == 0,
+        )
+        return total
 
     async def new_agency(self, code: str | None = None) -> tuple[str, str]:
         """A fresh agency and an API key for it: (agency code, key)."""

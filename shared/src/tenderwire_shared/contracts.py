@@ -7,11 +7,15 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from tenderwire_shared.envelope import Envelope
-from tenderwire_shared.events import matches, tenders
+from tenderwire_shared.events import matches, suppliers, tenders
 
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     **tenders.EVENT_MODELS,
-    matches.MATCH_NEW: matches.MatchCreated,
+    **dict.fromkeys(matches.MATCH_EVENT_TYPES, matches.MatchCreated),
+    **dict.fromkeys(
+        (suppliers.SUPPLIER_REGISTERED, suppliers.SUPPLIER_UPDATED, suppliers.SUPPLIER_DEACTIVATED),
+        suppliers.SupplierChanged,
+    ),
 }
 
 

@@ -1,15 +1,22 @@
-"""HTTP entrypoints for suppliers."""
+"""HTTP entrypoints for suppliers: registration, and self-service with the token it returns."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
 
-from tenderwire_matching import registry
-from tenderwire_matching.schemas import RegisteredSupplier, SupplierRegistration, SupplierView
+from tenderwire_matching import registry, suppliers
+from tenderwire_matching.schemas import (
+    RegisteredSupplier,
+    SupplierRegistration,
+    SupplierUpdate,
+    SupplierView,
+)
 from tenderwire_matching.settings import MatchingSettings
+from tenderwire_shared import topics
+from tenderwire_shared.http import correlation_id
 
 router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"])
 
@@ -19,23 +26,45 @@ def get_pool(request: Request) -> asyncpg.Pool:
     return pool
 
 
-def get_settings(request: Request) -> MatchingSettings:
+def get_policy(request: Request) -> suppliers.Policy:
     settings: MatchingSettings = request.app.state.settings
-    return settings
+    return suppliers.Policy(
+        suppliers_topic=settings.topic(topics.SUPPLIERS),
+        matches_topic=settings.topic(topics.MATCHES),
+        levels=settings.code_hierarchy_levels,
+        refuse_developed=settings.refuse_developed_economies,
+        ldc_first=settings.ldc_first,
+    )
 
 
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
-Settings = Annotated[MatchingSettings, Depends(get_settings)]
+Policy = Annotated[suppliers.Policy, Depends(get_policy)]
+CorrelationId = Annotated[str, Depends(correlation_id)]
+SupplierId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+async def own_supplier(
+    supplier_id: SupplierId, pool: Pool, authorization: Annotated[str, Header()] = ""
+) -> str:
+    """The supplier id, once the bearer token proves the caller is that supplier."""
+    scheme, _, token = authorization.partition(" ")
+    # The same 404 for a wrong token and an unknown id: a token never confirms an id exists.
+    if scheme.lower() != "bearer" or not await registry.token_matches(pool, supplier_id, token):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no supplier {supplier_id!r} for this token"
+        )
+    return supplier_id
+
+
+OwnSupplier = Annotated[str, Depends(own_supplier)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a supplier")
 async def register(
-    registration: SupplierRegistration, pool: Pool, settings: Settings
+    registration: SupplierRegistration, pool: Pool, policy: Policy, cid: CorrelationId
 ) -> RegisteredSupplier:
     try:
-        return await registry.register(
-            pool, registration, refuse_developed=settings.refuse_developed_economies
-        )
+        return await suppliers.register(pool, registration, policy, cid)
     except registry.IneligibleCountryError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -45,16 +74,29 @@ async def register(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
-@router.get("/{supplier_id}")
-async def get_supplier(
-    supplier_id: str, pool: Pool, authorization: Annotated[str, Header()] = ""
+@router.get("/{supplier_id}", summary="The supplier's own profile")
+async def get_supplier(supplier_id: OwnSupplier, pool: Pool) -> SupplierView:
+    row = await registry.row(pool, supplier_id)
+    assert row is not None
+    return registry.view(row)
+
+
+@router.patch("/{supplier_id}", summary="Change the profile; new codes are matched at once")
+async def update_supplier(
+    supplier_id: OwnSupplier, change: SupplierUpdate, pool: Pool, policy: Policy, cid: CorrelationId
 ) -> SupplierView:
-    scheme, _, token = authorization.partition(" ")
-    # The same 404 for a wrong token and an unknown id: a token never confirms an id exists.
-    if scheme.lower() != "bearer" or not await registry.token_matches(pool, supplier_id, token):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no supplier {supplier_id!r} for this token"
-        )
-    view = await registry.get(pool, supplier_id)
-    assert view is not None
-    return view
+    try:
+        row = await suppliers.update(pool, supplier_id, change, policy, cid)
+    except registry.DuplicateSupplierError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return registry.view(row)
+
+
+@router.delete(
+    "/{supplier_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Deactivate: no more alerts"
+)
+async def deactivate_supplier(
+    supplier_id: OwnSupplier, pool: Pool, policy: Policy, cid: CorrelationId
+) -> Response:
+    await suppliers.deactivate(pool, supplier_id, policy, cid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

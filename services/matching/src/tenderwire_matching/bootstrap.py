@@ -10,6 +10,7 @@ from faststream.kafka import KafkaBroker
 
 from tenderwire_matching import api
 from tenderwire_matching.handlers import TenderHandlers
+from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.db import create_pool, migrate
@@ -32,9 +33,12 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         pool = await create_pool(settings.database_url)
         await migrate(pool, MIGRATIONS)
         tenders_topic = settings.topic(topics.TENDERS)
+        live = LiveIndex(settings.code_hierarchy_levels)
+        async with pool.acquire() as conn:
+            await live.load(conn)
         await ensure_topics(
             settings.kafka_bootstrap_servers,
-            [tenders_topic, settings.topic(topics.MATCHES)],
+            [tenders_topic, settings.topic(topics.MATCHES), settings.topic(topics.SUPPLIERS)],
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
@@ -48,8 +52,9 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
                 pool=pool,
                 group=settings.consumer_group,
                 handler=TenderHandlers(
+                    live,
                     matches_topic=settings.topic(topics.MATCHES),
-                    code_levels=settings.code_hierarchy_levels,
+                    ldc_first=settings.ldc_first,
                 ),
                 dead_letters=dead_letters,
             ),

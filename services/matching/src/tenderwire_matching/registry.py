@@ -1,92 +1,196 @@
-"""Supplier registry: registration and self-service lookup with a bearer token."""
+"""SQL for the supplier registry. Every function takes a connection: the caller owns the
+transaction, so a change, its change-log row and its supplier event commit together."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
+from typing import Any
 
 import asyncpg
 
 from tenderwire_matching.eligibility import classify
-from tenderwire_matching.schemas import RegisteredSupplier, SupplierRegistration, SupplierView
+from tenderwire_matching.rules import SupplierProfile, fold
+from tenderwire_matching.schemas import SupplierRegistration, SupplierUpdate, SupplierView
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.events.matches import Delivery, Recipient
 from tenderwire_shared.unspsc import ancestors
 
 
-class IneligibleCountryError(Exception):
+class RegistryError(Exception):
     pass
 
 
-class DuplicateSupplierError(Exception):
+class IneligibleCountryError(RegistryError):
     pass
 
 
-def _hash_token(token: str) -> str:
+class DuplicateSupplierError(RegistryError):
+    pass
+
+
+class SupplierNotFoundError(RegistryError):
+    pass
+
+
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def register(
-    pool: asyncpg.Pool, registration: SupplierRegistration, *, refuse_developed: bool
-) -> RegisteredSupplier:
-    classification = classify(registration.country)
-    if refuse_developed and not classification.eligible:
+_SELECT = (
+    "SELECT s.*, COALESCE(array_agg(c.code ORDER BY c.code) FILTER (WHERE c.code IS NOT NULL),"
+    " '{}') AS codes FROM suppliers s LEFT JOIN supplier_codes c ON c.supplier_id = s.id"
+)
+
+
+async def insert(
+    conn: Connection, supplier_id: str, registration: SupplierRegistration, token: str
+) -> None:
+    r = registration
+    try:
+        await conn.execute(
+            "INSERT INTO suppliers (id, legal_name, country, email, phone, language, timezone,"
+            " delivery, digest_hour, filter_countries, filter_agencies, filter_notice_types,"
+            " keywords, token_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            supplier_id, r.legal_name, r.country, r.email, r.phone, r.language.value,
+            r.timezone, r.delivery.value, r.digest_hour, r.beneficiary_countries or [],
+            r.agencies or [], [t.value for t in r.notice_types or []], r.keywords or [],
+            hash_token(token),
+        )  # fmt: skip
+    except asyncpg.UniqueViolationError as exc:
+        raise DuplicateSupplierError(
+            "a supplier with this legal name and country, or this e-mail, is already registered"
+        ) from exc
+    await set_codes(conn, supplier_id, registration.unspsc_codes)
+
+
+async def set_codes(conn: Connection, supplier_id: str, codes: list[str]) -> None:
+    await conn.execute("DELETE FROM supplier_codes WHERE supplier_id = $1", supplier_id)
+    await conn.executemany(
+        "INSERT INTO supplier_codes (supplier_id, code, parents) VALUES ($1, $2, $3)",
+        [(supplier_id, code, ancestors(code)) for code in codes],
+    )
+
+
+_UPDATABLE = {
+    "email": "email",
+    "phone": "phone",
+    "language": "language",
+    "timezone": "timezone",
+    "delivery": "delivery",
+    "digest_hour": "digest_hour",
+    "beneficiary_countries": "filter_countries",
+    "agencies": "filter_agencies",
+    "notice_types": "filter_notice_types",
+    "keywords": "keywords",
+}
+
+
+async def update(conn: Connection, supplier_id: str, change: SupplierUpdate) -> None:
+    values: dict[str, Any] = change.model_dump(mode="json", exclude_unset=True)
+    codes = values.pop("unspsc_codes", None)
+    columns = [(_UPDATABLE[name], value) for name, value in values.items()]
+    assignments = ", ".join(f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2))
+    try:
+        await conn.execute(
+            f"UPDATE suppliers SET {assignments + ', ' if assignments else ''}"  # noqa: S608
+            " version = version + 1, updated_at = now() WHERE id = $1",
+            supplier_id,
+            *[value if value is not None or column == "phone" else [] for column, value in columns],
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise DuplicateSupplierError("another supplier is registered with this e-mail") from exc
+    if codes is not None:
+        await set_codes(conn, supplier_id, codes)
+
+
+async def deactivate(conn: Connection, supplier_id: str) -> None:
+    await conn.execute(
+        "UPDATE suppliers SET active = false, deactivated_at = now(), version = version + 1,"
+        " updated_at = now() WHERE id = $1",
+        supplier_id,
+    )
+
+
+async def log_change(conn: Connection, supplier_id: str) -> None:
+    await conn.execute("INSERT INTO supplier_changes (supplier_id) VALUES ($1)", supplier_id)
+
+
+async def row(conn: Connection | asyncpg.Pool, supplier_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"{_SELECT} WHERE s.id = $1 GROUP BY s.id", supplier_id)
+
+
+async def rows(conn: Connection, supplier_ids: list[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"{_SELECT} WHERE s.id = ANY($1::text[]) GROUP BY s.id",
+        supplier_ids,
+    )
+
+
+async def all_active(conn: Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"{_SELECT} WHERE s.active GROUP BY s.id")
+
+
+async def token_matches(conn: Connection | asyncpg.Pool, supplier_id: str, token: str) -> bool:
+    stored = await conn.fetchval(
+        "SELECT token_hash FROM suppliers WHERE id = $1 AND active", supplier_id
+    )
+    return stored is not None and hmac.compare_digest(stored, hash_token(token))
+
+
+def view(r: asyncpg.Record) -> SupplierView:
+    classification = classify(r["country"])
+    return SupplierView(
+        id=r["id"],
+        legal_name=r["legal_name"],
+        country=r["country"],
+        economy_group=classification.group.value,
+        least_developed=classification.least_developed,
+        unspsc_codes=list(r["codes"]),
+        email=r["email"],
+        phone=r["phone"],
+        language=r["language"],
+        timezone=r["timezone"],
+        delivery=Delivery(r["delivery"]),
+        digest_hour=r["digest_hour"],
+        beneficiary_countries=list(r["filter_countries"]),
+        agencies=list(r["filter_agencies"]),
+        notice_types=list(r["filter_notice_types"]),
+        keywords=list(r["keywords"]),
+        active=r["active"],
+        version=r["version"],
+    )
+
+
+def recipient(r: asyncpg.Record) -> Recipient:
+    return Recipient(
+        supplier_id=r["id"],
+        legal_name=r["legal_name"],
+        email=r["email"],
+        language=r["language"],
+        timezone=r["timezone"],
+        phone=r["phone"],
+        delivery=Delivery(r["delivery"]),
+        digest_hour=r["digest_hour"],
+        least_developed=classify(r["country"]).least_developed,
+    )
+
+
+def profile(r: asyncpg.Record) -> SupplierProfile:
+    return SupplierProfile(
+        supplier_id=r["id"],
+        codes=tuple(r["codes"]),
+        beneficiary_countries=frozenset(r["filter_countries"]),
+        agencies=frozenset(r["filter_agencies"]),
+        notice_types=frozenset(r["filter_notice_types"]),
+        keywords=tuple(fold(k) for k in r["keywords"]),
+        least_developed=classify(r["country"]).least_developed,
+    )
+
+
+def check_eligible(registration: SupplierRegistration, *, refuse_developed: bool) -> None:
+    if refuse_developed and not classify(registration.country).eligible:
         raise IneligibleCountryError(
             f"{registration.country} is classified as a developed economy; Tenderwire serves"
             " suppliers registered in developing countries and economies in transition"
         )
-    supplier_id = new_event_id()
-    token = secrets.token_urlsafe(32)
-    async with pool.acquire() as conn, conn.transaction():
-        try:
-            await conn.execute(
-                "INSERT INTO suppliers (id, legal_name, country, email, language, timezone,"
-                " token_hash) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-                supplier_id,
-                registration.legal_name,
-                registration.country,
-                registration.email,
-                registration.language.value,
-                registration.timezone,
-                _hash_token(token),
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise DuplicateSupplierError(
-                "a supplier with this legal name and country, or this e-mail, is already registered"
-            ) from exc
-        await conn.executemany(
-            "INSERT INTO supplier_codes (supplier_id, code, parents) VALUES ($1, $2, $3)",
-            [(supplier_id, code, ancestors(code)) for code in registration.unspsc_codes],
-        )
-        view = await get(conn, supplier_id)
-    assert view is not None
-    return RegisteredSupplier(**view.model_dump(), token=token)
-
-
-async def get(conn: Connection | asyncpg.Pool, supplier_id: str) -> SupplierView | None:
-    row = await conn.fetchrow(
-        "SELECT s.*, array_agg(c.code ORDER BY c.code) AS codes FROM suppliers s"
-        " JOIN supplier_codes c ON c.supplier_id = s.id WHERE s.id = $1 GROUP BY s.id",
-        supplier_id,
-    )
-    if row is None:
-        return None
-    classification = classify(row["country"])
-    return SupplierView(
-        id=row["id"],
-        legal_name=row["legal_name"],
-        country=row["country"],
-        economy_group=classification.group.value,
-        least_developed=classification.least_developed,
-        unspsc_codes=list(row["codes"]),
-        email=row["email"],
-        language=row["language"],
-        timezone=row["timezone"],
-        active=row["active"],
-    )
-
-
-async def token_matches(pool: asyncpg.Pool, supplier_id: str, token: str) -> bool:
-    stored = await pool.fetchval("SELECT token_hash FROM suppliers WHERE id = $1", supplier_id)
-    return stored is not None and hmac.compare_digest(stored, _hash_token(token))

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from tenderwire_shared.countries import CountryCode
+from tenderwire_shared.events.matches import Delivery
+from tenderwire_shared.events.tenders import NoticeType
+from tenderwire_shared.text import PlainLine
 from tenderwire_shared.unspsc import UnspscCode
 
 
@@ -17,29 +22,109 @@ class Language(StrEnum):
     ES = "es"
 
 
-class SupplierRegistration(BaseModel):
+def _dedupe(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone, e.g. Africa/Dakar") from exc
+    return value
+
+
+def _e164(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(
+            f"{value!r} is not a phone number in international form, e.g. +221 77 123 45 67"
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"{value!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class _SupplierRules(BaseModel):
+    """Validation shared by registration and update; fields are declared by each subclass."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    legal_name: str = Field(min_length=1, max_length=300)
+    @field_validator(
+        "unspsc_codes", "beneficiary_countries", "agencies", "keywords", check_fields=False
+    )
+    @classmethod
+    def _unique(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _dedupe(values)
+
+    @field_validator("keywords", check_fields=False)
+    @classmethod
+    def _short_keywords(cls, values: list[str] | None) -> list[str] | None:
+        for word in values or []:
+            if not 2 <= len(word) <= 60:
+                raise ValueError(f"keyword {word!r} must be 2 to 60 characters")
+        return values
+
+    @field_validator("timezone", check_fields=False)
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
+
+    @field_validator("phone", check_fields=False)
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else _e164(value)
+
+
+def _phone_field() -> Any:
+    return Field(default=None, description="Mobile for SMS, with its +country code")
+
+
+def _filter(description: str, max_length: int) -> Any:
+    return Field(default=None, max_length=max_length, description=description)
+
+
+class SupplierRegistration(_SupplierRules):
+    legal_name: PlainLine = Field(min_length=1, max_length=300)
     country: CountryCode = Field(description="Country of registration (ISO 3166)")
-    unspsc_codes: list[UnspscCode] = Field(min_length=1, max_length=500)
+    unspsc_codes: list[UnspscCode] = Field(
+        min_length=1, max_length=500, description="Commodity or class level"
+    )
     email: EmailStr
+    phone: str | None = _phone_field()
     language: Language = Language.EN
     timezone: str = Field(default="UTC", examples=["Africa/Dakar"])
+    delivery: Delivery = Delivery.IMMEDIATE
+    digest_hour: int = Field(default=8, ge=0, le=23, description="Local hour of the digest")
+    beneficiary_countries: list[CountryCode] | None = _filter(
+        "Only tenders for these beneficiary countries", 250
+    )
+    agencies: list[PlainLine] | None = _filter("Only tenders from these agencies", 100)
+    notice_types: list[NoticeType] | None = _filter("Only these notice types", 10)
+    keywords: list[PlainLine] | None = _filter("Only tenders mentioning one of these", 50)
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not an IANA time zone") from exc
-        return value
 
-    @field_validator("unspsc_codes")
-    @classmethod
-    def _dedupe(cls, values: list[str]) -> list[str]:
-        return list(dict.fromkeys(values))
+class SupplierUpdate(_SupplierRules):
+    """Only the fields that change; an empty list (or null) clears a filter, null clears phone."""
+
+    unspsc_codes: list[UnspscCode] | None = Field(default=None, min_length=1, max_length=500)
+    email: EmailStr | None = None
+    phone: str | None = _phone_field()
+    language: Language | None = None
+    timezone: str | None = None
+    delivery: Delivery | None = None
+    digest_hour: int | None = Field(default=None, ge=0, le=23)
+    beneficiary_countries: list[CountryCode] | None = _filter(
+        "Only tenders for these beneficiary countries", 250
+    )
+    agencies: list[PlainLine] | None = _filter("Only tenders from these agencies", 100)
+    notice_types: list[NoticeType] | None = _filter("Only these notice types", 10)
+    keywords: list[PlainLine] | None = _filter("Only tenders mentioning one of these", 50)
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> SupplierUpdate:
+        return _not_cleared(self)
 
 
 class SupplierView(BaseModel):
@@ -50,10 +135,28 @@ class SupplierView(BaseModel):
     least_developed: bool
     unspsc_codes: list[str]
     email: str
+    phone: str | None
     language: str
     timezone: str
+    delivery: Delivery
+    digest_hour: int
+    beneficiary_countries: list[str]
+    agencies: list[str]
+    notice_types: list[str]
+    keywords: list[str]
     active: bool
+    version: int
 
 
 class RegisteredSupplier(SupplierView):
     token: str = Field(description="Shown once: the supplier's key to manage its own profile")
+
+
+_REQUIRED_ON_UPDATE = ("unspsc_codes", "email", "language", "timezone", "delivery", "digest_hour")
+
+
+def _not_cleared(update: SupplierUpdate) -> SupplierUpdate:
+    for name in _REQUIRED_ON_UPDATE:
+        if name in update.model_fields_set and getattr(update, name) is None:
+            raise ValueError(f"{name} cannot be removed, only changed")
+    return update

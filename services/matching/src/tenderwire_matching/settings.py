@@ -17,6 +17,9 @@ class MatchingSettings(ServiceSettings):
         le=3,
         description="How many UNSPSC levels apart a supplier and a tender code may be (UNGM: 1)",
     )
+    ldc_first: bool = Field(
+        default=True, description="Send alerts to least-developed-country suppliers first"
+    )
     refuse_developed_economies: bool = Field(
         default=True,
         description="The UN mandate covers developing and transition economies only",

@@ -1,22 +1,35 @@
-"""Payloads of events on the matches topic, written only by the matching service."""
+"""Payloads of events on the matches topic, written only by the matching service.
+
+Keyed by supplier id, so one supplier's alerts stay in order.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from tenderwire_shared.events.tenders import TenderSnapshot
+from tenderwire_shared.events.tenders import FieldChange, TenderSnapshot
 
 MATCH_NEW = "match.new"
+MATCH_AMENDED = "match.amended"
+MATCH_CANCELLED = "match.cancelled"
+MATCH_EVENT_TYPES = (MATCH_NEW, MATCH_AMENDED, MATCH_CANCELLED)
 
 
 class MatchKind(StrEnum):
     NEW = "new"
+    AMENDED = "amended"
+    CANCELLED = "cancelled"
+
+
+class Delivery(StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY_DIGEST = "daily_digest"
 
 
 class Recipient(BaseModel):
-    """How to reach the supplier.
+    """How to reach the supplier, and how it wants to be reached.
 
     Carried inside the match event so notify never reads matching's database and never
     races a separate supplier feed; the price is contact data (PII) on the matches topic.
@@ -29,9 +42,20 @@ class Recipient(BaseModel):
     email: str
     language: str
     timezone: str
+    phone: str | None = Field(default=None, description="E.164, for SMS")
+    delivery: Delivery = Delivery.IMMEDIATE
+    digest_hour: int = Field(default=8, ge=0, le=23, description="Local hour of the digest")
+    least_developed: bool = False
 
 
 class MatchCreated(BaseModel):
+    """One alert to one supplier about one tender revision.
+
+    `kind` says which alert: a new tender, an amendment (with what changed), or a
+    cancellation. `still_matches` is false for an amendment sent to a supplier that was
+    alerted before but whose profile no longer matches the amended tender.
+    """
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     match_id: str
@@ -39,3 +63,6 @@ class MatchCreated(BaseModel):
     recipient: Recipient
     tender: TenderSnapshot
     matched_codes: tuple[str, ...]
+    changes: tuple[FieldChange, ...] = ()
+    reason: str | None = None
+    still_matches: bool = True

@@ -1,0 +1,143 @@
+"""The matching rules as plain predicates: what the index answers fast, and what `tw why`
+explains. A supplier matches a tender when a code is close enough and every filter it set passes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tenderwire_shared.unspsc import ancestors
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so "Médicaments" finds "medicaments" and the reverse."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class SupplierProfile:
+    """What matching needs to know about one supplier."""
+
+    supplier_id: str
+    codes: tuple[str, ...]
+    beneficiary_countries: frozenset[str] = frozenset()
+    agencies: frozenset[str] = frozenset()
+    notice_types: frozenset[str] = frozenset()
+    keywords: tuple[str, ...] = ()  # already folded
+    least_developed: bool = False
+
+
+@dataclass(frozen=True)
+class TenderFacts:
+    """What matching needs to know about one tender."""
+
+    codes: tuple[str, ...]
+    beneficiary_countries: frozenset[str]
+    agency: str
+    notice_type: str
+    text: str = field(repr=False)  # folded title and description
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        codes: Iterable[str],
+        beneficiary_countries: Iterable[str],
+        agency: str,
+        notice_type: str,
+        title: str,
+        description: str,
+    ) -> TenderFacts:
+        return cls(
+            codes=tuple(codes),
+            beneficiary_countries=frozenset(beneficiary_countries),
+            agency=agency,
+            notice_type=notice_type,
+            text=fold(f"{title}\n{description}"),
+        )
+
+
+def code_distance(supplier_code: str, tender_code: str) -> int | None:
+    """Levels between two codes on one branch of the hierarchy; None when on different branches."""
+    if supplier_code == tender_code:
+        return 0
+    up = ancestors(tender_code)
+    if supplier_code in up:
+        return up.index(supplier_code) + 1
+    down = ancestors(supplier_code)
+    if tender_code in down:
+        return down.index(tender_code) + 1
+    return None
+
+
+def matched_codes(profile: SupplierProfile, tender: TenderFacts, levels: int) -> tuple[str, ...]:
+    """The supplier's codes within `levels` of some tender code."""
+    return tuple(
+        code
+        for code in profile.codes
+        if any((d := code_distance(code, t)) is not None and d <= levels for t in tender.codes)
+    )
+
+
+@dataclass(frozen=True)
+class FilterVerdict:
+    rule: str
+    passed: bool
+    detail: str
+
+
+def filter_verdicts(profile: SupplierProfile, tender: TenderFacts) -> list[FilterVerdict]:
+    """Each optional filter the supplier set, and whether the tender passes it.
+
+    A tender for "multiple destinations" (no beneficiary country) passes a country filter:
+    the supplier may well deliver to one of them.
+    """
+    verdicts = []
+    if profile.beneficiary_countries:
+        ok = not tender.beneficiary_countries or bool(
+            profile.beneficiary_countries & tender.beneficiary_countries
+        )
+        verdicts.append(
+            FilterVerdict(
+                "beneficiary_country", ok, f"wants {sorted(profile.beneficiary_countries)}"
+            )
+        )
+    if profile.agencies:
+        verdicts.append(
+            FilterVerdict(
+                "agency", tender.agency in profile.agencies, f"wants {sorted(profile.agencies)}"
+            )
+        )
+    if profile.notice_types:
+        verdicts.append(
+            FilterVerdict(
+                "notice_type",
+                tender.notice_type in profile.notice_types,
+                f"wants {sorted(profile.notice_types)}",
+            )
+        )
+    if profile.keywords:
+        verdicts.append(
+            FilterVerdict(
+                "keyword",
+                any(k in tender.text for k in profile.keywords),
+                f"wants one of {list(profile.keywords)}",
+            )
+        )
+    return verdicts
+
+
+def filters_pass(profile: SupplierProfile, tender: TenderFacts) -> bool:
+    return all(v.passed for v in filter_verdicts(profile, tender))
+
+
+def matches(profile: SupplierProfile, tender: TenderFacts, levels: int) -> bool:
+    return bool(matched_codes(profile, tender, levels)) and filters_pass(profile, tender)
+
+
+def naive_scan(profiles: Iterable[SupplierProfile], tender: TenderFacts, levels: int) -> list[str]:
+    """Every supplier checked one by one: the baseline the index must agree with and beat."""
+    return sorted(p.supplier_id for p in profiles if matches(p, tender, levels))
