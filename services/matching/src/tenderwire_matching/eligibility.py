@@ -1,13 +1,20 @@
-"""Which suppliers the UN mandate covers: those registered in developing or transition economies."""
+"""Which suppliers the UN mandate covers: those registered in developing or transition economies.
+
+The classification lives in ``data/country_groups.json``: one entry for every ISO 3166-1 alpha-3
+code, following UN DESA's WESP country classification, with the UN LDC, LLDC and SIDS lists.
+``data/README.md`` names the edition, the sources and the fallback rule for codes WESP omits.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class EconomyGroup(StrEnum):
@@ -16,17 +23,61 @@ class EconomyGroup(StrEnum):
     DEVELOPING = "developing"
 
 
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CountryEntry(_Frozen):
+    name: str
+    group: EconomyGroup
+    ldc: bool
+    lldc: bool
+    sids: bool
+    source: str
+    verified: bool
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _flags_are_for_developing_or_transition(self) -> CountryEntry:
+        if self.group is EconomyGroup.DEVELOPED and (self.ldc or self.lldc or self.sids):
+            raise ValueError(f"{self.name}: a developed economy cannot be an LDC, LLDC or SIDS")
+        return self
+
+
 class CountryGroups(BaseModel):
+    """The data file; metadata other than these fields is documentation only."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: Literal[2]
     edition: str
-    developed: frozenset[str]
-    economies_in_transition: frozenset[str]
-    least_developed: frozenset[str]
+    as_of: date
+    ldc_list_as_of: date
+    fallback_rule: str
+    countries: dict[str, CountryEntry]
+
+    def codes(self, group: EconomyGroup) -> frozenset[str]:
+        return frozenset(code for code, c in self.countries.items() if c.group is group)
+
+    @property
+    def developed(self) -> frozenset[str]:
+        return self.codes(EconomyGroup.DEVELOPED)
+
+    @property
+    def economies_in_transition(self) -> frozenset[str]:
+        return self.codes(EconomyGroup.TRANSITION)
+
+    @property
+    def least_developed(self) -> frozenset[str]:
+        return frozenset(code for code, c in self.countries.items() if c.ldc)
 
 
 @dataclass(frozen=True)
 class Classification:
     group: EconomyGroup
     least_developed: bool
+    landlocked: bool = False
+    small_island: bool = False
 
     @property
     def eligible(self) -> bool:
@@ -39,13 +90,22 @@ def country_groups() -> CountryGroups:
     return CountryGroups.model_validate_json(data.read_text(encoding="utf-8"))
 
 
+def edition() -> str:
+    """The WESP edition the classification follows (``country_groups()`` has the dates)."""
+    return country_groups().edition
+
+
 def classify(alpha3: str) -> Classification:
-    groups = country_groups()
-    if alpha3 in groups.developed:
-        group = EconomyGroup.DEVELOPED
-    elif alpha3 in groups.economies_in_transition:
-        group = EconomyGroup.TRANSITION
-    else:
-        # WESP names ~160 economies; the small states it leaves out are developing ones.
-        group = EconomyGroup.DEVELOPING
-    return Classification(group=group, least_developed=alpha3 in groups.least_developed)
+    code = alpha3.strip().upper()
+    entry = country_groups().countries.get(code)
+    if entry is None:
+        raise ValueError(
+            f"{alpha3!r} is not an ISO 3166-1 alpha-3 country code known to the country"
+            f" classification ({country_groups().edition})"
+        )
+    return Classification(
+        group=entry.group,
+        least_developed=entry.ldc,
+        landlocked=entry.lldc,
+        small_island=entry.sids,
+    )
