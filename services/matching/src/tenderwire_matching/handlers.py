@@ -25,7 +25,6 @@ from tenderwire_shared.events.tenders import (
     TENDER_PUBLISHED,
     TenderAmended,
     TenderCancelled,
-    TenderSnapshot,
     TenderStatus,
 )
 
@@ -44,7 +43,7 @@ class TenderHandlers:
             log.info("event_ignored", event_id=event.id, event_type=event.type)
             return
         data = model.model_validate(event.data)
-        tender: TenderSnapshot = data.tender  # type: ignore[attr-defined]
+        tender = data.tender
         await matching_lock(conn)
         if not await remember(conn, tender):
             log.info("tender_revision_stale", tender_id=tender.tender_id, revision=tender.revision)

@@ -86,17 +86,24 @@ _UPDATABLE = {
 }
 
 
+_FILTERS = {"beneficiary_countries", "agencies", "notice_types", "keywords"}
+
+
 async def update(conn: Connection, supplier_id: str, change: SupplierUpdate) -> None:
     values: dict[str, Any] = change.model_dump(mode="json", exclude_unset=True)
     codes = values.pop("unspsc_codes", None)
-    columns = [(_UPDATABLE[name], value) for name, value in values.items()]
+    # null clears: a filter becomes the empty list, the phone number goes.
+    columns = [
+        (_UPDATABLE[name], [] if value is None and name in _FILTERS else value)
+        for name, value in values.items()
+    ]
     assignments = ", ".join(f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2))
     try:
         await conn.execute(
             f"UPDATE suppliers SET {assignments + ', ' if assignments else ''}"  # noqa: S608
             " version = version + 1, updated_at = now() WHERE id = $1",
             supplier_id,
-            *[value if value is not None or column == "phone" else [] for column, value in columns],
+            *[value for _, value in columns],
         )
     except asyncpg.UniqueViolationError as exc:
         raise DuplicateSupplierError("another supplier is registered with this e-mail") from exc

@@ -130,44 +130,38 @@ class FieldChange(BaseModel):
     after: Any
 
 
-class TenderPublished(BaseModel):
+class TenderEvent(BaseModel):
+    """What every tender event carries: the tender as it stands after the change."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     tender: TenderSnapshot
 
 
-class TenderAmended(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class TenderPublished(TenderEvent):
+    pass
 
-    tender: TenderSnapshot
+
+class TenderAmended(TenderEvent):
     reason: str
     changes: tuple[FieldChange, ...]
 
 
-class TenderClosed(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    tender: TenderSnapshot
+class TenderClosed(TenderEvent):
     closed_at: datetime
 
 
-class TenderCancelled(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    tender: TenderSnapshot
+class TenderCancelled(TenderEvent):
     reason: str
 
 
-class TenderAwarded(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    tender: TenderSnapshot
+class TenderAwarded(TenderEvent):
     award: Award
 
 
 TenderEventData = TenderPublished | TenderAmended | TenderClosed | TenderCancelled | TenderAwarded
 
-EVENT_MODELS: dict[str, type[BaseModel]] = {
+EVENT_MODELS: dict[str, type[TenderEvent]] = {
     TENDER_PUBLISHED: TenderPublished,
     TENDER_AMENDED: TenderAmended,
     TENDER_CLOSED: TenderClosed,
