@@ -1,0 +1,146 @@
+"""What the benchmarks send: the notice an agency posts, and the tender.published event it makes.
+
+The raw-producer and relay runs send events built exactly as the notices service builds them
+(`lifecycle.publish` and `_record`), from the same notice the API run posts, so all three
+move payloads of the same size.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import AnyHttpUrl, BaseModel
+
+from tenderwire_notices.lifecycle import SOURCE
+from tenderwire_notices.schemas import NoticeDraft
+from tenderwire_shared import topics
+from tenderwire_shared.envelope import Envelope, new_event_id, utc_now
+from tenderwire_shared.events.tenders import (
+    TENDER_PUBLISHED,
+    TenderPublished,
+    TenderSnapshot,
+    TenderStatus,
+)
+
+PUBLIC_BASE_URL = "http://127.0.0.1:18001"
+
+_DESCRIPTION = (
+    "Supply and delivery of disposable isolation gowns (AAMI level 2, non-sterile, sizes M to"
+    " XXL) for district health centres, under a long-term agreement of two years with an"
+    " option for one more.\n\nDelivery DAP to the regional medical stores in Dakar, Tambacounda"
+    " and Kayes, in three lots. Offers must include the manufacturer's certificates, the shelf"
+    " life at delivery and the lead time per lot."
+)
+
+
+def in_days(days: float, offset_hours: int = 1) -> str:
+    """A deadline `days` from now in the agency's local time, as tests/integration/notices_api.py
+    writes it (not imported: that module pulls every service's app in through tests.platform)."""
+    local = datetime.now(UTC) + timedelta(days=days, hours=offset_hours)
+    return f"{local:%Y-%m-%dT%H:%M:%S}+{offset_hours:02d}:00"
+
+
+def notice_body(reference: str) -> dict[str, Any]:
+    """A notice as an agency posts it to POST /v1/notices: unique `reference` per agency."""
+    return {
+        "reference": reference,
+        "title": "Isolation gowns for health centres",
+        "description": _DESCRIPTION,
+        "language": "en",
+        "notice_type": "request_for_quotation",
+        "unspsc_codes": ["42131606", "42132205"],
+        "beneficiary_countries": ["SN", "Mali"],
+        "deadline": in_days(30),
+        "documents": [
+            {
+                "title": "Request for quotation and technical specifications",
+                "url": "https://www.ungm.org/UNUser/Documents/DownloadPublicDocument?docId=1",
+            },
+            {
+                "title": "General terms and conditions",
+                "url": "https://www.unicef.org/supply/media/general-terms-and-conditions.pdf",
+            },
+        ],
+        "contacts": [
+            {"name": "Procurement unit", "email": "dakar.procurement@unicef.org"},
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """One serialised event, as the outbox stores it and as a producer sends it."""
+
+    event_id: str
+    event_type: str
+    key: str
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+    def outbox_headers(self) -> str:
+        """The outbox's `headers` column, written as `add_to_outbox` writes it."""
+        return json.dumps([[k, v.decode()] for k, v in self.headers])
+
+
+def _snapshot(agency: str) -> TenderSnapshot:
+    """A tender as `lifecycle.publish` makes it from the benchmark's notice."""
+    draft = NoticeDraft.model_validate(notice_body("TEMPLATE"))
+    offset = draft.deadline.utcoffset()
+    assert offset is not None  # AwareDatetime guarantees it
+    return TenderSnapshot(
+        tender_id=new_event_id(),
+        revision=1,
+        status=TenderStatus.PUBLISHED,
+        agency=agency,
+        reference=draft.reference,
+        title=draft.title,
+        description=draft.description,
+        language=draft.language,
+        notice_type=draft.notice_type,
+        unspsc_codes=tuple(draft.unspsc_codes),
+        beneficiary_countries=tuple(draft.beneficiary_countries),
+        deadline=draft.deadline.astimezone(UTC),
+        deadline_utc_offset_minutes=int(offset.total_seconds() // 60),
+        published_at=utc_now(),
+        documents=tuple(draft.documents),
+        contacts=tuple(draft.contacts),
+        url=None,
+    )
+
+
+def published_events(count: int, *, agency: str = "BENCH") -> list[OutgoingEvent]:
+    """`count` distinct tender.published events (own tender id, reference and event id)."""
+    template = _snapshot(agency)
+    events: list[OutgoingEvent] = []
+    for number in range(count):
+        tender_id = new_event_id()
+        tender = template.model_copy(
+            update={
+                "tender_id": tender_id,
+                "reference": f"BENCH-{tender_id[-12:]}-{number}",
+                "url": AnyHttpUrl(f"{PUBLIC_BASE_URL}/v1/notices/{tender_id}"),
+                "published_at": utc_now(),
+            }
+        )
+        envelope = Envelope[BaseModel](
+            type=TENDER_PUBLISHED,
+            source=SOURCE,
+            subject=tender_id,
+            dataschema=f"{topics.TENDERS}/{TENDER_PUBLISHED}",
+            correlationid=new_event_id(),
+            data=TenderPublished(tender=tender),
+        )
+        events.append(
+            OutgoingEvent(
+                event_id=envelope.id,
+                event_type=envelope.type,
+                key=tender_id,
+                # As add_to_outbox serialises: the data's own fields, not those of BaseModel.
+                value=envelope.model_dump_json(serialize_as_any=True).encode(),
+                headers=envelope.kafka_headers(),
+            )
+        )
+    return events
