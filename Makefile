@@ -29,8 +29,9 @@ lint: setup ## ruff (lint + format) and mypy --strict
 contracts: setup ## regenerate docs/contracts (event JSON Schemas, AsyncAPI) from the code
 	$(TW) contracts
 
-bench: setup ## throughput benchmarks beside raw baselines, measured in the same run
+bench: setup ## benchmarks beside baselines measured in the same run (about 2 minutes)
 	$(UV) run --frozen python -m benchmarks
+	$(UV) run --frozen python -m benchmarks.matching_index --gc-freeze
 
 format: setup
 	$(UV) run --frozen ruff check --fix .

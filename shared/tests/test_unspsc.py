@@ -34,6 +34,6 @@ def test_depth_counts_levels_from_segment_to_commodity() -> None:
 
 
 def test_ancestors_are_listed_nearest_first() -> None:
-    assert ancestors("42131606") == ["42131600", "42130000", "42000000"]
-    assert ancestors("42130000") == ["42000000"]
-    assert ancestors("42000000") == []
+    assert ancestors("42131606") == ("42131600", "42130000", "42000000")
+    assert ancestors("42130000") == ("42000000",)
+    assert ancestors("42000000") == ()

@@ -6,7 +6,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenderwire_matching.index import MatchIndex
-from tenderwire_matching.rules import SupplierProfile, TenderFacts, fold, naive_scan
+from tenderwire_matching.rules import (
+    SupplierProfile,
+    TenderFacts,
+    code_distance,
+    filter_verdicts,
+    filters_pass,
+    fold,
+    matched_codes,
+    naive_scan,
+)
 
 # A small corner of the hierarchy, so random codes often share segments, families and classes.
 SEGMENTS = ["42", "43"]
@@ -123,3 +132,24 @@ def test_ungm_rule_same_code_or_one_level_either_way() -> None:
     assert sorted(m.supplier_id for m in index.match(class_tender)) == [
         "class-above", "family", "same", "sibling",
     ]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(profiles("s"), tenders())
+def test_the_quick_filter_check_and_the_explained_one_agree(
+    profile: SupplierProfile, tender: TenderFacts
+) -> None:
+    assert filters_pass(profile, tender) == all(v.passed for v in filter_verdicts(profile, tender))
+
+
+@settings(max_examples=300, deadline=None)
+@given(profiles("s"), tenders(), st.integers(min_value=0, max_value=3))
+def test_matched_codes_are_exactly_those_within_the_levels(
+    profile: SupplierProfile, tender: TenderFacts, levels: int
+) -> None:
+    expected = tuple(
+        code
+        for code in profile.codes
+        if any((d := code_distance(code, t)) is not None and d <= levels for t in tender.codes)
+    )
+    assert matched_codes(profile, tender, levels) == expected

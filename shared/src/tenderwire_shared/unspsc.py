@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -37,19 +38,11 @@ def depth(code: str) -> int:
     return 4 - sum(1 for p in pairs[1:] if p == "00")
 
 
-def ancestors(code: str) -> list[str]:
-    """The code's parents, nearest first: a commodity's class, then family, then segment."""
-    result = []
-    level = depth(code)
-    for keep in range(level - 1, 0, -1):
-        result.append(code[: keep * 2].ljust(8, "0"))
-    return result
+@cache
+def ancestors(code: str) -> tuple[str, ...]:
+    """The code's parents, nearest first: a commodity's class, then family, then segment.
 
-
-def related_within(code: str, levels: int) -> set[str]:
-    """Codes the same as `code` or at most `levels` hierarchy steps above it.
-
-    Matching asks both ways round (a supplier's class covers a tender's commodity, and a
-    tender's class covers a supplier's commodity), so callers look up both directions.
+    Cached: matching asks for the same few hundred thousand codes' parents over and over.
     """
-    return {code, *ancestors(code)[:levels]}
+    level = depth(code)
+    return tuple(code[: keep * 2].ljust(8, "0") for keep in range(level - 1, 0, -1))

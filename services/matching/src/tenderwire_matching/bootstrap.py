@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,10 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         live = LiveIndex(settings.code_hierarchy_levels)
         async with pool.acquire() as conn:
             await live.load(conn)
+        # A million long-lived profiles would otherwise be walked by every full collection,
+        # pausing matching for a second or more; frozen objects are left alone.
+        gc.collect()
+        gc.freeze()
         await ensure_topics(
             settings.kafka_bootstrap_servers,
             [tenders_topic, settings.topic(topics.MATCHES), settings.topic(topics.SUPPLIERS)],

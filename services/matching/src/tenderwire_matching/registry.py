@@ -14,7 +14,6 @@ from tenderwire_matching.rules import SupplierProfile, fold
 from tenderwire_matching.schemas import SupplierRegistration, SupplierUpdate, SupplierView
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.matches import Delivery, Recipient
-from tenderwire_shared.unspsc import ancestors
 
 
 class RegistryError(Exception):
@@ -67,8 +66,8 @@ async def insert(
 async def set_codes(conn: Connection, supplier_id: str, codes: list[str]) -> None:
     await conn.execute("DELETE FROM supplier_codes WHERE supplier_id = $1", supplier_id)
     await conn.executemany(
-        "INSERT INTO supplier_codes (supplier_id, code, parents) VALUES ($1, $2, $3)",
-        [(supplier_id, code, ancestors(code)) for code in codes],
+        "INSERT INTO supplier_codes (supplier_id, code) VALUES ($1, $2)",
+        [(supplier_id, code) for code in codes],
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tenderwire_shared.unspsc import ancestors
 
@@ -73,12 +74,24 @@ def code_distance(supplier_code: str, tender_code: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _neighbourhood(codes: tuple[str, ...], levels: int) -> tuple[frozenset[str], frozenset[str]]:
+    """The tender's codes, and those codes with their parents up to `levels` above."""
+    exact = frozenset(codes)
+    at_or_above = frozenset(a for c in codes for a in (c, *ancestors(c)[:levels]))
+    return exact, at_or_above
+
+
 def matched_codes(profile: SupplierProfile, tender: TenderFacts, levels: int) -> tuple[str, ...]:
-    """The supplier's codes within `levels` of some tender code."""
+    """The supplier's codes within `levels` of some tender code, up or down.
+
+    Set lookups, not pairwise distances: this runs for every candidate of every tender.
+    """
+    exact, at_or_above = _neighbourhood(tender.codes, levels)
     return tuple(
         code
         for code in profile.codes
-        if any((d := code_distance(code, t)) is not None and d <= levels for t in tender.codes)
+        if code in at_or_above or any(a in exact for a in ancestors(code)[:levels])
     )
 
 
@@ -131,7 +144,19 @@ def filter_verdicts(profile: SupplierProfile, tender: TenderFacts) -> list[Filte
 
 
 def filters_pass(profile: SupplierProfile, tender: TenderFacts) -> bool:
-    return all(v.passed for v in filter_verdicts(profile, tender))
+    """The same rules as `filter_verdicts`, answered without building explanations."""
+    countries = profile.beneficiary_countries
+    if (
+        countries
+        and tender.beneficiary_countries
+        and countries.isdisjoint(tender.beneficiary_countries)
+    ):
+        return False
+    if profile.agencies and tender.agency not in profile.agencies:
+        return False
+    if profile.notice_types and tender.notice_type not in profile.notice_types:
+        return False
+    return not profile.keywords or any(k in tender.text for k in profile.keywords)
 
 
 def matches(profile: SupplierProfile, tender: TenderFacts, levels: int) -> bool:
