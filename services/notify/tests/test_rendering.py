@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import AnyHttpUrl
 
-from tenderwire_notify.rendering import render_new_tender
+from tenderwire_notify.rendering import render
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
-from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
+from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
 
 
 def a_match(title: str = "Isolation gowns") -> MatchCreated:
@@ -40,7 +40,7 @@ def a_match(title: str = "Isolation gowns") -> MatchCreated:
 def test_every_language_has_subject_text_and_html(
     language: str, subject_start: str, type_label: str, countries: str
 ) -> None:
-    email = render_new_tender(a_match(), language=language, timezone_name="America/Lima")
+    email = render(a_match(), language=language, timezone_name="America/Lima")
     assert email.subject.startswith(subject_start)
     assert "RFQ-1" in email.subject
     assert type_label in email.text
@@ -53,15 +53,82 @@ def test_every_language_has_subject_text_and_html(
 
 
 def test_an_unknown_language_falls_back_to_english() -> None:
-    email = render_new_tender(a_match(), language="sw", timezone_name="UTC")
+    email = render(a_match(), language="sw", timezone_name="UTC")
     assert email.subject.startswith("[New tender]")
 
 
 def test_html_escapes_what_agencies_write() -> None:
-    email = render_new_tender(
-        a_match(title="<script>alert(1)</script>"), language="en", timezone_name="UTC"
-    )
+    email = render(a_match(title="<script>alert(1)</script>"), language="en", timezone_name="UTC")
     assert "<script>" not in email.html
     assert "&lt;script&gt;" in email.html
     assert "Acme &amp; Sons" in email.html
     assert "<script>alert(1)</script>" in email.text
+
+
+def a_change(kind: MatchKind, still_matches: bool = True) -> MatchCreated:
+    match = a_match()
+    return match.model_copy(
+        update={
+            "kind": kind,
+            "reason": "Deadline extended at bidders' request",
+            "still_matches": still_matches,
+            "changes": (
+                FieldChange(
+                    field="deadline",
+                    before="2027-01-15T16:00:00+00:00",
+                    after="2027-01-22T16:00:00+00:00",
+                ),
+                FieldChange(field="beneficiary_countries", before=["SEN"], after=["SEN", "NER"]),
+            ),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "subject_start", "words"),
+    [
+        (
+            "en",
+            "[Amended]",
+            ["has been amended", "Deadline: was: Friday, January 15, 2027", "Niger"],
+        ),
+        (
+            "fr",
+            "[Modifié]",
+            ["a été modifié", "Date limite: avant : vendredi 15 janvier 2027", "Niger"],
+        ),
+        (
+            "es",
+            "[Modificada]",
+            ["ha sido modificada", "Fecha límite: antes: viernes, 15 de enero de 2027", "Níger"],
+        ),
+    ],
+)
+def test_an_amendment_alert_says_what_changed_in_the_suppliers_language(
+    language: str, subject_start: str, words: list[str]
+) -> None:
+    email = render(a_change(MatchKind.AMENDED), language=language, timezone_name="UTC")
+    assert email.subject.startswith(subject_start)
+    for word in words:
+        assert word in email.text, (word, email.text)
+    assert "Deadline extended at bidders&#39; request" in email.html
+
+
+def test_an_amendment_to_a_supplier_no_longer_matching_says_so() -> None:
+    email = render(
+        a_change(MatchKind.AMENDED, still_matches=False), language="en", timezone_name="UTC"
+    )
+    assert "may no longer match your profile" in email.text
+
+
+@pytest.mark.parametrize(
+    ("language", "subject_start", "words"),
+    [("en", "[Cancelled]", "has been cancelled"), ("fr", "[Annulé]", "a été annulé"),
+     ("es", "[Cancelada]", "ha sido cancelada")],
+)  # fmt: skip
+def test_a_cancellation_alert_says_the_tender_is_cancelled(
+    language: str, subject_start: str, words: str
+) -> None:
+    email = render(a_change(MatchKind.CANCELLED), language=language, timezone_name="UTC")
+    assert email.subject.startswith(subject_start)
+    assert words in email.text

@@ -12,7 +12,7 @@ import structlog
 
 from tenderwire_notify.handlers import WAKE_CHANNEL
 from tenderwire_notify.mailer import Mailer, PermanentSendError, TransientSendError, build_message
-from tenderwire_notify.rendering import render_new_tender
+from tenderwire_notify.rendering import render
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.events.matches import MatchCreated
 
@@ -101,9 +101,7 @@ class DeliveryWorker:
         )
         try:
             match = MatchCreated.model_validate_json(row["match"])
-            rendered = render_new_tender(
-                match, language=row["language"], timezone_name=row["timezone"]
-            )
+            rendered = render(match, language=row["language"], timezone_name=row["timezone"])
             message = build_message(
                 self._settings, to=row["address"], delivery_id=row["id"], email=rendered
             )

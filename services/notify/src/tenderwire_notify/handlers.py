@@ -6,7 +6,7 @@ import structlog
 
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
-from tenderwire_shared.events.matches import MATCH_NEW, MatchCreated
+from tenderwire_shared.events.matches import MATCH_EVENT_TYPES, MatchCreated
 
 log = structlog.get_logger()
 
@@ -14,7 +14,7 @@ WAKE_CHANNEL = "deliveries_wake"
 
 
 async def on_match(conn: Connection, event: RawEnvelope) -> None:
-    if event.type != MATCH_NEW:
+    if event.type not in MATCH_EVENT_TYPES:
         log.info("event_ignored", event_id=event.id, event_type=event.type)
         return
     match = MatchCreated.model_validate(event.data)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pycountry
@@ -11,7 +12,7 @@ from babel import Locale
 from babel.dates import format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from tenderwire_shared.events.matches import MatchCreated
+from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.events.tenders import NOTICE_TYPE_LABELS as UNGM_LABELS
 from tenderwire_shared.events.tenders import NoticeType
 
@@ -70,20 +71,100 @@ def _country_name(alpha3: str, locale: Locale) -> str:
     return name
 
 
-def render_new_tender(match: MatchCreated, *, language: str, timezone_name: str) -> RenderedEmail:
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Title", "description": "Description", "notice_type": "Type",
+        "unspsc_codes": "UNSPSC codes", "beneficiary_countries": "Beneficiary countries",
+        "deadline": "Deadline", "documents": "Documents", "contacts": "Contacts",
+    },
+    "fr": {
+        "title": "Titre", "description": "Description", "notice_type": "Type",
+        "unspsc_codes": "Codes UNSPSC", "beneficiary_countries": "Pays bénéficiaires",
+        "deadline": "Date limite", "documents": "Documents", "contacts": "Contacts",
+    },
+    "es": {
+        "title": "Título", "description": "Descripción", "notice_type": "Tipo",
+        "unspsc_codes": "Códigos UNSPSC", "beneficiary_countries": "Países beneficiarios",
+        "deadline": "Fecha límite", "documents": "Documentos", "contacts": "Contactos",
+    },
+}  # fmt: skip
+
+TEMPLATES = {
+    MatchKind.NEW: "new_tender",
+    MatchKind.AMENDED: "amended_tender",
+    MatchKind.CANCELLED: "cancelled_tender",
+}
+
+_LONG_VALUE = 160
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    label: str
+    before: str
+    after: str
+
+
+def _deadline(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
+    return format_datetime(datetime.fromisoformat(str(value)), "full", tzinfo=zone, locale=locale)
+
+
+def _countries(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
+    return ", ".join(_country_name(c, locale) for c in value)
+
+
+def _notice_type(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
+    known = {t.value: label for t, label in NOTICE_TYPE_LABELS[lang].items()}
+    return known.get(str(value), str(value))
+
+
+def _named_items(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
+    return ", ".join(str(item.get("title") or item.get("name") or item) for item in value)
+
+
+def _plain(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+_DESCRIBE = {
+    "deadline": _deadline,
+    "beneficiary_countries": _countries,
+    "notice_type": _notice_type,
+    "documents": _named_items,
+    "contacts": _named_items,
+}
+
+
+def _describe_value(field: str, value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
+    """A changed value as the supplier should read it: dates in its zone, names in its language."""
+    if value is None or value in ([], ""):
+        return "-"
+    text = _DESCRIBE.get(field, _plain)(value, lang, locale, zone)
+    return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
+
+
+def render(match: MatchCreated, *, language: str, timezone_name: str) -> RenderedEmail:
+    """The alert for any kind of match: a new tender, an amendment or a cancellation."""
     lang = language if language in LANGUAGES else FALLBACK_LANGUAGE
     locale = Locale.parse(lang)
+    zone = ZoneInfo(timezone_name)
     tender = match.tender
     agency_zone = timezone(timedelta(minutes=tender.deadline_utc_offset_minutes))
-    deadline_supplier = format_datetime(
-        tender.deadline, "full", tzinfo=ZoneInfo(timezone_name), locale=locale
-    )
+    deadline_supplier = format_datetime(tender.deadline, "full", tzinfo=zone, locale=locale)
     deadline_agency = (
         format_datetime(tender.deadline.astimezone(agency_zone), "d MMM y HH:mm", locale=locale)
         + " (UTC"
         + _offset(tender.deadline_utc_offset_minutes)
         + ")"
     )
+    changes = [
+        ChangeLine(
+            label=FIELD_LABELS[lang].get(c.field, c.field),
+            before=_describe_value(c.field, c.before, lang, locale, zone),
+            after=_describe_value(c.field, c.after, lang, locale, zone),
+        )
+        for c in match.changes
+    ]
     context = {
         "supplier": match.recipient.legal_name,
         "tender": tender,
@@ -94,11 +175,15 @@ def render_new_tender(match: MatchCreated, *, language: str, timezone_name: str)
         "countries": [_country_name(c, locale) for c in tender.beneficiary_countries],
         "codes": list(tender.unspsc_codes),
         "url": str(tender.url) if tender.url else "",
+        "changes": changes,
+        "reason": match.reason or "-",
+        "still_matches": match.still_matches,
     }
+    name = TEMPLATES[match.kind]
     return RenderedEmail(
-        subject=_env.get_template(f"{lang}/new_tender.subject.j2").render(context).strip(),
-        text=_env.get_template(f"{lang}/new_tender.txt.j2").render(context),
-        html=_env.get_template(f"{lang}/new_tender.html").render(context),
+        subject=_env.get_template(f"{lang}/{name}.subject.j2").render(context).strip(),
+        text=_env.get_template(f"{lang}/{name}.txt.j2").render(context),
+        html=_env.get_template(f"{lang}/{name}.html").render(context),
     )
 
 
