@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -206,3 +207,23 @@ def subscribe(broker: KafkaBroker, topic: str, consumer: IdempotentConsumer) -> 
         raw = message.raw_message
         assert isinstance(raw, ConsumerRecord)
         await consumer.handle(Record.from_kafka(raw))
+
+
+@asynccontextmanager
+async def consuming(
+    bootstrap_servers: str, topic: str, *, pool: asyncpg.Pool, group: str, handler: Handler
+) -> AsyncIterator[None]:
+    """Feed `topic` to `handler` through the inbox, dead-lettering poison, for the block."""
+    dead_letters = DeadLetters(bootstrap_servers)
+    await dead_letters.start()
+    broker = KafkaBroker(bootstrap_servers, logger=None)
+    consumer = IdempotentConsumer(
+        pool=pool, group=group, handler=handler, dead_letters=dead_letters
+    )
+    subscribe(broker, topic, consumer)
+    try:
+        await broker.start()
+        yield
+    finally:
+        await broker.stop()
+        await dead_letters.stop()

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 from tenderwire_matching import api
 from tenderwire_matching.handlers import TenderHandlers
@@ -16,7 +15,7 @@ from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
-from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
+from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
 from tenderwire_shared.outbox import OutboxRelay
@@ -47,33 +46,23 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
-        dead_letters = DeadLetters(settings.kafka_bootstrap_servers)
-        await dead_letters.start()
-        broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
-        subscribe(
-            broker,
-            tenders_topic,
-            IdempotentConsumer(
-                pool=pool,
-                group=settings.consumer_group,
-                handler=TenderHandlers(
-                    live,
-                    matches_topic=settings.topic(topics.MATCHES),
-                    ldc_first=settings.ldc_first,
-                ),
-                dead_letters=dead_letters,
-            ),
+        handler = TenderHandlers(
+            live, matches_topic=settings.topic(topics.MATCHES), ldc_first=settings.ldc_first
         )
         relay = OutboxRelay(pool, settings.kafka_bootstrap_servers, name=SERVICE)
-        await relay.start()
-        await broker.start()
         app.state.pool = pool
         try:
-            yield
+            await relay.start()
+            async with consuming(
+                settings.kafka_bootstrap_servers,
+                tenders_topic,
+                pool=pool,
+                group=settings.consumer_group,
+                handler=handler,
+            ):
+                yield
         finally:
-            await broker.stop()
             await relay.stop()
-            await dead_letters.stop()
             await pool.close()
 
     app = FastAPI(

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 from tenderwire_notices import api, api_ocds
 from tenderwire_notices.closer import DeadlineCloser
@@ -18,7 +17,7 @@ from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import BodySizeLimit, health_router, install_correlation_ids
-from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
+from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
 from tenderwire_shared.outbox import OutboxRelay
@@ -51,34 +50,23 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
-        dead_letters = DeadLetters(settings.kafka_bootstrap_servers)
-        await dead_letters.start()
-        broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
-        subscribe(
-            broker,
-            commands_topic,
-            IdempotentConsumer(
-                pool=pool,
-                group=settings.commands_consumer_group,
-                handler=CommandHandler(context),
-                dead_letters=dead_letters,
-            ),
-        )
         relay = OutboxRelay(pool, settings.kafka_bootstrap_servers, name=SERVICE)
         closer = DeadlineCloser(pool, context, interval_s=settings.closer_interval_s)
         app.state.pool = pool
-        app.state.relay = relay
-        app.state.closer = closer
-        await relay.start()
-        await closer.start()
-        await broker.start()
         try:
-            yield
+            await relay.start()
+            await closer.start()
+            async with consuming(
+                settings.kafka_bootstrap_servers,
+                commands_topic,
+                pool=pool,
+                group=settings.commands_consumer_group,
+                handler=CommandHandler(context),
+            ):
+                yield
         finally:
-            await broker.stop()
             await closer.stop()
             await relay.stop()
-            await dead_letters.stop()
             await pool.close()
 
     app = FastAPI(

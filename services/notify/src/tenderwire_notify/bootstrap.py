@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 from tenderwire_notify import api
 from tenderwire_notify.delivery_worker import DeliveryWorker
@@ -16,7 +15,7 @@ from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared import topics
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
-from tenderwire_shared.inbox import DeadLetters, IdempotentConsumer, subscribe
+from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
 
@@ -39,29 +38,20 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
-        dead_letters = DeadLetters(settings.kafka_bootstrap_servers)
-        await dead_letters.start()
-        broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
-        subscribe(
-            broker,
-            matches_topic,
-            IdempotentConsumer(
+        worker = DeliveryWorker(pool, Mailer(settings), settings)
+        app.state.pool = pool
+        try:
+            await worker.start()
+            async with consuming(
+                settings.kafka_bootstrap_servers,
+                matches_topic,
                 pool=pool,
                 group=settings.consumer_group,
                 handler=on_match,
-                dead_letters=dead_letters,
-            ),
-        )
-        worker = DeliveryWorker(pool, Mailer(settings), settings)
-        await worker.start()
-        await broker.start()
-        app.state.pool = pool
-        try:
-            yield
+            ):
+                yield
         finally:
-            await broker.stop()
             await worker.stop()
-            await dead_letters.stop()
             await pool.close()
 
     app = FastAPI(
