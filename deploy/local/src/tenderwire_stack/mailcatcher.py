@@ -1,7 +1,8 @@
 """A real SMTP server that keeps every message it accepts and shows them over HTTP.
 
 Addresses can ask for failures, so tests exercise the sender's error paths over real SMTP:
-a recipient whose local part starts with `tempfail` gets 451, one starting with `bounce` 550.
+a recipient whose local part starts with `tempfail-once` gets 451 the first time and is
+accepted after, one starting with `tempfail` always gets 451, one starting with `bounce` 550.
 """
 
 from __future__ import annotations
@@ -94,12 +95,16 @@ def parse(raw: bytes, mail_from: str, recipients: list[str]) -> CaughtMessage:
 class CatchingHandler:
     def __init__(self, store: MailStore) -> None:
         self.store = store
+        self._failed_once: set[str] = set()
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         local = address.split("@", 1)[0].lower()
-        if local.startswith("tempfail"):
+        if local.startswith("tempfail-once") and address.lower() not in self._failed_once:
+            self._failed_once.add(address.lower())
+            return "451 4.3.0 Mailbox busy, try again (asked for by the address)"
+        if local.startswith("tempfail") and not local.startswith("tempfail-once"):
             return "451 4.3.0 Mailbox temporarily unavailable (asked for by the address)"
         if local.startswith("bounce"):
             return "550 5.1.1 No such mailbox (asked for by the address)"

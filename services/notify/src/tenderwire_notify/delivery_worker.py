@@ -10,6 +10,7 @@ from datetime import timedelta
 import asyncpg
 import structlog
 
+from tenderwire_notify import suppressions
 from tenderwire_notify.handlers import WAKE_CHANNEL
 from tenderwire_notify.mailer import Mailer, PermanentSendError, TransientSendError, build_message
 from tenderwire_notify.rendering import render
@@ -110,11 +111,19 @@ class DeliveryWorker:
             await self._finish(row["id"], "failed", f"could not render: {exc!r}")
             log_.error("notification_failed", error=repr(exc), permanent=True)
             return
+        if await suppressions.blocks(self._pool, "email", row["address"]):
+            await self._finish(row["id"], "suppressed", "the address bounced before")
+            log_.info("notification_suppressed", channel="email")
+            return
         try:
             await self._mailer.send(message)
         except PermanentSendError as exc:
             await self._finish(row["id"], "failed", str(exc))
-            log_.warning("notification_failed", error=str(exc), permanent=True)
+            if exc.hard_bounce:
+                await suppressions.add(self._pool, "email", row["address"], str(exc))
+            log_.warning(
+                "notification_failed", error=str(exc), permanent=True, suppressed=exc.hard_bounce
+            )
             return
         except TransientSendError as exc:
             if row["attempts"] >= self._settings.max_attempts:

@@ -16,7 +16,14 @@ class TransientSendError(Exception):
 
 
 class PermanentSendError(Exception):
-    """The server refused the message for good (SMTP 5xx); retrying cannot help."""
+    """The server refused the message for good (SMTP 5xx); retrying cannot help.
+
+    `hard_bounce` means the mailbox itself was refused: the address should get no more mail.
+    """
+
+    def __init__(self, message: str, *, hard_bounce: bool = False) -> None:
+        super().__init__(message)
+        self.hard_bounce = hard_bounce
 
 
 def build_message(
@@ -52,6 +59,13 @@ class Mailer:
                 start_tls=s.smtp_security is SmtpSecurity.STARTTLS,
                 timeout=s.smtp_timeout_s,
             )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            # One recipient per message, so its refusal is the message's fate.
+            refusal = exc.recipients[0]
+            reason = f"SMTP {refusal.code} {refusal.message}"
+            if 500 <= refusal.code < 600:
+                raise PermanentSendError(reason, hard_bounce=True) from exc
+            raise TransientSendError(reason) from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentSendError(f"SMTP {exc.code} {exc.message}") from exc

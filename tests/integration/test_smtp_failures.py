@@ -1,0 +1,73 @@
+"""SMTP failures over real SMTP: a 4xx is retried until it succeeds; a 5xx for the mailbox
+fails the alert and suppresses the address, so later alerts are not even attempted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tenderwire_stack.mailcatcher import MailCatcher
+from tests.eventually import eventually
+from tests.integration.matching_helpers import publish, register, unique
+from tests.integration.notices_api import Agency
+from tests.integration.test_walking_skeleton import mail_to
+from tests.platform import Platform
+
+pytestmark = pytest.mark.integration
+
+
+async def deliveries(http: httpx.AsyncClient, platform: Platform, supplier_id: str) -> list[Any]:
+    assert platform.notify is not None
+    response = await http.get(
+        f"{platform.notify.url}/v1/deliveries", params={"supplier_id": supplier_id}
+    )
+    response.raise_for_status()
+    found: list[Any] = response.json()
+    return found
+
+
+def settled(rows: list[Any], count: int) -> bool:
+    return len(rows) == count and all(r["state"] not in ("queued", "sending") for r in rows)
+
+
+async def test_a_temporary_refusal_is_retried_and_then_delivered_once(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    code, key = await platform.new_agency()
+    email = f"{unique('tempfail-once')}@example.org"
+    supplier = await register(http, platform, unspsc_codes=["50101700"], email=email)
+    await publish(Agency(http, platform, code, key), unspsc_codes=["50101716"])
+
+    rows = await eventually(
+        lambda: deliveries(http, platform, supplier["id"]), until=lambda r: settled(r, 1)
+    )
+
+    assert [(r["state"], r["attempts"], r["last_error"]) for r in rows] == [("sent", 2, None)]
+    assert len(await mail_to(http, mail_catcher, email)) == 1
+
+
+async def test_a_hard_bounce_fails_the_alert_and_suppresses_the_address(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    code, key = await platform.new_agency()
+    agency = Agency(http, platform, code, key)
+    email = f"{unique('bounce')}@example.org"
+    supplier = await register(http, platform, unspsc_codes=["50111500"], email=email)
+
+    await publish(agency, unspsc_codes=["50111513"])
+    first = await eventually(
+        lambda: deliveries(http, platform, supplier["id"]), until=lambda r: settled(r, 1)
+    )
+    await publish(agency, unspsc_codes=["50111514"])
+    both = await eventually(
+        lambda: deliveries(http, platform, supplier["id"]), until=lambda r: settled(r, 2)
+    )
+
+    assert first[0]["state"] == "failed"
+    assert first[0]["attempts"] == 1  # a permanent refusal is not retried
+    assert first[0]["last_error"].startswith("SMTP 550")
+    assert both[1]["state"] == "suppressed"
+    assert both[1]["attempts"] == 1  # claimed once, then stopped before SMTP
+    assert await mail_to(http, mail_catcher, email) == []
