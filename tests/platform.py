@@ -72,16 +72,19 @@ class Platform:
             )
         )
         self.matching = running(matching_app(self.matching_settings()))
-        self.notify = running(
+        notify_port = free_port()
+        self.notify = BackgroundServer(
             notify_app(
                 NotifySettings(
                     database_url=self.dsns["notify"],
+                    public_base_url=f"http://127.0.0.1:{notify_port}",
                     smtp_port=self.smtp_port,
                     retry_base_delay_s=0.2,
                     kafka_bootstrap_servers=kafka,
                     topic_prefix=prefix,
                 )
-            )
+            ),
+            port=notify_port,
         )
         try:
             await asyncio.gather(self.notices.start(), self.matching.start(), self.notify.start())

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tenderwire_notify import api
+from tenderwire_notify import api, unsubscribe
 from tenderwire_notify.delivery_worker import DeliveryWorker
 from tenderwire_notify.handlers import on_match
 from tenderwire_notify.mailer import Mailer
@@ -63,5 +63,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     app.state.settings = settings
     install_correlation_ids(app)
     app.include_router(api.router)
+    app.include_router(unsubscribe.router)
     app.include_router(health_router(lambda: app.state.pool))
     return app

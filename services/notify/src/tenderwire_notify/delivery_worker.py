@@ -15,6 +15,7 @@ from tenderwire_notify.handlers import WAKE_CHANNEL
 from tenderwire_notify.mailer import Mailer, PermanentSendError, TransientSendError, build_message
 from tenderwire_notify.rendering import render
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_notify.unsubscribe import Subscription, link_for
 from tenderwire_shared.events.matches import MatchCreated
 
 log = structlog.get_logger()
@@ -103,8 +104,18 @@ class DeliveryWorker:
         try:
             match = MatchCreated.model_validate_json(row["match"])
             rendered = render(match, language=row["language"], timezone_name=row["timezone"])
+            link = link_for(
+                self._settings,
+                Subscription(
+                    supplier_id=row["supplier_id"], channel="email", address=row["address"]
+                ),
+            )
             message = build_message(
-                self._settings, to=row["address"], delivery_id=row["id"], email=rendered
+                self._settings,
+                to=row["address"],
+                delivery_id=row["id"],
+                email=rendered,
+                unsubscribe_link=link,
             )
         except Exception as exc:
             # A message we cannot build will not build next time either.

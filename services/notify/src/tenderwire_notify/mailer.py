@@ -27,7 +27,12 @@ class PermanentSendError(Exception):
 
 
 def build_message(
-    settings: NotifySettings, *, to: str, delivery_id: str, email: RenderedEmail
+    settings: NotifySettings,
+    *,
+    to: str,
+    delivery_id: str,
+    email: RenderedEmail,
+    unsubscribe_link: str,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
@@ -37,6 +42,9 @@ def build_message(
     # Derived from the ledger row, so a resend after a crash carries the same id and mail
     # clients can fold the copies together.
     message["Message-ID"] = f"<{delivery_id}@{settings.message_id_domain}>"
+    # RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
+    message["List-Unsubscribe"] = f"<{unsubscribe_link}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message

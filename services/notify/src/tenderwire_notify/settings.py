@@ -27,5 +27,12 @@ class NotifySettings(ServiceSettings):
     smtp_timeout_s: float = 10.0
     mail_from: str = "Tenderwire alerts <alerts@tenderwire.localhost>"
     message_id_domain: str = "tenderwire.localhost"
+    public_base_url: str = Field(
+        default="http://127.0.0.1:18003", description="Where unsubscribe links point"
+    )
+    unsubscribe_secret: SecretStr = Field(
+        default=SecretStr("local-development-only"),
+        description="Signs unsubscribe links; set a long random value in production",
+    )
     max_attempts: int = Field(default=6, ge=1)
     retry_base_delay_s: float = Field(default=2.0, gt=0)
