@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from tenderwire_matching.bootstrap import create_app as matching_app
 from tenderwire_matching.settings import MatchingSettings
@@ -16,10 +17,12 @@ from tenderwire_notices.bootstrap import create_app as notices_app
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notify.bootstrap import create_app as notify_app
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_notify.sms import SmsProvider
 from tenderwire_shared import topics
 from tenderwire_shared.clock import ManualClock
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.http_server import BackgroundServer
+from tenderwire_stack.smsgateway import SmsGateway
 from tests.eventually import eventually
 from tests.infrastructure import free_port
 from tests.kafka_reader import group_lag, reset_group_to_earliest
@@ -55,8 +58,14 @@ class Platform:
     notify: BackgroundServer | None = None
     dsns: dict[str, str] = field(default_factory=dict)
     clock: ManualClock = field(default_factory=ManualClock)
+    sms_gateways: dict[str, SmsGateway] = field(default_factory=dict)
 
     async def start(self) -> None:
+        # Two SMS providers, so tests can switch the first off and watch the second take over.
+        for name in ("primary", "secondary"):
+            gateway = SmsGateway(port=free_port(), callback_delay_s=0.05)
+            await gateway.start()
+            self.sms_gateways[name] = gateway
         for name in ("notices", "matching", "notify"):
             self.dsns[name] = await create_database(self.admin_dsn, name)
         kafka, prefix = self.kafka, self.topic_prefix
@@ -80,6 +89,16 @@ class Platform:
                     public_base_url=f"http://127.0.0.1:{notify_port}",
                     smtp_port=self.smtp_port,
                     retry_base_delay_s=0.2,
+                    sms_providers=[
+                        SmsProvider(
+                            name=name,
+                            base_url=gateway.server.url,
+                            account_sid=f"AC{name}",
+                            auth_token=SecretStr("test"),
+                            sender="TENDERS",
+                        )
+                        for name, gateway in self.sms_gateways.items()
+                    ],
                     kafka_bootstrap_servers=kafka,
                     topic_prefix=prefix,
                 )
@@ -135,3 +154,5 @@ class Platform:
         for app in (self.notices, self.matching, self.notify):
             if app is not None:
                 await app.stop()
+        for gateway in self.sms_gateways.values():
+            await gateway.stop()

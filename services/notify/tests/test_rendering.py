@@ -6,6 +6,7 @@ import pytest
 from pydantic import AnyHttpUrl
 
 from tenderwire_notify.rendering import render
+from tenderwire_notify.sms import compose, segments
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
 
@@ -132,3 +133,23 @@ def test_a_cancellation_alert_says_the_tender_is_cancelled(
     email = render(a_change(MatchKind.CANCELLED), language=language, timezone_name="UTC")
     assert email.subject.startswith(subject_start)
     assert words in email.text
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3), ("é" * 160, 1),
+     ("€" * 80, 1), ("€" * 81, 2), ("ş" * 70, 1), ("ş" * 71, 2), ("Ωş" * 67, 2)],
+)  # fmt: skip
+def test_sms_parts_follow_gsm7_and_ucs2_lengths(text: str, parts: int) -> None:
+    assert segments(text) == parts
+
+
+@pytest.mark.parametrize(
+    "title", ["Gowns " * 80, "Seringues à usage unique, aiguilles Ş " * 30, "短" * 200]
+)
+def test_an_sms_alert_never_takes_more_than_two_parts(title: str) -> None:
+    match = a_match(title=title.strip())
+    body = compose(match, language="en", timezone_name="UTC")
+    assert segments(body) <= 2
+    assert body.endswith("https://example.org/t1")
+    assert body.startswith("New tender (UNICEF): ")

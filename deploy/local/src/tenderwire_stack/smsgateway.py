@@ -37,6 +37,8 @@ class SmsGateway:
         self, *, port: int, callback_delay_s: float = 0.2, handle_signals: bool = False
     ) -> None:
         self.port = port
+        # Set by tests to play a provider that is down: every request gets HTTP 503.
+        self.outage = False
         self.callback_delay_s = callback_delay_s
         self.messages: list[SmsRecord] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -54,6 +56,8 @@ class SmsGateway:
             body: Annotated[str, Form(alias="Body")],
             status_callback: Annotated[str | None, Form(alias="StatusCallback")] = None,
         ) -> dict[str, Any]:
+            if self.outage:
+                raise HTTPException(503, "provider unavailable (outage switched on)")
             if to.endswith("9999"):
                 raise HTTPException(500, "provider failure (asked for by the number)")
             record = SmsRecord(

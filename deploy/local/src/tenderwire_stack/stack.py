@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -64,6 +65,18 @@ class Stack:
             "TW_NOTIFY_DATABASE_URL": self.postgres.dsn("notify"),
             "TW_NOTIFY_SMTP_HOST": "127.0.0.1",
             "TW_NOTIFY_SMTP_PORT": str(p.smtp),
+            "TW_NOTIFY_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.notify}",
+            "TW_NOTIFY_SMS_PROVIDERS": json.dumps(
+                [
+                    {
+                        "name": "local-stub",
+                        "base_url": f"http://127.0.0.1:{p.sms}",
+                        "account_sid": "AC0000000000local",
+                        "auth_token": "local",
+                        "sender": "TENDERS",
+                    }
+                ]
+            ),
         }
 
     def services(self) -> dict[str, tuple[str, int]]:

@@ -30,6 +30,7 @@ class DeliveryView(BaseModel):
     state: str
     attempts: int
     last_error: str | None
+    provider_ref: str | None
     created_at: datetime
     sent_at: datetime | None
 

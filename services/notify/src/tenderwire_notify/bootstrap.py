@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tenderwire_notify import api, unsubscribe
+from tenderwire_notify import api, sms_status, unsubscribe
 from tenderwire_notify.delivery_worker import DeliveryWorker
 from tenderwire_notify.handlers import on_match
-from tenderwire_notify.mailer import Mailer
+from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_notify.sms import SmsChannel
 from tenderwire_shared import topics
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
@@ -38,7 +39,9 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
-        worker = DeliveryWorker(pool, Mailer(settings), settings)
+        sms = SmsChannel(settings.sms_providers, settings.public_base_url, settings.sms_timeout_s)
+        email = EmailChannel(settings, Mailer(settings))
+        worker = DeliveryWorker(pool, [email, sms], settings)
         app.state.pool = pool
         try:
             await worker.start()
@@ -52,6 +55,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                 yield
         finally:
             await worker.stop()
+            await sms.close()
             await pool.close()
 
     app = FastAPI(
@@ -64,5 +68,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     install_correlation_ids(app)
     app.include_router(api.router)
     app.include_router(unsubscribe.router)
+    app.include_router(sms_status.router)
     app.include_router(health_router(lambda: app.state.pool))
     return app

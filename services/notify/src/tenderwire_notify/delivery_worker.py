@@ -11,11 +11,14 @@ import asyncpg
 import structlog
 
 from tenderwire_notify import suppressions
+from tenderwire_notify.channels import (
+    Channel,
+    Delivery,
+    PermanentSendError,
+    TransientSendError,
+)
 from tenderwire_notify.handlers import WAKE_CHANNEL
-from tenderwire_notify.mailer import Mailer, PermanentSendError, TransientSendError, build_message
-from tenderwire_notify.rendering import render
 from tenderwire_notify.settings import NotifySettings
-from tenderwire_notify.unsubscribe import Subscription, link_for
 from tenderwire_shared.events.matches import MatchCreated
 
 log = structlog.get_logger()
@@ -27,10 +30,15 @@ STALE_SENDING = timedelta(minutes=2)
 
 class DeliveryWorker:
     def __init__(
-        self, pool: asyncpg.Pool, mailer: Mailer, settings: NotifySettings, *, batch_size: int = 20
+        self,
+        pool: asyncpg.Pool,
+        channels: list[Channel],
+        settings: NotifySettings,
+        *,
+        batch_size: int = 20,
     ) -> None:
         self._pool = pool
-        self._mailer = mailer
+        self._channels = {c.name: c for c in channels}
         self._settings = settings
         self._batch_size = batch_size
         self._wake = asyncio.Event()
@@ -86,8 +94,8 @@ class DeliveryWorker:
             " WHERE id IN (SELECT id FROM deliveries WHERE state = 'queued'"
             "   AND next_attempt_at <= now() ORDER BY next_attempt_at"
             "   LIMIT $1 FOR UPDATE SKIP LOCKED)"
-            " RETURNING id, address, language, timezone, match, attempts, correlation_id,"
-            "   supplier_id, tender_id",
+            " RETURNING id, channel, address, language, timezone, match, attempts,"
+            "   correlation_id, supplier_id, tender_id",
             self._batch_size,
         )
         await asyncio.gather(*(self._send_one(row) for row in rows))
@@ -99,65 +107,69 @@ class DeliveryWorker:
             supplier_id=row["supplier_id"],
             tender_id=row["tender_id"],
             correlation_id=row["correlation_id"],
+            channel=row["channel"],
             attempt=row["attempts"],
         )
-        try:
-            match = MatchCreated.model_validate_json(row["match"])
-            rendered = render(match, language=row["language"], timezone_name=row["timezone"])
-            link = link_for(
-                self._settings,
-                Subscription(
-                    supplier_id=row["supplier_id"], channel="email", address=row["address"]
-                ),
-            )
-            message = build_message(
-                self._settings,
-                to=row["address"],
-                delivery_id=row["id"],
-                email=rendered,
-                unsubscribe_link=link,
-            )
-        except Exception as exc:
-            # A message we cannot build will not build next time either.
-            await self._finish(row["id"], "failed", f"could not render: {exc!r}")
-            log_.error("notification_failed", error=repr(exc), permanent=True)
+        channel = self._channels.get(row["channel"])
+        if channel is None:
+            await self._finish(row["id"], "failed", f"no {row['channel']} channel configured")
             return
-        if await suppressions.blocks(self._pool, "email", row["address"]):
-            await self._finish(row["id"], "suppressed", "the address bounced before")
-            log_.info("notification_suppressed", channel="email")
+        if await suppressions.blocks(self._pool, row["channel"], row["address"]):
+            await self._finish(row["id"], "suppressed", "the address bounced or unsubscribed")
+            log_.info("notification_suppressed")
             return
+        delivery = Delivery(
+            id=row["id"],
+            supplier_id=row["supplier_id"],
+            address=row["address"],
+            language=row["language"],
+            timezone=row["timezone"],
+            match=MatchCreated.model_validate_json(row["match"]),
+        )
         try:
-            await self._mailer.send(message)
+            reference = await channel.send(delivery)
         except PermanentSendError as exc:
             await self._finish(row["id"], "failed", str(exc))
             if exc.hard_bounce:
-                await suppressions.add(self._pool, "email", row["address"], str(exc))
+                await suppressions.add(self._pool, row["channel"], row["address"], str(exc))
             log_.warning(
                 "notification_failed", error=str(exc), permanent=True, suppressed=exc.hard_bounce
             )
             return
         except TransientSendError as exc:
-            if row["attempts"] >= self._settings.max_attempts:
-                await self._finish(row["id"], "failed", f"gave up: {exc}")
-                log_.warning("notification_failed", error=str(exc), permanent=False)
-                return
-            delay = self._settings.retry_base_delay_s * 2 ** (row["attempts"] - 1)
-            delay *= random.uniform(0.5, 1.5)
-            await self._pool.execute(
-                "UPDATE deliveries SET state = 'queued', last_error = $2, updated_at = now(),"
-                " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
-                row["id"],
-                str(exc),
-                delay,
-            )
-            log_.info("notification_retry", error=str(exc), retry_in_s=round(delay, 2))
+            await self._retry_or_give_up(row, str(exc), log_)
             return
+        except Exception as exc:
+            # A message we cannot even build (a template bug) will not build next time either.
+            await self._finish(row["id"], "failed", f"could not send: {exc!r}")
+            log_.error("notification_failed", error=repr(exc), permanent=True)
+            return
+        # Only a queued-or-sending row becomes sent: a status callback may have got here first.
         await self._pool.execute(
             "UPDATE deliveries SET state = 'sent', sent_at = now(), updated_at = now(),"
-            " last_error = NULL WHERE id = $1",
+            " last_error = NULL, provider_ref = $2 WHERE id = $1 AND state = 'sending'",
             row["id"],
+            reference,
         )
-        log_.info("notification_sent", channel="email")
+        log_.info("notification_sent")
+
+    async def _retry_or_give_up(
+        self, row: asyncpg.Record, error: str, log_: structlog.typing.FilteringBoundLogger
+    ) -> None:
+        if row["attempts"] >= self._settings.max_attempts:
+            await self._finish(row["id"], "failed", f"gave up: {error}")
+            log_.warning("notification_failed", error=error, permanent=False)
+            return
+        delay = self._settings.retry_base_delay_s * 2 ** (row["attempts"] - 1)
+        delay *= random.uniform(0.5, 1.5)
+        await self._pool.execute(
+            "UPDATE deliveries SET state = 'queued', last_error = $2, updated_at = now(),"
+            " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+            row["id"],
+            error,
+            delay,
+        )
+        log_.info("notification_retry", error=error, retry_in_s=round(delay, 2))
 
     async def _finish(self, delivery_id: str, state: str, error: str) -> None:
         await self._pool.execute(

@@ -6,7 +6,7 @@ import structlog
 
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
-from tenderwire_shared.events.matches import MATCH_EVENT_TYPES, MatchCreated
+from tenderwire_shared.events.matches import MATCH_EVENT_TYPES, Delivery, MatchCreated
 
 log = structlog.get_logger()
 
@@ -18,18 +18,38 @@ async def on_match(conn: Connection, event: RawEnvelope) -> None:
         log.info("event_ignored", event_id=event.id, event_type=event.type)
         return
     match = MatchCreated.model_validate(event.data)
+    for channel, address in channels_for(match):
+        await _queue(conn, event, match, channel, address)
+
+
+def channels_for(match: MatchCreated) -> list[tuple[str, str]]:
+    """E-mail always; SMS as well for suppliers with a mobile who want alerts at once.
+
+    A digest is a long read, so it goes by e-mail only.
+    """
+    recipient = match.recipient
+    channels = [("email", recipient.email)]
+    if recipient.phone and recipient.delivery is Delivery.IMMEDIATE:
+        channels.append(("sms", recipient.phone))
+    return channels
+
+
+async def _queue(
+    conn: Connection, event: RawEnvelope, match: MatchCreated, channel: str, address: str
+) -> None:
     delivery_id = new_event_id()
     queued = await conn.fetchval(
         "INSERT INTO deliveries (id, supplier_id, tender_id, revision, kind, channel, address,"
         " language, timezone, match, correlation_id)"
-        " VALUES ($1,$2,$3,$4,$5,'email',$6,$7,$8,$9,$10)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
         " ON CONFLICT DO NOTHING RETURNING true",
         delivery_id,
         match.recipient.supplier_id,
         match.tender.tender_id,
         match.tender.revision,
         match.kind.value,
-        match.recipient.email,
+        channel,
+        address,
         match.recipient.language,
         match.recipient.timezone,
         match.model_dump_json(),
@@ -40,6 +60,7 @@ async def on_match(conn: Connection, event: RawEnvelope) -> None:
     log.info(
         "delivery_queued" if queued else "delivery_exists",
         notification_id=delivery_id if queued else None,
+        channel=channel,
         supplier_id=match.recipient.supplier_id,
         tender_id=match.tender.tender_id,
         correlation_id=event.correlationid,

@@ -7,23 +7,10 @@ from email.utils import formatdate
 
 import aiosmtplib
 
-from tenderwire_notify.rendering import RenderedEmail
+from tenderwire_notify.channels import Delivery, PermanentSendError, TransientSendError
+from tenderwire_notify.rendering import RenderedEmail, render
 from tenderwire_notify.settings import NotifySettings, SmtpSecurity
-
-
-class TransientSendError(Exception):
-    """The server or network may accept the same message later (SMTP 4xx, timeouts)."""
-
-
-class PermanentSendError(Exception):
-    """The server refused the message for good (SMTP 5xx); retrying cannot help.
-
-    `hard_bounce` means the mailbox itself was refused: the address should get no more mail.
-    """
-
-    def __init__(self, message: str, *, hard_bounce: bool = False) -> None:
-        super().__init__(message)
-        self.hard_bounce = hard_bounce
+from tenderwire_notify.unsubscribe import Subscription, link_for
 
 
 def build_message(
@@ -80,3 +67,31 @@ class Mailer:
             raise TransientSendError(f"SMTP {exc.code} {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TransientSendError(repr(exc)) from exc
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, settings: NotifySettings, mailer: Mailer) -> None:
+        self._settings = settings
+        self._mailer = mailer
+
+    async def send(self, delivery: Delivery) -> str | None:
+        rendered = render(
+            delivery.match, language=delivery.language, timezone_name=delivery.timezone
+        )
+        link = link_for(
+            self._settings,
+            Subscription(
+                supplier_id=delivery.supplier_id, channel=self.name, address=delivery.address
+            ),
+        )
+        message = build_message(
+            self._settings,
+            to=delivery.address,
+            delivery_id=delivery.id,
+            email=rendered,
+            unsubscribe_link=link,
+        )
+        await self._mailer.send(message)
+        return str(message["Message-ID"])

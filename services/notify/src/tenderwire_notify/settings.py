@@ -5,6 +5,7 @@ from enum import StrEnum
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from tenderwire_notify.sms import SmsProvider
 from tenderwire_shared.settings import ServiceSettings
 
 
@@ -34,5 +35,10 @@ class NotifySettings(ServiceSettings):
         default=SecretStr("local-development-only"),
         description="Signs unsubscribe links; set a long random value in production",
     )
+    sms_providers: list[SmsProvider] = Field(
+        default_factory=list,
+        description="Tried in order; the next takes over when one fails. JSON in the environment",
+    )
+    sms_timeout_s: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=6, ge=1)
     retry_base_delay_s: float = Field(default=2.0, gt=0)
