@@ -15,6 +15,7 @@ DEMO_SUPPLIERS: list[dict[str, Any]] = [
         "country": "SN",
         "unspsc_codes": ["42131600"],
         "email": "offres@sahel-medical.example",
+        "phone": "+221 77 123 45 67",
         "language": "fr",
         "timezone": "Africa/Dakar",
     },
