@@ -89,6 +89,7 @@ class Platform:
                     public_base_url=f"http://127.0.0.1:{notify_port}",
                     smtp_port=self.smtp_port,
                     retry_base_delay_s=0.2,
+                    digest_interval_s=0.2,
                     sms_providers=[
                         SmsProvider(
                             name=name,
@@ -101,7 +102,8 @@ class Platform:
                     ],
                     kafka_bootstrap_servers=kafka,
                     topic_prefix=prefix,
-                )
+                ),
+                clock=self.clock,
             ),
             port=notify_port,
         )

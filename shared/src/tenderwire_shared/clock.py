@@ -28,6 +28,9 @@ class ManualClock:
     def advance(self, delta: timedelta) -> None:
         self._offset += delta
 
+    def reset(self) -> None:
+        self._offset = timedelta(0)
+
     def jump_to(self, moment: datetime) -> None:
         if moment.tzinfo is None:
             raise ValueError("jump_to needs an aware datetime")

@@ -9,11 +9,13 @@ from fastapi import FastAPI
 
 from tenderwire_notify import api, sms_status, unsubscribe
 from tenderwire_notify.delivery_worker import DeliveryWorker
+from tenderwire_notify.digests import DigestSender
 from tenderwire_notify.handlers import on_match
 from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SmsChannel
 from tenderwire_shared import topics
+from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
 from tenderwire_shared.inbox import consuming
@@ -24,8 +26,9 @@ SERVICE = "notify"
 MIGRATIONS = "tenderwire_notify.migrations"
 
 
-def create_app(settings: NotifySettings | None = None) -> FastAPI:
+def create_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotifySettings()
+    clock = clock or SystemClock()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
 
     @asynccontextmanager
@@ -40,11 +43,14 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             replication_factor=settings.topic_replication_factor,
         )
         sms = SmsChannel(settings.sms_providers, settings.public_base_url, settings.sms_timeout_s)
-        email = EmailChannel(settings, Mailer(settings))
+        mailer = Mailer(settings)
+        email = EmailChannel(settings, mailer)
+        digests = DigestSender(pool, mailer, settings, clock)
         worker = DeliveryWorker(pool, [email, sms], settings)
         app.state.pool = pool
         try:
             await worker.start()
+            await digests.start()
             async with consuming(
                 settings.kafka_bootstrap_servers,
                 matches_topic,
@@ -54,6 +60,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             ):
                 yield
         finally:
+            await digests.stop()
             await worker.stop()
             await sms.close()
             await pool.close()

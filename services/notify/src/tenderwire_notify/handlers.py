@@ -34,14 +34,19 @@ def channels_for(match: MatchCreated) -> list[tuple[str, str]]:
     return channels
 
 
+def _initial_state(match: MatchCreated, channel: str) -> str:
+    digest = match.recipient.delivery is Delivery.DAILY_DIGEST and channel == "email"
+    return "batched" if digest else "queued"
+
+
 async def _queue(
     conn: Connection, event: RawEnvelope, match: MatchCreated, channel: str, address: str
 ) -> None:
     delivery_id = new_event_id()
     queued = await conn.fetchval(
         "INSERT INTO deliveries (id, supplier_id, tender_id, revision, kind, channel, address,"
-        " language, timezone, match, correlation_id)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
+        " language, timezone, match, correlation_id, state, digest_hour)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
         " ON CONFLICT DO NOTHING RETURNING true",
         delivery_id,
         match.recipient.supplier_id,
@@ -54,6 +59,8 @@ async def _queue(
         match.recipient.timezone,
         match.model_dump_json(),
         event.correlationid,
+        _initial_state(match, channel),
+        match.recipient.digest_hour,
     )
     if queued:
         await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pycountry
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
@@ -191,3 +191,45 @@ def _offset(minutes: int) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, mins = divmod(abs(minutes), 60)
     return f"{sign}{hours:02d}:{mins:02d}"
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    kind: str
+    title: str
+    agency: str
+    reference: str
+    deadline: str
+    url: str
+
+
+def render_digest(
+    matches: list[MatchCreated], *, language: str, timezone_name: str, day: date
+) -> RenderedEmail:
+    """One e-mail listing every alert since the last digest, oldest first."""
+    lang = language if language in LANGUAGES else FALLBACK_LANGUAGE
+    locale = Locale.parse(lang)
+    zone = ZoneInfo(timezone_name)
+    entries = [
+        DigestEntry(
+            kind=m.kind.value,
+            title=m.tender.title,
+            agency=m.tender.agency,
+            reference=m.tender.reference,
+            deadline=format_datetime(
+                m.tender.deadline, "d MMM y HH:mm", tzinfo=zone, locale=locale
+            ),
+            url=str(m.tender.url) if m.tender.url else "",
+        )
+        for m in matches
+    ]
+    context = {
+        "supplier": matches[0].recipient.legal_name if matches else "",
+        "entries": entries,
+        "day": format_date(day, "long", locale=locale),
+    }
+    return RenderedEmail(
+        subject=_env.get_template(f"{lang}/digest.subject.j2").render(context).strip(),
+        text=_env.get_template(f"{lang}/digest.txt.j2").render(context),
+        html=_env.get_template(f"{lang}/digest.html").render(context),
+    )

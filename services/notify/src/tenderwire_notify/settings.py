@@ -41,4 +41,7 @@ class NotifySettings(ServiceSettings):
     )
     sms_timeout_s: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=6, ge=1)
+    digest_interval_s: float = Field(
+        default=30.0, gt=0, description="How often due digests are looked for"
+    )
     retry_base_delay_s: float = Field(default=2.0, gt=0)
