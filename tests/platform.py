@@ -56,6 +56,7 @@ class Platform:
     notices: BackgroundServer | None = None
     matching: BackgroundServer | None = None
     notify: BackgroundServer | None = None
+    notify_port: int = 0
     dsns: dict[str, str] = field(default_factory=dict)
     clock: ManualClock = field(default_factory=ManualClock)
     sms_gateways: dict[str, SmsGateway] = field(default_factory=dict)
@@ -81,37 +82,53 @@ class Platform:
             )
         )
         self.matching = running(matching_app(self.matching_settings()))
-        notify_port = free_port()
+        self.notify_port = free_port()
         self.notify = BackgroundServer(
-            notify_app(
-                NotifySettings(
-                    database_url=self.dsns["notify"],
-                    public_base_url=f"http://127.0.0.1:{notify_port}",
-                    smtp_port=self.smtp_port,
-                    retry_base_delay_s=0.2,
-                    digest_interval_s=0.2,
-                    sms_providers=[
-                        SmsProvider(
-                            name=name,
-                            base_url=gateway.server.url,
-                            account_sid=f"AC{name}",
-                            auth_token=SecretStr("test"),
-                            sender="TENDERS",
-                        )
-                        for name, gateway in self.sms_gateways.items()
-                    ],
-                    kafka_bootstrap_servers=kafka,
-                    topic_prefix=prefix,
-                ),
-                clock=self.clock,
-            ),
-            port=notify_port,
+            notify_app(self.notify_settings(), clock=self.clock), port=self.notify_port
         )
         try:
             await asyncio.gather(self.notices.start(), self.matching.start(), self.notify.start())
         except BaseException:
             await self.stop()
             raise
+
+    def notify_settings(self) -> NotifySettings:
+        return NotifySettings(
+            database_url=self.dsns["notify"],
+            public_base_url=f"http://127.0.0.1:{self.notify_port}",
+            smtp_port=self.smtp_port,
+            retry_base_delay_s=0.2,
+            digest_interval_s=0.2,
+            sms_providers=[
+                SmsProvider(
+                    name=name,
+                    base_url=gateway.server.url,
+                    account_sid=f"AC{name}",
+                    auth_token=SecretStr("test"),
+                    sender="TENDERS",
+                )
+                for name, gateway in self.sms_gateways.items()
+            ],
+            kafka_bootstrap_servers=self.kafka,
+            topic_prefix=self.topic_prefix,
+        )
+
+    async def restart_notify_from_earliest(self) -> None:
+        """Stop notify, move its consumer group back to offset 0, start it again."""
+        assert self.notify is not None
+        await self.notify.stop()
+        settings = self.notify_settings()
+        await reset_group_to_earliest(
+            self.kafka, settings.consumer_group, settings.topic(topics.MATCHES)
+        )
+        self.notify = BackgroundServer(
+            notify_app(settings, clock=self.clock), port=self.notify_port
+        )
+        await self.notify.start()
+
+    async def wait_for_notify_to_catch_up(self) -> int:
+        settings = self.notify_settings()
+        return await _caught_up(self.kafka, settings.consumer_group, settings.topic(topics.MATCHES))
 
     def matching_settings(self) -> MatchingSettings:
         return MatchingSettings(
@@ -134,12 +151,7 @@ class Platform:
     async def wait_for_matching_to_catch_up(self) -> int:
         """Wait until matching has committed every tender event; returns how many there are."""
         settings = self.matching_settings()
-        topic = settings.topic(topics.TENDERS)
-        _, total = await eventually(
-            lambda: group_lag(self.kafka, settings.consumer_group, topic),
-            until=lambda lag_and_total: lag_and_total[0] == 0,
-        )
-        return total
+        return await _caught_up(self.kafka, settings.consumer_group, settings.topic(topics.TENDERS))
 
     async def new_agency(self, code: str | None = None) -> tuple[str, str]:
         """A fresh agency and an API key for it: (agency code, key)."""
@@ -158,3 +170,12 @@ class Platform:
                 await app.stop()
         for gateway in self.sms_gateways.values():
             await gateway.stop()
+
+
+async def _caught_up(kafka: str, group: str, topic: str) -> int:
+    """Wait until `group` has committed every record of `topic`; returns how many there are."""
+    _, total = await eventually(
+        lambda: group_lag(kafka, group, topic),
+        until=lambda lag_and_total: lag_and_total[0] == 0,
+    )
+    return total
