@@ -13,7 +13,7 @@ from tenderwire_matching.eligibility import classify
 from tenderwire_matching.rules import SupplierProfile, fold
 from tenderwire_matching.schemas import SupplierRegistration, SupplierUpdate, SupplierView
 from tenderwire_shared.db import Connection
-from tenderwire_shared.events.matches import Delivery, Recipient
+from tenderwire_shared.events.matches import Delivery, QuietHours, Recipient
 
 
 class RegistryError(Exception):
@@ -50,11 +50,14 @@ async def insert(
         await conn.execute(
             "INSERT INTO suppliers (id, legal_name, country, email, phone, language, timezone,"
             " delivery, digest_hour, filter_countries, filter_agencies, filter_notice_types,"
-            " keywords, token_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            " keywords, token_hash, quiet_hours_start, quiet_hours_end)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
             supplier_id, r.legal_name, r.country, r.email, r.phone, r.language.value,
             r.timezone, r.delivery.value, r.digest_hour, r.beneficiary_countries or [],
             r.agencies or [], [t.value for t in r.notice_types or []], r.keywords or [],
             hash_token(token),
+            r.quiet_hours.start if r.quiet_hours else None,
+            r.quiet_hours.end if r.quiet_hours else None,
         )  # fmt: skip
     except asyncpg.UniqueViolationError as exc:
         raise DuplicateSupplierError(
@@ -82,6 +85,8 @@ _UPDATABLE = {
     "agencies": "filter_agencies",
     "notice_types": "filter_notice_types",
     "keywords": "keywords",
+    "quiet_hours_start": "quiet_hours_start",
+    "quiet_hours_end": "quiet_hours_end",
 }
 
 
@@ -91,6 +96,11 @@ _FILTERS = {"beneficiary_countries", "agencies", "notice_types", "keywords"}
 async def update(conn: Connection, supplier_id: str, change: SupplierUpdate) -> None:
     values: dict[str, Any] = change.model_dump(mode="json", exclude_unset=True)
     codes = values.pop("unspsc_codes", None)
+    if "quiet_hours" in values:
+        quiet = change.quiet_hours
+        values.pop("quiet_hours")
+        values["quiet_hours_start"] = quiet.start if quiet else None
+        values["quiet_hours_end"] = quiet.end if quiet else None
     # null clears: a filter becomes the empty list, the phone number goes.
     columns = [
         (_UPDATABLE[name], [] if value is None and name in _FILTERS else value)
@@ -159,6 +169,7 @@ def view(r: asyncpg.Record) -> SupplierView:
         timezone=r["timezone"],
         delivery=Delivery(r["delivery"]),
         digest_hour=r["digest_hour"],
+        quiet_hours=_quiet_hours(r),
         beneficiary_countries=list(r["filter_countries"]),
         agencies=list(r["filter_agencies"]),
         notice_types=list(r["filter_notice_types"]),
@@ -178,8 +189,15 @@ def recipient(r: asyncpg.Record) -> Recipient:
         phone=r["phone"],
         delivery=Delivery(r["delivery"]),
         digest_hour=r["digest_hour"],
+        quiet_hours=_quiet_hours(r),
         least_developed=classify(r["country"]).least_developed,
     )
+
+
+def _quiet_hours(r: asyncpg.Record) -> QuietHours | None:
+    if r["quiet_hours_start"] is None or r["quiet_hours_end"] is None:
+        return None
+    return QuietHours(start=r["quiet_hours_start"], end=r["quiet_hours_end"])
 
 
 def profile(r: asyncpg.Record) -> SupplierProfile:

@@ -10,7 +10,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from tenderwire_shared.countries import CountryCode
-from tenderwire_shared.events.matches import Delivery
+from tenderwire_shared.events.matches import Delivery, QuietHours
 from tenderwire_shared.events.tenders import NoticeType
 from tenderwire_shared.text import PlainLine
 from tenderwire_shared.unspsc import UnspscCode
@@ -97,6 +97,7 @@ class SupplierRegistration(_SupplierRules):
     timezone: str = Field(default="UTC", examples=["Africa/Dakar"])
     delivery: Delivery = Delivery.IMMEDIATE
     digest_hour: int = Field(default=8, ge=0, le=23, description="Local hour of the digest")
+    quiet_hours: QuietHours | None = None
     beneficiary_countries: list[CountryCode] | None = _filter(
         "Only tenders for these beneficiary countries", 250
     )
@@ -115,6 +116,7 @@ class SupplierUpdate(_SupplierRules):
     timezone: str | None = None
     delivery: Delivery | None = None
     digest_hour: int | None = Field(default=None, ge=0, le=23)
+    quiet_hours: QuietHours | None = None
     beneficiary_countries: list[CountryCode] | None = _filter(
         "Only tenders for these beneficiary countries", 250
     )
@@ -140,6 +142,7 @@ class SupplierView(BaseModel):
     timezone: str
     delivery: Delivery
     digest_hour: int
+    quiet_hours: QuietHours | None
     beneficiary_countries: list[str]
     agencies: list[str]
     notice_types: list[str]

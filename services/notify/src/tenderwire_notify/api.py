@@ -31,6 +31,7 @@ class DeliveryView(BaseModel):
     attempts: int
     last_error: str | None
     provider_ref: str | None
+    next_attempt_at: datetime
     created_at: datetime
     sent_at: datetime | None
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from tenderwire_notify import api, sms_status, unsubscribe
 from tenderwire_notify.delivery_worker import DeliveryWorker
 from tenderwire_notify.digests import DigestSender
-from tenderwire_notify.handlers import on_match
+from tenderwire_notify.handlers import MatchHandler
 from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SmsChannel
@@ -46,7 +46,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         mailer = Mailer(settings)
         email = EmailChannel(settings, mailer)
         digests = DigestSender(pool, mailer, settings, clock)
-        worker = DeliveryWorker(pool, [email, sms], settings)
+        worker = DeliveryWorker(pool, [email, sms], settings, clock)
         app.state.pool = pool
         try:
             await worker.start()
@@ -56,7 +56,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
                 matches_topic,
                 pool=pool,
                 group=settings.consumer_group,
-                handler=on_match,
+                handler=MatchHandler(clock),
             ):
                 yield
         finally:

@@ -19,6 +19,7 @@ from tenderwire_notify.channels import (
 )
 from tenderwire_notify.handlers import WAKE_CHANNEL
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared.clock import Clock
 from tenderwire_shared.events.matches import MatchCreated
 
 log = structlog.get_logger()
@@ -34,10 +35,12 @@ class DeliveryWorker:
         pool: asyncpg.Pool,
         channels: list[Channel],
         settings: NotifySettings,
+        clock: Clock,
         *,
         batch_size: int = 20,
     ) -> None:
         self._pool = pool
+        self._clock = clock
         self._channels = {c.name: c for c in channels}
         self._settings = settings
         self._batch_size = batch_size
@@ -92,11 +95,12 @@ class DeliveryWorker:
         rows = await self._pool.fetch(
             "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = now()"
             " WHERE id IN (SELECT id FROM deliveries WHERE state = 'queued'"
-            "   AND next_attempt_at <= now() ORDER BY next_attempt_at"
+            "   AND next_attempt_at <= $2 ORDER BY next_attempt_at"
             "   LIMIT $1 FOR UPDATE SKIP LOCKED)"
             " RETURNING id, channel, address, language, timezone, match, attempts,"
             "   correlation_id, supplier_id, tender_id",
             self._batch_size,
+            self._clock.now(),
         )
         await asyncio.gather(*(self._send_one(row) for row in rows))
         return len(rows)
@@ -164,9 +168,10 @@ class DeliveryWorker:
         delay *= random.uniform(0.5, 1.5)
         await self._pool.execute(
             "UPDATE deliveries SET state = 'queued', last_error = $2, updated_at = now(),"
-            " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+            " next_attempt_at = $3::timestamptz + make_interval(secs => $4) WHERE id = $1",
             row["id"],
             error,
+            self._clock.now(),
             delay,
         )
         log_.info("notification_retry", error=error, retry_in_s=round(delay, 2))

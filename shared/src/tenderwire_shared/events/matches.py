@@ -5,6 +5,7 @@ Keyed by supplier id, so one supplier's alerts stay in order.
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +29,15 @@ class Delivery(StrEnum):
     DAILY_DIGEST = "daily_digest"
 
 
+class QuietHours(BaseModel):
+    """From `start` to `end`, local time; may run over midnight (22:00 to 07:00)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    start: time
+    end: time
+
+
 class Recipient(BaseModel):
     """How to reach the supplier, and how it wants to be reached.
 
@@ -45,6 +55,9 @@ class Recipient(BaseModel):
     phone: str | None = Field(default=None, description="E.164, for SMS")
     delivery: Delivery = Delivery.IMMEDIATE
     digest_hour: int = Field(default=8, ge=0, le=23, description="Local hour of the digest")
+    quiet_hours: QuietHours | None = Field(
+        default=None, description="Local times with no immediate alerts; they are deferred"
+    )
     least_developed: bool = False
 
 
