@@ -4,10 +4,6 @@ and check on Kafka that no event is lost and each tender's events arrive in revi
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,52 +14,17 @@ import pytest
 from tenderwire_notices import agencies
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
-from tenderwire_stack.processes import ManagedProcess
 from tests.infrastructure import free_port
 from tests.integration.notices_api import in_days
 from tests.integration.test_walking_skeleton import a_notice
 from tests.kafka_reader import Seen, read_until
 from tests.platform import create_database
+from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
 TENDERS = 30
 AMENDMENTS = 3
-
-
-class NoticesProcess:
-    def __init__(self, run_dir: Path, port: int, env: dict[str, str]) -> None:
-        self.process = ManagedProcess("notices", run_dir)
-        self.port = port
-        self.env = env
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def start(self) -> None:
-        self.process.start(
-            [
-                sys.executable, "-m", "uvicorn", "--factory",
-                "tenderwire_notices.bootstrap:create_app",
-                "--host", "127.0.0.1", "--port", str(self.port),
-            ],
-            env=self.env,
-        )  # fmt: skip
-        async with httpx.AsyncClient() as http:
-            for _ in range(600):
-                try:
-                    if (await http.get(f"{self.url}/ready")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                assert not self.process.exited_early(), self.process.log_file.read_text()[-3000:]
-                await asyncio.sleep(0.1)
-        raise AssertionError("notices did not become ready")
-
-    def kill(self) -> None:
-        pid = self.process.pid()
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        while self.process.running():
-            time.sleep(0.01)
 
 
 async def until_accepted(http: httpx.AsyncClient, url: str, body: dict[str, object], key: str,
@@ -96,7 +57,7 @@ def applied_revisions(records: list[Seen]) -> dict[str, list[int]]:
     return applied
 
 
-async def burst_with_a_kill_halfway(service: NoticesProcess, api_key: str) -> None:
+async def burst_with_a_kill_halfway(service: ServiceProcess, api_key: str) -> None:
     """Publish and amend TENDERS notices concurrently; SIGKILL the service halfway."""
     done = 0
     half = TENDERS * (1 + AMENDMENTS) // 2
@@ -138,7 +99,8 @@ async def test_a_killed_relay_loses_no_event_and_keeps_each_tender_in_revision_o
 ) -> None:
     dsn = await create_database(postgres_dsn, "notices_crash")
     prefix = f"crash{new_event_id()[-8:]}."
-    service = NoticesProcess(
+    service = ServiceProcess(
+        "tenderwire_notices.bootstrap:create_app",
         tmp_path,
         free_port(),
         {

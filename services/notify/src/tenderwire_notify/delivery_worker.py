@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from datetime import timedelta
 
 import asyncpg
 import structlog
@@ -23,10 +22,6 @@ from tenderwire_shared.clock import Clock
 from tenderwire_shared.events.matches import MatchCreated
 
 log = structlog.get_logger()
-
-# A row left in 'sending' this long was claimed by a worker that died; it goes back to the
-# queue and is resent with the same Message-ID. This is the documented duplicate window.
-STALE_SENDING = timedelta(minutes=2)
 
 
 class DeliveryWorker:
@@ -65,7 +60,6 @@ class DeliveryWorker:
                 async with self._pool.acquire() as listen_conn:
                     await listen_conn.add_listener(WAKE_CHANNEL, self._on_notify)
                     try:
-                        await self._requeue_stale()
                         await self._send_until_cancelled()
                     finally:
                         await listen_conn.remove_listener(WAKE_CHANNEL, self._on_notify)
@@ -78,6 +72,7 @@ class DeliveryWorker:
     async def _send_until_cancelled(self) -> None:
         while True:
             self._wake.clear()
+            await self._requeue_stale()
             done = await self.send_due()
             if done < self._batch_size:
                 with contextlib.suppress(TimeoutError):
@@ -86,8 +81,9 @@ class DeliveryWorker:
     async def _requeue_stale(self) -> None:
         await self._pool.execute(
             "UPDATE deliveries SET state = 'queued', updated_at = now()"
-            " WHERE state = 'sending' AND updated_at < now() - $1::interval",
-            STALE_SENDING,
+            " WHERE state = 'sending' AND digest_id IS NULL"
+            " AND updated_at < now() - make_interval(secs => $1)",
+            self._settings.stale_sending_s,
         )
 
     async def send_due(self) -> int:

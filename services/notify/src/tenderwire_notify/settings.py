@@ -41,6 +41,14 @@ class NotifySettings(ServiceSettings):
     )
     sms_timeout_s: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=6, ge=1)
+    stale_sending_s: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "A row left 'sending' this long was claimed by a worker that died; it is sent again,"
+            " with the same Message-ID. This is the duplicate window"
+        ),
+    )
     digest_interval_s: float = Field(
         default=30.0, gt=0, description="How often due digests are looked for"
     )
