@@ -33,7 +33,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url)
+        pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
         await migrate(pool, MIGRATIONS)
         matches_topic = settings.topic(topics.MATCHES)
         await ensure_topics(

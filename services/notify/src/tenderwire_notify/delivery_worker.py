@@ -114,10 +114,6 @@ class DeliveryWorker:
         if channel is None:
             await self._finish(row["id"], "failed", f"no {row['channel']} channel configured")
             return
-        if await suppressions.blocks(self._pool, row["channel"], row["address"]):
-            await self._finish(row["id"], "suppressed", "the address bounced or unsubscribed")
-            log_.info("notification_suppressed")
-            return
         delivery = Delivery(
             id=row["id"],
             supplier_id=row["supplier_id"],
@@ -127,7 +123,12 @@ class DeliveryWorker:
             match=MatchCreated.model_validate_json(row["match"]),
         )
         try:
-            reference = await channel.send(delivery)
+            async with suppressions.sending_to(self._pool, row["channel"], row["address"]) as ok:
+                if not ok:
+                    await self._finish(row["id"], "suppressed", "bounced or unsubscribed")
+                    log_.info("notification_suppressed")
+                    return
+                reference = await channel.send(delivery)
         except PermanentSendError as exc:
             await self._finish(row["id"], "failed", str(exc))
             if exc.hard_bounce:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import structlog
 
+from tenderwire_notify import suppressions
 from tenderwire_notify.channels import PermanentSendError, TransientSendError
 from tenderwire_notify.mailer import Mailer, build_message
 from tenderwire_notify.rendering import render_digest
@@ -146,7 +147,13 @@ class DigestSender:
             unsubscribe_link=link,
         )  # fmt: skip
         try:
-            await self._mailer.send(message)
+            async with suppressions.sending_to(self._pool, "email", digest["address"]) as ok:
+                if not ok:
+                    await self._finish(
+                        digest["id"], "failed", "bounced or unsubscribed", entries="suppressed"
+                    )
+                    return 0
+                await self._mailer.send(message)
         except TransientSendError as exc:
             attempts = await self._pool.fetchval(
                 "UPDATE digests SET attempts = attempts + 1, last_error = $2 WHERE id = $1"
@@ -166,8 +173,10 @@ class DigestSender:
         log_.info("digest_sent", entries=len(matches))
         return 1
 
-    async def _finish(self, digest_id: str, state: str, error: str | None) -> None:
-        entry_state = "sent" if state == "sent" else "failed"
+    async def _finish(
+        self, digest_id: str, state: str, error: str | None, *, entries: str | None = None
+    ) -> None:
+        entry_state = entries or state
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE digests SET state = $2, last_error = $3,"

@@ -40,6 +40,9 @@ class NotifySettings(ServiceSettings):
         description="Tried in order; the next takes over when one fails. JSON in the environment",
     )
     sms_timeout_s: float = Field(default=10.0, gt=0)
+    db_pool_size: int = Field(
+        default=30, ge=5, description="Each send in flight holds a connection (its address lock)"
+    )
     max_attempts: int = Field(default=6, ge=1)
     stale_sending_s: float = Field(
         default=120.0,
