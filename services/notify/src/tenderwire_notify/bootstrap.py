@@ -14,6 +14,7 @@ from tenderwire_notify.handlers import MatchHandler
 from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SmsChannel
+from tenderwire_notify.supplier_events import on_supplier_event
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
@@ -36,9 +37,10 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
         await migrate(pool, MIGRATIONS)
         matches_topic = settings.topic(topics.MATCHES)
+        suppliers_topic = settings.topic(topics.SUPPLIERS)
         await ensure_topics(
             settings.kafka_bootstrap_servers,
-            [matches_topic],
+            [matches_topic, suppliers_topic],
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
@@ -51,12 +53,21 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         try:
             await worker.start()
             await digests.start()
-            async with consuming(
-                settings.kafka_bootstrap_servers,
-                matches_topic,
-                pool=pool,
-                group=settings.consumer_group,
-                handler=MatchHandler(clock),
+            async with (
+                consuming(
+                    settings.kafka_bootstrap_servers,
+                    matches_topic,
+                    pool=pool,
+                    group=settings.consumer_group,
+                    handler=MatchHandler(clock),
+                ),
+                consuming(
+                    settings.kafka_bootstrap_servers,
+                    suppliers_topic,
+                    pool=pool,
+                    group=f"{settings.consumer_group}-suppliers",
+                    handler=on_supplier_event,
+                ),
             ):
                 yield
         finally:

@@ -7,6 +7,7 @@ from datetime import datetime
 import structlog
 
 from tenderwire_notify.quiet_hours import deferred_until
+from tenderwire_notify.supplier_events import is_deactivated
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
@@ -29,6 +30,9 @@ class MatchHandler:
             return
         match = MatchCreated.model_validate(event.data)
         recipient = match.recipient
+        if await is_deactivated(conn, recipient.supplier_id):
+            log.info("alert_dropped", supplier_id=recipient.supplier_id, reason="deactivated")
+            return
         due = deferred_until(self._clock.now(), recipient.timezone, recipient.quiet_hours)
         for channel, address in channels_for(match):
             await _queue(conn, event, match, channel, address, due)
