@@ -190,6 +190,7 @@ class MailCatcher:
         self.http_port = http_port
         self.store = store or MailStore()
         self._smtp_server: asyncio.Server | None = None
+        self.sessions = 0  # SMTP connections accepted, so tests can see connection reuse
         self._http = BackgroundServer(
             http_app(self.store), port=http_port, handle_signals=handle_signals
         )
@@ -197,9 +198,12 @@ class MailCatcher:
     async def start(self) -> None:
         handler = CatchingHandler(self.store)
         loop = asyncio.get_running_loop()
-        self._smtp_server = await loop.create_server(
-            lambda: SMTP(handler, hostname="mailcatcher.localhost"), "127.0.0.1", self.smtp_port
-        )
+
+        def session() -> SMTP:
+            self.sessions += 1
+            return SMTP(handler, hostname="mailcatcher.localhost")
+
+        self._smtp_server = await loop.create_server(session, "127.0.0.1", self.smtp_port)
         await self._http.start()
 
     async def wait_http_closed(self) -> None:

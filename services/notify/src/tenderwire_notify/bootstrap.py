@@ -74,6 +74,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
             await digests.stop()
             await worker.stop()
             await sms.close()
+            await mailer.close()
             await pool.close()
 
     app = FastAPI(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -38,35 +40,76 @@ def build_message(
 
 
 class Mailer:
+    """SMTP with a small pool of open connections, reused from one message to the next.
+
+    A connection that saw any error is closed, not reused. An idle connection the server has
+    dropped in the meantime is replaced at once rather than failing the message.
+    """
+
     def __init__(self, settings: NotifySettings) -> None:
         self._settings = settings
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(settings.smtp_pool_size)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=s.smtp_security is SmtpSecurity.TLS,
+            start_tls=s.smtp_security is SmtpSecurity.STARTTLS,
+            timeout=s.smtp_timeout_s,
+        )
+        await client.connect()
+        if s.smtp_username:
+            password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+            await client.login(s.smtp_username, password)
+        return client
 
     async def send(self, message: EmailMessage) -> None:
-        s = self._settings
+        async with self._slots:
+            try:
+                await self._send_on_a_connection(message)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                # One recipient per message, so its refusal is the message's fate.
+                refusal = exc.recipients[0]
+                reason = f"SMTP {refusal.code} {refusal.message}"
+                if 500 <= refusal.code < 600:
+                    raise PermanentSendError(reason, hard_bounce=True) from exc
+                raise TransientSendError(reason) from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                if 500 <= exc.code < 600:
+                    raise PermanentSendError(f"SMTP {exc.code} {exc.message}") from exc
+                raise TransientSendError(f"SMTP {exc.code} {exc.message}") from exc
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                raise TransientSendError(repr(exc)) from exc
+
+    async def _send_on_a_connection(self, message: EmailMessage) -> None:
+        reused = self._idle.pop() if self._idle else None
+        if reused is not None and reused.is_connected:
+            try:
+                await reused.send_message(message)
+            except aiosmtplib.SMTPServerDisconnected:
+                reused.close()  # the server dropped it while idle: try once on a new one
+            except BaseException:
+                reused.close()
+                raise
+            else:
+                self._idle.append(reused)
+                return
+        client = await self._connect()
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                use_tls=s.smtp_security is SmtpSecurity.TLS,
-                start_tls=s.smtp_security is SmtpSecurity.STARTTLS,
-                timeout=s.smtp_timeout_s,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            # One recipient per message, so its refusal is the message's fate.
-            refusal = exc.recipients[0]
-            reason = f"SMTP {refusal.code} {refusal.message}"
-            if 500 <= refusal.code < 600:
-                raise PermanentSendError(reason, hard_bounce=True) from exc
-            raise TransientSendError(reason) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            if 500 <= exc.code < 600:
-                raise PermanentSendError(f"SMTP {exc.code} {exc.message}") from exc
-            raise TransientSendError(f"SMTP {exc.code} {exc.message}") from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TransientSendError(repr(exc)) from exc
+            await client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        self._idle.append(client)
+
+    async def close(self) -> None:
+        while self._idle:
+            client = self._idle.pop()
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                await client.quit()
 
 
 class EmailChannel:

@@ -26,6 +26,7 @@ class NotifySettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_s: float = 10.0
+    smtp_pool_size: int = Field(default=4, ge=1, description="Open SMTP connections kept")
     mail_from: str = "Tenderwire alerts <alerts@tenderwire.localhost>"
     message_id_domain: str = "tenderwire.localhost"
     public_base_url: str = Field(
