@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 
 import asyncpg
 import structlog
 
 from tenderwire_notices import lifecycle
+from tenderwire_shared.periodic import Periodic
 
 log = structlog.get_logger()
 
@@ -24,17 +23,13 @@ class DeadlineCloser:
     ) -> None:
         self._pool = pool
         self._context = context
-        self._interval = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("deadline-closer", self.close_due, interval_s)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="deadline-closer")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
 
     async def close_due(self) -> int:
         """Close everything due now, in batches; returns how many notices were closed."""
@@ -47,13 +42,3 @@ class DeadlineCloser:
             total += len(closed)
             if not closed:
                 return total
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.close_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("deadline_closer_failed", error=repr(exc))
-            await asyncio.sleep(self._interval)

@@ -8,8 +8,6 @@ again, with the same Message-ID, so nothing is lost and no entry moves to anothe
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -25,6 +23,7 @@ from tenderwire_notify.unsubscribe import Subscription, link_for
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.events.matches import MatchCreated
+from tenderwire_shared.periodic import Periodic
 
 log = structlog.get_logger()
 
@@ -45,26 +44,13 @@ class DigestSender:
         self._mailer = mailer
         self._settings = settings
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("digest-sender", self.flush_due, settings.digest_interval_s)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="digest-sender")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.flush_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("digest_flush_failed", error=repr(exc))
-            await asyncio.sleep(self._settings.digest_interval_s)
+        await self._loop.stop()
 
     async def flush_due(self) -> int:
         """Send every digest that is due now; returns how many were sent.
