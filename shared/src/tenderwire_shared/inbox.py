@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope
+from tenderwire_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
 from tenderwire_shared.topics import dead_letter_topic
 
 log = structlog.get_logger()
@@ -149,11 +150,10 @@ class IdempotentConsumer:
                 log_.warning("event_retry", attempt=attempt, error=repr(exc))
                 await asyncio.sleep(self._base_delay * 2**attempt)
                 continue
-            log_.info(
-                "event_consumed",
-                outcome=outcome.value,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            elapsed = time.perf_counter() - started
+            HANDLER_SECONDS.labels(self.group).observe(elapsed)
+            EVENTS_CONSUMED.labels(self.group, envelope.type, outcome.value).inc()
+            log_.info("event_consumed", outcome=outcome.value, duration_ms=round(elapsed * 1000, 2))
             return outcome
 
     async def _apply(self, record: Record, envelope: RawEnvelope) -> Outcome:
@@ -176,6 +176,7 @@ class IdempotentConsumer:
         topic = await self._dead_letters.publish(
             record, group=self.group, reason=reason, error_type=type(exc).__name__
         )
+        DEAD_LETTERS.labels(self.group).inc()
         log.warning(
             "event_dead_lettered",
             consumer=self.group,

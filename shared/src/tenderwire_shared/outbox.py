@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import Envelope
+from tenderwire_shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
 log = structlog.get_logger()
 
@@ -120,6 +121,7 @@ class OutboxRelay:
             self._batch_size,
         )
         if not rows:
+            OUTBOX_BACKLOG.labels(self._name).set(0)
             return 0
         futures = []
         for row in rows:
@@ -135,7 +137,10 @@ class OutboxRelay:
             [row["position"] for row in rows],
         )
         self.published += len(rows)
+        # A full batch means more may be waiting; the next empty poll sets it back to 0.
+        OUTBOX_BACKLOG.labels(self._name).set(len(rows) if len(rows) == self._batch_size else 0)
         for row in rows:
+            EVENTS_PUBLISHED.labels(row["topic"], row["event_type"]).inc()
             log.info(
                 "event_published",
                 event_id=row["event_id"],

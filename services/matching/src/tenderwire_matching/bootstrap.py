@@ -18,6 +18,7 @@ from tenderwire_shared.http import health_router, install_correlation_ids
 from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
+from tenderwire_shared.metrics import metrics_router
 from tenderwire_shared.outbox import OutboxRelay
 
 SERVICE = "matching"
@@ -75,4 +76,5 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     install_correlation_ids(app)
     app.include_router(api.router)
     app.include_router(health_router(lambda: app.state.pool))
+    app.include_router(metrics_router())
     return app

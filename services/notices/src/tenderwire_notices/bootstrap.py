@@ -20,6 +20,7 @@ from tenderwire_shared.http import BodySizeLimit, health_router, install_correla
 from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
+from tenderwire_shared.metrics import metrics_router
 from tenderwire_shared.outbox import OutboxRelay
 
 SERVICE = "notices"
@@ -87,4 +88,5 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
     app.include_router(api.router)
     app.include_router(api_ocds.router)
     app.include_router(health_router(lambda: app.state.pool))
+    app.include_router(metrics_router())
     return app

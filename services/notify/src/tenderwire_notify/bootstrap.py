@@ -22,6 +22,7 @@ from tenderwire_shared.http import health_router, install_correlation_ids
 from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
+from tenderwire_shared.metrics import metrics_router
 
 SERVICE = "notify"
 MIGRATIONS = "tenderwire_notify.migrations"
@@ -89,4 +90,5 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
     app.include_router(unsubscribe.router)
     app.include_router(sms_status.router)
     app.include_router(health_router(lambda: app.state.pool))
+    app.include_router(metrics_router())
     return app

@@ -20,6 +20,7 @@ from tenderwire_notify.handlers import WAKE_CHANNEL
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.events.matches import MatchCreated
+from tenderwire_shared.metrics import NOTIFICATIONS
 
 log = structlog.get_logger()
 
@@ -112,7 +113,7 @@ class DeliveryWorker:
         )
         channel = self._channels.get(row["channel"])
         if channel is None:
-            await self._finish(row["id"], "failed", f"no {row['channel']} channel configured")
+            await self._finish(row, "failed", f"no {row['channel']} channel configured")
             return
         delivery = Delivery(
             id=row["id"],
@@ -125,12 +126,12 @@ class DeliveryWorker:
         try:
             async with suppressions.sending_to(self._pool, row["channel"], row["address"]) as ok:
                 if not ok:
-                    await self._finish(row["id"], "suppressed", "bounced or unsubscribed")
+                    await self._finish(row, "suppressed", "bounced or unsubscribed")
                     log_.info("notification_suppressed")
                     return
                 reference = await channel.send(delivery)
         except PermanentSendError as exc:
-            await self._finish(row["id"], "failed", str(exc))
+            await self._finish(row, "failed", str(exc))
             if exc.hard_bounce:
                 await suppressions.add(self._pool, row["channel"], row["address"], str(exc))
             log_.warning(
@@ -142,7 +143,7 @@ class DeliveryWorker:
             return
         except Exception as exc:
             # A message we cannot even build (a template bug) will not build next time either.
-            await self._finish(row["id"], "failed", f"could not send: {exc!r}")
+            await self._finish(row, "failed", f"could not send: {exc!r}")
             log_.error("notification_failed", error=repr(exc), permanent=True)
             return
         # Only a queued-or-sending row becomes sent: a status callback may have got here first.
@@ -152,13 +153,14 @@ class DeliveryWorker:
             row["id"],
             reference,
         )
+        NOTIFICATIONS.labels(row["channel"], "sent").inc()
         log_.info("notification_sent")
 
     async def _retry_or_give_up(
         self, row: asyncpg.Record, error: str, log_: structlog.typing.FilteringBoundLogger
     ) -> None:
         if row["attempts"] >= self._settings.max_attempts:
-            await self._finish(row["id"], "failed", f"gave up: {error}")
+            await self._finish(row, "failed", f"gave up: {error}")
             log_.warning("notification_failed", error=error, permanent=False)
             return
         delay = self._settings.retry_base_delay_s * 2 ** (row["attempts"] - 1)
@@ -173,10 +175,11 @@ class DeliveryWorker:
         )
         log_.info("notification_retry", error=error, retry_in_s=round(delay, 2))
 
-    async def _finish(self, delivery_id: str, state: str, error: str) -> None:
+    async def _finish(self, row: asyncpg.Record, state: str, error: str) -> None:
         await self._pool.execute(
             "UPDATE deliveries SET state = $2, last_error = $3, updated_at = now() WHERE id = $1",
-            delivery_id,
+            row["id"],
             state,
             error,
         )
+        NOTIFICATIONS.labels(row["channel"], state).inc()
