@@ -122,6 +122,45 @@ def stack_demo() -> None:
     )
 
 
+@app.command("why")
+def why_command(
+    supplier_id: Annotated[str, typer.Argument(help="The supplier's id")],
+    tender_id: Annotated[str, typer.Argument(help="The tender's (notice's) id")],
+    as_json: JsonOption = False,
+) -> None:
+    """Why a supplier heard about a tender, or not. Exit 0 alerted, 3 matched but not
+    delivered, 4 not matched, 1 not found."""
+    from tenderwire_matching.settings import MatchingSettings
+    from tenderwire_notify.settings import NotifySettings
+    from tenderwire_stack.why import explain
+
+    matching = MatchingSettings()
+    answer = asyncio.run(
+        explain(
+            matching.database_url,
+            NotifySettings().database_url,
+            supplier_id,
+            tender_id,
+            levels=matching.code_hierarchy_levels,
+        )
+    )
+    if as_json:
+        typer.echo(json.dumps(answer.as_json(), indent=2))
+    else:
+        console.print(f"[bold]{answer.summary}[/bold]")
+        for check in answer.checks:
+            mark = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
+            console.print(f"  {mark} {check.rule}: {check.detail}", highlight=False)
+        for delivery in answer.deliveries:
+            console.print(
+                f"  {delivery['channel']} {delivery['kind']} r{delivery['revision']}:"
+                f" {delivery['state']} after {delivery['attempts']} attempt(s)"
+                + (f" ({delivery['last_error']})" if delivery["last_error"] != "None" else ""),
+                highlight=False,
+            )
+    raise typer.Exit(int(answer.verdict))
+
+
 @app.command("contracts")
 def contracts_command(
     check: Annotated[bool, typer.Option(help="Only report stale files; exit 1 if any")] = False,
