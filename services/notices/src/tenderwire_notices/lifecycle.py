@@ -183,19 +183,23 @@ async def amend(
     return amended
 
 
+async def _advance(
+    conn: Connection, current: TenderSnapshot, status: TenderStatus, **changes: Any
+) -> TenderSnapshot:
+    """Store the next revision of `current`: every event raises the revision by one."""
+    following = current.model_copy(
+        update={**changes, "revision": current.revision + 1, "status": status}
+    )
+    await repository.update(conn, following)
+    return following
+
+
 async def cancel(
     conn: Connection, ctx: Context, agency: str, notice_id: str, reason: str
 ) -> TenderSnapshot:
     current = await _locked(conn, ctx, agency, notice_id)
     check_transition(current.status, Action.CANCEL)
-    cancelled = current.model_copy(
-        update={
-            "revision": current.revision + 1,
-            "status": TenderStatus.CANCELLED,
-            "cancellation_reason": reason,
-        }
-    )
-    await repository.update(conn, cancelled)
+    cancelled = await _advance(conn, current, TenderStatus.CANCELLED, cancellation_reason=reason)
     await _record(
         conn, ctx, cancelled, TENDER_CANCELLED, TenderCancelled(tender=cancelled, reason=reason),
         reason=reason,
@@ -209,14 +213,7 @@ async def award(
     current = await _locked(conn, ctx, agency, notice_id)
     check_transition(current.status, Action.AWARD)
     the_award = decision.to_award()
-    awarded = current.model_copy(
-        update={
-            "revision": current.revision + 1,
-            "status": TenderStatus.AWARDED,
-            "award": the_award,
-        }
-    )
-    await repository.update(conn, awarded)
+    awarded = await _advance(conn, current, TenderStatus.AWARDED, award=the_award)
     await _record(
         conn, ctx, awarded, TENDER_AWARDED, TenderAwarded(tender=awarded, award=the_award)
     )
@@ -226,10 +223,7 @@ async def award(
 async def close(conn: Connection, ctx: Context, current: TenderSnapshot) -> TenderSnapshot:
     """The service's own transition, when the deadline passes. `current` must be locked."""
     check_transition(current.status, Action.CLOSE)
-    closed = current.model_copy(
-        update={"revision": current.revision + 1, "status": TenderStatus.CLOSED}
-    )
-    await repository.update(conn, closed)
+    closed = await _advance(conn, current, TenderStatus.CLOSED)
     await _record(
         conn, ctx, closed, TENDER_CLOSED, TenderClosed(tender=closed, closed_at=ctx.clock.now())
     )
