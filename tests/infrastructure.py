@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import random
 import socket
 import warnings
 from collections.abc import Iterator
@@ -20,12 +21,36 @@ from pathlib import Path
 from tenderwire_stack.kafka import KafkaNode
 from tenderwire_stack.postgres import PostgresCluster
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A port for a test server, chosen below the kernel's ephemeral range.
+
+    A port the kernel picks with bind(0) comes from the range it also gives to outgoing
+    connections, so a busy test run could connect from it before the server binds it.
+    """
+    ephemeral = _ephemeral_range()
+    for _ in range(200):
+        port = random.randint(20000, min(ephemeral.start, 60000) - 1)
+        if port in _handed_out or port in ephemeral:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError("no free port found for a test server")
 
 
 def docker_engine_available() -> bool:
