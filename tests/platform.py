@@ -43,6 +43,11 @@ async def create_database(admin_dsn: str, prefix: str) -> str:
     return with_database(admin_dsn, name)
 
 
+OPERATOR_TOKEN = SecretStr("test-operator-token")
+# What an on-call script sends to the operator views.
+OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN.get_secret_value()}"}
+
+
 def running(app: FastAPI) -> BackgroundServer:
     return BackgroundServer(app, port=free_port())
 
@@ -111,6 +116,7 @@ class Platform:
             ],
             kafka_bootstrap_servers=self.kafka,
             topic_prefix=self.topic_prefix,
+            operator_token=OPERATOR_TOKEN,
         )
 
     async def restart_notify_from_earliest(self) -> None:

@@ -13,7 +13,7 @@ from tests.eventually import eventually
 from tests.integration.matching_helpers import publish, register, unique
 from tests.integration.notices_api import Agency
 from tests.integration.test_walking_skeleton import mail_to
-from tests.platform import Platform
+from tests.platform import OPERATOR_HEADERS, Platform
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,9 @@ pytestmark = pytest.mark.integration
 async def deliveries(http: httpx.AsyncClient, platform: Platform, supplier_id: str) -> list[Any]:
     assert platform.notify is not None
     response = await http.get(
-        f"{platform.notify.url}/v1/deliveries", params={"supplier_id": supplier_id}
+        f"{platform.notify.url}/v1/deliveries",
+        params={"supplier_id": supplier_id},
+        headers=OPERATOR_HEADERS,
     )
     response.raise_for_status()
     found: list[Any] = response.json()

@@ -12,7 +12,7 @@ import pytest_asyncio
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.mailcatcher import MailCatcher
 from tests.eventually import eventually
-from tests.platform import Platform
+from tests.platform import OPERATOR_HEADERS, Platform
 
 pytestmark = pytest.mark.integration
 
@@ -116,13 +116,20 @@ async def test_a_published_tender_reaches_a_matching_supplier_as_exactly_one_ema
 
     deliveries = (
         await http.get(
-            f"{platform.notify.url}/v1/deliveries", params={"supplier_id": supplier["id"]}
+            f"{platform.notify.url}/v1/deliveries",
+            params={"supplier_id": supplier["id"]},
+            headers=OPERATOR_HEADERS,
         )
     ).json()
     assert [(d["tender_id"], d["state"], d["attempts"]) for d in deliveries] == [
         (tender["id"], "sent", 1)
     ]
     assert mail["message_id"] == f"<{deliveries[0]['id']}@tenderwire.localhost>"
+    # Delivery lists name suppliers' contacts' fates: operators only.
+    anonymous = await http.get(
+        f"{platform.notify.url}/v1/deliveries", params={"supplier_id": supplier["id"]}
+    )
+    assert anonymous.status_code == 401
 
 
 async def test_a_supplier_whose_codes_do_not_match_receives_nothing(

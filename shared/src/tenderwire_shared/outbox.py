@@ -131,21 +131,29 @@ class OutboxRelay:
                     row["topic"], value=row["value"], key=row["key"].encode(), headers=headers
                 )
             )
-        await asyncio.gather(*futures)
+        landed = await asyncio.gather(*futures)
         await self._pool.execute(
-            "UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])",
+            "UPDATE outbox SET published_at = now(), kafka_partition = landed.part,"
+            " kafka_offset = landed.off"
+            " FROM unnest($1::bigint[], $2::integer[], $3::bigint[])"
+            " AS landed(pos, part, off)"
+            " WHERE outbox.position = landed.pos",
             [row["position"] for row in rows],
+            [meta.partition for meta in landed],
+            [meta.offset for meta in landed],
         )
         self.published += len(rows)
         # A full batch means more may be waiting; the next empty poll sets it back to 0.
         OUTBOX_BACKLOG.labels(self._name).set(len(rows) if len(rows) == self._batch_size else 0)
-        for row in rows:
+        for row, meta in zip(rows, landed, strict=True):
             EVENTS_PUBLISHED.labels(row["topic"], row["event_type"]).inc()
             log.info(
                 "event_published",
                 event_id=row["event_id"],
                 event_type=row["event_type"],
                 topic=row["topic"],
+                partition=meta.partition,
+                offset=meta.offset,
                 key=row["key"],
             )
         return len(rows)

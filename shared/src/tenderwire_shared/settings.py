@@ -6,7 +6,7 @@ service; a service's own settings read `TW_<SERVICE>_<NAME>` (TW_NOTIFY_SMTP_HOS
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,11 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = Field(default="INFO", validation_alias=_shared("log_level"))
     log_json: bool = Field(default=True, validation_alias=_shared("log_json"))
+    operator_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_shared("operator_token"),
+        description="Opens the read-only operator views (console, delivery lists); unset = closed",
+    )
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -130,18 +130,17 @@ def why_command(
 ) -> None:
     """Why a supplier heard about a tender, or not. Exit 0 alerted, 3 matched but not
     delivered, 4 not matched, 1 not found."""
-    from tenderwire_matching.settings import MatchingSettings
-    from tenderwire_notify.settings import NotifySettings
-    from tenderwire_stack.why import explain
+    from tenderwire_console.settings import ConsoleSettings
+    from tenderwire_console.why import explain
 
-    matching = MatchingSettings()
+    settings = ConsoleSettings()
     answer = asyncio.run(
         explain(
-            matching.database_url,
-            NotifySettings().database_url,
+            settings.matching_database_url,
+            settings.notify_database_url,
             supplier_id,
             tender_id,
-            levels=matching.code_hierarchy_levels,
+            levels=settings.code_hierarchy_levels,
         )
     )
     if as_json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -55,10 +56,20 @@ class Stack:
     def _process(self, name: str) -> ManagedProcess:
         return ManagedProcess(name, self.home / "run")
 
+    def operator_token(self) -> str:
+        """The local operators' token: made once, kept in the state folder, readable by us only."""
+        path = self.home / "operator-token"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
     def service_env(self) -> dict[str, str]:
         p = self.ports
         return {
             "TW_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "TW_OPERATOR_TOKEN": self.operator_token(),
             "TW_NOTICES_DATABASE_URL": self.postgres.dsn("notices"),
             "TW_NOTICES_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.notices}",
             "TW_MATCHING_DATABASE_URL": self.postgres.dsn("matching"),

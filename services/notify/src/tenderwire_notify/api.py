@@ -1,4 +1,4 @@
-"""HTTP entrypoints: delivery status for operators."""
+"""HTTP entrypoints: delivery status for operators, behind the operators' token."""
 
 from __future__ import annotations
 
@@ -7,9 +7,21 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
-router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+from tenderwire_shared.operators import require_operator
+
+
+def _operator_token(request: Request) -> SecretStr | None:
+    token: SecretStr | None = request.app.state.operator_token
+    return token
+
+
+router = APIRouter(
+    prefix="/v1/deliveries",
+    tags=["deliveries"],
+    dependencies=[Depends(require_operator(_operator_token))],
+)
 
 
 def get_pool(request: Request) -> asyncpg.Pool:

@@ -85,6 +85,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.operator_token = settings.operator_token
     install_correlation_ids(app)
     app.include_router(api.router)
     app.include_router(unsubscribe.router)
