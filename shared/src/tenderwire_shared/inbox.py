@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import asyncpg
 import structlog
@@ -124,12 +125,18 @@ class IdempotentConsumer:
         except ValidationError as exc:
             return await self._dead_letter(record, f"invalid envelope: {_describe(exc)}", exc)
 
-        log_ = log.bind(
+        # Bound for the handler's whole run, so its own lines carry the same ids as this one's.
+        with structlog.contextvars.bound_contextvars(
             event_id=envelope.id,
             event_type=envelope.type,
             correlation_id=envelope.correlationid,
             consumer=self.group,
-        )
+            **_subjects(envelope.data),
+        ):
+            return await self._handle_with_retries(record, envelope)
+
+    async def _handle_with_retries(self, record: Record, envelope: RawEnvelope) -> Outcome:
+        log_ = log
         attempt = 0
         while True:
             attempt += 1
@@ -187,6 +194,19 @@ class IdempotentConsumer:
             error=reason,
         )
         return Outcome.DEAD_LETTERED
+
+
+def _subjects(data: dict[str, Any]) -> dict[str, str]:
+    """The tender and supplier an event is about, wherever its type keeps them."""
+    found: dict[str, str] = {}
+    tender = data.get("tender")
+    if isinstance(tender, dict) and isinstance(tender.get("tender_id"), str):
+        found["tender_id"] = tender["tender_id"]
+    for holder in ("recipient", "supplier"):
+        person = data.get(holder)
+        if isinstance(person, dict) and isinstance(person.get("supplier_id"), str):
+            found["supplier_id"] = person["supplier_id"]
+    return found
 
 
 def _describe(exc: ValidationError) -> str:

@@ -124,8 +124,11 @@ class OutboxRelay:
             OUTBOX_BACKLOG.labels(self._name).set(0)
             return 0
         futures = []
+        correlation_ids: list[str | None] = []
         for row in rows:
-            headers = [(k, v.encode()) for k, v in json.loads(row["headers"])]
+            pairs: list[list[str]] = json.loads(row["headers"])
+            correlation_ids.append(next((v for k, v in pairs if k == "correlation_id"), None))
+            headers = [(k, v.encode()) for k, v in pairs]
             futures.append(
                 await producer.send(
                     row["topic"], value=row["value"], key=row["key"].encode(), headers=headers
@@ -145,12 +148,13 @@ class OutboxRelay:
         self.published += len(rows)
         # A full batch means more may be waiting; the next empty poll sets it back to 0.
         OUTBOX_BACKLOG.labels(self._name).set(len(rows) if len(rows) == self._batch_size else 0)
-        for row, meta in zip(rows, landed, strict=True):
+        for row, meta, correlation_id in zip(rows, landed, correlation_ids, strict=True):
             EVENTS_PUBLISHED.labels(row["topic"], row["event_type"]).inc()
             log.info(
                 "event_published",
                 event_id=row["event_id"],
                 event_type=row["event_type"],
+                correlation_id=correlation_id,
                 topic=row["topic"],
                 partition=meta.partition,
                 offset=meta.offset,

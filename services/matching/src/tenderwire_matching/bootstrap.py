@@ -17,7 +17,7 @@ from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
 from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
-from tenderwire_shared.logging import configure_logging
+from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
 from tenderwire_shared.outbox import OutboxRelay
 
@@ -77,4 +77,6 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(health_router(lambda: app.state.pool))
     app.include_router(metrics_router())
+    # Outermost, so request logs and the lifespan's consumers and workers carry the service.
+    app.add_middleware(ServiceLogContext, service=SERVICE)
     return app

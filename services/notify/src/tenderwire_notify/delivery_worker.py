@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 
 import asyncpg
 import structlog
@@ -129,7 +130,9 @@ class DeliveryWorker:
                     await self._finish(row, "suppressed", "bounced or unsubscribed")
                     log_.info("notification_suppressed")
                     return
+                started = time.perf_counter()
                 reference = await channel.send(delivery)
+                sent_in_ms = round((time.perf_counter() - started) * 1000, 2)
         except PermanentSendError as exc:
             await self._finish(row, "failed", str(exc))
             if exc.hard_bounce:
@@ -154,7 +157,7 @@ class DeliveryWorker:
             reference,
         )
         NOTIFICATIONS.labels(row["channel"], "sent").inc()
-        log_.info("notification_sent")
+        log_.info("notification_sent", duration_ms=sent_in_ms)
 
     async def _retry_or_give_up(
         self, row: asyncpg.Record, error: str, log_: structlog.typing.FilteringBoundLogger
