@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -107,6 +107,17 @@ def _shared_processors() -> list[structlog.types.Processor]:
     ]
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is at write time: test runners and CLI runners swap it, and a
+    stream captured at configure time would be closed under later lines."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(
     service: str, *, level: str = "INFO", json: bool = True, stream: TextIO | None = None
 ) -> None:
@@ -114,7 +125,8 @@ def configure_logging(
 
     `service` tags lines logged outside any service's context; `service_context` tags the rest.
     """
-    stream = stream or sys.stderr
+    # PrintLogger and StreamHandler only ever call write() and flush().
+    stream = stream or cast(TextIO, _CurrentStderr())
     global _process_service  # noqa: PLW0603 - one process-wide fallback, set at start-up
     _process_service = service
     numeric_level = logging.getLevelName(level.upper())
