@@ -170,9 +170,7 @@ async def test_every_line_of_every_service_follows_the_contract(
             assert datetime.fromisoformat(line["timestamp"]).utcoffset() == timedelta(0), line
 
     def events(name: str, **match: Any) -> list[dict[str, Any]]:
-        return [
-            line for line in logs[name] if all(line.get(k) == v for k, v in match.items())
-        ]
+        return [line for line in logs[name] if all(line.get(k) == v for k, v in match.items())]
 
     # One correlation id from the agency's request to both notifications.
     assert events("notices", event="http_request", correlation_id=correlation_id)

@@ -66,9 +66,7 @@ def _mask(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMappi
     return event_dict
 
 
-def _add_service(
-    _: Any, __: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def _add_service(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     event_dict.setdefault("service", _service.get() or _process_service)
     return event_dict
 

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tenderwire_stack import agencies_cli, contracts, demo
+from tenderwire_shared.logging import configure_logging
+from tenderwire_stack import agencies_cli, contracts, demo, diagnose_cli, ops_cli
 from tenderwire_stack.kafka import build_libs
 from tenderwire_stack.stack import Stack
 
@@ -25,8 +26,20 @@ sink_app = typer.Typer(no_args_is_help=True, help="Run one local sink in the for
 app.add_typer(stack_app, name="stack")
 app.add_typer(sink_app, name="sink")
 app.add_typer(agencies_cli.app, name="agencies")
+app.add_typer(ops_cli.dlq_app, name="dlq")
+app.add_typer(ops_cli.events_app, name="events")
+app.command("lag")(ops_cli.lag)
+app.command("why")(diagnose_cli.why)
+app.command("trace")(diagnose_cli.trace)
 
 console = Console()
+
+
+@app.callback()
+def _quiet_logs() -> None:
+    # stdout is for answers (--json is parsed by scripts); library chatter goes to stderr.
+    configure_logging("tw", level="WARNING", json=False)
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
@@ -106,6 +119,8 @@ def stack_demo() -> None:
         f"  notices API docs   http://127.0.0.1:{p.notices}/docs\n"
         f"  matching API docs  http://127.0.0.1:{p.matching}/docs\n"
         f"  notify API docs    http://127.0.0.1:{p.notify}/docs\n"
+        f"  operators' console http://127.0.0.1:{p.console}/"
+        f"  (log in as any user, password {stack.operator_token()})\n"
         f"  caught mail        http://127.0.0.1:{p.mail_http}/\n"
         f"  SMS gateway stub   http://127.0.0.1:{p.sms}/api/messages\n"
         f"  Kafka              {stack.kafka.bootstrap_servers}\n"
@@ -120,44 +135,6 @@ def stack_demo() -> None:
         highlight=False,
         soft_wrap=True,
     )
-
-
-@app.command("why")
-def why_command(
-    supplier_id: Annotated[str, typer.Argument(help="The supplier's id")],
-    tender_id: Annotated[str, typer.Argument(help="The tender's (notice's) id")],
-    as_json: JsonOption = False,
-) -> None:
-    """Why a supplier heard about a tender, or not. Exit 0 alerted, 3 matched but not
-    delivered, 4 not matched, 1 not found."""
-    from tenderwire_console.settings import ConsoleSettings
-    from tenderwire_console.why import explain
-
-    settings = ConsoleSettings()
-    answer = asyncio.run(
-        explain(
-            settings.matching_database_url,
-            settings.notify_database_url,
-            supplier_id,
-            tender_id,
-            levels=settings.code_hierarchy_levels,
-        )
-    )
-    if as_json:
-        typer.echo(json.dumps(answer.as_json(), indent=2))
-    else:
-        console.print(f"[bold]{answer.summary}[/bold]")
-        for check in answer.checks:
-            mark = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
-            console.print(f"  {mark} {check.rule}: {check.detail}", highlight=False)
-        for delivery in answer.deliveries:
-            console.print(
-                f"  {delivery['channel']} {delivery['kind']} r{delivery['revision']}:"
-                f" {delivery['state']} after {delivery['attempts']} attempt(s)"
-                + (f" ({delivery['last_error']})" if delivery["last_error"] != "None" else ""),
-                highlight=False,
-            )
-    raise typer.Exit(int(answer.verdict))
 
 
 @app.command("contracts")

@@ -69,6 +69,21 @@ def _code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> 
     return Check("unspsc_code", False, detail)
 
 
+def _eligibility_check(country: str) -> Check:
+    classification = classify(country)
+    if classification.eligible:
+        return Check("eligible_country", True, f"{country} is {classification.group.value}")
+    # Eligibility gates registration, not matching: a supplier admitted before its country was
+    # reclassified (or with the refusal turned off) is still matched. Say so rather than
+    # name a rule that did not decide anything.
+    return Check(
+        "eligible_country",
+        True,
+        f"{country} is {classification.group.value} now; eligibility is checked at"
+        " registration only, so matching still alerts this supplier",
+    )
+
+
 async def explain(
     matching_dsn: str, notify_dsn: str, supplier_id: str, tender_id: str, *, levels: int
 ) -> Explanation:
@@ -98,11 +113,7 @@ async def explain(
     facts = facts_of(tender)
     checks = [
         Check("active", supplier["active"], "active" if supplier["active"] else "deactivated"),
-        Check(
-            "eligible_country",
-            classify(supplier["country"]).eligible,
-            f"{supplier['country']} is {classify(supplier['country']).group.value}",
-        ),
+        _eligibility_check(supplier["country"]),
         _code_check(profile.codes, tender, levels),
         *(Check(v.rule, v.passed, v.detail) for v in filter_verdicts(profile, facts)),
     ]
