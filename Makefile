@@ -5,8 +5,10 @@ TOOLS := .state/tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
 TW := $(UV) run --frozen tw
+# The console's browser tests drive Debian's chromium package through Playwright.
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run stop status test lint format bench contracts setup clean
+.PHONY: run stop status test lint format bench contracts setup browser clean
 
 run: setup ## set up, start the platform and its sinks, load demo data
 	$(TW) stack up
@@ -18,7 +20,7 @@ stop: $(UV) ## stop every process `make run` started
 status: $(UV)
 	$(TW) stack status
 
-test: setup ## set up and run the whole suite (starts and stops its own Kafka and PostgreSQL)
+test: setup browser ## set up and run the whole suite (starts and stops its own Kafka and PostgreSQL)
 	$(UV) run --frozen pytest
 
 lint: setup ## ruff (lint + format) and mypy --strict
@@ -40,6 +42,25 @@ format: setup
 setup: $(UV) ## Python environment from uv.lock, Kafka jars from Maven Central
 	$(UV) sync --frozen --all-packages
 	$(TW) stack prepare
+
+# Playwright's own browser download does not work everywhere; Debian's package does. Without
+# root or password-less sudo this says why and carries on: the browser tests then skip.
+browser: ## Debian's chromium for the console's browser tests, installed if missing
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif ! command -v sudo >/dev/null; then sudo=none; \
+	elif [ -t 0 ]; then sudo="sudo"; \
+	else sudo="sudo -n"; fi; \
+	if [ "$$sudo" != none ] && command -v apt-get >/dev/null \
+		&& $$sudo apt-get update -qq \
+		&& $$sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium \
+		&& [ -x $(CHROMIUM) ]; then \
+		echo "browser: chromium installed at $(CHROMIUM)"; \
+	else \
+		echo "browser: could not install chromium at $(CHROMIUM) (needs apt-get, and root or sudo)."; \
+		echo "browser: the console's browser tests will be skipped; install Debian's chromium to run them."; \
+	fi
 
 # uv lives in the project's own gitignored tools folder, so set-up never touches the system.
 $(UV):

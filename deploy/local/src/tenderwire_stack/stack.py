@@ -29,6 +29,12 @@ class Ports:
     notices: int = 18001
     matching: int = 18002
     notify: int = 18003
+    console: int = 18004
+
+
+# uvicorn waits for open responses before it stops, and a console tab's live feed never
+# ends: without a limit, `tw stack down` would wait for its SIGKILL deadline.
+_STREAMING_SHUTDOWN = {"console": ["--timeout-graceful-shutdown", "3"]}
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class Stack:
             "notices": ("tenderwire_notices.bootstrap:create_app", self.ports.notices),
             "matching": ("tenderwire_matching.bootstrap:create_app", self.ports.matching),
             "notify": ("tenderwire_notify.bootstrap:create_app", self.ports.notify),
+            "console": ("tenderwire_console.bootstrap:create_app", self.ports.console),
         }
 
     def up(self, *, with_services: bool = True, say: Callable[[str], None] = print) -> None:
@@ -125,6 +132,7 @@ class Stack:
                     [
                         python, "-m", "uvicorn", "--factory", factory,
                         "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                        *_STREAMING_SHUTDOWN.get(name, []),
                     ],
                     env=env,
                 )  # fmt: skip
@@ -171,7 +179,8 @@ class Stack:
             self._component("smsgateway", "sink", f"http://127.0.0.1:{p.sms}/api/messages"),
         ]  # fmt: skip
         for name, (_, port) in self.services().items():
-            components.append(self._component(name, "service", f"http://127.0.0.1:{port}/docs"))
+            page = "/" if name == "console" else "/docs"  # the console has pages, not an API
+            components.append(self._component(name, "service", f"http://127.0.0.1:{port}{page}"))
         return components
 
     def _component(self, name: str, kind: str, url: str) -> Component:

@@ -1,0 +1,1 @@
+"""The operators' web console: server-rendered pages, one small script for the live feed."""
