@@ -12,6 +12,7 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from tenderwire_console.settings import ConsoleSettings
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notify.settings import NotifySettings
@@ -93,3 +94,18 @@ def test_kafka_runs_in_kraft_mode() -> None:
     env = compose()["services"]["kafka"]["environment"]
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert "KAFKA_ZOOKEEPER_CONNECT" not in env
+
+
+def test_the_console_reads_each_services_database_and_has_the_operators_token() -> None:
+    spec = compose()["services"]["console"]
+    assert spec["build"]["args"]["PACKAGE"] == "tenderwire-console"
+    assert (ROOT / "services/console/pyproject.toml").is_file()
+    environment = {k: str(v) for k, v in spec["environment"].items()}
+    assert set(environment) <= env_names(ConsoleSettings), "a variable the console never reads"
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in environment.items():
+            env.setenv(name, value)
+        parsed = ConsoleSettings()
+    for service in ("notices", "matching", "notify"):
+        assert getattr(parsed, f"{service}_database_url").endswith(f"@postgres:5432/{service}")
+    assert parsed.operator_token is not None

@@ -30,6 +30,8 @@ def test_every_make_target_it_names_exists() -> None:
 
 def test_every_tw_command_it_names_exists() -> None:
     runner = CliRunner()
-    for command in sorted(set(re.findall(r"tw ((?:stack|agencies) [a-z-]+)", README))):
+    named = re.findall(r"`tw ((?:stack|agencies|dlq|events) [a-z-]+|why|trace|lag)\b", README)
+    assert {"why", "trace", "lag", "dlq list", "dlq replay", "events tail"} <= set(named)
+    for command in sorted(set(named)):
         result = runner.invoke(app, [*command.split(), "--help"])
         assert result.exit_code == 0, (command, result.output)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tenderwire_shared.logging import configure_logging
-from tenderwire_stack import agencies_cli, contracts, demo, diagnose_cli, ops_cli
+from tenderwire_stack import agencies_cli, demo, diagnose_cli, ops_cli
 from tenderwire_stack.kafka import build_libs
 from tenderwire_stack.stack import Stack
 
@@ -142,6 +142,8 @@ def contracts_command(
     check: Annotated[bool, typer.Option(help="Only report stale files; exit 1 if any")] = False,
 ) -> None:
     """Write docs/contracts/ (event JSON Schemas, AsyncAPI) from the code."""
+    from tenderwire_stack import contracts  # faststream's AsyncAPI: only this command
+
     if check:
         stale = contracts.stale_files()
         for path in stale:

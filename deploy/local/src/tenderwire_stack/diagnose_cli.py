@@ -77,7 +77,8 @@ def trace(
     from rich.markup import escape
 
     from tenderwire_console.settings import ConsoleSettings
-    from tenderwire_console.trace import DatabaseUnreachableError, trace_tender
+    from tenderwire_console.trace import trace_tender
+    from tenderwire_console.trace_evidence import DatabaseUnreachableError
 
     settings = ConsoleSettings()
     try:

@@ -17,7 +17,8 @@ from tenderwire_console.dead_letters import get_dead_letter, list_dead_letters, 
 from tenderwire_console.deliveries import Problem, failed_deliveries, failure_counts
 from tenderwire_console.lag import PartitionLag, consumer_lag
 from tenderwire_console.suppliers import find_suppliers, supplier_page
-from tenderwire_console.trace import DatabaseUnreachableError, trace_tender
+from tenderwire_console.trace import trace_tender
+from tenderwire_console.trace_evidence import DatabaseUnreachableError
 from tenderwire_console.web.context import Databases, Settings, operators_only
 from tenderwire_console.web.rendering import page, path_part
 from tenderwire_console.web.tender_search import find_tenders
