@@ -196,6 +196,10 @@ async def test_every_line_of_every_service_follows_the_contract(
     assert "invalid envelope" in dead["error"]
     # uvicorn's own lines come through the same renderer.
     assert events("notify", event="library_log", logger="uvicorn.error")
+    # uvicorn's access line would repeat http_request with the query string unmasked.
+    assert not [
+        line for lines in logs.values() for line in lines if line.get("logger") == "uvicorn.access"
+    ]
 
     everything = "\n".join(p.process.log_file.read_text() for p in processes.values())
     for secret in (registered["email"], "+221770009876", "77 000 98 76"):

@@ -159,10 +159,15 @@ def configure_logging(
     root.handlers = [handler]
     root.setLevel(numeric_level)
     # uvicorn installs its own handlers before it builds the app; send its lines through ours.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         library_logger = logging.getLogger(name)
         library_logger.handlers = []
         library_logger.propagate = True
+    # Our `http_request` line already says it all, with the correlation id and no query string
+    # (which may hold a supplier's address), so uvicorn's access line is never written.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False
     # aiokafka reports every reconnect attempt at INFO; operators need its warnings only.
     logging.getLogger("aiokafka").setLevel(max(numeric_level, logging.WARNING))
 
