@@ -34,6 +34,7 @@ contracts: setup ## regenerate docs/contracts (event JSON Schemas, AsyncAPI) fro
 bench: setup ## benchmarks beside baselines measured in the same run (about 2 minutes)
 	$(UV) run --frozen python -m benchmarks
 	$(UV) run --frozen python -m benchmarks.matching_index --gc-freeze
+	$(UV) run --frozen python -m benchmarks.log_lines
 
 format: setup
 	$(UV) run --frozen ruff check --fix .
