@@ -1,7 +1,7 @@
 """The log contract, held over a full pipeline run with each service in its own process.
 
-One tender goes from an agency's HTTP request to an e-mail and an SMS, and one poison record
-is dead-lettered on the way. Afterwards every line each process wrote must be a JSON object
+One tender goes from an agency's HTTP request to an e-mail and an SMS, one poison record
+is dead-lettered on the way, and an operator looks it all up in the console. Afterwards every line each process wrote must be a JSON object
 with the contract's keys, tagged with that process's service, and the agency's correlation id
 must be found in all three services, down to the notification sent.
 """
@@ -33,14 +33,15 @@ from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("notices", "matching", "notify")
+SERVICES = ("notices", "matching", "notify", "console")
+DATABASES = ("notices", "matching", "notify")
 LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
 async def _start_services(
     kafka: str, admin_dsn: str, smtp_port: int, sms: SmsGateway, run_dir: Path
 ) -> tuple[dict[str, ServiceProcess], dict[str, str]]:
-    dsns = {name: await create_database(admin_dsn, f"{name}_logs") for name in SERVICES}
+    dsns = {name: await create_database(admin_dsn, f"{name}_logs") for name in DATABASES}
     ports = {name: free_port() for name in SERVICES}
     common = {
         "TW_KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -68,6 +69,7 @@ async def _start_services(
             ),
         },
     }
+    own["console"] = {f"TW_CONSOLE_{name.upper()}_DATABASE_URL": dsns[name] for name in DATABASES}
     processes = {
         name: ServiceProcess(
             f"tenderwire_{name}.bootstrap:create_app",
@@ -125,7 +127,19 @@ async def _drive_one_tender(
     await eventually(
         lambda: _sent(where["notify"], body["id"]), until=lambda c: c == ["email", "sms"]
     )
-    return body
+    return {**body, "tender_id": published.json()["id"]}
+
+
+async def _look_through_the_console(console: ServiceProcess, supplier: dict[str, Any]) -> None:
+    """What an operator does after an alert: the tender, the supplier, the live feed."""
+    async with httpx.AsyncClient(timeout=10.0, auth=("oncall", "log-contract")) as http:
+        for path in ("/", f"/tenders/{supplier['tender_id']}", f"/suppliers/{supplier['id']}"):
+            response = await http.get(f"{console.url}{path}")
+            assert response.status_code == 200, (path, response.text[:500])
+        async with http.stream("GET", f"{console.url}/feed/stream", params={"last": 5}) as feed:
+            async for line in feed.aiter_lines():
+                if line.startswith("event: ready"):
+                    break
 
 
 def _read_log(path: Path) -> list[dict[str, Any]]:
@@ -152,6 +166,7 @@ async def test_every_line_of_every_service_follows_the_contract(
             kafka_bootstrap, postgres_dsn, mail_catcher.smtp_port, sms, tmp_path
         )
         registered = await _drive_one_tender(processes, where, kafka_bootstrap, correlation_id)
+        await _look_through_the_console(processes["console"], registered)
     finally:
         # SIGTERM: shutdown lines must follow the contract too.
         for process in processes.values():
@@ -196,6 +211,7 @@ async def test_every_line_of_every_service_follows_the_contract(
     assert "invalid envelope" in dead["error"]
     # uvicorn's own lines come through the same renderer.
     assert events("notify", event="library_log", logger="uvicorn.error")
+    assert len(events("console", event="http_request", status=200)) >= 4
     # uvicorn's access line would repeat http_request with the query string unmasked.
     assert not [
         line for lines in logs.values() for line in lines if line.get("logger") == "uvicorn.access"
