@@ -1,9 +1,10 @@
 """The log contract, held over a full pipeline run with each service in its own process.
 
 One tender goes from an agency's HTTP request to an e-mail and an SMS, one poison record
-is dead-lettered on the way, and an operator looks it all up in the console. Afterwards every line each process wrote must be a JSON object
-with the contract's keys, tagged with that process's service, and the agency's correlation id
-must be found in all three services, down to the notification sent.
+is dead-lettered on the way, and an operator looks it all up in the console. Afterwards every
+line each process wrote must be a JSON object with the contract's keys, tagged with that
+process's service, and the agency's correlation id must be found in all three pipeline
+services, down to the notification sent.
 """
 
 from __future__ import annotations
