@@ -97,6 +97,14 @@ class Platform:
             await self.stop()
             raise
 
+    def operator_env(self) -> dict[str, str]:
+        """What `tw` needs to read this platform, as an operator's shell would export it."""
+        return {
+            "TW_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+            "TW_TOPIC_PREFIX": self.topic_prefix,
+            **{f"TW_{name.upper()}_DATABASE_URL": dsn for name, dsn in self.dsns.items()},
+        }
+
     def notify_settings(self) -> NotifySettings:
         return NotifySettings(
             database_url=self.dsns["notify"],

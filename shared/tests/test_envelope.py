@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tenderwire_shared.envelope import Envelope, RawEnvelope
+from tenderwire_shared.envelope import Envelope, RawEnvelope, supplier_id_of, tender_id_of
 
 
 def test_an_envelope_round_trips_and_readers_ignore_unknown_attributes() -> None:
@@ -24,3 +24,14 @@ def test_an_envelope_round_trips_and_readers_ignore_unknown_attributes() -> None
 def test_event_ids_sort_by_creation_time() -> None:
     ids = [Envelope[int](type="x", source="s", subject="s", data=i).id for i in range(50)]
     assert ids == sorted(ids)
+
+
+def test_the_tender_and_supplier_an_event_is_about_are_found_wherever_its_type_keeps_them() -> None:
+    match = {"tender": {"tender_id": "T1"}, "recipient": {"supplier_id": "S1"}}
+    assert (tender_id_of(match), supplier_id_of(match)) == ("T1", "S1")
+    assert supplier_id_of({"supplier": {"supplier_id": "S2"}}) == "S2"
+    assert tender_id_of({"notice_id": "N1", "agency": "UNICEF"}) == "N1"
+    assert (tender_id_of({"tender": "not a dict"}), supplier_id_of({"supplier_id": 7})) == (
+        None,
+        None,
+    )

@@ -13,12 +13,8 @@ from typing import Any
 import pytest
 import structlog
 
-from tenderwire_shared.logging import (
-    CONTRACT_KEYS,
-    configure_logging,
-    mask_contacts,
-    service_context,
-)
+from tenderwire_shared.logging import CONTRACT_KEYS, configure_logging, service_context
+from tenderwire_shared.masking import mask_contacts
 
 
 @pytest.fixture
@@ -68,7 +64,8 @@ def test_contact_details_are_masked_everywhere_in_a_line(lines: io.StringIO) -> 
         assert secret not in text
     (line,) = parsed(lines)
     assert line["error"] == "550 5.1.1 <a***@example.sn>: Recipient address rejected"
-    assert line["to"] == ["+221***22", "+221***22"]
+    # The same mask the console shows: country code and last two digits.
+    assert line["to"] == ["+221 *** ** 22", "+221 *** ** 22"]
     assert line["detail"] == {"reply_to": "b***@coop.org.pe"}
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import asyncpg
 import pytest
@@ -13,28 +10,24 @@ import pytest
 from tenderwire_notices import agencies
 from tests.infrastructure import free_port
 from tests.platform import create_database
+from tests.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
 
 
-def tw(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tenderwire_stack", "agencies", *args],
-        env={**os.environ, "TW_NOTICES_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+async def tw(database_url: str, *args: str) -> tuple[int, str, str]:
+    return await run_tw("agencies", *args, env={"TW_NOTICES_DATABASE_URL": database_url})
 
 
 async def test_add_issue_and_revoke_keys_with_json_and_exit_codes(postgres_dsn: str) -> None:
     dsn = await create_database(postgres_dsn, "notices_cli")
 
-    added = tw(dsn, "add", "UNOPS", "--name", "UN Office for Project Services", "--json")
-    assert added.returncode == 0, added.stderr
-    first = json.loads(added.stdout)
-    second = json.loads(tw(dsn, "issue-key", "UNOPS", "--json").stdout)
+    code, out, err = await tw(
+        dsn, "add", "UNOPS", "--name", "UN Office for Project Services", "--json"
+    )
+    assert code == 0, err
+    first = json.loads(out)
+    second = json.loads((await tw(dsn, "issue-key", "UNOPS", "--json"))[1])
     conn = await asyncpg.connect(dsn)
     try:
         assert await agencies.agency_for_key(conn, first["api_key"]) == "UNOPS"
@@ -42,14 +35,15 @@ async def test_add_issue_and_revoke_keys_with_json_and_exit_codes(postgres_dsn: 
     finally:
         await conn.close()
 
-    duplicate = tw(dsn, "add", "UNOPS")
-    assert duplicate.returncode == 1
-    assert "UNOPS" in duplicate.stdout + duplicate.stderr
-    assert tw(dsn, "issue-key", "NOBODY").returncode == 1
+    code, out, err = await tw(dsn, "add", "UNOPS")
+    assert code == 1
+    assert "UNOPS" in out + err
+    assert (await tw(dsn, "issue-key", "NOBODY"))[0] == 1
 
-    revoked = tw(dsn, "revoke-keys", "UNOPS", "--json")
-    assert json.loads(revoked.stdout) == {"agency": "UNOPS", "revoked": 2}
+    _, out, _ = await tw(dsn, "revoke-keys", "UNOPS", "--json")
+    assert json.loads(out) == {"agency": "UNOPS", "revoked": 2}
 
-    unreachable = tw(f"postgresql://postgres@127.0.0.1:{free_port()}/none", "add", "X", "--json")
-    assert unreachable.returncode == 8
-    assert "cannot reach the notices database" in unreachable.stdout
+    nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/none"
+    code, out, _ = await tw(nowhere, "add", "X", "--json")
+    assert code == 8
+    assert "cannot reach the notices database" in out

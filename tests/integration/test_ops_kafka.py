@@ -27,39 +27,22 @@ from tests.integration.test_notices_hostile_input import command, publish_raw
 from tests.integration.test_walking_skeleton import a_notice, unique
 from tests.kafka_reader import read_until
 from tests.platform import Platform
+from tests.tw_cli import CLI_DEADLINE_S, run_tw
 
 pytestmark = pytest.mark.integration
-
-# Only bounds a CLI run that hangs; no assertion depends on how long a run takes.
-CLI_DEADLINE_S = 120.0
 
 
 def tw_env(platform: Platform) -> dict[str, str]:
     return {
         **os.environ,
-        "TW_KAFKA_BOOTSTRAP_SERVERS": platform.kafka,
-        "TW_TOPIC_PREFIX": platform.topic_prefix,
-        "COLUMNS": "200",  # rich's tables would wrap long names at its default of 80
+        **platform.operator_env(),
+        "COLUMNS": "250",  # rich's tables would wrap long names at its default of 80
     }
 
 
 async def tw(platform: Platform, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of `tw ARGS...`."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tenderwire_stack", *args,
-        env=tw_env(platform),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(process.communicate(stdin), CLI_DEADLINE_S)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_tw(*args, env=tw_env(platform), stdin=stdin)
 
 
 async def tw_json(platform: Platform, *args: str) -> tuple[int, Any]:

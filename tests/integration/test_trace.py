@@ -7,9 +7,7 @@ Each test uses its own UNSPSC segment, so the suppliers of one never match anoth
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 
 import asyncpg
 import httpx
@@ -25,28 +23,14 @@ from tests.integration.notices_api import Agency
 from tests.integration.test_smtp_failures import deliveries, settled
 from tests.kafka_reader import read_until
 from tests.platform import Platform, running
+from tests.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
 
 
 async def run_tw_trace(platform: Platform, *args: str, **env: str) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of `tw trace ARGS`; `env` overrides the platform's."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tenderwire_stack", "trace", *args,
-        env={
-            **os.environ,
-            "COLUMNS": "250",  # rich would wrap the table at 80 columns without a terminal
-            "TW_NOTICES_DATABASE_URL": platform.dsns["notices"],
-            "TW_MATCHING_DATABASE_URL": platform.dsns["matching"],
-            "TW_NOTIFY_DATABASE_URL": platform.dsns["notify"],
-            **env,
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_tw("trace", *args, env={**platform.operator_env(), **env})
 
 
 async def tw_trace(platform: Platform, tender_id: str) -> tuple[int, TenderTrace]:

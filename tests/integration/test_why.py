@@ -7,10 +7,7 @@ one respect, so the rule `tw why` names is the only one that can have kept it fr
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +22,7 @@ from tests.integration.matching_helpers import publish, register, seen_by_matchi
 from tests.integration.notices_api import Agency
 from tests.integration.test_smtp_failures import deliveries, settled
 from tests.platform import Platform
+from tests.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
 
@@ -34,19 +32,10 @@ TITLE = "Isolation gowns for health centres"
 
 
 async def tw_why(platform: Platform, supplier_id: str, tender_id: str) -> tuple[int, Any]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tenderwire_stack", "why", supplier_id, tender_id, "--json",
-        env={
-            **os.environ,
-            "TW_MATCHING_DATABASE_URL": platform.dsns["matching"],
-            "TW_NOTIFY_DATABASE_URL": platform.dsns["notify"],
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, json.loads(out) if out.strip() else err.decode()
+    code, out, err = await run_tw(
+        "why", supplier_id, tender_id, "--json", env=platform.operator_env()
+    )
+    return code, json.loads(out) if out.strip() else err
 
 
 def case_suppliers(agency: str) -> dict[str, dict[str, Any]]:
@@ -205,19 +194,15 @@ async def test_unknown_suppliers_and_tenders_are_not_found(
 async def test_an_unreachable_database_exits_8_without_an_answer_or_a_password(
     platform: Platform,
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tenderwire_stack", "why", "someone", "something", "--json",
+    code, out, err = await run_tw(
+        "why", "someone", "something", "--json",
         env={
-            **os.environ,
+            **platform.operator_env(),
             "TW_MATCHING_DATABASE_URL": "postgresql://tw:s3cret@127.0.0.1:1/matching",
-            "TW_NOTIFY_DATABASE_URL": platform.dsns["notify"],
         },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await process.communicate()
 
-    assert (process.returncode, out) == (8, b"")
-    assert b"cannot reach a database" in err
-    assert b"s3cret" not in err
-    assert b"Traceback" not in err
+    assert (code, out) == (8, "")
+    assert "cannot reach a database" in err
+    assert "s3cret" not in err
+    assert "Traceback" not in err

@@ -47,3 +47,28 @@ class Envelope(BaseModel, Generic[DataT]):
 
 class RawEnvelope(Envelope[dict[str, Any]]):
     """An envelope whose data has not been parsed into a typed model yet."""
+
+
+# Where each event type keeps the tender and supplier it is about: read by consumers to tag
+# their log lines and by operators' tools to filter, without parsing every type's model.
+def _string_at(data: dict[str, Any], holder: str, field: str) -> str | None:
+    inner = data.get(holder)
+    value = inner.get(field) if isinstance(inner, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def tender_id_of(data: dict[str, Any]) -> str | None:
+    """Tender and match events carry data.tender.tender_id; notice commands data.notice_id."""
+    if found := _string_at(data, "tender", "tender_id"):
+        return found
+    value = data.get("tender_id", data.get("notice_id"))
+    return value if isinstance(value, str) else None
+
+
+def supplier_id_of(data: dict[str, Any]) -> str | None:
+    """Match events carry data.recipient.supplier_id, supplier events data.supplier.supplier_id."""
+    found = _string_at(data, "recipient", "supplier_id") or _string_at(
+        data, "supplier", "supplier_id"
+    )
+    value = found or data.get("supplier_id")
+    return value if isinstance(value, str) else None

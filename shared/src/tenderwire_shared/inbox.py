@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import RawEnvelope
+from tenderwire_shared.envelope import RawEnvelope, supplier_id_of, tender_id_of
 from tenderwire_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
 from tenderwire_shared.topics import dead_letter_topic
 
@@ -136,7 +136,6 @@ class IdempotentConsumer:
             return await self._handle_with_retries(record, envelope)
 
     async def _handle_with_retries(self, record: Record, envelope: RawEnvelope) -> Outcome:
-        log_ = log
         attempt = 0
         while True:
             attempt += 1
@@ -148,19 +147,19 @@ class IdempotentConsumer:
                 return await self._dead_letter(record, reason, exc)
             except TRANSIENT_ERRORS as exc:
                 delay = min(self._base_delay * 2 ** min(attempt, 6), 10.0)
-                log_.warning("event_retry", attempt=attempt, error=repr(exc), retry_in_s=delay)
+                log.warning("event_retry", attempt=attempt, error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 continue
             except Exception as exc:
                 if attempt >= self._max_attempts:
                     return await self._dead_letter(record, f"gave up: {exc!r}", exc)
-                log_.warning("event_retry", attempt=attempt, error=repr(exc))
+                log.warning("event_retry", attempt=attempt, error=repr(exc))
                 await asyncio.sleep(self._base_delay * 2**attempt)
                 continue
             elapsed = time.perf_counter() - started
             HANDLER_SECONDS.labels(self.group).observe(elapsed)
             EVENTS_CONSUMED.labels(self.group, envelope.type, outcome.value).inc()
-            log_.info("event_consumed", outcome=outcome.value, duration_ms=round(elapsed * 1000, 2))
+            log.info("event_consumed", outcome=outcome.value, duration_ms=round(elapsed * 1000, 2))
             return outcome
 
     async def _apply(self, record: Record, envelope: RawEnvelope) -> Outcome:
@@ -197,16 +196,8 @@ class IdempotentConsumer:
 
 
 def _subjects(data: dict[str, Any]) -> dict[str, str]:
-    """The tender and supplier an event is about, wherever its type keeps them."""
-    found: dict[str, str] = {}
-    tender = data.get("tender")
-    if isinstance(tender, dict) and isinstance(tender.get("tender_id"), str):
-        found["tender_id"] = tender["tender_id"]
-    for holder in ("recipient", "supplier"):
-        person = data.get(holder)
-        if isinstance(person, dict) and isinstance(person.get("supplier_id"), str):
-            found["supplier_id"] = person["supplier_id"]
-    return found
+    ids = {"tender_id": tender_id_of(data), "supplier_id": supplier_id_of(data)}
+    return {key: value for key, value in ids.items() if value is not None}
 
 
 def _describe(exc: ValidationError) -> str:

@@ -8,7 +8,6 @@ rendered by the same processors, so no line escapes the contract.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from typing import Any, TextIO, cast
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tenderwire_shared.masking import mask_contacts
 
 CONTRACT_KEYS: tuple[str, ...] = (
     "timestamp",
@@ -37,20 +38,6 @@ CONTRACT_KEYS: tuple[str, ...] = (
 # several services in one process (the tests, a combined dev server) each tag their own lines.
 _service: ContextVar[str | None] = ContextVar("tw_service", default=None)
 _process_service = "tenderwire"
-
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
-# Phone numbers in the E.164 form the registry stores, optionally spaced the way people write.
-_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
-
-
-def mask_contacts(text: str) -> str:
-    """Hide e-mail addresses and phone numbers but keep enough to tell two apart."""
-    # Most values are ids and names: two substring checks spare them both regexes.
-    if "@" in text:
-        text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
-    if "+" in text:
-        text = _PHONE.sub(lambda m: f"{m.group(0)[:4]}***{m.group(0)[-2:]}", text)
-    return text
 
 
 def _mask_value(value: Any) -> Any:

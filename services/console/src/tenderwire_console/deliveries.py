@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from tenderwire_console.suppliers import Database, mask_address, mask_contacts
+from tenderwire_console.suppliers import Database
+from tenderwire_shared.masking import mask_address, mask_contacts
 
 
 class Problem(StrEnum):

@@ -28,7 +28,7 @@ from tenderwire_console.kafka_io import (
     topic_names,
 )
 from tenderwire_shared import topics
-from tenderwire_shared.envelope import RawEnvelope
+from tenderwire_shared.envelope import RawEnvelope, supplier_id_of, tender_id_of
 
 NOT_AN_ENVELOPE = "<not an envelope>"
 MAIN_TOPICS = (
@@ -89,29 +89,6 @@ class FeedFilter(BaseModel):
         if self.tender_id is not None and event.tender_id != self.tender_id:
             return False
         return self.supplier_id is None or event.supplier_id == self.supplier_id
-
-
-def _string_at(data: dict[str, Any], holder: str, field: str) -> str | None:
-    inner = data.get(holder)
-    value = inner.get(field) if isinstance(inner, dict) else None
-    return value if isinstance(value, str) else None
-
-
-def tender_id_of(data: dict[str, Any]) -> str | None:
-    """Tender and match events carry data.tender.tender_id; notice commands data.notice_id."""
-    if found := _string_at(data, "tender", "tender_id"):
-        return found
-    value = data.get("tender_id", data.get("notice_id"))
-    return value if isinstance(value, str) else None
-
-
-def supplier_id_of(data: dict[str, Any]) -> str | None:
-    """Match events carry data.recipient.supplier_id, supplier events data.supplier.supplier_id."""
-    found = _string_at(data, "recipient", "supplier_id") or _string_at(
-        data, "supplier", "supplier_id"
-    )
-    value = found or data.get("supplier_id")
-    return value if isinstance(value, str) else None
 
 
 def _why_not(exc: ValidationError) -> str:

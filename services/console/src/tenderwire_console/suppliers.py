@@ -4,50 +4,19 @@ never enough to copy one."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TypeAlias
 
 import asyncpg
-import phonenumbers
 from pydantic import BaseModel
 
 from tenderwire_matching import registry
 from tenderwire_matching.eligibility import classify
 from tenderwire_shared.db import Connection
+from tenderwire_shared.masking import mask_address, mask_contacts, mask_email, mask_phone
 
 # A pool or one connection: the console passes its pools, a script may pass a connection.
 Database: TypeAlias = "Connection | asyncpg.Pool"
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
-
-
-def mask_email(address: str) -> str:
-    local, at, domain = address.partition("@")
-    if not at:
-        return mask_phone(address)
-    return f"{local[:1]}***@{domain}"
-
-
-def mask_phone(number: str) -> str:
-    """`+221771234567` becomes `+221 *** ** 67`: the country code and the last two digits."""
-    digits = [c for c in number if c.isdigit()]
-    try:
-        country = f"+{phonenumbers.parse(number, None).country_code} "
-    except phonenumbers.NumberParseException:
-        country = ""
-    return f"{country}*** ** {''.join(digits[-2:])}"
-
-
-def mask_contacts(text: str) -> str:
-    """Masks the addresses inside free text: SMTP servers quote the mailbox they refused."""
-    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
-
-
-def mask_address(address: str) -> str:
-    return mask_email(address) if "@" in address else mask_phone(address)
 
 
 class SupplierProfile(BaseModel):

@@ -20,9 +20,9 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from prometheus_client import Gauge
 
 from tenderwire_console.event_feed import MAIN_TOPICS, FeedEvent, FeedFilter, follow
-from tenderwire_console.suppliers import mask_contacts
 from tenderwire_console.web.context import Settings, operators_only
 from tenderwire_console.web.rendering import SECURITY_HEADERS, page, utc
+from tenderwire_shared.masking import mask_contacts
 
 log = structlog.get_logger()
 

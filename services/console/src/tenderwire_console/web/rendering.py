@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from tenderwire_console.suppliers import mask_contacts
+from tenderwire_shared.masking import mask_contacts
 
 # No inline script or style anywhere, so a script that slipped past escaping still cannot run.
 SECURITY_HEADERS = {
