@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
 
 from tenderwire_shared.events.matches import MatchCreated
@@ -10,6 +11,11 @@ from tenderwire_shared.events.matches import MatchCreated
 
 class TransientSendError(Exception):
     """The provider may accept the same message later (SMTP 4xx, HTTP 429/5xx, timeouts)."""
+
+
+class RelayUnavailableError(TransientSendError):
+    """The relay or provider itself is failing (refused connection, timeout, 421, HTTP 5xx),
+    not this one message. It feeds the channel's circuit breaker; it burns no attempt."""
 
 
 class PermanentSendError(Exception):
@@ -25,6 +31,8 @@ class PermanentSendError(Exception):
 
 @dataclass(frozen=True)
 class Delivery:
+    """The old per-row send request; goes away once every channel takes a Job."""
+
     id: str
     supplier_id: str
     address: str
@@ -33,9 +41,48 @@ class Delivery:
     match: MatchCreated
 
 
+@dataclass(frozen=True)
+class DigestContent:
+    day: date
+    entries: tuple[MatchCreated, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One message to one address: an alert (a ledger row) or a daily digest.
+
+    `content_key` names everything that is the same for every recipient of the same words
+    (tender, revision, kind, changes, language, time zone): channels render once per key and
+    fill in only the recipient's address, name, Message-ID and unsubscribe link.
+    """
+
+    id: str
+    channel: str
+    supplier_id: str
+    address: str
+    language: str
+    timezone: str
+    recipient_name: str
+    content_key: str
+    attempt: int
+    match: MatchCreated | None = None
+    digest: DigestContent | None = None
+    tender_id: str | None = None
+    correlation_id: str | None = None
+    claimed_at: datetime | None = None
+
+
 class Channel(Protocol):
     name: str
+    lanes: int
+    """How many sends this channel runs at once (the SMTP pool size, for e-mail)."""
 
-    async def send(self, delivery: Delivery) -> str | None:
-        """Send it; return the provider's reference for the message, if it gives one."""
+    def paused(self, now: datetime) -> bool:
+        """True while every relay or provider of the channel has its circuit open."""
+        ...
+
+    async def send(self, job: Job) -> str | None:
+        """Send it; return the provider's reference for the message, if it gives one.
+
+        Raises PermanentSendError, TransientSendError or RelayUnavailableError."""
         ...
