@@ -17,7 +17,8 @@ from tenderwire_notify.sms import SmsChannel
 from tenderwire_notify.supplier_events import on_supplier_event
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
-from tenderwire_shared.db import create_pool, migrate
+from tenderwire_shared.db import Connection, create_pool, migrate
+from tenderwire_shared.envelope import RawEnvelope
 from tenderwire_shared.http import health_router, install_correlation_ids
 from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
@@ -45,11 +46,23 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
-        sms = SmsChannel(settings.sms_providers, settings.public_base_url, settings.sms_timeout_s)
+        sms = SmsChannel(
+            settings.sms_providers,
+            settings.public_base_url,
+            settings.sms_timeout_s,
+            lanes=settings.sms_lanes,
+            clock=clock,
+            breaker=settings.breaker,
+        )
         mailer = Mailer(settings)
-        email = EmailChannel(settings, mailer)
-        digests = DigestSender(pool, mailer, settings, clock)
+        email = EmailChannel(settings, mailer, clock)
+        digests = DigestSender(pool, settings, clock)
         worker = DeliveryWorker(pool, [email, sms], settings, clock)
+        match_handler = MatchHandler(clock)
+
+        async def one_match(conn: Connection, event: RawEnvelope) -> None:
+            await match_handler.apply(conn, [(event, match_handler.parse(event))])
+
         app.state.pool = pool
         try:
             await worker.start()
@@ -60,7 +73,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
                     matches_topic,
                     pool=pool,
                     group=settings.consumer_group,
-                    handler=MatchHandler(clock),
+                    handler=one_match,
                 ),
                 consuming(
                     settings.kafka_bootstrap_servers,

@@ -69,7 +69,8 @@ class Job:
     digest: DigestContent | None = None
     tender_id: str | None = None
     correlation_id: str | None = None
-    claimed_at: datetime | None = None
+    retry_since: datetime | None = None
+    """The retry horizon counts from here."""
 
 
 class Channel(Protocol):

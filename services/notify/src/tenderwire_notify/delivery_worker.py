@@ -1,29 +1,48 @@
-"""Sends queued alerts from the ledger: claim, send, record; retries with backoff and jitter."""
+"""Sends what the ledger holds, as a pipeline: a claimer keeps each channel's lanes fed, the
+lanes send, a recorder writes the results in batches.
+
+- No database connection is held while a message is with a provider.
+- One supplier's alerts about one tender on one channel leave in revision order: the claim
+  never takes a row while an earlier one of the same sequence waits or is on its way.
+- Transient failures wait with capped exponential backoff and jitter until the channel's
+  horizon; a relay that keeps failing opens its channel's circuit, and waiting rows are then
+  neither tried nor charged an attempt.
+- Once a provider has accepted a message its result is kept in memory until the database
+  takes it, however long that is, so an outage never causes a resend. Only the rows of a
+  worker whose heartbeat has stopped (it died) are sent again, with the same Message-ID.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
+from collections import OrderedDict
+from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
 
-from tenderwire_notify import suppressions
+from tenderwire_notify import repository
 from tenderwire_notify.channels import (
     Channel,
-    Delivery,
+    DigestContent,
+    Job,
     PermanentSendError,
+    RelayUnavailableError,
     TransientSendError,
 )
-from tenderwire_notify.handlers import WAKE_CHANNEL
+from tenderwire_notify.repository import Result
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import Clock
+from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.events.matches import MatchCreated
 from tenderwire_shared.metrics import NOTIFICATIONS
 
 log = structlog.get_logger()
+
+_MATCH_CACHE = 4096
+_RESULT_BATCH = 500
 
 
 class DeliveryWorker:
@@ -33,156 +52,402 @@ class DeliveryWorker:
         channels: list[Channel],
         settings: NotifySettings,
         clock: Clock,
-        *,
-        batch_size: int = 20,
     ) -> None:
         self._pool = pool
         self._clock = clock
         self._channels = {c.name: c for c in channels}
         self._settings = settings
-        self._batch_size = batch_size
+        self._batch_size = settings.claim_batch_size
+        self.worker_id = f"worker-{new_event_id()}"
+        self._queues: dict[str, asyncio.Queue[Job | None]] = {
+            name: asyncio.Queue() for name in self._channels
+        }
+        self._results: asyncio.Queue[Result | None] = asyncio.Queue()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._matches: OrderedDict[str, MatchCreated] = OrderedDict()
+        self._claimer: asyncio.Task[None] | None = None
+        self._recorder: asyncio.Task[None] | None = None
+        self._lanes: list[asyncio.Task[None]] = []
+        self._paused: dict[str, bool] = dict.fromkeys(self._channels, False)
+        self.last_progress = time.monotonic()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery-worker")
+        self._recorder = asyncio.create_task(self._record_forever(), name="delivery-recorder")
+        for name, channel in self._channels.items():
+            for lane in range(channel.lanes):
+                self._lanes.append(
+                    asyncio.create_task(self._lane(channel), name=f"delivery-{name}-{lane}")
+                )
+        self._claimer = asyncio.create_task(self._claim_forever(), name="delivery-claimer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop claiming, hand back what was claimed but not started, let sends in flight
+        finish, and write every result the database will take."""
+        if self._claimer is not None:
+            self._claimer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await self._claimer
+        for name, queue in self._queues.items():
+            while not queue.empty():
+                job = queue.get_nowait()
+                if job is not None:
+                    self._results.put_nowait(self._released(job, name))
+            for _ in range(self._channels[name].lanes):
+                queue.put_nowait(None)
+        if self._lanes:
+            _, stuck = await asyncio.wait(self._lanes, timeout=self._settings.smtp_timeout_s + 5)
+            for task in stuck:
+                task.cancel()
+        self._results.put_nowait(None)
+        if self._recorder is not None:
+            done, _ = await asyncio.wait([self._recorder], timeout=10)
+            if not done:
+                self._recorder.cancel()
+                log.warning("delivery_results_unrecorded", waiting=self._results.qsize())
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._recorder
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def _run(self) -> None:
+    # --- Claiming --------------------------------------------------------------------------
+
+    async def _claim_forever(self) -> None:
+        backoff = 0.5
         while True:
             try:
                 async with self._pool.acquire() as listen_conn:
-                    await listen_conn.add_listener(WAKE_CHANNEL, self._on_notify)
+                    await listen_conn.add_listener(repository.WAKE_CHANNEL, self._on_notify)
                     try:
-                        await self._send_until_cancelled()
+                        await self._claim_until_cancelled()
                     finally:
-                        await listen_conn.remove_listener(WAKE_CHANNEL, self._on_notify)
+                        with contextlib.suppress(Exception):
+                            await listen_conn.remove_listener(
+                                repository.WAKE_CHANNEL, self._on_notify
+                            )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("delivery_worker_failed", error=repr(exc))
-                await asyncio.sleep(1.0)
+                log.warning("delivery_claimer_failed", error=repr(exc), retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            else:
+                backoff = 0.5
 
-    async def _send_until_cancelled(self) -> None:
+    async def _claim_until_cancelled(self) -> None:
+        beat_every = min(5.0, self._settings.stale_sending_s / 3)
+        next_beat = next_sweep = next_horizon = 0.0
         while True:
             self._wake.clear()
-            await self._requeue_stale()
-            done = await self.send_due()
-            if done < self._batch_size:
+            mono = time.monotonic()
+            if mono >= next_beat:
+                # First after a reconnect, so a long outage never makes this worker look dead.
+                await repository.heartbeat(self._pool, self.worker_id)
+                next_beat = mono + beat_every
+            if mono >= next_sweep:
+                await repository.requeue_abandoned(
+                    self._pool, worker=self.worker_id, stale_s=self._settings.stale_sending_s
+                )
+                next_sweep = mono + min(1.0, self._settings.stale_sending_s / 2)
+            if mono >= next_horizon:
+                await self._give_up_past_horizons()
+                next_horizon = mono + 10.0
+            claimed = await self.claim_due()
+            if claimed < self._batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 1.0)
 
-    async def _requeue_stale(self) -> None:
-        await self._pool.execute(
-            "UPDATE deliveries SET state = 'queued', updated_at = now()"
-            " WHERE state = 'sending' AND digest_id IS NULL"
-            " AND updated_at < now() - make_interval(secs => $1)",
-            self._settings.stale_sending_s,
-        )
+    async def _give_up_past_horizons(self) -> None:
+        now = self._clock.now()
+        for name in self._channels:
+            horizon = self._settings.retry_policy(name).horizon.total_seconds()
+            failed = await repository.give_up_past_horizon(
+                self._pool, channel=name, now=now, horizon_s=horizon
+            )
+            if failed:
+                NOTIFICATIONS.labels(name, "failed").inc(failed)
+                log.warning("notifications_expired", channel=name, count=failed)
 
-    async def send_due(self) -> int:
-        """Claim and send up to one batch of due deliveries; returns how many were tried."""
-        rows = await self._pool.fetch(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = now()"
-            " WHERE id IN (SELECT id FROM deliveries WHERE state = 'queued'"
-            "   AND next_attempt_at <= $2 ORDER BY next_attempt_at"
-            "   LIMIT $1 FOR UPDATE SKIP LOCKED)"
-            " RETURNING id, channel, address, language, timezone, match, attempts,"
-            "   correlation_id, supplier_id, tender_id",
-            self._batch_size,
-            self._clock.now(),
-        )
-        await asyncio.gather(*(self._send_one(row) for row in rows))
-        return len(rows)
+    def _open_channels(self, now: datetime) -> list[str]:
+        names = []
+        for name, channel in self._channels.items():
+            paused = channel.paused(now)
+            if paused != self._paused[name]:
+                self._paused[name] = paused
+                log.warning("channel_paused" if paused else "channel_resumed", channel=name)
+            # A channel whose lanes still have a batch to go waits before claiming more.
+            if not paused and self._queues[name].qsize() < self._batch_size:
+                names.append(name)
+        return names
 
-    async def _send_one(self, row: asyncpg.Record) -> None:
-        log_ = log.bind(
-            notification_id=row["id"],
-            supplier_id=row["supplier_id"],
-            tender_id=row["tender_id"],
-            correlation_id=row["correlation_id"],
-            channel=row["channel"],
-            attempt=row["attempts"],
-        )
-        channel = self._channels.get(row["channel"])
-        if channel is None:
-            await self._finish(row, "failed", f"no {row['channel']} channel configured")
+    async def claim_due(self) -> int:
+        """Claim up to one batch of due work for the open channels; returns how many rows."""
+        now = self._clock.now()
+        channels = self._open_channels(now)
+        if not channels:
+            return 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await repository.claim_alerts(
+                conn, worker=self.worker_id, now=now, channels=channels, limit=self._batch_size
+            )
+            digests: list[asyncpg.Record] = []
+            entries: dict[str, list[str]] = {}
+            if "email" in channels:
+                digests, entries = await repository.claim_digests(
+                    conn, worker=self.worker_id, now=now, limit=max(1, self._batch_size // 4)
+                )
+        if not rows and not digests:
+            return 0
+        self.last_progress = time.monotonic()
+        sending = [r for r in rows if r["state"] == "sending"]
+        for row in rows:
+            if row["state"] == "suppressed":
+                NOTIFICATIONS.labels(row["channel"], "suppressed").inc()
+                _logger(row).info("notification_suppressed")
+        await self._load_matches(sending)
+        for row in sending:
+            self._queues[row["channel"]].put_nowait(self._alert_job(row))
+        for digest in digests:
+            self._enqueue_digest(digest, entries[digest["id"]])
+        return len(rows) + len(digests)
+
+    async def _load_matches(self, rows: list[asyncpg.Record]) -> None:
+        missing: dict[str, str] = {}
+        for row in rows:
+            key = _key(row)
+            if key in self._matches:
+                self._matches.move_to_end(key)
+            else:
+                missing.setdefault(key, row["id"])
+        if not missing:
             return
-        delivery = Delivery(
+        found = await repository.matches_for(self._pool, list(missing.values()))
+        for key, row_id in missing.items():
+            self._matches[key] = MatchCreated.model_validate_json(found[row_id])
+        while len(self._matches) > _MATCH_CACHE:
+            self._matches.popitem(last=False)
+
+    def _alert_job(self, row: asyncpg.Record) -> Job:
+        match = self._matches[_key(row)]
+        return Job(
             id=row["id"],
+            channel=row["channel"],
             supplier_id=row["supplier_id"],
             address=row["address"],
             language=row["language"],
             timezone=row["timezone"],
-            match=MatchCreated.model_validate_json(row["match"]),
+            recipient_name=row["recipient_name"] or match.recipient.legal_name,
+            content_key=_key(row),
+            attempt=row["attempts"],
+            match=match,
+            tender_id=row["tender_id"],
+            correlation_id=row["correlation_id"],
+            retry_since=row["retry_since"],
         )
+
+    def _enqueue_digest(self, digest: asyncpg.Record, entries: list[str]) -> None:
+        matches = tuple(MatchCreated.model_validate_json(m) for m in entries)
+        job = Job(
+            id=digest["id"],
+            channel="email",
+            supplier_id=digest["supplier_id"],
+            address=digest["address"],
+            language=digest["language"],
+            timezone=digest["timezone"],
+            recipient_name=matches[0].recipient.legal_name if matches else "",
+            content_key=f"digest:{digest['id']}",
+            attempt=digest["attempts"],
+            digest=DigestContent(day=digest["local_date"], entries=matches),
+            retry_since=digest["retry_since"],
+        )
+        if not matches:
+            self._results.put_nowait(Result(job.id, True, "sent", "email"))
+            return
+        self._queues["email"].put_nowait(job)
+
+    # --- Sending ---------------------------------------------------------------------------
+
+    async def _lane(self, channel: Channel) -> None:
+        queue = self._queues[channel.name]
+        while True:
+            job = await queue.get()
+            if job is None:
+                return
+            if queue.qsize() < self._batch_size // 2:
+                self._wake.set()
+            self._results.put_nowait(await self._send(channel, job))
+
+    async def _send(self, channel: Channel, job: Job) -> Result:
+        now = self._clock.now()
+        if channel.paused(now):
+            return self._released(job, channel.name)
+        log_ = _logger(job)
+        started = time.perf_counter()
         try:
-            async with suppressions.sending_to(self._pool, row["channel"], row["address"]) as ok:
-                if not ok:
-                    await self._finish(row, "suppressed", "bounced or unsubscribed")
-                    log_.info("notification_suppressed")
-                    return
-                started = time.perf_counter()
-                reference = await channel.send(delivery)
-                sent_in_ms = round((time.perf_counter() - started) * 1000, 2)
+            reference = await channel.send(job)
         except PermanentSendError as exc:
-            await self._finish(row, "failed", str(exc))
-            if exc.hard_bounce:
-                await suppressions.add(self._pool, row["channel"], row["address"], str(exc))
             log_.warning(
                 "notification_failed", error=str(exc), permanent=True, suppressed=exc.hard_bounce
             )
-            return
+            return self._result(
+                job, "failed", error=str(exc), suppress=job.address if exc.hard_bounce else None
+            )
         except TransientSendError as exc:
-            await self._retry_or_give_up(row, str(exc), log_)
-            return
+            return self._retry(job, str(exc), relay=isinstance(exc, RelayUnavailableError))
         except Exception as exc:
             # A message we cannot even build (a template bug) will not build next time either.
-            await self._finish(row, "failed", f"could not send: {exc!r}")
             log_.error("notification_failed", error=repr(exc), permanent=True)
-            return
-        # Only a queued-or-sending row becomes sent: a status callback may have got here first.
-        await self._pool.execute(
-            "UPDATE deliveries SET state = 'sent', sent_at = now(), updated_at = now(),"
-            " last_error = NULL, provider_ref = $2 WHERE id = $1 AND state = 'sending'",
-            row["id"],
-            reference,
-        )
-        NOTIFICATIONS.labels(row["channel"], "sent").inc()
-        log_.info("notification_sent", duration_ms=sent_in_ms)
+            return self._result(job, "failed", error=f"could not send: {exc!r}")
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        if job.digest is not None:
+            log_.info("digest_sent", entries=len(job.digest.entries), duration_ms=elapsed_ms)
+        else:
+            log_.info("notification_sent", duration_ms=elapsed_ms)
+        return self._result(job, "sent", provider_ref=reference)
 
-    async def _retry_or_give_up(
-        self, row: asyncpg.Record, error: str, log_: structlog.typing.FilteringBoundLogger
-    ) -> None:
-        if row["attempts"] >= self._settings.max_attempts:
-            await self._finish(row, "failed", f"gave up: {error}")
+    def _retry(self, job: Job, error: str, *, relay: bool) -> Result:
+        now = self._clock.now()
+        policy = self._settings.retry_policy(job.channel)
+        retry_since = job.retry_since or now
+        if relay:
+            # The relay's fault, not the message's: the circuit paces the retries, so the row
+            # is due again at once and waits only while the channel is paused.
+            when: datetime | None = now if now < retry_since + policy.horizon else None
+        else:
+            when = policy.next_attempt(job.attempt, now=now, retry_since=retry_since)
+        log_ = _logger(job)
+        if when is None:
             log_.warning("notification_failed", error=error, permanent=False)
-            return
-        delay = self._settings.retry_base_delay_s * 2 ** (row["attempts"] - 1)
-        delay *= random.uniform(0.5, 1.5)
-        await self._pool.execute(
-            "UPDATE deliveries SET state = 'queued', last_error = $2, updated_at = now(),"
-            " next_attempt_at = $3::timestamptz + make_interval(secs => $4) WHERE id = $1",
-            row["id"],
-            error,
-            self._clock.now(),
-            delay,
-        )
-        log_.info("notification_retry", error=error, retry_in_s=round(delay, 2))
+            return self._result(job, "failed", error=f"gave up: {error}")
+        log_.info("notification_retry", error=error, relay=relay, retry_in_s=_seconds(when - now))
+        return self._result(job, "retry", error=error, next_attempt_at=when)
 
-    async def _finish(self, row: asyncpg.Record, state: str, error: str) -> None:
-        await self._pool.execute(
-            "UPDATE deliveries SET state = $2, last_error = $3, updated_at = now() WHERE id = $1",
-            row["id"],
-            state,
-            error,
+    def _released(self, job: Job, channel: str) -> Result:
+        """Claimed but not tried (the channel paused or the worker stops): no attempt used."""
+        return Result(
+            job.id,
+            job.digest is not None,
+            "released",
+            channel,
+            key=_sequence(job),
+            next_attempt_at=self._clock.now(),
+            refund_attempt=True,
         )
-        NOTIFICATIONS.labels(row["channel"], state).inc()
+
+    def _result(
+        self,
+        job: Job,
+        outcome: str,
+        *,
+        error: str | None = None,
+        provider_ref: str | None = None,
+        next_attempt_at: datetime | None = None,
+        suppress: str | None = None,
+    ) -> Result:
+        return Result(
+            job.id,
+            job.digest is not None,
+            outcome,
+            job.channel,
+            key=_sequence(job),
+            error=error,
+            provider_ref=provider_ref,
+            next_attempt_at=next_attempt_at,
+            suppress_address=suppress,
+        )
+
+    # --- Recording -------------------------------------------------------------------------
+
+    async def _record_forever(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._results.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < _RESULT_BATCH and not self._results.empty():
+                item = self._results.get_nowait()
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            await self._record(batch)
+
+    async def _record(self, batch: list[Result]) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    folded = await repository.record_results(conn, batch)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # These messages have been handed to providers (or not, for a retry): either
+                # way the row must say so before anyone may claim it again. Keep trying.
+                log.warning(
+                    "delivery_results_retry",
+                    error=repr(exc),
+                    results=len(batch),
+                    retry_in_s=backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self.last_progress = time.monotonic()
+        for result in batch:
+            state = {"sent": "sent", "failed": "failed"}.get(result.outcome)
+            if state is not None:
+                NOTIFICATIONS.labels(result.channel, state).inc()
+        for fold in folded:
+            log.info(
+                "delivery_folded",
+                supplier_id=fold.key[0],
+                tender_id=fold.key[1],
+                channel=fold.key[2],
+                notification_id=fold.kept,
+                superseded=list(fold.superseded),
+            )
+        # A sent alert may be what the next revision of its sequence was waiting for.
+        self._wake.set()
+
+
+def _key(row: asyncpg.Record) -> str:
+    key: str | None = row["content_key"]
+    return key or f"row:{row['id']}"
+
+
+def _sequence(job: Job) -> tuple[str, str, str] | None:
+    if job.digest is not None or job.tender_id is None:
+        return None
+    return (job.supplier_id, job.tender_id, job.channel)
+
+
+def _seconds(delta: timedelta) -> float:
+    return round(delta.total_seconds(), 2)
+
+
+def _logger(item: Job | asyncpg.Record) -> structlog.typing.FilteringBoundLogger:
+    if isinstance(item, Job):
+        if item.digest is not None:
+            digest: structlog.typing.FilteringBoundLogger = log.bind(
+                digest_id=item.id, supplier_id=item.supplier_id, attempt=item.attempt
+            )
+            return digest
+        fields = {
+            "notification_id": item.id,
+            "supplier_id": item.supplier_id,
+            "tender_id": item.tender_id,
+            "correlation_id": item.correlation_id,
+            "channel": item.channel,
+            "attempt": item.attempt,
+        }
+    else:
+        fields = {
+            "notification_id": item["id"],
+            "supplier_id": item["supplier_id"],
+            "tender_id": item["tender_id"],
+            "correlation_id": item["correlation_id"],
+            "channel": item["channel"],
+            "attempt": item["attempts"],
+        }
+    return log.bind(**fields)  # type: ignore[no-any-return]

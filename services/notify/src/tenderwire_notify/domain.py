@@ -92,9 +92,10 @@ class RetryPolicy:
             return None
         exponent = min(max(attempts - 1, 0), 30)
         delay = min(self.base_delay * 2**exponent, self.max_delay)
-        delay *= (rng or random).uniform(0.5, 1.5)
+        delay *= float((rng or random).uniform(0.5, 1.5))
         # The last try falls on the horizon itself rather than being skipped.
-        return min(now + delay, give_up_at)
+        retry_at: datetime = min(now + delay, give_up_at)
+        return retry_at
 
 
 # --- Circuit breaker -----------------------------------------------------------------------

@@ -1,13 +1,16 @@
-"""Reactions to match events: put the alert in the delivery ledger, never send from here."""
+"""Reactions to match events: put the alerts in the delivery ledger, a whole Kafka batch in a
+few statements; never send from here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
 
+from tenderwire_notify import domain, repository
 from tenderwire_notify.quiet_hours import deferred_until
-from tenderwire_notify.supplier_events import is_deactivated
+from tenderwire_notify.repository import NewDelivery
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
@@ -15,27 +18,67 @@ from tenderwire_shared.events.matches import MATCH_EVENT_TYPES, Delivery, MatchC
 
 log = structlog.get_logger()
 
-WAKE_CHANNEL = "deliveries_wake"
+WAKE_CHANNEL = repository.WAKE_CHANNEL
 
 
 class MatchHandler:
-    """Puts each alert in the ledger, per channel; the delivery worker sends it later."""
+    """Puts each alert in the ledger, per channel; the delivery worker sends it later.
+
+    `parse` runs per record and sends a malformed match to the dead-letter topic on its own;
+    `apply` writes every good record of a batch in one transaction.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
-    async def __call__(self, conn: Connection, event: RawEnvelope) -> None:
-        if event.type not in MATCH_EVENT_TYPES:
-            log.info("event_ignored", event_id=event.id, event_type=event.type)
+    def parse(self, envelope: RawEnvelope) -> MatchCreated | None:
+        if envelope.type not in MATCH_EVENT_TYPES:
+            return None
+        return MatchCreated.model_validate(envelope.data)
+
+    async def apply(
+        self, conn: Connection, items: Sequence[tuple[RawEnvelope, MatchCreated | None]]
+    ) -> None:
+        for envelope, match in items:
+            if match is None:
+                log.info("event_ignored", event_id=envelope.id, event_type=envelope.type)
+        alerts = [(e, m) for e, m in items if m is not None]
+        if not alerts:
             return
-        match = MatchCreated.model_validate(event.data)
-        recipient = match.recipient
-        if await is_deactivated(conn, recipient.supplier_id):
-            log.info("alert_dropped", supplier_id=recipient.supplier_id, reason="deactivated")
-            return
-        due = deferred_until(self._clock.now(), recipient.timezone, recipient.quiet_hours)
-        for channel, address in channels_for(match):
-            await _queue(conn, event, match, channel, address, due)
+        gone = await repository.deactivated(conn, [m.recipient.supplier_id for _, m in alerts])
+        now = self._clock.now()
+        rows: list[NewDelivery] = []
+        for envelope, match in alerts:
+            if match.recipient.supplier_id in gone:
+                log.info(
+                    "alert_dropped", supplier_id=match.recipient.supplier_id, reason="deactivated"
+                )
+                continue
+            rows.extend(deliveries_for(envelope, match, now))
+        inserted = await repository.insert_deliveries(conn, rows)
+        sequences = [(r.supplier_id, r.tender_id, r.channel) for r in inserted]
+        folded = await repository.refold(conn, sequences)
+        if any(r.state == "queued" for r in inserted):
+            await repository.wake(conn)
+        fresh = {r.id for r in inserted}
+        for row in rows:
+            log.info(
+                "delivery_queued" if row.id in fresh else "delivery_exists",
+                notification_id=row.id if row.id in fresh else None,
+                channel=row.channel,
+                supplier_id=row.supplier_id,
+                tender_id=row.tender_id,
+                correlation_id=row.correlation_id,
+            )
+        for fold in folded:
+            log.info(
+                "delivery_folded",
+                supplier_id=fold.key[0],
+                tender_id=fold.key[1],
+                channel=fold.key[2],
+                notification_id=fold.kept,
+                superseded=list(fold.superseded),
+            )
 
 
 def channels_for(match: MatchCreated) -> list[tuple[str, str]]:
@@ -50,47 +93,36 @@ def channels_for(match: MatchCreated) -> list[tuple[str, str]]:
     return channels
 
 
+def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) -> list[NewDelivery]:
+    recipient = match.recipient
+    due = deferred_until(now, recipient.timezone, recipient.quiet_hours)
+    match_json = match.model_dump_json()
+    key = domain.content_key(match, language=recipient.language, timezone=recipient.timezone)
+    return [
+        NewDelivery(
+            id=new_event_id(),
+            supplier_id=recipient.supplier_id,
+            tender_id=match.tender.tender_id,
+            revision=match.tender.revision,
+            kind=match.kind.value,
+            channel=channel,
+            address=address,
+            language=recipient.language,
+            timezone=recipient.timezone,
+            match_json=match_json,
+            correlation_id=envelope.correlationid,
+            state=_initial_state(match, channel),
+            digest_hour=recipient.digest_hour,
+            next_attempt_at=due,
+            # The horizon counts from when the alert is due, not from a quiet night before it.
+            retry_since=due,
+            content_key=key,
+            recipient_name=recipient.legal_name,
+        )
+        for channel, address in channels_for(match)
+    ]
+
+
 def _initial_state(match: MatchCreated, channel: str) -> str:
     digest = match.recipient.delivery is Delivery.DAILY_DIGEST and channel == "email"
     return "batched" if digest else "queued"
-
-
-async def _queue(
-    conn: Connection,
-    event: RawEnvelope,
-    match: MatchCreated,
-    channel: str,
-    address: str,
-    due: datetime,
-) -> None:
-    delivery_id = new_event_id()
-    queued = await conn.fetchval(
-        "INSERT INTO deliveries (id, supplier_id, tender_id, revision, kind, channel, address,"
-        " language, timezone, match, correlation_id, state, digest_hour, next_attempt_at)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
-        " ON CONFLICT DO NOTHING RETURNING true",
-        delivery_id,
-        match.recipient.supplier_id,
-        match.tender.tender_id,
-        match.tender.revision,
-        match.kind.value,
-        channel,
-        address,
-        match.recipient.language,
-        match.recipient.timezone,
-        match.model_dump_json(),
-        event.correlationid,
-        _initial_state(match, channel),
-        match.recipient.digest_hour,
-        due,
-    )
-    if queued:
-        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
-    log.info(
-        "delivery_queued" if queued else "delivery_exists",
-        notification_id=delivery_id if queued else None,
-        channel=channel,
-        supplier_id=match.recipient.supplier_id,
-        tender_id=match.tender.tender_id,
-        correlation_id=event.correlationid,
-    )

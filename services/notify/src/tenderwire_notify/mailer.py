@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 
 import aiosmtplib
 
-from tenderwire_notify.channels import Delivery, PermanentSendError, TransientSendError
-from tenderwire_notify.rendering import RenderedEmail, render
+from tenderwire_notify.channels import (
+    Job,
+    PermanentSendError,
+    RelayUnavailableError,
+    TransientSendError,
+)
+from tenderwire_notify.rendering import RenderedEmail, render, render_digest
 from tenderwire_notify.settings import NotifySettings, SmtpSecurity
 from tenderwire_notify.unsubscribe import Subscription, link_for
+from tenderwire_shared.clock import Clock
 
 
 def build_message(
@@ -80,9 +87,9 @@ class Mailer:
             except aiosmtplib.SMTPResponseException as exc:
                 if 500 <= exc.code < 600:
                     raise PermanentSendError(f"SMTP {exc.code} {exc.message}") from exc
-                raise TransientSendError(f"SMTP {exc.code} {exc.message}") from exc
+                raise RelayUnavailableError(f"SMTP {exc.code} {exc.message}") from exc
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                raise TransientSendError(repr(exc)) from exc
+                raise RelayUnavailableError(repr(exc)) from exc
 
     async def _send_on_a_connection(self, message: EmailMessage) -> None:
         reused = self._idle.pop() if self._idle else None
@@ -113,28 +120,43 @@ class Mailer:
 
 
 class EmailChannel:
+    """Interim: the email-bytes branch replaces this with prepared bytes and a breaker."""
+
     name = "email"
 
-    def __init__(self, settings: NotifySettings, mailer: Mailer) -> None:
+    def __init__(self, settings: NotifySettings, mailer: Mailer, clock: Clock) -> None:
         self._settings = settings
         self._mailer = mailer
+        self._clock = clock
+        self._breaker = settings.breaker("smtp")
+        self.lanes = settings.smtp_pool_size
 
-    async def send(self, delivery: Delivery) -> str | None:
-        rendered = render(
-            delivery.match, language=delivery.language, timezone_name=delivery.timezone
-        )
+    def paused(self, now: datetime) -> bool:
+        return self._breaker.is_open(now)
+
+    async def send(self, job: Job) -> str | None:
+        if job.digest is not None:
+            rendered = render_digest(
+                list(job.digest.entries), language=job.language, timezone_name=job.timezone,
+                day=job.digest.day,
+            )  # fmt: skip
+        else:
+            assert job.match is not None
+            rendered = render(job.match, language=job.language, timezone_name=job.timezone)
         link = link_for(
             self._settings,
-            Subscription(
-                supplier_id=delivery.supplier_id, channel=self.name, address=delivery.address
-            ),
+            Subscription(supplier_id=job.supplier_id, channel=self.name, address=job.address),
         )
         message = build_message(
-            self._settings,
-            to=delivery.address,
-            delivery_id=delivery.id,
-            email=rendered,
+            self._settings, to=job.address, delivery_id=job.id, email=rendered,
             unsubscribe_link=link,
-        )
-        await self._mailer.send(message)
+        )  # fmt: skip
+        if not self._breaker.allows(self._clock.now()):
+            raise RelayUnavailableError("SMTP relay circuit open")
+        try:
+            await self._mailer.send(message)
+        except RelayUnavailableError:
+            self._breaker.failed(self._clock.now())
+            raise
+        self._breaker.succeeded()
         return str(message["Message-ID"])

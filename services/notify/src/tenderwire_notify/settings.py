@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from tenderwire_notify.domain import CircuitBreaker, RetryPolicy
 from tenderwire_notify.sms import SmsProvider
 from tenderwire_shared.settings import ServiceSettings
 
@@ -42,18 +44,58 @@ class NotifySettings(ServiceSettings):
     )
     sms_timeout_s: float = Field(default=10.0, gt=0)
     db_pool_size: int = Field(
-        default=30, ge=5, description="Each send in flight holds a connection (its address lock)"
+        default=10,
+        ge=4,
+        description="No send holds a connection; the consumer, claimer, recorder and API share it",
     )
-    max_attempts: int = Field(default=6, ge=1)
     stale_sending_s: float = Field(
         default=120.0,
         gt=0,
         description=(
-            "A row left 'sending' this long was claimed by a worker that died; it is sent again,"
-            " with the same Message-ID. This is the duplicate window"
+            "A row left 'sending' this long by a worker whose heartbeat stopped (it died) is sent"
+            " again, with the same Message-ID. This is the duplicate window"
         ),
     )
     digest_interval_s: float = Field(
         default=30.0, gt=0, description="How often due digests are looked for"
     )
-    retry_base_delay_s: float = Field(default=2.0, gt=0)
+    retry_base_delay_s: float = Field(default=2.0, gt=0, description="First retry's delay")
+    retry_max_delay_s: float = Field(
+        default=300.0, gt=0, description="Backoff cap: a waiting alert is tried at least this often"
+    )
+    email_retry_horizon_s: float = Field(
+        default=24 * 3600.0, gt=0, description="An e-mail not accepted by then fails for good"
+    )
+    sms_retry_horizon_s: float = Field(
+        default=4 * 3600.0,
+        gt=0,
+        description="As GOV.UK Notify: a text still unsent after 4 hours is stale news",
+    )
+    breaker_threshold: int = Field(
+        default=3, ge=1, description="Relay failures in a row that open a channel's circuit"
+    )
+    breaker_cooldown_s: float = Field(
+        default=1.0, gt=0, description="First pause before a probe; doubles per failed probe"
+    )
+    breaker_max_cooldown_s: float = Field(default=60.0, gt=0)
+    claim_batch_size: int = Field(default=200, ge=1, description="Rows claimed at a time")
+    sms_lanes: int = Field(default=8, ge=1, description="SMS requests in flight at once")
+    consumer_batch_size: int = Field(
+        default=500, ge=1, description="Match events read from Kafka and written at a time"
+    )
+
+    def retry_policy(self, channel: str) -> RetryPolicy:
+        horizon = self.sms_retry_horizon_s if channel == "sms" else self.email_retry_horizon_s
+        return RetryPolicy(
+            base_delay=timedelta(seconds=self.retry_base_delay_s),
+            max_delay=timedelta(seconds=self.retry_max_delay_s),
+            horizon=timedelta(seconds=horizon),
+        )
+
+    def breaker(self, name: str) -> CircuitBreaker:
+        return CircuitBreaker(
+            name,
+            threshold=self.breaker_threshold,
+            cooldown=timedelta(seconds=self.breaker_cooldown_s),
+            max_cooldown=timedelta(seconds=self.breaker_max_cooldown_s),
+        )

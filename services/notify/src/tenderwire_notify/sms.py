@@ -7,6 +7,9 @@ most two parts, so its title is shortened, never its deadline or link.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -15,7 +18,9 @@ from babel import Locale
 from babel.dates import format_datetime
 from pydantic import BaseModel, Field, SecretStr
 
-from tenderwire_notify.channels import Delivery, PermanentSendError, TransientSendError
+from tenderwire_notify.channels import Job, PermanentSendError, RelayUnavailableError
+from tenderwire_notify.domain import CircuitBreaker
+from tenderwire_shared.clock import Clock
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 
 log = structlog.get_logger()
@@ -90,39 +95,78 @@ class SmsProvider(BaseModel):
 
 
 class SmsChannel:
+    """Texts through the configured providers in order; each has its own circuit breaker, and
+    a provider whose circuit is open is skipped until its probe is due."""
+
     name = "sms"
 
     def __init__(
-        self, providers: list[SmsProvider], callback_base_url: str, timeout_s: float
+        self,
+        providers: list[SmsProvider],
+        callback_base_url: str,
+        timeout_s: float,
+        *,
+        lanes: int,
+        clock: Clock,
+        breaker: Callable[[str], CircuitBreaker],
     ) -> None:
         self._providers = providers
         self._callback_base_url = callback_base_url
         self._client = httpx.AsyncClient(timeout=timeout_s)
+        self._clock = clock
+        self._breakers = {p.name: breaker(f"sms:{p.name}") for p in providers}
+        self._bodies: OrderedDict[str, str] = OrderedDict()
+        self.lanes = lanes
 
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def send(self, delivery: Delivery) -> str | None:
+    def paused(self, now: datetime) -> bool:
+        return bool(self._breakers) and all(b.is_open(now) for b in self._breakers.values())
+
+    def _body(self, job: Job) -> str:
+        body = self._bodies.get(job.content_key)
+        if body is None:
+            assert job.match is not None
+            body = compose(job.match, language=job.language, timezone_name=job.timezone)
+            self._bodies[job.content_key] = body
+            if len(self._bodies) > _BODY_CACHE:
+                self._bodies.popitem(last=False)
+        return body
+
+    async def send(self, job: Job) -> str | None:
         if not self._providers:
             raise PermanentSendError("no SMS provider is configured")
-        body = compose(delivery.match, language=delivery.language, timezone_name=delivery.timezone)
+        body = self._body(job)
         failures = []
         for provider in self._providers:
+            breaker = self._breakers[provider.name]
+            if not breaker.allows(self._clock.now()):
+                failures.append(f"{provider.name}: circuit open")
+                continue
             try:
-                return await self._send_via(provider, delivery, body)
-            except TransientSendError as exc:
+                reference = await self._send_via(provider, job, body)
+            except RelayUnavailableError as exc:
                 # The next provider takes over; the error is kept for the ledger.
+                if breaker.failed(self._clock.now()):
+                    log.warning("sms_provider_paused", provider=provider.name, error=str(exc))
                 failures.append(f"{provider.name}: {exc}")
                 log.warning("sms_provider_failed", provider=provider.name, error=str(exc))
-        raise TransientSendError("; ".join(failures))
+                continue
+            except PermanentSendError:
+                breaker.succeeded()  # it answered: the provider is up, the message is refused
+                raise
+            breaker.succeeded()
+            return reference
+        raise RelayUnavailableError("; ".join(failures))
 
-    async def _send_via(self, provider: SmsProvider, delivery: Delivery, body: str) -> str:
+    async def _send_via(self, provider: SmsProvider, job: Job, body: str) -> str:
         url = f"{provider.base_url}/2010-04-01/Accounts/{provider.account_sid}/Messages.json"
         form = {
-            "To": delivery.address,
+            "To": job.address,
             "From": provider.sender,
             "Body": body,
-            "StatusCallback": f"{self._callback_base_url}/v1/sms/status/{delivery.id}",
+            "StatusCallback": f"{self._callback_base_url}/v1/sms/status/{job.id}",
         }
         try:
             response = await self._client.post(
@@ -131,12 +175,15 @@ class SmsChannel:
                 auth=(provider.account_sid, provider.auth_token.get_secret_value()),
             )
         except httpx.HTTPError as exc:
-            raise TransientSendError(repr(exc)) from exc
+            raise RelayUnavailableError(repr(exc)) from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise TransientSendError(f"HTTP {response.status_code}")
+            raise RelayUnavailableError(f"HTTP {response.status_code}")
         if response.status_code >= 400:
             raise PermanentSendError(
                 f"{provider.name} HTTP {response.status_code}: {response.text[:200]}"
             )
         sid = str(response.json().get("sid", ""))
         return f"{provider.name}:{sid}"
+
+
+_BODY_CACHE = 4096

@@ -1,29 +1,28 @@
 """Addresses that must get nothing more: hard bounces and unsubscribes.
 
-Sending and suppressing take the same per-address lock, so once an unsubscribe has
-committed no send to that address can still be on its way: a send already in flight
-finishes first, and the unsubscribe waits for it.
+The promise: once an unsubscribe has answered, nothing more reaches the address. No send holds
+a database connection, so the promise is kept in two steps instead of one long lock:
+1. The suppression commits under the exclusive side of the claim gate
+   (`repository.SUPPRESSION_GATE`). Every claim takes the shared side, so a claim either sees
+   the suppression, or has made its rows 'sending' before the suppression commits.
+2. The unsubscribe then waits until no alert or digest to that address is 'sending': those
+   were claimed before it and are finishing now.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import time
 
 import asyncpg
 
+from tenderwire_notify import repository
 from tenderwire_shared.db import Connection
-
-
-async def _lock(conn: Connection, channel: str, address: str) -> None:
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{channel}:{address.lower()}"
-    )
 
 
 async def add(pool: asyncpg.Pool, channel: str, address: str, reason: str) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await _lock(conn, channel, address)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", repository.SUPPRESSION_GATE)
         await conn.execute(
             "INSERT INTO suppressions (channel, address, reason) VALUES ($1, lower($2), $3)"
             " ON CONFLICT DO NOTHING",
@@ -33,6 +32,23 @@ async def add(pool: asyncpg.Pool, channel: str, address: str, reason: str) -> No
         )
 
 
+async def wait_for_sends_in_flight(
+    pool: asyncpg.Pool, channel: str, address: str, *, timeout_s: float
+) -> bool:
+    """Wait until the sends claimed before a suppression have finished; False on timeout.
+
+    The timeout only bites when a worker died holding a row; a dead worker sends nothing more,
+    and its rows are claimed again later, and then suppressed."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.02
+    while await repository.sends_in_flight(pool, channel, address):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)
+    return True
+
+
 async def blocks(conn: Connection | asyncpg.Pool, channel: str, address: str) -> bool:
     found = await conn.fetchval(
         "SELECT true FROM suppressions WHERE channel = $1 AND address = lower($2)",
@@ -40,11 +56,3 @@ async def blocks(conn: Connection | asyncpg.Pool, channel: str, address: str) ->
         address,
     )
     return bool(found)
-
-
-@asynccontextmanager
-async def sending_to(pool: asyncpg.Pool, channel: str, address: str) -> AsyncIterator[bool]:
-    """Hold the address's lock for a send; yields False when the address is suppressed."""
-    async with pool.acquire() as conn, conn.transaction():
-        await _lock(conn, channel, address)
-        yield not await blocks(conn, channel, address)

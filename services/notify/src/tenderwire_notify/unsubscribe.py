@@ -87,11 +87,17 @@ async def confirm(subscription: Found) -> HTMLResponse:
 
 @router.post("/{token}", response_class=HTMLResponse, summary="Unsubscribe (RFC 8058 one-click)")
 async def unsubscribe(
-    subscription: Found, pool: Annotated[asyncpg.Pool, Depends(_pool)]
+    request: Request, subscription: Found, pool: Annotated[asyncpg.Pool, Depends(_pool)]
 ) -> HTMLResponse:
     if subscription is None:
         return _page(*_INVALID)
     await suppressions.add(pool, subscription.channel, subscription.address, "unsubscribed")
+    # Answer only when the sends claimed before the suppression have left, so nothing
+    # reaches the address after this page says it will not.
+    settings: NotifySettings = request.app.state.settings
+    await suppressions.wait_for_sends_in_flight(
+        pool, subscription.channel, subscription.address, timeout_s=settings.smtp_timeout_s + 5
+    )
     return _page(
         "Unsubscribed",
         f"<p>{html.escape(subscription.address)} will get no more tender alerts.</p>",
