@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -310,9 +311,15 @@ class DeliveryWorker:
         policy = self._settings.retry_policy(job.channel)
         retry_since = job.retry_since or now
         if relay:
-            # The relay's fault, not the message's: the circuit paces the retries, so the row
-            # is due again at once and waits only while the channel is paused.
-            when: datetime | None = now if now < retry_since + policy.horizon else None
+            # The relay's fault, not the message's, and its circuit paces the retries: the row
+            # waits a short while, not its own growing backoff, so it leaves soon after the
+            # relay is back.
+            pause = policy.base_delay * random.uniform(0.5, 1.5)
+            when: datetime | None = (
+                min(now + pause, retry_since + policy.horizon)
+                if now < retry_since + policy.horizon
+                else None
+            )
         else:
             when = policy.next_attempt(job.attempt, now=now, retry_since=retry_since)
         log_ = _logger(job)

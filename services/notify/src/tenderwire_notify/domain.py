@@ -61,10 +61,19 @@ def merged_changes(alerts: Sequence[MatchCreated]) -> tuple[FieldChange, ...]:
 
 def content_key(match: MatchCreated, *, language: str, timezone: str) -> str:
     """Alerts with the same key read exactly the same, apart from the recipient's address,
-    name, Message-ID and unsubscribe link."""
-    words = match.model_dump_json(include={"kind", "tender", "changes", "reason", "still_matches"})
-    digest = hashlib.blake2b(f"{language}|{timezone}|{words}".encode(), digest_size=16)
-    return digest.hexdigest()
+    name, Message-ID and unsubscribe link.
+
+    A tender revision never changes once published, so (tender id, revision) stands for the
+    whole snapshot and only what differs between alerts about it needs hashing.
+    """
+    changes = (
+        "[" + ",".join(c.model_dump_json() for c in match.changes) + "]" if match.changes else ""
+    )
+    words = (
+        f"{match.tender.tender_id}|{match.tender.revision}|{match.kind.value}"
+        f"|{int(match.still_matches)}|{match.reason or ''}|{changes}|{language}|{timezone}"
+    )
+    return hashlib.blake2b(words.encode(), digest_size=16).hexdigest()
 
 
 # --- Retries -------------------------------------------------------------------------------
