@@ -30,7 +30,9 @@ def test_every_make_target_it_names_exists() -> None:
 
 def test_every_tw_command_it_names_exists() -> None:
     runner = CliRunner()
-    named = re.findall(r"`tw ((?:stack|agencies|dlq|events) [a-z-]+|why|trace|lag)\b", README)
+    named = re.findall(
+        r"`tw ((?:stack|agencies|dlq|events|deliveries) [a-z-]+|why|trace|lag)\b", README
+    )
     assert {"why", "trace", "lag", "dlq list", "dlq replay", "events tail"} <= set(named)
     for command in sorted(set(named)):
         result = runner.invoke(app, [*command.split(), "--help"])

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tenderwire_shared.logging import configure_logging
-from tenderwire_stack import agencies_cli, demo, diagnose_cli, ops_cli
+from tenderwire_stack import agencies_cli, deliveries_cli, demo, diagnose_cli, ops_cli
 from tenderwire_stack.kafka import build_libs
 from tenderwire_stack.stack import Stack
 
@@ -28,6 +28,7 @@ app.add_typer(sink_app, name="sink")
 app.add_typer(agencies_cli.app, name="agencies")
 app.add_typer(ops_cli.dlq_app, name="dlq")
 app.add_typer(ops_cli.events_app, name="events")
+app.add_typer(deliveries_cli.app, name="deliveries")
 app.command("lag")(ops_cli.lag)
 app.command("why")(diagnose_cli.why)
 app.command("trace")(diagnose_cli.trace)

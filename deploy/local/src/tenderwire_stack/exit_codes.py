@@ -3,9 +3,9 @@
 | code | meaning |
 |---|---|
 | 0 | done; the answer is good news (alerted, delivered, no lag, no dead letters) |
-| 1 | not found (tender, supplier, dead letter, group), or the request was refused |
+| 1 | not found (tender, supplier, dead letter, group, failed delivery), or refused |
 | 2 | usage: a bad option or a malformed argument |
-| 3 | needs attention: matched but not delivered, a trace with problems, replay declined |
+| 3 | needs attention: not delivered, trace problems, replay declined, requeue all skipped |
 | 4 | not matched (`tw why`) |
 | 5 | a consumer group lags (`tw lag`) |
 | 6 | dead letters are waiting (`tw dlq list`) |

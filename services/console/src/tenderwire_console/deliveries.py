@@ -3,6 +3,8 @@ retried, newest first."""
 
 from __future__ import annotations
 
+import shlex
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -30,6 +32,7 @@ class FailedDelivery(BaseModel):
     state: str
     attempts: int
     last_error: str | None
+    digest_id: str | None
     next_attempt_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -52,7 +55,7 @@ async def failed_deliveries(
 ) -> list[FailedDelivery]:
     rows = await notify.fetch(
         f"SELECT * FROM (SELECT d.id, {_PROBLEM} AS problem, d.supplier_id, d.tender_id,"  # noqa: S608 - constant SQL
-        " d.revision, d.kind, d.channel, d.address, d.state, d.attempts, d.last_error,"
+        " d.revision, d.kind, d.channel, d.address, d.state, d.attempts, d.last_error, d.digest_id,"
         f" d.next_attempt_at, d.created_at, d.updated_at FROM deliveries d {_SUPPRESSION}"
         f" WHERE {_TROUBLED}) troubled WHERE $1::text IS NULL OR problem = $1"
         " ORDER BY updated_at DESC LIMIT $2",
@@ -81,3 +84,42 @@ async def failure_counts(notify: Database, *, since: timedelta) -> dict[Problem,
     counts = dict.fromkeys(Problem, 0)
     counts.update({Problem(r["problem"]): r["n"] for r in rows})
     return counts
+
+
+@dataclass(frozen=True)
+class RequeueGroup:
+    """One tender's failed alerts to one supplier, and the `tw` line that requeues them."""
+
+    tender_id: str
+    supplier_id: str
+    failed: int
+    command: str
+
+
+def requeue_command(tender_id: str, supplier_id: str) -> str:
+    # Ids come from agencies and registrations: quoted, so a pasted line runs nothing else.
+    return (
+        f"tw deliveries requeue --tender {shlex.quote(tender_id)}"
+        f" --supplier {shlex.quote(supplier_id)}"
+    )
+
+
+def requeue_groups(rows: list[FailedDelivery]) -> list[RequeueGroup]:
+    """The groups among `rows` that `tw deliveries requeue` would act on, newest first.
+
+    Digest entries are not requeued one by one, and a group that only bounced would only be
+    marked suppressed again, so neither gets a line.
+    """
+    failed: dict[tuple[str, str], int] = {}
+    worth_sending: set[tuple[str, str]] = set()
+    for row in rows:  # newest first, and a dict keeps the order keys were first seen in
+        if row.state == "failed" and row.digest_id is None:
+            key = (row.tender_id, row.supplier_id)
+            failed[key] = failed.get(key, 0) + 1
+            if row.problem is not Problem.BOUNCED:
+                worth_sending.add(key)
+    return [
+        RequeueGroup(tender_id, supplier_id, count, requeue_command(tender_id, supplier_id))
+        for (tender_id, supplier_id), count in failed.items()
+        if (tender_id, supplier_id) in worth_sending
+    ]

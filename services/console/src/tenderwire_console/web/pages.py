@@ -14,7 +14,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tenderwire_console.dead_letters import get_dead_letter, list_dead_letters, parse_ref
-from tenderwire_console.deliveries import Problem, failed_deliveries, failure_counts
+from tenderwire_console.deliveries import (
+    Problem,
+    failed_deliveries,
+    failure_counts,
+    requeue_groups,
+)
 from tenderwire_console.lag import PartitionLag, consumer_lag
 from tenderwire_console.suppliers import find_suppliers, supplier_page
 from tenderwire_console.trace import trace_tender
@@ -193,6 +198,7 @@ async def delivery_failures(
         request,
         "deliveries_failed.html",
         rows=rows,
+        requeue=requeue_groups(rows),
         counts=counts,
         problem=problem,
         problems=list(Problem),
