@@ -35,8 +35,9 @@ NOT_DONE = 3
 
 
 REACHED = frozenset({"sent", "delivered"})
-# Not sent by decision (unsubscribed, bounced before, supplier deactivated): nothing to chase.
-SETTLED = REACHED | {"suppressed"}
+# Not sent by decision (unsubscribed, bounced before, supplier deactivated, or folded into a
+# later revision of the same tender): nothing to chase.
+SETTLED = REACHED | {"suppressed", "superseded"}
 
 
 class TraceStep(BaseModel):

@@ -10,10 +10,9 @@ from datetime import datetime
 import asyncpg
 
 from tenderwire_notify import domain
+from tenderwire_notify.requeue import WAKE_CHANNEL as WAKE_CHANNEL
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.matches import MatchCreated
-
-WAKE_CHANNEL = "deliveries_wake"
 
 # Claims take this lock shared and an unsubscribe takes it exclusively, so a claim either sees
 # a suppression that has committed or finishes claiming before the suppression commits; the
