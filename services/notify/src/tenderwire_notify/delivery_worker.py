@@ -34,6 +34,7 @@ from tenderwire_notify.channels import (
     TransientSendError,
 )
 from tenderwire_notify.repository import Result
+from tenderwire_notify.requeue import WAKE_CHANNEL
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.envelope import new_event_id
@@ -118,14 +119,12 @@ class DeliveryWorker:
         while True:
             try:
                 async with self._pool.acquire() as listen_conn:
-                    await listen_conn.add_listener(repository.WAKE_CHANNEL, self._on_notify)
+                    await listen_conn.add_listener(WAKE_CHANNEL, self._on_notify)
                     try:
                         await self._claim_until_cancelled()
                     finally:
                         with contextlib.suppress(Exception):
-                            await listen_conn.remove_listener(
-                                repository.WAKE_CHANNEL, self._on_notify
-                            )
+                            await listen_conn.remove_listener(WAKE_CHANNEL, self._on_notify)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -18,8 +18,6 @@ from tenderwire_shared.events.matches import MATCH_EVENT_TYPES, Delivery, MatchC
 
 log = structlog.get_logger()
 
-WAKE_CHANNEL = repository.WAKE_CHANNEL
-
 
 class MatchHandler:
     """Puts each alert in the ledger, per channel; the delivery worker sends it later.

@@ -10,7 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from tenderwire_notify import domain
-from tenderwire_notify.requeue import WAKE_CHANNEL as WAKE_CHANNEL
+from tenderwire_notify.requeue import WAKE_CHANNEL
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.matches import MatchCreated
 
