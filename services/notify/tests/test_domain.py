@@ -205,10 +205,14 @@ def revisions(draw: st.DrawFn) -> list[MatchCreated]:
         changed = draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=3, unique=True))
         changes = []
         for name in changed:
-            after = draw(st.sampled_from([v for v in range(3) if v != values[name]]))
+            after = (values[name] + draw(st.integers(min_value=1, max_value=2))) % 3
             changes.append(change(name, values[name], after))
             values[name] = after
-        sequence.append(amended(revision, *changes, still_matches=draw(st.booleans())))
+        # Only the last may leave the profile of a supplier never told: an earlier one would
+        # fold to nothing, the case the strict xfail below is about.
+        last = len(sequence) == (0 if told_before else 1) + amendments - 1
+        leaves = draw(st.booleans()) if told_before or (last and not ends_cancelled) else False
+        sequence.append(amended(revision, *changes, still_matches=not leaves))
     if ends_cancelled:
         sequence.append(cancelled(revision + 1))
     return sequence if len(sequence) >= 2 else [*sequence, cancelled(revision + 1)]
@@ -240,7 +244,7 @@ def as_compared(folded: MatchCreated | None) -> object:
     return folded.model_copy(update={"changes": tuple(sorted(folded.changes, key=str))})
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(revisions().filter(never_folds_to_nothing_before_the_end))
 def test_folding_revision_by_revision_gives_what_folding_them_all_at_once_gives(
     sequence: list[MatchCreated],
@@ -422,7 +426,7 @@ def test_jitter_spreads_retries_of_the_same_attempt() -> None:
     assert min(delays) < timedelta(seconds=8) < max(delays)
 
 
-@settings(max_examples=50)
+@settings(max_examples=40)
 @given(
     attempts=st.integers(min_value=1, max_value=40),
     elapsed_ms=st.integers(min_value=0, max_value=4 * 3600 * 1000 - 1),
@@ -556,7 +560,7 @@ def test_a_failed_probe_reopens_with_twice_the_cooldown_up_to_the_cap() -> None:
     assert pauses == [2, 4, 5, 5, 5]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from(["allows", "failed", "succeeded"]), st.integers(0, 3000)),
