@@ -628,8 +628,9 @@ def _say_flow(console: Console, label: str, r: FlowResult) -> None:
 class Profile:
     path: Path
     samples: int
-    top_self: list[tuple[str, float]]
-    top_total: list[tuple[str, float]]
+    top_self: list[tuple[str, float]]  # leaf frames: where the CPU is spent
+    top_project: list[tuple[str, float]]  # our own functions, with everything under them
+    by_package: list[tuple[str, float]]  # leaf frames grouped by top-level package
 
 
 async def profile_notify(pipeline: Pipeline, stamp: str, console: Console) -> Profile | None:
@@ -640,9 +641,10 @@ async def profile_notify(pipeline: Pipeline, stamp: str, console: Console) -> Pr
         return None
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"pipeline-{stamp}-notify.pyspy.txt"
+    # Blocking sampling (the default): without it py-spy cannot tell idle threads reliably.
     spy = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--duration",
-        str(math.ceil(options.duration_s)), "--rate", "50", "--nonblocking", "--format", "raw",
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+        "--duration", str(math.ceil(options.duration_s)), "--rate", "50", "--format", "raw",
         "--output", str(path),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -655,10 +657,14 @@ async def profile_notify(pipeline: Pipeline, stamp: str, console: Console) -> Pr
     return summarise_profile(path)
 
 
+_FRAME_FILE = re.compile(r"\((?:<frozen )?([^/:)>]+)")
+
+
 def summarise_profile(path: Path, top: int = 12) -> Profile:
-    """Top frames by own samples and by samples under them, from py-spy's collapsed stacks."""
+    """Top frames from py-spy's collapsed stacks (`frame;frame;... count` per line)."""
     own: Counter[str] = Counter()
-    total: Counter[str] = Counter()
+    project: Counter[str] = Counter()
+    package: Counter[str] = Counter()
     samples = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -668,14 +674,17 @@ def summarise_profile(path: Path, top: int = 12) -> Profile:
         samples += count
         frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
         own[frames[-1]] += count
-        for frame in set(frames):
-            total[frame] += count
+        for frame in {f for f in frames if "(tenderwire_" in f}:
+            project[frame] += count
+        found = _FRAME_FILE.search(frames[-1])
+        package[found.group(1).removesuffix(".py") if found else "?"] += count
     share = 100.0 / max(samples, 1)
     return Profile(
         path=path,
         samples=samples,
         top_self=[(f, c * share) for f, c in own.most_common(top)],
-        top_total=[(f, c * share) for f, c in total.most_common(top)],
+        top_project=[(f, c * share) for f, c in project.most_common(top)],
+        by_package=[(f, c * share) for f, c in package.most_common(top)],
     )
 
 
@@ -822,9 +831,13 @@ def print_report(console: Console, rounds: list[Round], postgres_mode: str) -> d
 
 
 def print_profile(console: Console, profile: Profile) -> None:
-    console.print(f"\npy-spy on notify: {profile.samples} samples in {profile.path}")
-    for title, frames in (("own time", profile.top_self), ("under it", profile.top_total)):
-        console.print(f"  top frames by {title}:")
+    console.print(f"\npy-spy on notify: {profile.samples} samples (50 Hz) in {profile.path}")
+    for title, frames in (
+        ("own time (leaf frames)", profile.top_self),
+        ("own time, by package", profile.by_package),
+        ("our functions, with all under them", profile.top_project),
+    ):
+        console.print(f"  top by {title}:")
         for frame, share in frames:
             console.print(f"    {share:5.1f}%  {frame}")
 
