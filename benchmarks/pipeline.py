@@ -812,18 +812,28 @@ def print_report(console: Console, rounds: list[Round], postgres_mode: str) -> d
 
     send = ratios["send_vs_bare"]["median"]
     e2e = ratios["e2e_vs_bare"]["median"]
-    targets.add_row("notify send >= 0.7x bare loop", _number(send), met(at_least(send, 0.7)))
-    targets.add_row("end to end >= 0.7x bare loop", _number(e2e), met(at_least(e2e, 0.7)))
     targets.add_row(
-        "end to end >= 500 alerts/s", _number(sustained), met(at_least(sustained, 500.0))
+        "notify send >= 0.7x bare loop", _number(send), met(at_least(send, TARGET_SEND_RATIO))
     )
     targets.add_row(
-        "p99 < 5 s at 70% of sustained", _number(p99), met(None if p99 is None else p99 < 5.0)
+        "end to end >= 0.7x bare loop", _number(e2e), met(at_least(e2e, TARGET_E2E_RATIO))
+    )
+    targets.add_row(
+        "end to end >= 500 alerts/s",
+        _number(sustained),
+        met(at_least(sustained, TARGET_E2E_ALERTS_PER_S)),
+    )
+    # 70% of a rate the pipeline merely kept up with is not 70% of what it can do.
+    saturated = not any(r.saturation.kept_up for r in rounds)
+    targets.add_row(
+        "p99 < 5 s at 70% of sustained",
+        _number(p99),
+        met(None if p99 is None else p99 < TARGET_P99_S) if saturated else "n/a (not saturated)",
     )
     targets.add_row(
         "relay at INFO >= 0.7x raw producer",
         f"{relay[0]:.2f} ({relay[1]})" if relay else "run python -m benchmarks",
-        met(at_least(relay[0], 0.7) if relay else None),
+        met(at_least(relay[0], TARGET_RELAY_RATIO) if relay else None),
     )
     targets.add_row("matching 1,000 suppliers < 200 ms", "benchmarks.matching_writes", "n/a")
     console.print(targets)
