@@ -31,10 +31,11 @@ lint: setup ## ruff (lint + format) and mypy --strict
 contracts: setup ## regenerate docs/contracts (event JSON Schemas, AsyncAPI) from the code
 	$(TW) contracts
 
-bench: setup ## benchmarks beside baselines measured in the same run (about 2 minutes)
+bench: setup ## benchmarks beside baselines measured in the same run (about 8 minutes)
 	$(UV) run --frozen python -m benchmarks
 	$(UV) run --frozen python -m benchmarks.matching_index --gc-freeze
 	$(UV) run --frozen python -m benchmarks.log_lines
+	$(UV) run --frozen python -m benchmarks.pipeline
 
 format: setup
 	$(UV) run --frozen ruff check --fix .

@@ -350,7 +350,7 @@ async def measure_api(options: Options, round_no: int) -> ApiResult:
             database_url=dsn,
             kafka_bootstrap_servers=options.kafka,
             topic_prefix=_prefix(options, round_no, "api"),
-            log_level="WARNING",
+            log_level="INFO",  # as deployed; its lines go where __main__ sends stderr
         )
         server = BackgroundServer(create_app(settings), port=free_port())
         try:

@@ -49,6 +49,8 @@ def _traversable_by_postgres(path: Path) -> bool:
 class PostgresCluster:
     home: Path
     port: int
+    # On, PostgreSQL's own durable defaults: what benchmarks compare against production.
+    durable: bool = False
 
     @property
     def data_dir(self) -> Path:
@@ -106,10 +108,14 @@ class PostgresCluster:
             return
         # fsync and synchronous_commit are off because this cluster is throwaway local
         # state; a production server keeps both on.
+        durability = (
+            ""
+            if self.durable
+            else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
         options = (
             f"-p {self.port} -k {self._cluster_root()} -c listen_addresses=127.0.0.1"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=200"
+            f"{durability} -c max_connections=200"
         )
         result = self._run(
             "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
