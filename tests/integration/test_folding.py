@@ -578,13 +578,9 @@ async def test_only_waiting_rows_past_their_horizon_on_that_channel_fail(
     assert outcome["other channel"].state == "queued"
 
 
-# --- Known gap -----------------------------------------------------------------------------
+# --- After a fold to nothing --------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a fold to nothing the ledger forgets the supplier was never told",
-)
 @pytest.mark.parametrize("then", ["cancelled", "amended back into the profile"])
 async def test_a_tender_the_supplier_never_heard_of_is_never_amended_or_cancelled_to_it(
     pool: asyncpg.Pool, then: str

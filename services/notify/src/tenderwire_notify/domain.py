@@ -16,12 +16,17 @@ from tenderwire_shared.events.tenders import FieldChange
 # --- Folding -------------------------------------------------------------------------------
 
 
-def fold(earlier: Sequence[MatchCreated], later: MatchCreated) -> MatchCreated | None:
+def fold(
+    earlier: Sequence[MatchCreated], later: MatchCreated, *, never_told: bool = False
+) -> MatchCreated | None:
     """What to send instead of `earlier` (unsent alerts about one tender to one supplier on
     one channel, oldest first) and `later`, the newest of them. None means send nothing.
 
-    - Nothing waits before it: `later` as it is.
-    - The supplier was never told of the tender (a new-tender alert waits):
+    `never_told`: a new-tender alert was meant for this supplier but nothing about the tender
+    has left for it (an earlier fold came to nothing), so it still counts as never told.
+
+    - Nothing waits before it and the supplier was told of the tender: `later` as it is.
+    - The supplier was never told of the tender (a new-tender alert waits, or `never_told`):
       - a cancellation: nothing at all;
       - an amendment the supplier no longer matches: nothing at all;
       - otherwise: a new-tender alert for the tender as it now stands.
@@ -30,9 +35,7 @@ def fold(earlier: Sequence[MatchCreated], later: MatchCreated) -> MatchCreated |
       - an amendment: one amendment, each field from its first "before" to its last "after";
         a field changed and changed back is left out.
     """
-    if not earlier:
-        return later
-    if any(m.kind is MatchKind.NEW for m in earlier):
+    if never_told or any(m.kind is MatchKind.NEW for m in earlier):
         if later.kind is MatchKind.CANCELLED:
             return None
         if later.kind is MatchKind.AMENDED and not later.still_matches:
@@ -40,6 +43,8 @@ def fold(earlier: Sequence[MatchCreated], later: MatchCreated) -> MatchCreated |
         return later.model_copy(
             update={"kind": MatchKind.NEW, "changes": (), "reason": None, "still_matches": True}
         )
+    if not earlier:
+        return later
     if later.kind is MatchKind.AMENDED:
         return later.model_copy(update={"changes": merged_changes([*earlier, later])})
     return later
@@ -131,6 +136,7 @@ class CircuitBreaker:
     opened_until: datetime | None = None
     _current_cooldown: timedelta | None = field(default=None, repr=False)
     _probe_out: bool = field(default=False, repr=False)
+    _probe_since: datetime | None = field(default=None, repr=False)
 
     def allows(self, now: datetime) -> bool:
         """May a send start now? In half-open state only one probe is let through."""
@@ -142,10 +148,17 @@ class CircuitBreaker:
                 return False
             self.state = BreakerState.HALF_OPEN
             self._probe_out = False
-        if self._probe_out:
+        if self._probe_out and not self._probe_lost(now):
             return False
         self._probe_out = True
+        self._probe_since = now
         return True
+
+    def _probe_lost(self, now: datetime) -> bool:
+        # A probe whose result never came back (its task died) must not pause the channel for
+        # good: after a cool-down another probe may go.
+        since = self._probe_since
+        return since is not None and now - since >= (self._current_cooldown or self.cooldown)
 
     def is_open(self, now: datetime) -> bool:
         """True while sends would be refused (open and cooling down, or a probe is out)."""
@@ -154,7 +167,7 @@ class CircuitBreaker:
         if self.state is BreakerState.OPEN:
             assert self.opened_until is not None
             return now < self.opened_until
-        return self._probe_out
+        return self._probe_out and not self._probe_lost(now)
 
     def succeeded(self) -> None:
         self.state = BreakerState.CLOSED

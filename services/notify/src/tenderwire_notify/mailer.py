@@ -158,5 +158,8 @@ class EmailChannel:
         except RelayUnavailableError:
             self._breaker.failed(self._clock.now())
             raise
+        except (PermanentSendError, TransientSendError):
+            self._breaker.succeeded()  # the relay answered; this one message was refused
+            raise
         self._breaker.succeeded()
         return str(message["Message-ID"])

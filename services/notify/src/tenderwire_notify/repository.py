@@ -117,16 +117,23 @@ async def refold(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> list
     if not keys:
         return []
     suppliers, tenders, channels = (list(column) for column in zip(*set(keys), strict=True))
-    crowded = await conn.fetch(
-        "SELECT d.supplier_id, d.tender_id, d.channel FROM deliveries d"
+    groups = await conn.fetch(
+        "SELECT d.supplier_id, d.tender_id, d.channel, count(*) AS waiting,"
+        " bool_or(d.kind <> 'new') AS not_new FROM deliveries d"
         " JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, t, c)"
         "  ON d.supplier_id = k.s AND d.tender_id = k.t AND d.channel = k.c"
         " WHERE d.state IN ('queued', 'batched')"
-        " GROUP BY d.supplier_id, d.tender_id, d.channel HAVING count(*) > 1",
+        " GROUP BY d.supplier_id, d.tender_id, d.channel",
         suppliers,
         tenders,
         channels,
     )
+    crowded = [_key_of(r) for r in groups if r["waiting"] > 1]
+    # A lone amendment or cancellation may follow a new-tender alert that folded into nothing:
+    # the supplier has still not been told of the tender, and the lone alert must fold too.
+    lone = [_key_of(r) for r in groups if r["waiting"] == 1 and r["not_new"]]
+    never_told = await _never_told(conn, lone) | await _never_told(conn, crowded)
+    crowded += [key for key in lone if key in never_told]
     if not crowded:
         return []
     rows = await conn.fetch(
@@ -137,21 +144,20 @@ async def refold(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> list
         " WHERE d.state IN ('queued', 'batched')"
         " ORDER BY d.supplier_id, d.tender_id, d.channel, d.revision, d.created_at"
         " FOR UPDATE OF d",
-        [r["supplier_id"] for r in crowded],
-        [r["tender_id"] for r in crowded],
-        [r["channel"] for r in crowded],
+        [key[0] for key in crowded],
+        [key[1] for key in crowded],
+        [key[2] for key in crowded],
     )
     sequences: dict[tuple[str, str, str], list[asyncpg.Record]] = {}
     for row in rows:
         sequences.setdefault((row["supplier_id"], row["tender_id"], row["channel"]), []).append(row)
     results = []
     for key, sequence in sequences.items():
-        if len(sequence) < 2:
-            continue
         *earlier, newest = sequence
         folded = domain.fold(
             [MatchCreated.model_validate_json(r["match"]) for r in earlier],
             MatchCreated.model_validate_json(newest["match"]),
+            never_told=key in never_told,
         )
         gone = [r["id"] for r in earlier]
         await conn.execute(
@@ -179,6 +185,31 @@ async def refold(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> list
         )
         results.append(Folded(newest["id"], tuple(gone), key))
     return results
+
+
+def _key_of(row: asyncpg.Record) -> tuple[str, str, str]:
+    return (row["supplier_id"], row["tender_id"], row["channel"])
+
+
+async def _never_told(
+    conn: Connection, keys: Sequence[tuple[str, str, str]]
+) -> set[tuple[str, str, str]]:
+    """Sequences that began with a new-tender alert of which nothing has left yet."""
+    if not keys:
+        return set()
+    rows = await conn.fetch(
+        "SELECT k.s AS supplier_id, k.t AS tender_id, k.c AS channel"
+        " FROM unnest($1::text[], $2::text[], $3::text[]) AS k(s, t, c)"
+        " WHERE EXISTS (SELECT 1 FROM deliveries n WHERE n.supplier_id = k.s"
+        "  AND n.tender_id = k.t AND n.channel = k.c AND n.kind = 'new')"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries n WHERE n.supplier_id = k.s"
+        "  AND n.tender_id = k.t AND n.channel = k.c"
+        "  AND n.state IN ('sending', 'sent', 'delivered'))",
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+        [key[2] for key in keys],
+    )
+    return {_key_of(r) for r in rows}
 
 
 _NOTHING_TO_SEND = (
