@@ -14,12 +14,15 @@ Which alphabet, and so how much of the title survives:
   "prazo de submissão") no longer halves the room. Each character outside GSM 03.38 takes its
   closest GSM-7 form: a letter loses the accent the alphabet lacks (ó→o, á→a, ç→c, since GSM
   has only the capital Ç; é, è, ñ, ü and Ç are in the alphabet and stay), and other letters,
-  punctuation and symbols take their `anyascii` transliteration (œ→oe, ł→l, ’→', «→<<, –→-).
-  A Spanish, French or Portuguese alert is therefore always GSM-7 (306 septets in two parts).
+  punctuation and symbols take their `anyascii` transliteration (œ→oe, ł→l, «→<<,
+  curly quotes→straight ones, dashes→-).
+  A Spanish, French or Portuguese alert about a Latin-script tender is therefore GSM-7 (306
+  septets in two parts).
 - Text with a letter of another script (Arabic, Cyrillic, Chinese, ...) stays UCS-2:
   transliterating it would lose the reader. Those labels are short, the ellipsis is the
   one-unit "…", and when the agency code would leave the title fewer than
-  `MIN_TITLE_CHARACTERS`, the agency is left out (the link leads to it).
+  `MIN_TITLE_CHARACTERS`, the agency is left out (the link leads to it). Only when such a title
+  finds no room at all (a very long link) is it left out, and the rest folded into GSM-7.
 - The link is never folded: pydantic already gives it as ASCII (punycode host, escaped path).
 
 A title that does not fit is cut on the last word boundary when that keeps most of the room
@@ -31,7 +34,7 @@ as Chinese, between characters, never between a letter and its accents), and end
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from anyascii import anyascii
@@ -49,7 +52,7 @@ MAX_PARTS = 2
 MIN_TITLE_CHARACTERS = 20
 # A cut backs off to the last space only if that keeps this share of what would fit.
 _WORD_BOUNDARY_SHARE = 0.7
-_TRAILING_JUNK = " \t\n\r,;:-–—/(["
+_TRAILING_JUNK = " \t\n\r,;:-\u2013\u2014/(["
 
 
 @dataclass(frozen=True)
@@ -145,30 +148,72 @@ def to_gsm7(text: str) -> str | None:
     return "".join(folded)
 
 
-def compose(match: MatchCreated, *, language: str, timezone_name: str) -> str:
+def deadline_words(match: MatchCreated, *, language: str, timezone_name: str) -> str:
+    """The deadline as the message gives it, before folding: "deadline 5 Dec 14:00."."""
     lang = _language(language)
     labels = _LABELS[lang]
-    tender = match.tender
     deadline = format_datetime(
-        tender.deadline,
+        match.tender.deadline,
         labels.date_pattern,
         tzinfo=ZoneInfo(timezone_name),
         locale=Locale.parse(lang),
     )
-    prefix = labels.prefix[match.kind]
-    agency = f" ({tender.agency})"
-    deadline_words = f" {labels.deadline} {deadline}."
-    title = tender.title.strip()
-    link = str(tender.url) if tender.url else ""
-    folded = [to_gsm7(part) for part in (prefix, agency, title, deadline_words)]
-    if all(part is not None for part in folded) and is_gsm7(link):
-        prefix, agency, title, deadline_words = (part or "" for part in folded)
-    tail = f"{deadline_words} {link}" if link else deadline_words
-    with_agency = _fit(prefix + agency, title, tail)
-    if len(with_agency.title) >= min(MIN_TITLE_CHARACTERS, len(title)):
-        return with_agency.text
-    without_agency = _fit(prefix, title, tail)
-    return max(with_agency, without_agency, key=lambda fit: len(fit.title)).text
+    return f"{labels.deadline} {deadline}."
+
+
+def compose(match: MatchCreated, *, language: str, timezone_name: str) -> str:
+    labels = _LABELS[_language(language)]
+    tender = match.tender
+    words = _Words(
+        prefix=labels.prefix[match.kind],
+        agency=f" ({tender.agency})",
+        title=tender.title.strip(),
+        deadline=" " + deadline_words(match, language=language, timezone_name=timezone_name),
+        link=str(tender.url) if tender.url else "",
+    )
+    best = _best_fit(words.in_gsm7() or words)
+    if segments(best.text) > MAX_PARTS and (untitled := replace(words, title="").in_gsm7()):
+        # A title in another script that found no room at all: without it, the rest may fit
+        # in GSM-7's larger room.
+        best = _best_fit(untitled)
+    return best.text
+
+
+@dataclass(frozen=True)
+class _Words:
+    prefix: str
+    agency: str
+    title: str
+    deadline: str
+    link: str
+
+    @property
+    def tail(self) -> str:
+        return f"{self.deadline} {self.link}" if self.link else self.deadline
+
+    def in_gsm7(self) -> _Words | None:
+        """These words folded into GSM-7, if they all can be; the link is never altered."""
+        prefix, agency, title, deadline = (
+            to_gsm7(part) for part in (self.prefix, self.agency, self.title, self.deadline)
+        )
+        if prefix is None or agency is None or title is None or deadline is None:
+            return None
+        if not is_gsm7(self.link):
+            return None
+        return _Words(prefix, agency, title, deadline, self.link)
+
+
+def _best_fit(words: _Words) -> _Fit:
+    with_agency = _fit(words.prefix + words.agency, words.title, words.tail)
+    fits = segments(with_agency.text) <= MAX_PARTS
+    if fits and len(with_agency.title) >= min(MIN_TITLE_CHARACTERS, len(words.title)):
+        return with_agency
+    without_agency = _fit(words.prefix, words.title, words.tail)
+    return max(
+        with_agency,
+        without_agency,
+        key=lambda fit: (segments(fit.text) <= MAX_PARTS, len(fit.title)),
+    )
 
 
 @dataclass(frozen=True)
