@@ -48,6 +48,7 @@ _GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED = frozenset("^{}\\[~]|€")  # each costs two septets: an escape, then the code
+_GSM7_ALPHABET = _GSM7_BASIC | _GSM7_EXTENDED
 MAX_PARTS = 2
 MIN_TITLE_CHARACTERS = 20
 # A cut backs off to the last space only if that keeps this share of what would fit.
@@ -95,13 +96,13 @@ LANGUAGES = tuple(_LABELS)
 
 
 def is_gsm7(text: str) -> bool:
-    return all(c in _GSM7_BASIC or c in _GSM7_EXTENDED for c in text)
+    return _GSM7_ALPHABET.issuperset(text)
 
 
 def length_units(text: str) -> int:
     """Septets for GSM-7 text, UTF-16 code units for anything else."""
     if is_gsm7(text):
-        return sum(2 if c in _GSM7_EXTENDED else 1 for c in text)
+        return len(text) + sum(text.count(c) for c in _GSM7_EXTENDED)
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -113,15 +114,18 @@ def segments(text: str) -> int:
     next part instead, as encoders do.
     """
     encoding = _encoding_of(text)
-    if length_units(text) <= encoding.single:
+    units = length_units(text)
+    if units <= encoding.single:
         return 1
+    if units == len(text):  # every character is one unit, so none can straddle
+        return -(-units // encoding.per_part)
     gsm7 = encoding is _GSM7
     parts, used = 1, 0
     for c in text:
-        units = (2 if c in _GSM7_EXTENDED else 1) if gsm7 else (2 if ord(c) > 0xFFFF else 1)
-        if used + units > encoding.per_part:
+        width = (2 if c in _GSM7_EXTENDED else 1) if gsm7 else (2 if ord(c) > 0xFFFF else 1)
+        if used + width > encoding.per_part:
             parts, used = parts + 1, 0
-        used += units
+        used += width
     return parts
 
 
@@ -129,7 +133,7 @@ def to_gsm7(text: str) -> str | None:
     """`text` in its closest GSM-7 form, or None if it has a letter of a non-Latin script."""
     folded = []
     for c in unicodedata.normalize("NFC", text):
-        if c in _GSM7_BASIC or c in _GSM7_EXTENDED:
+        if c in _GSM7_ALPHABET:
             folded.append(c)
             continue
         bare = "".join(d for d in unicodedata.normalize("NFKD", c) if not unicodedata.combining(d))
