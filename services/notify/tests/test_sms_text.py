@@ -152,6 +152,16 @@ def test_a_short_title_is_sent_whole_and_unchanged() -> None:
     assert text == f"New tender (AG0123456789): Water pumps. deadline 5 Dec 14:00. {LINK}"
 
 
+def test_whitespace_in_a_title_becomes_single_spaces() -> None:
+    text = compose(
+        a_match("Water\tpumps\n\n and  valves\u00a0(lot 2)"),
+        language="en",
+        timezone_name="Africa/Dakar",
+    )
+
+    assert text.startswith("New tender (AG0123456789): Water pumps and valves (lot 2). deadline")
+
+
 def test_a_cut_title_ends_on_a_whole_word_and_an_ellipsis() -> None:
     title = LONG_TITLES["en"]
     text = compose(a_match(title), language="en", timezone_name="Africa/Dakar")

@@ -171,7 +171,8 @@ def compose(match: MatchCreated, *, language: str, timezone_name: str) -> str:
     words = _Words(
         prefix=labels.prefix[match.kind],
         agency=f" ({tender.agency})",
-        title=tender.title.strip(),
+        # Tabs, line breaks and runs of spaces spend room (a tab is not even GSM-7).
+        title=" ".join(tender.title.split()),
         deadline=" " + deadline_words(match, language=language, timezone_name=timezone_name),
         link=str(tender.url) if tender.url else "",
     )
@@ -261,7 +262,7 @@ def _word_boundary(title: str, length: int) -> str:
         length -= 1
     cut = title[:length]
     if length < len(title) and not title[length].isspace():
-        space = max(cut.rfind(" "), cut.rfind("\u3000"))
+        space = cut.rfind(" ")
         if space >= max(_WORD_BOUNDARY_SHARE * length, MIN_TITLE_CHARACTERS):
             cut = cut[:space]
     return cut.rstrip(_TRAILING_JUNK)
