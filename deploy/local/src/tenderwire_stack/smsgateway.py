@@ -136,7 +136,10 @@ class SmsGateway:
             retry_after: float | None = None
             try:
                 response = await client.post(str(record.status_callback), data=form)
-            except httpx.TransportError as exc:
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                record.callback_replies.append(f"{status}:{type(exc).__name__}")
+                return False
+            except httpx.HTTPError as exc:
                 record.callback_replies.append(f"{status}:{type(exc).__name__}")
             else:
                 record.callback_replies.append(f"{status}:{response.status_code}")
