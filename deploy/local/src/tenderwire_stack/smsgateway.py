@@ -4,14 +4,30 @@ POST /2010-04-01/Accounts/{account}/Messages.json takes the form fields To, From
 StatusCallback, answers with a sid and status "queued", then reports "sent" and "delivered"
 to the callback URL. A To number ending in 0000 is reported "undelivered" instead, and
 numbers ending in 9999 are refused with HTTP 500, so tests can drive failover.
+
+Callbacks are retried as a patient provider retries them, so a receiver that is briefly
+down loses none: a refused or dropped connection, a timeout, HTTP 429 or any 5xx is tried
+again after `callback_retry_base_s`, doubling each time up to `callback_retry_cap_s`, or
+after the receiver's Retry-After (seconds or an HTTP date) when it gives one, up to the same
+cap; the stub gives up `callback_retry_window_s` after the first try (4 hours by default,
+like GOV.UK Notify's SMS retry period). Other 4xx answers are final, as a retry cannot mend
+them. A message's "delivered" waits for its "sent" to get through, so they arrive in order.
+
+What real providers do, as far as we know it: Twilio retries a webhook only as its URL's
+connection overrides say (`#rc=` retries, up to 5, `rp=` which failures: connect timeouts by
+default, or 4xx, 5xx, all), and we know of no documented Retry-After support; other providers
+retry delivery receipts for hours. The stub is more patient than Twilio's default on purpose:
+notify must cope with the patient ones, and its 503 + Retry-After is what they act on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 
 import httpx
@@ -30,16 +46,28 @@ class SmsRecord:
     status_callback: str | None
     created_at: str
     statuses: list[str] = field(default_factory=list)
+    # One entry per callback try, "<status>:<HTTP status or error>", for tests and debugging.
+    callback_replies: list[str] = field(default_factory=list)
 
 
 class SmsGateway:
     def __init__(
-        self, *, port: int, callback_delay_s: float = 0.2, handle_signals: bool = False
+        self,
+        *,
+        port: int,
+        callback_delay_s: float = 0.2,
+        handle_signals: bool = False,
+        callback_retry_base_s: float = 1.0,
+        callback_retry_cap_s: float = 60.0,
+        callback_retry_window_s: float = 4 * 3600.0,
     ) -> None:
         self.port = port
         # Set by tests to play a provider that is down: every request gets HTTP 503.
         self.outage = False
         self.callback_delay_s = callback_delay_s
+        self.callback_retry_base_s = callback_retry_base_s
+        self.callback_retry_cap_s = callback_retry_cap_s
+        self.callback_retry_window_s = callback_retry_window_s
         self.messages: list[SmsRecord] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.app = self._build_app()
@@ -96,13 +124,35 @@ class SmsGateway:
             for status in ("sent", final):
                 await asyncio.sleep(self.callback_delay_s)
                 record.statuses.append(status)
-                try:
-                    await client.post(
-                        str(record.status_callback),
-                        data={"MessageSid": record.sid, "MessageStatus": status, "To": record.to},
-                    )
-                except httpx.HTTPError:
+                if not await self._call_back(client, record, status):
                     record.statuses.append(f"callback-failed:{status}")
+
+    async def _call_back(self, client: httpx.AsyncClient, record: SmsRecord, status: str) -> bool:
+        """Post one status until the receiver takes it; False once it is refused or too late."""
+        form = {"MessageSid": record.sid, "MessageStatus": status, "To": record.to}
+        give_up_at = time.monotonic() + self.callback_retry_window_s
+        backoff = self.callback_retry_base_s
+        while True:
+            retry_after: float | None = None
+            try:
+                response = await client.post(str(record.status_callback), data=form)
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                record.callback_replies.append(f"{status}:{type(exc).__name__}")
+                return False
+            except httpx.HTTPError as exc:
+                record.callback_replies.append(f"{status}:{type(exc).__name__}")
+            else:
+                record.callback_replies.append(f"{status}:{response.status_code}")
+                if response.status_code < 400:
+                    return True
+                if response.status_code != 429 and response.status_code < 500:
+                    return False
+                retry_after = _retry_after_s(response.headers.get("Retry-After"))
+            wait = min(self.callback_retry_cap_s, backoff if retry_after is None else retry_after)
+            if time.monotonic() + wait > give_up_at:
+                return False
+            await asyncio.sleep(wait)
+            backoff = min(self.callback_retry_cap_s, backoff * 2)
 
     async def start(self) -> None:
         await self.server.start()
@@ -111,6 +161,21 @@ class SmsGateway:
         await self.server.stop()
         for task in list(self._tasks):
             task.cancel()
+
+
+def _retry_after_s(header: str | None) -> float | None:
+    """Retry-After as seconds from now: either delta-seconds or an HTTP date."""
+    if not header:
+        return None
+    if header.strip().isdigit():
+        return float(header)
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 async def serve(port: int) -> None:

@@ -1,0 +1,312 @@
+"""The SMS alert's words: every language keeps a recognisable part of a long title within two
+parts, Latin-script text is folded into GSM-7, and the deadline and link are never cut."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tenderwire_notify.sms_text import (
+    LANGUAGES,
+    MAX_PARTS,
+    compose,
+    deadline_words,
+    is_gsm7,
+    length_units,
+    segments,
+    to_gsm7,
+)
+from tenderwire_shared.events.matches import MatchCreated, MatchKind
+
+TENDER_ID = "0190a7b6-1234-7abc-8def-0123456789ab"
+LINK = f"https://tenderwire.example.org/v1/notices/{TENDER_ID}"
+DEADLINE = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
+
+LONG_TITLES = {
+    "en": "Supply and installation of solar-powered vaccine refrigerators for district health"
+    " centres in the northern provinces, including training of health workers, spare parts"
+    " and five years of maintenance",
+    "fr": "Fourniture et installation de réfrigérateurs solaires pour vaccins destinés aux"
+    " centres de santé de district des provinces du nord, y compris la formation des agents"
+    " et cinq ans de maintenance",
+    "es": "Licitación para el suministro e instalación de refrigeradores solares de vacunas para"
+    " los centros de salud de distrito de las provincias del norte, con capacitación y cinco"
+    " años de mantenimiento",
+    "pt": "Licitação para fornecimento e instalação de refrigeradores solares de vacinas para os"
+    " centros de saúde distritais das províncias do norte, com formação e cinco anos de"
+    " manutenção",
+    "ru": "Поставка и установка холодильников на солнечных батареях для хранения вакцин в"
+    " районных медицинских центрах северных провинций",
+    "ar": "توريد وتركيب ثلاجات لقاحات تعمل بالطاقة الشمسية لمراكز الصحة في المناطق الشمالية"
+    " من البلاد وفقا للمواصفات الفنية المرفقة",
+    "zh": "为北部省份各地区卫生中心采购并安装太阳能疫苗冰箱及相关配套设备"
+    "和技术培训服务以及五年维护保养合同",
+}
+# Latin-script text has the room of GSM-7 (306 septets); the others share 134 UCS-2 units
+# with the prefix, the deadline and an 80-character link.
+RECOGNISABLE = {"en": 100, "fr": 100, "es": 100, "pt": 100, "ru": 18, "ar": 18, "zh": 18}
+# How each language writes 14:00 UTC on 5 December, in Dakar (UTC+0).
+DEADLINES = {
+    "en": "deadline 5 Dec 14:00.",
+    "fr": "date limite 5 déc. 14:00.",
+    "es": "fecha limite 5 dic 14:00.",
+    "pt": "prazo 5 dez. 14:00.",
+    "ru": "срок 5.12 14:00.",
+    "ar": "آخر موعد 5/12 14:00.",
+    "zh": "截止 12月5日 14:00.",
+}
+
+
+def a_match(
+    title: str,
+    *,
+    kind: MatchKind = MatchKind.NEW,
+    agency: str = "AG0123456789",
+    deadline: datetime = DEADLINE,
+    link: str | None = LINK,
+) -> MatchCreated:
+    tender: dict[str, Any] = {
+        "tender_id": TENDER_ID,
+        "revision": 1,
+        "agency": agency,
+        "reference": "REF-1",
+        "title": title,
+        "description": "-",
+        "language": "en",
+        "notice_type": "invitation_to_bid",
+        "unspsc_codes": ["52141501"],
+        "beneficiary_countries": [],
+        "deadline": deadline,
+        "deadline_utc_offset_minutes": 0,
+        "published_at": datetime(2026, 11, 1, tzinfo=UTC),
+        "url": link,
+    }
+    recipient = {
+        "supplier_id": "s1",
+        "legal_name": "Supplier",
+        "email": "s1@example.org",
+        "language": "en",
+        "timezone": "UTC",
+    }
+    return MatchCreated.model_validate(
+        {
+            "match_id": "m1",
+            "kind": kind,
+            "recipient": recipient,
+            "tender": tender,
+            "matched_codes": ["52141501"],
+        }
+    )
+
+
+def kept_of(title: str, text: str) -> str:
+    """The longest start of `title` that the message carries."""
+    kept = 0
+    while kept < len(title) and title[: kept + 1] in text:
+        kept += 1
+    return title[:kept]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", list(MatchKind))
+def test_a_long_title_keeps_a_recognisable_start_within_two_parts(
+    language: str, kind: MatchKind
+) -> None:
+    title = LONG_TITLES[language]
+    text = compose(a_match(title, kind=kind), language=language, timezone_name="Africa/Dakar")
+
+    as_written = to_gsm7(title) if is_gsm7(text) else title
+    assert as_written is not None
+    assert len(kept_of(as_written, text).strip()) >= RECOGNISABLE[language]
+    assert segments(text) <= MAX_PARTS
+    assert text.endswith(f" {DEADLINES[language]} {LINK}")
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "pt", "en"])
+def test_latin_script_alerts_are_gsm7_whatever_their_accents(language: str) -> None:
+    text = compose(
+        a_match(LONG_TITLES[language]), language=language, timezone_name="America/Bogota"
+    )
+
+    assert is_gsm7(text)
+    assert length_units(text) > 160  # two parts of GSM-7 used, not two of UCS-2
+
+
+def test_a_spanish_alert_keeps_its_title_where_it_used_to_lose_it() -> None:
+    text = compose(a_match(LONG_TITLES["es"]), language="es", timezone_name="Africa/Dakar")
+
+    assert text.startswith(
+        "Nueva licitacion (AG0123456789): Licitacion para el suministro e instalacion de"
+        " refrigeradores solares de vacunas"
+    )
+
+
+def test_a_short_title_is_sent_whole_and_unchanged() -> None:
+    text = compose(a_match("Water pumps"), language="en", timezone_name="Africa/Dakar")
+
+    assert text == f"New tender (AG0123456789): Water pumps. deadline 5 Dec 14:00. {LINK}"
+
+
+def test_whitespace_in_a_title_becomes_single_spaces() -> None:
+    text = compose(
+        a_match("Water\tpumps\n\n and  valves\u00a0(lot 2)"),
+        language="en",
+        timezone_name="Africa/Dakar",
+    )
+
+    assert text.startswith("New tender (AG0123456789): Water pumps and valves (lot 2). deadline")
+
+
+def test_a_cut_title_ends_on_a_whole_word_and_an_ellipsis() -> None:
+    title = LONG_TITLES["en"]
+    text = compose(a_match(title), language="en", timezone_name="Africa/Dakar")
+
+    kept = text.removeprefix("New tender (AG0123456789): ").split("... deadline")[0]
+    assert kept != title
+    assert title.startswith(kept)
+    assert title[len(kept)] in " ,"
+
+
+def test_a_title_in_a_script_without_spaces_is_cut_between_characters() -> None:
+    title = LONG_TITLES["zh"]
+    text = compose(a_match(title), language="zh", timezone_name="Asia/Shanghai")
+
+    kept = text.removeprefix("新招标: ").split("… 截止")[0]
+    assert title.startswith(kept)
+    assert len(kept) >= 20
+
+
+@pytest.mark.parametrize(
+    ("original", "folded"),
+    [
+        ("Licitación pública nº 12/2027", "Licitacion publica no 12/2027"),
+        ("Ç and ç; é, è, ñ and ü are GSM-7", "Ç and c; é, è, ñ and ü are GSM-7"),
+        ("«Œuvres» \u2013 l\u2019Łódź", "<<Oeuvres>> - l'Lodz"),
+        ("e\u0301te\u0301", "été"),  # decomposed accents first compose
+        ("Água e saneamento, 1ª fase", "Agua e saneamento, 1a fase"),
+    ],
+)
+def test_latin_text_takes_its_closest_gsm7_form(original: str, folded: str) -> None:
+    assert to_gsm7(original) == folded
+    assert is_gsm7(folded)
+
+
+@pytest.mark.parametrize("text", ["Поставка", "توريد", "太阳能", "Καλημέρα"])
+def test_text_of_another_script_is_not_transliterated(text: str) -> None:
+    assert to_gsm7(text) is None
+
+
+def test_a_latin_language_supplier_still_reads_a_cyrillic_title_as_written() -> None:
+    title = LONG_TITLES["ru"]
+    english = compose(a_match(title), language="en", timezone_name="Europe/Moscow")
+    spanish = compose(a_match(title), language="es", timezone_name="Europe/Moscow")
+
+    assert not is_gsm7(english)
+    assert len(kept_of(title, english)) >= 18
+    assert segments(english) <= MAX_PARTS
+    # Spanish labels are longer, so less of the title fits; UCS-2 carries their accents.
+    assert spanish.startswith("Nueva licitación: Поставка")
+    assert segments(spanish) <= MAX_PARTS
+
+
+def test_the_agency_gives_way_to_the_title_only_when_room_is_short() -> None:
+    russian = compose(a_match(LONG_TITLES["ru"]), language="ru", timezone_name="Europe/Moscow")
+    short = compose(a_match("Насосы"), language="ru", timezone_name="Europe/Moscow")
+
+    assert russian.startswith("Новый тендер: Поставка")
+    assert short.startswith("Новый тендер (AG0123456789): Насосы.")
+
+
+def test_a_regional_language_tag_uses_its_base_language_and_unknown_ones_english() -> None:
+    brazil = compose(a_match("Bombas"), language="pt-BR", timezone_name="America/Sao_Paulo")
+    unknown = compose(a_match("Pumps"), language="xx", timezone_name="UTC")
+
+    assert brazil.startswith("Nova licitacao (AG0123456789): Bombas.")
+    assert unknown.startswith("New tender (AG0123456789): Pumps.")
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        # The escape and the € cannot be split between parts: the € starts the second.
+        ("a" * 152 + "€" + "a" * 152, 3),
+        ("a" * 151 + "€" + "a" * 153, 2),
+        ("ж" * 70, 1),
+        ("ж" * 71, 2),
+        ("ж" * 134, 2),
+        ("ж" * 135, 3),
+        # A surrogate pair cannot be split either.
+        ("ж" * 66 + "😀" + "ж" * 66, 3),
+    ],
+)
+def test_segments_count_parts_as_handsets_join_them(text: str, parts: int) -> None:
+    assert segments(text) == parts
+
+
+TIMEZONES = sorted(zoneinfo.available_timezones())
+LINKS = [
+    LINK,
+    f"http://127.0.0.1:18001/v1/notices/{TENDER_ID}",
+    f"https://tenders.procurement.example.int/notices/v1/notices/{TENDER_ID}",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=st.text(max_size=400),
+    language=st.sampled_from([*LANGUAGES, "de"]),
+    kind=st.sampled_from(list(MatchKind)),
+    timezone_name=st.sampled_from(TIMEZONES),
+    deadline=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    agency=st.from_regex(r"[A-Z][A-Z0-9]{1,15}", fullmatch=True),
+    link=st.sampled_from(LINKS),
+)
+def test_any_title_and_time_zone_fit_two_parts_with_deadline_and_link_whole(
+    title: str,
+    language: str,
+    kind: MatchKind,
+    timezone_name: str,
+    deadline: datetime,
+    agency: str,
+    link: str,
+) -> None:
+    match = a_match(title, kind=kind, agency=agency, deadline=deadline, link=link)
+    text = compose(match, language=language, timezone_name=timezone_name)
+    words = deadline_words(match, language=language, timezone_name=timezone_name)
+    minute = deadline.astimezone(zoneinfo.ZoneInfo(timezone_name)).strftime("%H:%M")
+
+    assert segments(text) <= MAX_PARTS
+    assert text.endswith(f" {to_gsm7(words) if is_gsm7(text) else words} {link}")
+    assert f"{minute}. {link}" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=st.text(
+        alphabet=st.characters(categories=("Lu", "Ll", "Lo"), max_codepoint=0xFFFF),
+        min_size=1,
+        max_size=300,
+    ),
+    language=st.sampled_from(LANGUAGES),
+)
+def test_a_title_in_any_script_is_never_dropped_with_a_link_of_usual_length(
+    title: str, language: str
+) -> None:
+    text = compose(a_match(title), language=language, timezone_name="UTC")
+
+    as_written = to_gsm7(title) if is_gsm7(text) else title
+    assert as_written is not None
+    assert len(kept_of(as_written, text)) >= min(len(as_written), 8)
