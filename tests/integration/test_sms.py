@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tenderwire_notify.sms import segments
+from tenderwire_notify.sms_text import segments
 from tests.eventually import eventually
 from tests.integration.matching_helpers import publish, register, unique
 from tests.integration.notices_api import Agency

@@ -6,7 +6,7 @@ import pytest
 from pydantic import AnyHttpUrl
 
 from tenderwire_notify.rendering import render
-from tenderwire_notify.sms import compose, segments
+from tenderwire_notify.sms_text import compose, segments
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
 

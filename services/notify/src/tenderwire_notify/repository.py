@@ -341,10 +341,15 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> list[Fo
     sent = [r for r in alerts if r.outcome == "sent"]
     if sent:
         await conn.execute(
-            "UPDATE deliveries d SET state = 'sent', sent_at = now(), updated_at = now(),"
-            " last_error = NULL, provider_ref = u.ref, claimed_by = NULL"
+            # A status callback may have got here first ('delivered', or 'failed' by the
+            # provider): the state stays, but the send is still recorded.
+            "UPDATE deliveries d SET updated_at = now(), claimed_by = NULL,"
+            " state = CASE WHEN d.state = 'sending' THEN 'sent' ELSE d.state END,"
+            " last_error = CASE WHEN d.state = 'sending' THEN NULL ELSE d.last_error END,"
+            " sent_at = coalesce(d.sent_at, now()), provider_ref = u.ref"
             " FROM unnest($1::text[], $2::text[]) AS u(id, ref)"
-            " WHERE d.id = u.id AND d.state = 'sending'",
+            " WHERE d.id = u.id AND (d.state = 'sending'"
+            "  OR (d.state IN ('delivered', 'failed') AND d.claimed_by IS NOT NULL))",
             [r.job_id for r in sent],
             [r.provider_ref for r in sent],
         )

@@ -1,89 +1,22 @@
-"""SMS through Twilio-style HTTP providers, with failover to the next provider.
-
-Length rule: a message that fits the GSM 03.38 alphabet is sent as GSM-7 (160 characters, or
-153 per part when split); anything else goes as UCS-2 (70, or 67 per part). An alert is at
-most two parts, so its title is shortened, never its deadline or link.
-"""
+"""SMS through Twilio-style HTTP providers, with failover to the next provider and a circuit
+breaker per provider. What the text says, and how it fits two parts, is `sms_text`."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
-from babel import Locale
-from babel.dates import format_datetime
 from pydantic import BaseModel, Field, SecretStr
 
 from tenderwire_notify.channels import Job, PermanentSendError, RelayUnavailableError
 from tenderwire_notify.domain import CircuitBreaker
+from tenderwire_notify.sms_text import compose
 from tenderwire_shared.clock import Clock
-from tenderwire_shared.events.matches import MatchCreated, MatchKind
 
 log = structlog.get_logger()
-
-_GSM7_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENDED = "^{}\\[~]|€"  # each costs two septets
-MAX_PARTS = 2
-
-_PREFIX = {
-    "en": {
-        MatchKind.NEW: "New tender",
-        MatchKind.AMENDED: "Amended",
-        MatchKind.CANCELLED: "Cancelled",
-    },
-    "fr": {
-        MatchKind.NEW: "Nouvel appel",
-        MatchKind.AMENDED: "Modifié",
-        MatchKind.CANCELLED: "Annulé",
-    },
-    "es": {
-        MatchKind.NEW: "Nueva licitación",
-        MatchKind.AMENDED: "Modificada",
-        MatchKind.CANCELLED: "Cancelada",
-    },
-}
-_DEADLINE = {"en": "deadline", "fr": "date limite", "es": "fecha límite"}
-
-
-def is_gsm7(text: str) -> bool:
-    return all(c in _GSM7_BASIC or c in _GSM7_EXTENDED for c in text)
-
-
-def length_units(text: str) -> int:
-    """Septets for GSM-7 text, UTF-16 code units for anything else."""
-    if is_gsm7(text):
-        return sum(2 if c in _GSM7_EXTENDED else 1 for c in text)
-    return len(text.encode("utf-16-le")) // 2
-
-
-def segments(text: str) -> int:
-    single, multi = (160, 153) if is_gsm7(text) else (70, 67)
-    units = length_units(text)
-    return 1 if units <= single else -(-units // multi)
-
-
-def compose(match: MatchCreated, *, language: str, timezone_name: str) -> str:
-    lang = language if language in _PREFIX else "en"
-    tender = match.tender
-    deadline = format_datetime(
-        tender.deadline, "d MMM HH:mm", tzinfo=ZoneInfo(timezone_name), locale=Locale.parse(lang)
-    )
-    head = f"{_PREFIX[lang][match.kind]} ({tender.agency}): "
-    tail = f". {_DEADLINE[lang]} {deadline}. {tender.url or ''}".rstrip()
-    title = tender.title
-    # "..." rather than "…": the ellipsis character is not GSM-7 and would halve the room.
-    cut = title
-    while title and segments(head + title + tail) > MAX_PARTS:
-        cut = cut[:-1].rstrip()
-        title = cut + "..." if cut else ""
-    return head + title + tail
 
 
 class SmsProvider(BaseModel):
