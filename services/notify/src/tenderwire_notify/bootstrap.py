@@ -47,7 +47,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         )
         sms = SmsChannel(settings.sms_providers, settings.public_base_url, settings.sms_timeout_s)
         mailer = Mailer(settings)
-        email = EmailChannel(settings, mailer)
+        email = EmailChannel(settings, mailer, clock)
         digests = DigestSender(pool, mailer, settings, clock)
         worker = DeliveryWorker(pool, [email, sms], settings, clock)
         app.state.pool = pool

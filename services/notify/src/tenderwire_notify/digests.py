@@ -16,7 +16,12 @@ import structlog
 
 from tenderwire_notify import suppressions
 from tenderwire_notify.channels import PermanentSendError, TransientSendError
-from tenderwire_notify.mailer import Mailer, build_message
+from tenderwire_notify.email_messages import (
+    SUPPLIER_PLACEHOLDER,
+    EmailComposer,
+    PreparedContent,
+)
+from tenderwire_notify.mailer import Mailer
 from tenderwire_notify.rendering import render_digest
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.unsubscribe import Subscription, link_for
@@ -44,6 +49,7 @@ class DigestSender:
         self._mailer = mailer
         self._settings = settings
         self._clock = clock
+        self._composer = EmailComposer(settings)
         self._loop = Periodic("digest-sender", self.flush_due, settings.digest_interval_s)
 
     async def start(self) -> None:
@@ -120,7 +126,7 @@ class DigestSender:
             return 0
         email = render_digest(
             matches, language=digest["language"], timezone_name=digest["timezone"],
-            day=digest["local_date"],
+            day=digest["local_date"], supplier=SUPPLIER_PLACEHOLDER,
         )  # fmt: skip
         link = link_for(
             self._settings,
@@ -128,9 +134,11 @@ class DigestSender:
                 supplier_id=digest["supplier_id"], channel="email", address=digest["address"]
             ),
         )
-        message = build_message(
-            self._settings, to=digest["address"], delivery_id=digest["id"], email=email,
-            unsubscribe_link=link,
+        data = self._composer.message(
+            PreparedContent.from_rendered(email), to=digest["address"],
+            message_id=f"<{digest['id']}@{self._settings.message_id_domain}>",
+            date=self._clock.now(), unsubscribe_link=link,
+            supplier=matches[0].recipient.legal_name,
         )  # fmt: skip
         try:
             async with suppressions.sending_to(self._pool, "email", digest["address"]) as ok:
@@ -139,7 +147,7 @@ class DigestSender:
                         digest["id"], "failed", "bounced or unsubscribed", entries="suppressed"
                     )
                     return 0
-                await self._mailer.send(message)
+                await self._mailer.send(to=digest["address"], data=data)
         except TransientSendError as exc:
             attempts = await self._pool.fetchval(
                 "UPDATE digests SET attempts = attempts + 1, last_error = $2 WHERE id = $1"
