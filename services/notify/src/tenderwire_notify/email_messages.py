@@ -57,7 +57,9 @@ def _transfer_encoded(body: bytes) -> tuple[bytes, bytes]:
 
 def _header_line(name: str, value: str) -> bytes:
     """A header the stdlib folds and RFC 2047-encodes; used once per content, not per message."""
-    return SMTP_POLICY.fold_binary(name, _UNFOLDED_WHITESPACE.sub(" ", value))
+    header = SMTP_POLICY.header_factory(name, _UNFOLDED_WHITESPACE.sub(" ", value))
+    folded: str = header.fold(policy=SMTP_POLICY)
+    return folded.encode("ascii")
 
 
 @dataclass(frozen=True)
