@@ -4,6 +4,7 @@ alert, digest and hostile name."""
 
 from __future__ import annotations
 
+import binascii
 import email
 import email.policy
 import re
@@ -13,7 +14,7 @@ from email.utils import format_datetime
 
 import pytest
 from aiosmtplib.email import flatten_message
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import AnyHttpUrl
 
@@ -23,6 +24,8 @@ from tenderwire_notify.email_messages import (
     SUPPLIER_PLACEHOLDER,
     EmailComposer,
     PreparedContent,
+    _continued,
+    _quoted,
 )
 from tenderwire_notify.rendering import RenderedEmail, render, render_digest
 from tenderwire_notify.settings import NotifySettings
@@ -160,6 +163,11 @@ def assert_wire_safe(data: bytes) -> None:
     assert re.search(rb"\r(?!\n)|(?<!\r)\n", data) is None
     assert data.endswith(b"\r\n")
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    for part in parsed(data).iter_parts():
+        if part["Content-Transfer-Encoding"] == "quoted-printable":
+            encoded = part.get_payload(decode=False)
+            assert isinstance(encoded, str)
+            assert max(len(line) for line in encoded.splitlines()) <= 76  # RFC 2045 6.7
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "es"])
@@ -343,3 +351,41 @@ def test_a_digest_reads_back_as_the_old_message_did(language: str, name: str) ->
     assert composed.message_id == f"<{job.id}@{SETTINGS.message_id_domain}>"
     assert_reads_as(composed.data, flatten_message(old, cte_type="8bit"))
     assert_wire_safe(composed.data)
+
+
+CHUNK_TEXT = st.one_of(
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=200),
+    # Mostly one-byte characters, so encoded lines run right up to the 76 limit.
+    st.text(st.sampled_from("xx x=\t.é\n"), max_size=400),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    chunks=st.lists(
+        CHUNK_TEXT.map(lambda t: t.replace("\r", "").replace("\n", "\r\n").encode()),
+        min_size=1,
+        max_size=4,
+    )
+)
+@example(chunks=[b"x" * 226, b"y"])  # the encoder's last line is then exactly 76 long
+def test_quoted_chunks_continue_one_another_and_keep_lines_short(chunks: list[bytes]) -> None:
+    encoded = b"".join([_continued(_quoted(c)) for c in chunks[:-1]] + [_quoted(chunks[-1])])
+
+    assert binascii.a2b_qp(encoded) == b"".join(chunks)
+    assert all(len(line) <= 76 for line in encoded.split(b"\r\n"))
+    assert b"\n" not in encoded.replace(b"\r\n", b"")
+
+
+@pytest.mark.parametrize(
+    ("encoded", "continued"),
+    [
+        (b"x" * 75, b"x" * 75 + b"=\r\n"),
+        (b"x" * 76, b"x" * 75 + b"=\r\nx=\r\n"),
+        (b"x" * 73 + b"=C3", b"x" * 73 + b"=\r\n=C3=\r\n"),
+        (b"x" * 74 + b"=C3", b"x" * 74 + b"=\r\n=C3=\r\n"),
+        (b"a\r\n" + b"x" * 72 + b"=C3=A9", b"a\r\n" + b"x" * 72 + b"=C3=\r\n=A9=\r\n"),
+    ],
+)
+def test_a_continued_line_is_never_cut_inside_an_escape(encoded: bytes, continued: bytes) -> None:
+    assert _continued(encoded) == continued

@@ -35,6 +35,8 @@ CRLF = b"\r\n"
 MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 _UNFOLDED_WHITESPACE = re.compile(r"[\r\n]+")
+_QP_LINE = 76
+_SOFT_BREAK = b"=" + CRLF
 
 
 def _crlf(data: bytes) -> bytes:
@@ -48,11 +50,26 @@ def _fits_seven_bit(body: bytes) -> bool:
     return body.isascii() and b"\0" not in body and max(map(len, body.split(CRLF))) <= MAX_LINE
 
 
-def _transfer_encoded(body: bytes) -> tuple[bytes, bytes]:
-    if _fits_seven_bit(body):
-        return b"7bit", body
-    # binascii's encoder is C: keeps CRLF, soft-breaks at 76, escapes NUL, '=' and 8-bit bytes.
-    return b"quoted-printable", binascii.b2a_qp(body, istext=True)
+def _quoted(data: bytes) -> bytes:
+    """Quoted-printable (binascii's C encoder: soft breaks at 76, NUL, '=' and 8-bit escaped)."""
+    encoded = binascii.b2a_qp(data, istext=True)
+    # It breaks lines with whatever the data's first line end is, and LF when there is none.
+    return encoded if CRLF in data else encoded.replace(b"\n", CRLF)
+
+
+def _continued(encoded: bytes) -> bytes:
+    """Quoted-printable that the next chunk continues on the same decoded line: it ends with a
+    soft line break, and no encoded line grows past 76 (RFC 2045 6.7) for it."""
+    line_start = encoded.rfind(CRLF) + 2 if CRLF in encoded else 0
+    head, last = encoded[:line_start], encoded[line_start:]
+    pieces = []
+    while len(last) > _QP_LINE - 1:
+        cut = _QP_LINE - 1
+        while b"=" in last[cut - 2 : cut]:  # never inside an =XX escape
+            cut -= 1
+        pieces.append(last[:cut] + _SOFT_BREAK)
+        last = last[cut:]
+    return head + b"".join(pieces) + last + _SOFT_BREAK
 
 
 def _header_line(name: str, value: str) -> bytes:
@@ -64,20 +81,36 @@ def _header_line(name: str, value: str) -> bytes:
 
 @dataclass(frozen=True)
 class _OpenBody:
-    """A part's text, UTF-8 with CRLF line ends, split where the supplier's name goes."""
+    """A part's text, UTF-8 with CRLF line ends, split where the supplier's name goes, and
+    already quoted-printable per piece, so a message encodes only the name."""
 
-    pieces: tuple[bytes, ...]
     content_type: bytes
+    pieces: tuple[bytes, ...]
+    quoted_pieces: tuple[bytes, ...]
+    seven_bit: bool
 
     @classmethod
     def of(cls, rendered: str, subtype: str) -> _OpenBody:
         pieces = [_crlf(p.encode()) for p in rendered.split(SUPPLIER_PLACEHOLDER)]
         if not pieces[-1].endswith(CRLF):
             pieces[-1] += CRLF
-        return cls(tuple(pieces), f'Content-Type: text/{subtype}; charset="utf-8"'.encode())
+        quoted = [_continued(_quoted(p)) for p in pieces[:-1]] + [_quoted(pieces[-1])]
+        return cls(
+            content_type=f'Content-Type: text/{subtype}; charset="utf-8"'.encode(),
+            pieces=tuple(pieces),
+            quoted_pieces=tuple(quoted),
+            seven_bit=all(_fits_seven_bit(p) for p in pieces),
+        )
 
-    def filled(self, name: bytes) -> bytes:
-        return name.join(self.pieces)
+    def encoded(self, name: bytes) -> tuple[bytes, bytes]:
+        """(Content-Transfer-Encoding, body) with `name` (UTF-8, CRLF) in every open spot."""
+        if self.seven_bit and name.isascii():
+            body = name.join(self.pieces)
+            if _fits_seven_bit(body):
+                return b"7bit", body
+        if len(self.pieces) == 1:
+            return b"quoted-printable", self.quoted_pieces[0]
+        return b"quoted-printable", _continued(_quoted(name)).join(self.quoted_pieces)
 
 
 @dataclass(frozen=True)
@@ -151,6 +184,8 @@ class EmailComposer:
         self._contents: OrderedDict[str, PreparedContent] = OrderedDict()
         self._from_line = _header_line("From", settings.mail_from)
         self._message_id_domain = settings.message_id_domain
+        self._date_second = -1
+        self._date_value = b""
 
     def content(self, job: Job) -> PreparedContent:
         prepared = self._contents.get(job.content_key)
@@ -180,6 +215,14 @@ class EmailComposer:
         )
         return ComposedEmail(message_id=message_id, data=data)
 
+    def _date_header(self, date: datetime) -> bytes:
+        # Formatting costs as much as the rest of the headers; a burst shares its second.
+        second = int(date.timestamp())
+        if second != self._date_second:
+            self._date_value = format_datetime(datetime.fromtimestamp(second, UTC)).encode()
+            self._date_second = second
+        return self._date_value
+
     def message(
         self,
         content: PreparedContent,
@@ -196,9 +239,8 @@ class EmailComposer:
         else:
             named = content.subject.replace(SUPPLIER_PLACEHOLDER, supplier)
             subject_line = _header_line("Subject", named)
-        text_cte, text = _transfer_encoded(content.text.filled(_crlf(supplier.encode())))
-        html_name = _crlf(str(escape(supplier)).encode())
-        html_cte, html = _transfer_encoded(content.html.filled(html_name))
+        text_cte, text = content.text.encoded(_crlf(supplier.encode()))
+        html_cte, html = content.html.encoded(_crlf(str(escape(supplier)).encode()))
         boundary = b"=_tw_" + secrets.token_hex(12).encode()
         # A quoted-printable body cannot hold "=_"; a 7bit one could, by a hostile name.
         while not _boundary_free(boundary, text, html):
@@ -209,7 +251,7 @@ class EmailComposer:
                 self._from_line,
                 b"To: ", _checked_header_value("To", to), CRLF,
                 subject_line,
-                b"Date: ", format_datetime(date.astimezone(UTC)).encode(), CRLF,
+                b"Date: ", self._date_header(date), CRLF,
                 b"Message-ID: ", _checked_header_value("Message-ID", message_id), CRLF,
                 # RFC 8058 one-click: unfolded, as clients match the <URL> literally.
                 b"List-Unsubscribe: <", _checked_header_value("Link", unsubscribe_link), b">",
