@@ -201,10 +201,24 @@ def test_the_name_is_escaped_in_html_and_verbatim_in_text(name: str) -> None:
     assert "Bcc" not in message  # a line break in the name stays in the body
 
 
-def test_an_injected_header_in_the_address_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("to", "link", "refused"),
+    [
+        ("a@example.org\r\nBcc: victim@example.org", LINK, "To"),
+        ("a@example.org\x00", LINK, "To"),
+        ("", LINK, "To"),
+        ("a@example.org", LINK + "x" * 1000, "List-Unsubscribe"),
+        ("a@example.org", LINK + ">\nX-Evil: 1", "List-Unsubscribe"),
+    ],
+)
+def test_a_header_value_that_would_break_the_message_is_refused(
+    to: str, link: str, refused: str
+) -> None:
     content = PreparedContent.from_rendered(RenderedEmail(subject="s", text="t", html="<p>t</p>"))
-    with pytest.raises(ValueError, match="To"):
-        new_bytes(content, name="n", to="a@example.org\r\nBcc: victim@example.org")
+    with pytest.raises(ValueError, match=refused):
+        EmailComposer(SETTINGS).message(
+            content, to=to, message_id="<m@x>", date=SENT_AT, unsubscribe_link=link, supplier="n"
+        )
 
 
 @pytest.mark.parametrize(

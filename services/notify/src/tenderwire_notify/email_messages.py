@@ -6,7 +6,8 @@ HTML with the greeting's name left open, the MIME scaffolding) is prepared once 
 and the recipient's name: a few byte joins instead of building and flattening an EmailMessage.
 
 The bytes are 7-bit clean (quoted-printable wherever a part is not plain short-lined ASCII),
-so a relay takes them as they are, with or without 8BITMIME.
+so a relay takes them as they are, with or without 8BITMIME; only a non-ASCII address puts
+UTF-8 in the To header, and the Mailer then asks for SMTPUTF8.
 """
 
 from __future__ import annotations
@@ -168,11 +169,16 @@ def _boundary_free(boundary: bytes, *bodies: bytes) -> bool:
     return not any(delimiter in body for body in bodies)
 
 
-def _checked_header_value(field: str, value: str) -> bytes:
-    # A line break or control character here would let data write its own headers.
-    if not value or not value.isprintable() or len(value) > MAX_LINE - 40:
-        raise ValueError(f"{field} is not a usable header value: {value!r:.80}")
-    return value.encode()
+def _verbatim_header(name: bytes, value: str, *, brackets: bool = False) -> bytes:
+    """A header whose value goes out as it is, unfolded, after checking that it can."""
+    # A line break or control character here would let the data write its own headers.
+    if not value or not value.isprintable():
+        raise ValueError(f"{name.decode()} is not a usable header value: {value!r:.80}")
+    encoded = b"<" + value.encode() + b">" if brackets else value.encode()
+    line = name + b": " + encoded
+    if len(line) > MAX_LINE:
+        raise ValueError(f"{name.decode()} is longer than a header line may be: {value!r:.80}")
+    return line + CRLF
 
 
 class EmailComposer:
@@ -249,13 +255,12 @@ class EmailComposer:
         return b"".join(
             (
                 self._from_line,
-                b"To: ", _checked_header_value("To", to), CRLF,
+                _verbatim_header(b"To", to),
                 subject_line,
                 b"Date: ", self._date_header(date), CRLF,
-                b"Message-ID: ", _checked_header_value("Message-ID", message_id), CRLF,
+                _verbatim_header(b"Message-ID", message_id),
                 # RFC 8058 one-click: unfolded, as clients match the <URL> literally.
-                b"List-Unsubscribe: <", _checked_header_value("Link", unsubscribe_link), b">",
-                CRLF,
+                _verbatim_header(b"List-Unsubscribe", unsubscribe_link, brackets=True),
                 b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", CRLF,
                 b"MIME-Version: 1.0", CRLF,
                 b'Content-Type: multipart/alternative; boundary="', boundary, b'"', CRLF,
