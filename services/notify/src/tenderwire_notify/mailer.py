@@ -1,12 +1,12 @@
-"""E-mail over SMTP, with errors sorted into "try again" and "never again"."""
+"""E-mail over SMTP: prepared bytes over a few reused connections, with every failure sorted
+into the recipient's ("try again" or "never again") or the relay's (the circuit breaker's)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import parseaddr
 
 import aiosmtplib
 
@@ -16,34 +16,17 @@ from tenderwire_notify.channels import (
     RelayUnavailableError,
     TransientSendError,
 )
-from tenderwire_notify.rendering import RenderedEmail, render, render_digest
+from tenderwire_notify.domain import BreakerState, CircuitBreaker
+from tenderwire_notify.email_messages import EmailComposer
 from tenderwire_notify.settings import NotifySettings, SmtpSecurity
-from tenderwire_notify.unsubscribe import Subscription, link_for
 from tenderwire_shared.clock import Clock
 
+# The relay is closing the session (RFC 5321 4.2.3): about the relay, whichever command it ends.
+_SERVICE_CLOSING = 421
 
-def build_message(
-    settings: NotifySettings,
-    *,
-    to: str,
-    delivery_id: str,
-    email: RenderedEmail,
-    unsubscribe_link: str,
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = to
-    message["Subject"] = email.subject
-    message["Date"] = formatdate(usegmt=True)
-    # Derived from the ledger row, so a resend after a crash carries the same id and mail
-    # clients can fold the copies together.
-    message["Message-ID"] = f"<{delivery_id}@{settings.message_id_domain}>"
-    # RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
-    message["List-Unsubscribe"] = f"<{unsubscribe_link}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
-    return message
+
+class _StaleConnectionError(Exception):
+    """A pooled connection turned out to be dead before the relay said anything of the message."""
 
 
 class Mailer:
@@ -55,6 +38,7 @@ class Mailer:
 
     def __init__(self, settings: NotifySettings) -> None:
         self._settings = settings
+        self._sender = parseaddr(settings.mail_from)[1]
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(settings.smtp_pool_size)
 
@@ -67,50 +51,94 @@ class Mailer:
             start_tls=s.smtp_security is SmtpSecurity.STARTTLS,
             timeout=s.smtp_timeout_s,
         )
-        await client.connect()
-        if s.smtp_username:
-            password = s.smtp_password.get_secret_value() if s.smtp_password else ""
-            await client.login(s.smtp_username, password)
+        try:
+            await client.connect()
+            if s.smtp_username:
+                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+                await client.login(s.smtp_username, password)
+        except aiosmtplib.SMTPResponseException as exc:
+            client.close()
+            # Refused at the greeting, EHLO or login: every message would be, so it is the
+            # relay's failure (the breaker's), never one message's permanent one.
+            raise RelayUnavailableError(f"SMTP {exc.code} {exc.message}") from exc
+        except BaseException:
+            client.close()
+            raise
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, *, to: str, data: bytes) -> None:
+        """Send one prepared message (see email_messages) to one address.
+
+        Raises PermanentSendError (hard_bounce when the relay refused the mailbox),
+        TransientSendError (the mailbox may take it later) or RelayUnavailableError.
+        """
+        # A non-ASCII mailbox is only legal over SMTPUTF8 (RFC 6531).
+        options = [] if to.isascii() else ["SMTPUTF8"]
         async with self._slots:
             try:
-                await self._send_on_a_connection(message)
+                await self._send_on_a_connection(to, data, options)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 # One recipient per message, so its refusal is the message's fate.
                 refusal = exc.recipients[0]
                 reason = f"SMTP {refusal.code} {refusal.message}"
                 if 500 <= refusal.code < 600:
                     raise PermanentSendError(reason, hard_bounce=True) from exc
+                if refusal.code == _SERVICE_CLOSING:
+                    raise RelayUnavailableError(reason) from exc
                 raise TransientSendError(reason) from exc
-            except aiosmtplib.SMTPResponseException as exc:
-                if 500 <= exc.code < 600:
-                    raise PermanentSendError(f"SMTP {exc.code} {exc.message}") from exc
+            except aiosmtplib.SMTPHeloError as exc:
                 raise RelayUnavailableError(f"SMTP {exc.code} {exc.message}") from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                reason = f"SMTP {exc.code} {exc.message}"
+                if 500 <= exc.code < 600:
+                    raise PermanentSendError(reason) from exc
+                raise RelayUnavailableError(reason) from exc
+            except aiosmtplib.SMTPNotSupported as exc:
+                # Only SMTPUTF8 is asked for; a relay without it never takes this address.
+                raise PermanentSendError(str(exc)) from exc
+            except ValueError as exc:
+                # aiosmtplib refuses an address it cannot put on the wire, before any command.
+                raise PermanentSendError(f"unusable address: {exc}") from exc
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 raise RelayUnavailableError(repr(exc)) from exc
 
-    async def _send_on_a_connection(self, message: EmailMessage) -> None:
+    async def _send_on_a_connection(self, to: str, data: bytes, options: list[str]) -> None:
         reused = self._idle.pop() if self._idle else None
         if reused is not None and reused.is_connected:
             try:
-                await reused.send_message(message)
-            except aiosmtplib.SMTPServerDisconnected:
-                reused.close()  # the server dropped it while idle: try once on a new one
-            except BaseException:
-                reused.close()
-                raise
+                await self._transact(reused, to, data, options)
+            except _StaleConnectionError:
+                pass  # the server dropped it while idle: try once on a new one
             else:
                 self._idle.append(reused)
                 return
+        elif reused is not None:
+            reused.close()
         client = await self._connect()
         try:
-            await client.send_message(message)
+            await client.sendmail(self._sender, [to], data, mail_options=options)
         except BaseException:
             client.close()
             raise
         self._idle.append(client)
+
+    async def _transact(
+        self, client: aiosmtplib.SMTP, to: str, data: bytes, options: list[str]
+    ) -> None:
+        try:
+            await client.sendmail(self._sender, [to], data, mail_options=options)
+        except aiosmtplib.SMTPServerDisconnected as exc:
+            client.close()
+            raise _StaleConnectionError from exc
+        except aiosmtplib.SMTPSenderRefused as exc:
+            client.close()
+            # An idle-timeout 421 is read as the answer to MAIL, the first command.
+            if exc.code == _SERVICE_CLOSING:
+                raise _StaleConnectionError from exc
+            raise
+        except BaseException:
+            client.close()
+            raise
 
     async def close(self) -> None:
         while self._idle:
@@ -120,46 +148,50 @@ class Mailer:
 
 
 class EmailChannel:
-    """Interim: the email-bytes branch replaces this with prepared bytes and a breaker."""
+    """The e-mail `Channel`: one relay, one circuit breaker, content rendered once per key."""
 
     name = "email"
 
-    def __init__(self, settings: NotifySettings, mailer: Mailer, clock: Clock) -> None:
-        self._settings = settings
+    def __init__(
+        self,
+        settings: NotifySettings,
+        mailer: Mailer,
+        clock: Clock,
+        *,
+        composer: EmailComposer | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.lanes = settings.smtp_pool_size
         self._mailer = mailer
         self._clock = clock
-        self._breaker = settings.breaker("smtp")
-        self.lanes = settings.smtp_pool_size
+        self._composer = composer or EmailComposer(settings)
+        self.breaker = breaker or CircuitBreaker(name="smtp")
 
     def paused(self, now: datetime) -> bool:
-        return self._breaker.is_open(now)
+        return self.breaker.is_open(now)
 
-    async def send(self, job: Job) -> str | None:
-        if job.digest is not None:
-            rendered = render_digest(
-                list(job.digest.entries), language=job.language, timezone_name=job.timezone,
-                day=job.digest.day,
-            )  # fmt: skip
-        else:
-            assert job.match is not None
-            rendered = render(job.match, language=job.language, timezone_name=job.timezone)
-        link = link_for(
-            self._settings,
-            Subscription(supplier_id=job.supplier_id, channel=self.name, address=job.address),
-        )
-        message = build_message(
-            self._settings, to=job.address, delivery_id=job.id, email=rendered,
-            unsubscribe_link=link,
-        )  # fmt: skip
-        if not self._breaker.allows(self._clock.now()):
-            raise RelayUnavailableError("SMTP relay circuit open")
+    async def send(self, job: Job) -> str:
+        """Send the job's e-mail; returns its Message-ID (the same for every resend)."""
+        now = self._clock.now()
         try:
-            await self._mailer.send(message)
+            email = self._composer.compose(job, now=now)
+        except ValueError as exc:
+            raise PermanentSendError(f"cannot compose the e-mail: {exc}") from exc
+        if not self.breaker.allows(now):
+            raise RelayUnavailableError("the SMTP relay's circuit is open")
+        try:
+            await self._mailer.send(to=job.address, data=email.data)
         except RelayUnavailableError:
-            self._breaker.failed(self._clock.now())
+            self.breaker.failed(self._clock.now())
             raise
-        except (PermanentSendError, TransientSendError):
-            self._breaker.succeeded()  # the relay answered; this one message was refused
+        except (TransientSendError, PermanentSendError):
+            self.breaker.succeeded()  # the relay answered; only this mailbox has trouble
             raise
-        self._breaker.succeeded()
-        return str(message["Message-ID"])
+        except BaseException:
+            # A probe whose outcome is unknown (cancelled, say) must not hold the half-open
+            # circuit forever: count it as failed, so a later probe is let through.
+            if self.breaker.state is BreakerState.HALF_OPEN:
+                self.breaker.failed(self._clock.now())
+            raise
+        self.breaker.succeeded()
+        return email.message_id

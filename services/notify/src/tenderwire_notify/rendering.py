@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -143,8 +144,13 @@ def _describe_value(field: str, value: Any, lang: str, locale: Locale, zone: Zon
     return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
 
 
-def render(match: MatchCreated, *, language: str, timezone_name: str) -> RenderedEmail:
-    """The alert for any kind of match: a new tender, an amendment or a cancellation."""
+def render(
+    match: MatchCreated, *, language: str, timezone_name: str, supplier: str | None = None
+) -> RenderedEmail:
+    """The alert for any kind of match: a new tender, an amendment or a cancellation.
+
+    `supplier` replaces the recipient's legal name in the greeting, so one rendering can serve
+    every recipient of the same words (see email_messages)."""
     lang = language if language in LANGUAGES else FALLBACK_LANGUAGE
     locale = Locale.parse(lang)
     zone = ZoneInfo(timezone_name)
@@ -166,7 +172,7 @@ def render(match: MatchCreated, *, language: str, timezone_name: str) -> Rendere
         for c in match.changes
     ]
     context = {
-        "supplier": match.recipient.legal_name,
+        "supplier": match.recipient.legal_name if supplier is None else supplier,
         "tender": tender,
         "notice_type": NOTICE_TYPE_LABELS[lang][tender.notice_type],
         "deadline_supplier": deadline_supplier,
@@ -204,7 +210,12 @@ class DigestEntry:
 
 
 def render_digest(
-    matches: list[MatchCreated], *, language: str, timezone_name: str, day: date
+    matches: Sequence[MatchCreated],
+    *,
+    language: str,
+    timezone_name: str,
+    day: date,
+    supplier: str | None = None,
 ) -> RenderedEmail:
     """One e-mail listing every alert since the last digest, oldest first."""
     lang = language if language in LANGUAGES else FALLBACK_LANGUAGE
@@ -224,7 +235,7 @@ def render_digest(
         for m in matches
     ]
     context = {
-        "supplier": matches[0].recipient.legal_name if matches else "",
+        "supplier": supplier if supplier is not None else _first_legal_name(matches),
         "entries": entries,
         "day": format_date(day, "long", locale=locale),
     }
@@ -233,3 +244,7 @@ def render_digest(
         text=_env.get_template(f"{lang}/digest.txt.j2").render(context),
         html=_env.get_template(f"{lang}/digest.html").render(context),
     )
+
+
+def _first_legal_name(matches: Sequence[MatchCreated]) -> str:
+    return matches[0].recipient.legal_name if matches else ""

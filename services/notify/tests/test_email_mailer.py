@@ -1,0 +1,384 @@
+"""Mailer and EmailChannel over real SMTP: the mail catcher, a relay that is not there, and a
+scripted aiosmtpd relay for the answers the catcher cannot give (421, dropped connections,
+refusals after DATA)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import AnyHttpUrl
+
+from tenderwire_notify.channels import (
+    Job,
+    PermanentSendError,
+    RelayUnavailableError,
+    TransientSendError,
+)
+from tenderwire_notify.domain import BreakerState, CircuitBreaker, content_key
+from tenderwire_notify.email_messages import EmailComposer, PreparedContent
+from tenderwire_notify.mailer import EmailChannel, Mailer
+from tenderwire_notify.rendering import RenderedEmail
+from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared.clock import ManualClock
+from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
+from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
+from tenderwire_stack.mailcatcher import MailCatcher
+from tests.infrastructure import free_port
+
+
+def settings_for(port: int, **overrides: object) -> NotifySettings:
+    return NotifySettings(smtp_port=port, smtp_timeout_s=5.0, **overrides)  # type: ignore[arg-type]
+
+
+def prepared(to: str, settings: NotifySettings, subject: str = "Gants stériles") -> bytes:
+    content = PreparedContent.from_rendered(
+        RenderedEmail(subject=subject, text="Bonjour,\nvoici.\n", html="<p>Bonjour</p>\n")
+    )
+    return EmailComposer(settings).message(
+        content,
+        to=to,
+        message_id=f"<{to.split('@', maxsplit=1)[0]}@tenderwire.localhost>",
+        date=datetime.now(UTC),
+        unsubscribe_link="http://127.0.0.1:18003/v1/unsubscribe/x",
+        supplier="Acme",
+    )
+
+
+def a_job(address: str, job_id: str = "01JD0000000000000000000001") -> Job:
+    match = MatchCreated(
+        match_id="m1",
+        kind=MatchKind.NEW,
+        recipient=Recipient(
+            supplier_id="s1", legal_name="Acme & Sons", email=address,
+            language="fr", timezone="Africa/Dakar",
+        ),
+        tender=TenderSnapshot(
+            tender_id="t1", revision=1, agency="UNICEF", reference="RFQ-1",
+            title="Isolation gowns", description="", language="en",
+            notice_type=NoticeType.INVITATION_TO_BID, unspsc_codes=("42131606",),
+            beneficiary_countries=("SEN",), deadline=datetime(2027, 1, 15, 16, tzinfo=UTC),
+            deadline_utc_offset_minutes=0, published_at=datetime(2026, 11, 1, tzinfo=UTC),
+            url=AnyHttpUrl("https://example.org/t1"),
+        ),
+        matched_codes=("42131600",),
+    )  # fmt: skip
+    return Job(
+        id=job_id,
+        channel="email",
+        supplier_id="s1",
+        address=address,
+        language="fr",
+        timezone="Africa/Dakar",
+        recipient_name="Acme & Sons",
+        content_key=content_key(match, language="fr", timezone="Africa/Dakar"),
+        attempt=1,
+        match=match,
+    )
+
+
+@pytest_asyncio.fixture
+async def catcher() -> AsyncIterator[MailCatcher]:
+    running = MailCatcher(smtp_port=free_port(), http_port=free_port())
+    await running.start()
+    yield running
+    await running.stop()
+
+
+class ScriptedHandler:
+    """Answers by the recipient's local part: `data-reject` gets 554 after DATA, `data-busy`
+    451. With `on_reuse`, a session that already carried a message gets, at the next MAIL,
+    a 421 ("421") or its connection closed ("drop"), as a relay ending idle sessions does."""
+
+    def __init__(self, on_reuse: str | None = None) -> None:
+        self.on_reuse = on_reuse
+        self.delivered: list[bytes] = []
+        self._used_sessions: set[int] = set()
+
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        options: list[str],
+    ) -> str:
+        if id(session) in self._used_sessions and self.on_reuse == "421":
+            return "421 4.4.2 Idle too long, closing"
+        if id(session) in self._used_sessions and self.on_reuse == "drop":
+            assert server.transport is not None
+            server.transport.close()
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        local = str(envelope.rcpt_tos[0]).split("@", 1)[0]
+        if local == "data-reject":
+            return "554 5.6.0 Message content refused"
+        if local == "data-busy":
+            return "451 4.3.0 Local problem, try later"
+        self.delivered.append(envelope.original_content or b"")
+        self._used_sessions.add(id(session))
+        return "250 OK"
+
+
+class ScriptedRelay:
+    def __init__(self, handler: ScriptedHandler) -> None:
+        self.handler = handler
+        self.port = free_port()
+        self.sessions = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> ScriptedRelay:
+        def session() -> SMTP:
+            self.sessions += 1
+            return SMTP(self.handler, hostname="scripted.localhost")
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(session, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+
+async def test_prepared_bytes_arrive_whole_from_the_configured_sender(
+    catcher: MailCatcher,
+) -> None:
+    settings = settings_for(catcher.smtp_port)
+    mailer = Mailer(settings)
+    try:
+        await mailer.send(to="buyer@example.org", data=prepared("buyer@example.org", settings))
+    finally:
+        await mailer.close()
+
+    [message] = catcher.store.all()
+    assert message.mail_from == "alerts@tenderwire.localhost"
+    assert message.recipients == ["buyer@example.org"]
+    assert message.subject == "Gants stériles"
+    assert message.message_id == "<buyer@tenderwire.localhost>"
+    assert message.text.replace("\r\n", "\n") == "Bonjour,\nvoici.\n"
+    assert message.html.strip() == "<p>Bonjour</p>"
+
+
+async def test_a_burst_shares_the_pooled_connections(catcher: MailCatcher) -> None:
+    settings = settings_for(catcher.smtp_port, smtp_pool_size=2)
+    mailer = Mailer(settings)
+    addresses = [f"pool-{i}@example.org" for i in range(12)]
+    try:
+        await asyncio.gather(*(mailer.send(to=a, data=prepared(a, settings)) for a in addresses))
+    finally:
+        await mailer.close()
+
+    assert sorted(r for m in catcher.store.all() for r in m.recipients) == sorted(addresses)
+    assert 1 <= catcher.sessions <= 2
+
+
+@pytest.mark.parametrize(
+    ("address", "error", "hard_bounce"),
+    [
+        ("bounce-1@example.org", PermanentSendError, True),
+        ("tempfail-1@example.org", TransientSendError, None),
+    ],
+)
+async def test_a_refused_mailbox_is_the_recipients_failure(
+    catcher: MailCatcher, address: str, error: type[Exception], hard_bounce: bool | None
+) -> None:
+    settings = settings_for(catcher.smtp_port)
+    mailer = Mailer(settings)
+    try:
+        with pytest.raises(error) as raised:
+            await mailer.send(to=address, data=prepared(address, settings))
+    finally:
+        await mailer.close()
+
+    assert type(raised.value) is error  # a 4xx mailbox is not RelayUnavailableError
+    if hard_bounce is not None:
+        assert isinstance(raised.value, PermanentSendError)
+        assert raised.value.hard_bounce is hard_bounce
+        assert str(raised.value).startswith("SMTP 550")
+    assert catcher.store.all() == []
+
+
+@pytest.mark.parametrize(
+    ("address", "error"),
+    [("data-reject@example.org", PermanentSendError),
+     ("data-busy@example.org", RelayUnavailableError)],
+)  # fmt: skip
+async def test_a_refusal_after_data_is_permanent_for_5xx_and_the_relays_for_4xx(
+    address: str, error: type[Exception]
+) -> None:
+    async with ScriptedRelay(ScriptedHandler()) as relay:
+        settings = settings_for(relay.port)
+        mailer = Mailer(settings)
+        try:
+            with pytest.raises(error) as raised:
+                await mailer.send(to=address, data=prepared(address, settings))
+        finally:
+            await mailer.close()
+
+    assert type(raised.value) is error
+    if isinstance(raised.value, PermanentSendError):
+        assert raised.value.hard_bounce is False
+
+
+@pytest.mark.parametrize("on_reuse", ["drop", "421"])
+async def test_a_pooled_connection_the_relay_ended_is_replaced_without_failing(
+    on_reuse: str,
+) -> None:
+    async with ScriptedRelay(ScriptedHandler(on_reuse)) as relay:
+        settings = settings_for(relay.port, smtp_pool_size=1)
+        mailer = Mailer(settings)
+        try:
+            for address in ("one@example.org", "two@example.org", "three@example.org"):
+                await mailer.send(to=address, data=prepared(address, settings))
+        finally:
+            await mailer.close()
+
+    assert len(relay.handler.delivered) == 3
+    assert relay.sessions == 3  # each reuse met the ended session, then a fresh one took it
+
+
+async def test_a_relay_that_is_not_there_is_unavailable() -> None:
+    settings = settings_for(free_port())
+    mailer = Mailer(settings)
+    with pytest.raises(RelayUnavailableError):
+        await mailer.send(to="a@example.org", data=prepared("a@example.org", settings))
+
+
+async def test_a_relay_that_never_greets_is_unavailable() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # holds the connection open and says nothing
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = NotifySettings(smtp_port=port, smtp_timeout_s=0.3)
+    try:
+        with pytest.raises(RelayUnavailableError):
+            await Mailer(settings).send(
+                to="a@example.org", data=prepared("a@example.org", settings)
+            )
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_non_ascii_mailbox_the_relay_cannot_carry_is_refused_for_good(
+    catcher: MailCatcher,
+) -> None:
+    settings = settings_for(catcher.smtp_port)
+    with pytest.raises(PermanentSendError):
+        await Mailer(settings).send(
+            to="josé@example.org", data=prepared("jose@example.org", settings)
+        )
+
+
+# --- EmailChannel -------------------------------------------------------------------------
+
+
+def a_channel(port: int, clock: ManualClock) -> tuple[EmailChannel, Mailer]:
+    settings = settings_for(port, smtp_pool_size=3)
+    mailer = Mailer(settings)
+    breaker = CircuitBreaker(name="smtp", threshold=3, cooldown=timedelta(seconds=30))
+    return EmailChannel(settings, mailer, clock, breaker=breaker), mailer
+
+
+async def test_the_channel_sends_a_job_and_returns_its_message_id(catcher: MailCatcher) -> None:
+    channel, mailer = a_channel(catcher.smtp_port, ManualClock())
+    job = a_job("buyer@example.org")
+    try:
+        reference = await channel.send(job)
+    finally:
+        await mailer.close()
+
+    [message] = catcher.store.all()
+    assert channel.name == "email"
+    assert channel.lanes == 3
+    assert reference == f"<{job.id}@tenderwire.localhost>" == message.message_id
+    assert message.subject.startswith("[Nouvel appel] Isolation gowns")
+    assert "Bonjour Acme & Sons," in message.text
+    assert "Bonjour Acme &amp; Sons," in message.html
+    assert message.headers["List-Unsubscribe"].startswith("<http://127.0.0.1:18003/v1/")
+    assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+async def recipient_failure(send: Callable[[], Awaitable[str]]) -> Exception:
+    try:
+        await send()
+    except (TransientSendError, PermanentSendError) as exc:
+        return exc
+    raise AssertionError("the send succeeded")
+
+
+async def test_mailbox_failures_leave_the_relays_circuit_closed(catcher: MailCatcher) -> None:
+    clock = ManualClock()
+    channel, mailer = a_channel(catcher.smtp_port, clock)
+    busy, gone = a_job("tempfail-once-7@example.org"), a_job("bounce-7@example.org")
+    try:
+        failures = [await recipient_failure(lambda: channel.send(busy))]
+        for _ in range(3):  # more than the breaker's threshold
+            failures.append(await recipient_failure(lambda: channel.send(gone)))
+        delivered = await channel.send(busy)  # tempfail-once takes it the second time
+    finally:
+        await mailer.close()
+
+    assert type(failures[0]) is TransientSendError
+    assert all(isinstance(f, PermanentSendError) and f.hard_bounce for f in failures[1:])
+    assert channel.breaker.state is BreakerState.CLOSED
+    assert not channel.paused(clock.now())
+    assert [m.message_id for m in catcher.store.all()] == [delivered]
+
+
+@pytest.mark.parametrize("probe_to", ["buyer@example.org", "bounce-probe@example.org"])
+async def test_a_stopped_relay_opens_the_circuit_and_a_probe_the_relay_answers_closes_it(
+    probe_to: str,
+) -> None:
+    clock = ManualClock()
+    port = free_port()
+    channel, mailer = a_channel(port, clock)
+
+    for _ in range(3):
+        with pytest.raises(RelayUnavailableError):
+            await channel.send(a_job("buyer@example.org"))
+    assert channel.paused(clock.now())
+
+    catcher = MailCatcher(smtp_port=port, http_port=free_port())
+    await catcher.start()
+    try:
+        with pytest.raises(RelayUnavailableError, match="circuit is open"):
+            await channel.send(a_job("buyer@example.org"))
+        assert catcher.sessions == 0  # refused without touching SMTP
+
+        clock.advance(timedelta(seconds=31))
+        assert not channel.paused(clock.now())
+        try:
+            reference: str | None = await channel.send(a_job(probe_to))
+        except PermanentSendError:
+            reference = None  # a bounce is the mailbox's answer; the relay is back
+    finally:
+        await mailer.close()
+        await catcher.stop()
+
+    assert channel.breaker.state is BreakerState.CLOSED
+    assert not channel.paused(clock.now())
+    assert [m.message_id for m in catcher.store.all()] == ([reference] if reference else [])
+    assert (reference is None) == probe_to.startswith("bounce")
+
+
+async def test_an_address_no_message_can_carry_fails_for_good_before_smtp(
+    catcher: MailCatcher,
+) -> None:
+    channel, mailer = a_channel(catcher.smtp_port, ManualClock())
+    with pytest.raises(PermanentSendError, match="compose"):
+        await channel.send(a_job("a@example.org\r\nBcc: victim@example.org"))
+    assert catcher.sessions == 0
+    await mailer.close()
