@@ -35,10 +35,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tenderwire_matching import registry
-from tenderwire_matching.alerts import SOURCE, Alert, Cause, MatchEvent
+from tenderwire_matching.alerts import Alert
 from tenderwire_matching.eligibility import classify
 from tenderwire_matching.handlers import TenderHandlers
 from tenderwire_matching.live_index import LiveIndex, matching_lock
+from tenderwire_matching.match_events import SOURCE, Cause, MatchEvent
 from tenderwire_matching.schemas import SupplierRegistration
 from tenderwire_matching.tenders import facts_of, remember
 from tenderwire_shared import topics
@@ -72,7 +73,9 @@ class Sample:
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.matching_writes", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.matching_writes", description=__doc__
+    )
     parser.add_argument(
         "--sizes", default="100,1000", help="suppliers each tender matches, comma-separated"
     )
@@ -173,8 +176,8 @@ async def _send_per_row(
     suppliers = {r["id"]: r for r in await registry.rows(conn, [a.supplier_id for a in alerts])}
     ordered = sorted(
         (a for a in alerts if a.supplier_id in suppliers and suppliers[a.supplier_id]["active"]),
-        key=lambda a: not (
-            ldc_first and registry.recipient(suppliers[a.supplier_id]).least_developed
+        key=lambda a: (
+            not (ldc_first and registry.recipient(suppliers[a.supplier_id]).least_developed)
         ),
     )
     sent = 0
@@ -383,9 +386,7 @@ def table(samples: Sequence[Sample], sizes: Sequence[int], variants: Sequence[st
         bulk = [s.ms for s in samples if s.size == size and s.variant == "bulk"]
         for variant in variants:
             values = [s.ms for s in samples if s.size == size and s.variant == variant]
-            ratio = (
-                f"{statistics.median(values) / statistics.median(bulk):.2f}×" if bulk else "-"
-            )
+            ratio = f"{statistics.median(values) / statistics.median(bulk):.2f}x" if bulk else "-"
             result.add_row(
                 f"{size:,}",
                 variant,
@@ -405,7 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     configure_logging("matching", level="INFO", stream=open(os.devnull, "w"))  # noqa: SIM115
     console = Console()
-    console.print(f"[bold]{shlex.join(['python', '-m', 'benchmarks.matching_writes', *sys.argv[1:]])}[/]")
+    console.print(
+        f"[bold]{shlex.join(['python', '-m', 'benchmarks.matching_writes', *sys.argv[1:]])}[/]"
+    )
     console.print(f"{os.cpu_count()} CPUs; load average {load_average()} at start")
     console.print(
         f"{args.rounds} timed rounds (+{args.warmup} warm-up) of each of"

@@ -3,21 +3,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic_core import to_json
+
 from tenderwire_matching import registry
+from tenderwire_matching.match_events import Cause, MatchEvents
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import Envelope, new_event_id
-from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
-from tenderwire_shared.events.tenders import FieldChange, TenderSnapshot
-from tenderwire_shared.outbox import add_many_to_outbox
-
-SOURCE = "tenderwire/matching"
-
-# Parametrising a generic model per event costs more than building the event.
-MatchEvent = Envelope[MatchCreated]
+from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.events.matches import MatchKind
+from tenderwire_shared.events.tenders import TenderSnapshot
+from tenderwire_shared.outbox import add_rows_to_outbox
 
 
 @dataclass(frozen=True)
@@ -26,17 +23,6 @@ class Alert:
     kind: MatchKind
     matched_codes: tuple[str, ...] = ()
     still_matches: bool = True
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why the alerts are sent: the tender as it now stands, and the event that changed it."""
-
-    tender: TenderSnapshot
-    correlation_id: str | None
-    causation_id: str | None
-    changes: tuple[FieldChange, ...] = ()
-    reason: str | None = None
 
 
 async def send(
@@ -53,7 +39,9 @@ async def send(
     """
     if not alerts:
         return 0
-    suppliers = await registry.rows(conn, list(dict.fromkeys(a.supplier_id for a in alerts)))
+    suppliers = await registry.contact_rows(
+        conn, list(dict.fromkeys(a.supplier_id for a in alerts))
+    )
     recipients = {r["id"]: registry.recipient(r) for r in suppliers if r["active"]}
     ordered = sorted(
         (a for a in alerts if a.supplier_id in recipients),
@@ -63,13 +51,20 @@ async def send(
     created = await _record(conn, list(zip(match_ids, ordered, strict=True)), cause.tender)
     # The outbox's order is the order suppliers hear in, so it follows `ordered`, not the
     # order the database happened to return the new rows in.
-    events = [
-        (alert.supplier_id, _event(match_id, alert, recipients[alert.supplier_id], cause))
+    events = MatchEvents(cause)
+    rows = [
+        events.row(
+            match_id=match_id,
+            kind=alert.kind,
+            recipient=recipients[alert.supplier_id],
+            matched_codes=alert.matched_codes,
+            still_matches=alert.still_matches,
+        )
         for match_id, alert in zip(match_ids, ordered, strict=True)
         if match_id in created
     ]
-    await add_many_to_outbox(conn, topic=topic, items=events)
-    return len(events)
+    await add_rows_to_outbox(conn, topic=topic, rows=rows)
+    return len(rows)
 
 
 async def _record(
@@ -87,32 +82,12 @@ async def _record(
         [match_id for match_id, _ in matches],
         [alert.supplier_id for _, alert in matches],
         [alert.kind.value for _, alert in matches],
-        [json.dumps(alert.matched_codes) for _, alert in matches],
+        [to_json(alert.matched_codes).decode() for _, alert in matches],
         tender.tender_id,
         tender.revision,
         [alert.still_matches for _, alert in matches],
     )
     return {r["id"] for r in rows}
-
-
-def _event(match_id: str, alert: Alert, recipient: Recipient, cause: Cause) -> MatchEvent:
-    return MatchEvent(
-        type=f"match.{alert.kind.value}",
-        source=SOURCE,
-        subject=alert.supplier_id,
-        correlationid=cause.correlation_id,
-        causationid=cause.causation_id,
-        data=MatchCreated(
-            match_id=match_id,
-            kind=alert.kind,
-            recipient=recipient,
-            tender=cause.tender,
-            matched_codes=alert.matched_codes,
-            changes=cause.changes,
-            reason=cause.reason,
-            still_matches=alert.still_matches,
-        ),
-    )
 
 
 async def alerted_suppliers(conn: Connection, tender_id: str) -> set[str]:

@@ -143,6 +143,11 @@ async def rows(conn: Connection, supplier_ids: list[str]) -> list[asyncpg.Record
     )
 
 
+async def contact_rows(conn: Connection, supplier_ids: list[str]) -> list[asyncpg.Record]:
+    """The suppliers without their codes: enough for `recipient`, and cheaper by a join."""
+    return await conn.fetch("SELECT * FROM suppliers WHERE id = ANY($1::text[])", supplier_ids)
+
+
 async def all_active(conn: Connection) -> list[asyncpg.Record]:
     return await conn.fetch(f"{_SELECT} WHERE s.active GROUP BY s.id")
 
