@@ -143,36 +143,33 @@ class MatchEvents:
         return self._templates[kind, still_matches]
 
     def _cut(self, kind: MatchKind, still_matches: bool) -> Template | None:
-        stand_ins = {
-            "id": new_event_id(),
-            "subject": _STAND_IN_RECIPIENT.supplier_id,
-            "match_id": new_event_id(),
-            "matched_codes": "matched-codes-stand-in",
-        }
+        event_id, match_id, codes = new_event_id(), new_event_id(), ("matched-codes-stand-in",)
         prototype = self.event(
-            event_id=stand_ins["id"],
-            match_id=stand_ins["match_id"],
+            event_id=event_id,
+            match_id=match_id,
             kind=kind,
             recipient=_STAND_IN_RECIPIENT,
-            matched_codes=(stand_ins["matched_codes"],),
+            matched_codes=codes,
             still_matches=still_matches,
         )
         dumped = prototype.model_dump_json(serialize_as_any=True).encode()
-        # The subject and the recipient's supplier_id are the same stand-in: find the
-        # recipient whole first, so the search for the subject sees only the subject.
-        recipient = _STAND_IN_RECIPIENT.model_dump_json(serialize_as_any=True).encode()
+        # The recipient holds the subject's stand-in too, so it is found (and blanked) first.
+        stand_ins = [
+            ("recipient", _STAND_IN_RECIPIENT.model_dump_json(serialize_as_any=True).encode()),
+            ("id", to_json(event_id)),
+            ("subject", to_json(_STAND_IN_RECIPIENT.supplier_id)),
+            ("match_id", to_json(match_id)),
+            ("matched_codes", to_json(codes)),
+        ]
         spans: list[tuple[int, int, str]] = []
         searched = dumped
-        for slot, stand_in in [("recipient", recipient)] + [
-            (slot, to_json(value if slot != "matched_codes" else (value,)))
-            for slot, value in stand_ins.items()
-        ]:
+        for slot, stand_in in stand_ins:
             if searched.count(stand_in) != 1:
                 return None
             start = searched.index(stand_in)
-            spans.append((start, start + len(stand_in), slot))
-            # Blank what was found (same length) so later searches cannot match inside it.
-            searched = searched[:start] + b"\0" * len(stand_in) + searched[start + len(stand_in) :]
+            end = start + len(stand_in)
+            spans.append((start, end, slot))
+            searched = searched[:start] + b"\0" * len(stand_in) + searched[end:]
         spans.sort()
         parts, slots, at = [], [], 0
         for start, end, slot in spans:
@@ -184,5 +181,5 @@ class MatchEvents:
             parts=tuple(parts),
             slots=tuple(slots),
             headers=headers_column(prototype),
-            prototype_id=stand_ins["id"],
+            prototype_id=event_id,
         )
