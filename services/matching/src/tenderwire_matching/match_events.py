@@ -10,6 +10,7 @@ is not found exactly once, the slow path makes them instead.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from pydantic_core import to_json
@@ -53,6 +54,12 @@ _STAND_IN_RECIPIENT = Recipient(
     language="en",
     timezone="UTC",
 )
+
+
+@functools.lru_cache(maxsize=65536)
+def _dumped(recipient: Recipient) -> bytes:
+    # Recipients are frozen and come cached from the registry: most are dumped once.
+    return recipient.model_dump_json(serialize_as_any=True).encode()
 
 
 class MatchEvents:
@@ -122,7 +129,7 @@ class MatchEvents:
             "id": to_json(event_id),
             "subject": to_json(recipient.supplier_id),
             "match_id": to_json(match_id),
-            "recipient": recipient.model_dump_json(serialize_as_any=True).encode(),
+            "recipient": _dumped(recipient),
             "matched_codes": to_json(matched_codes),
         }
         pieces = [template.parts[0]]

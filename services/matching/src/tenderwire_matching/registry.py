@@ -3,8 +3,10 @@ transaction, so a change, its change-log row and its supplier event commit toget
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+from datetime import time
 from typing import Any
 
 import asyncpg
@@ -191,17 +193,45 @@ def view(r: asyncpg.Record) -> SupplierView:
 
 
 def recipient(r: asyncpg.Record) -> Recipient:
+    return _recipient(
+        r["id"], r["legal_name"], r["email"], r["language"], r["timezone"], r["phone"],
+        r["delivery"], r["digest_hour"], r["quiet_hours_start"], r["quiet_hours_end"],
+        r["country"],
+    )  # fmt: skip
+
+
+# A tender's alerts make one Recipient per matched supplier, and most suppliers are matched
+# again and again unchanged: built from the row's own values, a cached one is the same.
+@functools.lru_cache(maxsize=65536)
+def _recipient(
+    supplier_id: str,
+    legal_name: str,
+    email: str,
+    language: str,
+    timezone: str,
+    phone: str | None,
+    delivery: str,
+    digest_hour: int,
+    quiet_hours_start: time | None,
+    quiet_hours_end: time | None,
+    country: str,
+) -> Recipient:
+    quiet = (
+        None
+        if quiet_hours_start is None or quiet_hours_end is None
+        else QuietHours(start=quiet_hours_start, end=quiet_hours_end)
+    )
     return Recipient(
-        supplier_id=r["id"],
-        legal_name=r["legal_name"],
-        email=r["email"],
-        language=r["language"],
-        timezone=r["timezone"],
-        phone=r["phone"],
-        delivery=Delivery(r["delivery"]),
-        digest_hour=r["digest_hour"],
-        quiet_hours=_quiet_hours(r),
-        least_developed=classify(r["country"]).least_developed,
+        supplier_id=supplier_id,
+        legal_name=legal_name,
+        email=email,
+        language=language,
+        timezone=timezone,
+        phone=phone,
+        delivery=Delivery(delivery),
+        digest_hour=digest_hour,
+        quiet_hours=quiet,
+        least_developed=classify(country).least_developed,
     )
 
 
