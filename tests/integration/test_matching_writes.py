@@ -160,8 +160,12 @@ async def test_a_replay_alerts_nobody_twice_and_a_later_revision_alerts_again(
 async def test_the_relay_is_woken_once_the_alerts_commit(pool: asyncpg.Pool) -> None:
     senegal = await supplier(pool, "Dakar Medical", "SN")
     woken: list[str] = []
+
+    def heard(*args: object) -> None:
+        woken.append(str(args[2]))
+
     async with pool.acquire() as listener:
-        await listener.add_listener(WAKE_CHANNEL, lambda *args: woken.append(args[2]))
+        await listener.add_listener(WAKE_CHANNEL, heard)
         await send(pool, [Alert(senegal, MatchKind.NEW)], Cause(tender(), None, None))
 
         async def wake_ups() -> list[str]:
@@ -169,6 +173,7 @@ async def test_the_relay_is_woken_once_the_alerts_commit(pool: asyncpg.Pool) -> 
             return woken
 
         assert await eventually(wake_ups, until=bool) == [WAKE_CHANNEL]
+        await listener.remove_listener(WAKE_CHANNEL, heard)
 
 
 async def test_no_alerts_write_nothing(pool: asyncpg.Pool) -> None:
