@@ -19,7 +19,7 @@ from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
-from tenderwire_shared.outbox import WAKE_CHANNEL
+from tenderwire_shared.outbox import WAKE_CHANNEL, add_many_to_outbox, add_to_outbox
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.integration
@@ -181,3 +181,29 @@ async def test_no_alerts_write_nothing(pool: asyncpg.Pool) -> None:
     gone = await supplier(pool, "Closed Shop", "SN", active=False)
     assert await send(pool, [Alert(gone, MatchKind.NEW)], Cause(tender(), None, None)) == 0
     assert await outbox(pool) == []
+
+
+async def test_many_events_are_queued_in_the_order_given_as_add_to_outbox_writes_each(
+    pool: asyncpg.Pool,
+) -> None:
+    events = [
+        Envelope[FieldChange](
+            type="test.changed",
+            source="tests",
+            subject=f"s{n}",
+            data=FieldChange(field="n", before=n, after=n + 1),
+        )
+        for n in range(5)
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await add_many_to_outbox(conn, topic=TOPIC, items=[(e.subject, e) for e in events[:4]])
+        await add_to_outbox(conn, topic=TOPIC, key="s4", event=events[4])
+        await add_many_to_outbox(conn, topic=TOPIC, items=[])
+
+    rows = await outbox(pool)
+    assert [r["event_id"] for r in rows] == [e.id for e in events]
+    assert [r["key"] for r in rows] == [f"s{n}" for n in range(5)]
+    assert [bytes(r["value"]) for r in rows] == [e.model_dump_json().encode() for e in events]
+    assert [json.loads(r["headers"]) for r in rows] == [
+        [[k, v.decode()] for k, v in e.kafka_headers()] for e in events
+    ]

@@ -4,8 +4,8 @@ A tender matching 1,000 suppliers makes 1,000 events that differ only in their i
 recipient and the matched codes; building and dumping each as a model costs more than all
 of matching's SQL. So one prototype event is dumped per kind, and each supplier's bytes are
 the prototype with its own values spliced in where the prototype's stand-ins are. The bytes
-are those `model_dump_json` makes (tests/test_match_events.py holds that); when a stand-in
-is not found exactly once, the slow path makes them instead.
+are those `model_dump_json` makes (services/matching/tests/test_match_events.py holds that);
+when a stand-in is not found exactly once, the slow path makes them instead.
 """
 
 from __future__ import annotations
