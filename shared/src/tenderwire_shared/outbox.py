@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -21,21 +23,69 @@ log = structlog.get_logger()
 WAKE_CHANNEL = "outbox_wake"
 
 
+@dataclass(frozen=True)
+class OutboxRow:
+    """One event already serialised, for callers that build many values more cheaply than
+    `model_dump_json` does one by one (and prove the bytes are the same)."""
+
+    key: str
+    event_id: str
+    event_type: str
+    value: bytes
+    headers: str
+
+    @classmethod
+    def of(cls, key: str, event: Envelope[Any]) -> OutboxRow:
+        # serialize_as_any: an Envelope[BaseModel] must carry its data's own fields, not {}.
+        return cls(
+            key=key,
+            event_id=event.id,
+            event_type=event.type,
+            value=event.model_dump_json(serialize_as_any=True).encode(),
+            headers=headers_column(event),
+        )
+
+
+def headers_column(event: Envelope[Any]) -> str:
+    """The outbox's `headers` value: the Kafka headers as JSON pairs of strings."""
+    return json.dumps([[k, v.decode()] for k, v in event.kafka_headers()])
+
+
 async def add_to_outbox(conn: Connection, *, topic: str, key: str, event: Envelope[Any]) -> None:
     """Queue `event` for publication. Call inside the transaction that changes the state."""
-    # serialize_as_any: an Envelope[BaseModel] must carry its data's own fields, not {}.
-    payload = event.model_dump_json(serialize_as_any=True).encode()
+    await add_rows_to_outbox(conn, topic=topic, rows=[OutboxRow.of(key, event)])
+
+
+async def add_many_to_outbox(
+    conn: Connection, *, topic: str, items: Sequence[tuple[str, Envelope[Any]]]
+) -> None:
+    """Queue each (key, event) for publication, in this order, in one statement."""
+    await add_rows_to_outbox(conn, topic=topic, rows=[OutboxRow.of(k, e) for k, e in items])
+
+
+async def add_rows_to_outbox(conn: Connection, *, topic: str, rows: Sequence[OutboxRow]) -> None:
+    """Queue serialised events for publication, in this order; one statement, one wake-up."""
+    if not rows:
+        return
+    # Positions come from the sequence as rows are inserted, so the ORDER BY is what makes
+    # publication order the order of `rows`. The wake-up rides in the same round trip: the
+    # relay reads only after commit, when both are visible together.
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, event_type, value, headers)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
-        event.id,
+        "WITH queued AS ("
+        " INSERT INTO outbox (event_id, topic, key, event_type, value, headers)"
+        " SELECT r.event_id, $1, r.key, r.event_type, r.value, r.headers::jsonb"
+        " FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])"
+        " WITH ORDINALITY AS r(event_id, key, event_type, value, headers, n)"
+        " ORDER BY r.n RETURNING 1)"
+        " SELECT pg_notify($7, '') FROM (SELECT count(*) FROM queued) AS done",
         topic,
-        key,
-        event.type,
-        payload,
-        json.dumps([[k, v.decode()] for k, v in event.kafka_headers()]),
+        [r.event_id for r in rows],
+        [r.key for r in rows],
+        [r.event_type for r in rows],
+        [r.value for r in rows],
+        [r.headers for r in rows],
+        WAKE_CHANNEL,
     )
-    await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
 
 
 class OutboxRelay:

@@ -6,16 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
+from pydantic_core import to_json
 
 from tenderwire_matching import registry
+from tenderwire_matching.match_events import Cause, MatchEvents
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import Envelope, new_event_id
-from tenderwire_shared.events.matches import MatchCreated, MatchKind
-from tenderwire_shared.events.tenders import FieldChange, TenderSnapshot
-from tenderwire_shared.outbox import add_to_outbox
-
-SOURCE = "tenderwire/matching"
+from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.events.matches import MatchKind
+from tenderwire_shared.events.tenders import TenderSnapshot
+from tenderwire_shared.outbox import add_rows_to_outbox
 
 
 @dataclass(frozen=True)
@@ -26,17 +25,6 @@ class Alert:
     still_matches: bool = True
 
 
-@dataclass(frozen=True)
-class Cause:
-    """Why the alerts are sent: the tender as it now stands, and the event that changed it."""
-
-    tender: TenderSnapshot
-    correlation_id: str | None
-    causation_id: str | None
-    changes: tuple[FieldChange, ...] = ()
-    reason: str | None = None
-
-
 async def send(
     conn: Connection,
     alerts: Sequence[Alert],
@@ -45,59 +33,61 @@ async def send(
     topic: str,
     ldc_first: bool,
 ) -> int:
-    """Record and announce `alerts`; returns how many were new. LDC suppliers go first."""
+    """Record and announce `alerts`; returns how many were new. LDC suppliers go first.
+
+    A few statements whatever the number of alerts: the suppliers, the matches, the events.
+    """
     if not alerts:
         return 0
-    suppliers = {r["id"]: r for r in await registry.rows(conn, [a.supplier_id for a in alerts])}
+    suppliers = await registry.contact_rows(
+        conn, list(dict.fromkeys(a.supplier_id for a in alerts))
+    )
+    recipients = {r["id"]: registry.recipient(r) for r in suppliers if r["active"]}
     ordered = sorted(
-        (a for a in alerts if a.supplier_id in suppliers and suppliers[a.supplier_id]["active"]),
-        key=lambda a: (
-            not (ldc_first and registry.recipient(suppliers[a.supplier_id]).least_developed)
-        ),
+        (a for a in alerts if a.supplier_id in recipients),
+        key=lambda a: not (ldc_first and recipients[a.supplier_id].least_developed),
     )
-    sent = 0
-    for alert in ordered:
-        if await _send_one(conn, alert, suppliers[alert.supplier_id], cause, topic):
-            sent += 1
-    return sent
-
-
-async def _send_one(
-    conn: Connection, alert: Alert, supplier: asyncpg.Record, cause: Cause, topic: str
-) -> bool:
-    match_id = new_event_id()
-    created = await conn.fetchval(
-        "INSERT INTO matches (id, supplier_id, tender_id, revision, kind, codes, still_matches)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true",
-        match_id,
-        alert.supplier_id,
-        cause.tender.tender_id,
-        cause.tender.revision,
-        alert.kind.value,
-        list(alert.matched_codes),
-        alert.still_matches,
-    )
-    if not created:
-        return False
-    event = Envelope[MatchCreated](
-        type=f"match.{alert.kind.value}",
-        source=SOURCE,
-        subject=alert.supplier_id,
-        correlationid=cause.correlation_id,
-        causationid=cause.causation_id,
-        data=MatchCreated(
+    match_ids = [new_event_id() for _ in ordered]
+    created = await _record(conn, list(zip(match_ids, ordered, strict=True)), cause.tender)
+    # The outbox's order is the order suppliers hear in, so it follows `ordered`, not the
+    # order the database happened to return the new rows in.
+    events = MatchEvents(cause)
+    rows = [
+        events.row(
             match_id=match_id,
             kind=alert.kind,
-            recipient=registry.recipient(supplier),
-            tender=cause.tender,
+            recipient=recipients[alert.supplier_id],
             matched_codes=alert.matched_codes,
-            changes=cause.changes,
-            reason=cause.reason,
             still_matches=alert.still_matches,
-        ),
+        )
+        for match_id, alert in zip(match_ids, ordered, strict=True)
+        if match_id in created
+    ]
+    await add_rows_to_outbox(conn, topic=topic, rows=rows)
+    return len(rows)
+
+
+async def _record(
+    conn: Connection, matches: Sequence[tuple[str, Alert]], tender: TenderSnapshot
+) -> set[str]:
+    """Insert the matches not made before; returns the ids of those that are new."""
+    # Codes travel as JSON text: unnest cannot take a ragged two-dimensional array.
+    rows = await conn.fetch(
+        "INSERT INTO matches (id, supplier_id, tender_id, revision, kind, codes, still_matches)"
+        " SELECT m.id, m.supplier_id, $5, $6, m.kind,"
+        " ARRAY(SELECT jsonb_array_elements_text(m.codes::jsonb)), m.still_matches"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $7::boolean[])"
+        " AS m(id, supplier_id, kind, codes, still_matches)"
+        " ON CONFLICT DO NOTHING RETURNING id",
+        [match_id for match_id, _ in matches],
+        [alert.supplier_id for _, alert in matches],
+        [alert.kind.value for _, alert in matches],
+        [to_json(alert.matched_codes).decode() for _, alert in matches],
+        tender.tender_id,
+        tender.revision,
+        [alert.still_matches for _, alert in matches],
     )
-    await add_to_outbox(conn, topic=topic, key=alert.supplier_id, event=event)
-    return True
+    return {r["id"] for r in rows}
 
 
 async def alerted_suppliers(conn: Connection, tender_id: str) -> set[str]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import structlog
 
 from tenderwire_matching import alerts
-from tenderwire_matching.alerts import Alert, Cause
+from tenderwire_matching.alerts import Alert
 from tenderwire_matching.live_index import LiveIndex, matching_lock
+from tenderwire_matching.match_events import Cause
 from tenderwire_matching.rules import TenderFacts
 from tenderwire_matching.tenders import facts_of, remember
 from tenderwire_shared.db import Connection

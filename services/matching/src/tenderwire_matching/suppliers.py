@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from tenderwire_matching import alerts, registry
-from tenderwire_matching.alerts import Alert, Cause
+from tenderwire_matching.alerts import Alert
 from tenderwire_matching.live_index import matching_lock
+from tenderwire_matching.match_events import SOURCE, Cause
 from tenderwire_matching.rules import matched_codes, matches
 from tenderwire_matching.schemas import RegisteredSupplier, SupplierRegistration, SupplierUpdate
 from tenderwire_matching.tenders import facts_of, open_tenders
@@ -86,7 +87,7 @@ async def _changed(
         raise registry.SupplierNotFoundError(supplier_id)
     event = Envelope[SupplierChanged](
         type=event_type,
-        source=alerts.SOURCE,
+        source=SOURCE,
         subject=supplier_id,
         correlationid=correlation_id,
         data=SupplierChanged(
