@@ -35,6 +35,7 @@ bench: setup ## benchmarks beside baselines measured in the same run (about 8 mi
 	$(UV) run --frozen python -m benchmarks
 	$(UV) run --frozen python -m benchmarks.matching_index --gc-freeze
 	$(UV) run --frozen python -m benchmarks.log_lines
+	$(UV) run --frozen python -m benchmarks.matching_writes
 	$(UV) run --frozen python -m benchmarks.pipeline
 
 format: setup
