@@ -289,9 +289,9 @@ class _StopRequestedError(Exception):
 
 _INSERT_INBOX_ROWS = (
     'INSERT INTO inbox (consumer, event_id, topic, partition, "offset")'
-    " SELECT $1, fresh.event_id, fresh.topic, fresh.partition, fresh.\"offset\""
+    ' SELECT $1, fresh.event_id, fresh.topic, fresh.partition, fresh."offset"'
     " FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[])"
-    " AS fresh(event_id, topic, partition, \"offset\")"
+    ' AS fresh(event_id, topic, partition, "offset")'
     " ON CONFLICT DO NOTHING RETURNING event_id"
 )
 
