@@ -42,6 +42,8 @@ class Ledger:
     entered: asyncio.Event = field(default_factory=asyncio.Event)
 
     def parse(self, envelope: RawEnvelope) -> Amount:
+        if "bug" in envelope.data:
+            raise KeyError("a parse bug that only this record reaches")
         parsed = Amount.model_validate(envelope.data)
         if parsed.poison:
             raise PoisonMessageError("data.poison: this event can never be counted")
@@ -137,14 +139,15 @@ async def test_a_poison_record_goes_to_the_dlt_alone_and_its_neighbours_are_appl
 ) -> None:
     good = [event(n) for n in range(6)]
     wrong_type = event("many")
-    refused = event(poison=True)
-    records = [good[0], b"\xff not json", good[1], good[2], wrong_type, good[3], refused, *good[4:]]
+    refused, buggy = event(poison=True), event(bug=True)
+    records = [good[0], b"\xff not json", good[1], wrong_type, good[2], refused, good[3], buggy]
+    records += good[4:]
     # One key, so all land on one partition, in this order, and most likely in one poll.
     await scene.publish(*records, key=b"same")
 
     async with scene.consuming(Ledger()) as consumer:
         await scene.caught_up(len(records))
-        letters = await scene.dead_letters(3)
+        letters = await scene.dead_letters(4)
 
     assert await scene.applied() == {id_of(v): 1 for v in good}
     by_value = {letter.value: letter.headers for letter in letters}
@@ -155,7 +158,8 @@ async def test_a_poison_record_goes_to_the_dlt_alone_and_its_neighbours_are_appl
     assert by_value[refused]["dlt_consumer_group"] == scene.group.encode()
     assert by_value[refused]["dlt_original_topic"] == scene.topic.encode()
     assert consumer.records_handled == len(good)
-    assert consumer.records_dead_lettered == 3
+    assert by_value[buggy]["dlt_reason"].startswith(b"parse failed: KeyError")
+    assert consumer.records_dead_lettered == 4
 
 
 async def test_duplicates_in_a_poll_across_polls_and_after_a_replay_are_applied_once(
@@ -288,4 +292,26 @@ async def test_offsets_are_committed_only_after_the_transaction(scene: Scene) ->
 
     async with scene.consuming(Ledger()):
         await scene.caught_up(len(records))
+    assert await scene.applied() == {id_of(v): 1 for v in records}
+
+
+async def test_a_rebalance_in_the_middle_of_a_batch_loses_nothing_and_applies_nothing_twice(
+    scene: Scene,
+) -> None:
+    records = [event(n) for n in range(30)]
+    await scene.publish(*records)
+    gate = asyncio.Event()
+    held = Ledger(gate=gate)
+    async with scene.consuming(held) as first:
+        await held.entered.wait()
+        async with scene.consuming(Ledger()) as second:
+
+            async def second_reads() -> set[object]:
+                return set(second.assignment())
+
+            # The group moved partitions away from `first` while its batch is still open.
+            taken = await eventually(second_reads, until=bool)
+            assert not taken & first.assignment()
+            gate.set()
+            await scene.caught_up(len(records))
     assert await scene.applied() == {id_of(v): 1 for v in records}

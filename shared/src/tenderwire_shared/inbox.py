@@ -396,6 +396,11 @@ class BatchConsumer:
             except (PoisonMessageError, ValidationError) as exc:
                 await self._dead_letter(record, _reason(exc), exc)
                 return None
+            except Exception as exc:
+                # parse does no I/O, so trying again gives the same answer; a bug that
+                # rejects one record must not stop the consumer for all the others.
+                await self._dead_letter(record, f"parse failed: {exc!r}", exc)
+                return None
         return _Parsed(record, envelope, item)
 
     async def _apply(self, parsed: list[_Parsed], started: float) -> None:
@@ -511,9 +516,19 @@ class BatchConsumer:
         self.records_dead_lettered += 1
         _report_dead_letter(record, group=self.group, topic=topic, reason=reason)
 
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this member reads now (empty until the group has assigned any)."""
+        return set(self._consumer.assignment())
+
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        # aiokafka refuses a whole commit that names a partition a rebalance took away; the
+        # partitions still ours are worth committing, so they are not read twice.
+        assigned = self._consumer.assignment()
+        still_ours = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not still_ours:
+            return
         try:
-            await self._consumer.commit(offsets)
+            await self._consumer.commit(still_ours)
         except KafkaError as exc:
             # A rebalance took the partitions away; whoever gets them next re-reads these
             # records and the inbox drops them, so carrying on loses nothing.
