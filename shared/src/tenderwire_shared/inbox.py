@@ -346,7 +346,8 @@ class BatchConsumer:
         self._task = asyncio.create_task(self._run(), name=f"batch-consumer-{self.group}")
 
     async def stop(self, *, grace_s: float = 10.0) -> None:
-        """Let the in-flight batch finish (or abandon it, uncommitted, if it is waiting)."""
+        """Let the in-flight batch finish; one waiting out an outage, or still running after
+        `grace_s`, is abandoned with its offsets uncommitted (the inbox drops the redelivery)."""
         self._stopping.set()
         if self._task is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
