@@ -1,25 +1,32 @@
-"""Idempotent consumption: effects and inbox row commit together; poison goes to a DLT."""
+"""Idempotent consumption: effects and inbox row commit together; poison goes to a DLT.
+
+`consuming` feeds a handler one record at a time; `consuming_batches` feeds a `BatchHandler`
+a whole poll at a time, in one transaction, with one offset commit per poll.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import RawEnvelope, supplier_id_of, tender_id_of
+from tenderwire_shared.envelope import RawEnvelope, supplier_id_of, tender_id_of, utc_now
 from tenderwire_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
 from tenderwire_shared.topics import dead_letter_topic
 
@@ -33,6 +40,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    # A server shutting down or restarting ends the transaction it was in; the next attempt
+    # connects again (or finds it down, which is OSError above).
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
 )
 
 
@@ -126,13 +137,7 @@ class IdempotentConsumer:
             return await self._dead_letter(record, f"invalid envelope: {_describe(exc)}", exc)
 
         # Bound for the handler's whole run, so its own lines carry the same ids as this one's.
-        with structlog.contextvars.bound_contextvars(
-            event_id=envelope.id,
-            event_type=envelope.type,
-            correlation_id=envelope.correlationid,
-            consumer=self.group,
-            **_subjects(envelope.data),
-        ):
+        with _bound_to(envelope, self.group):
             return await self._handle_with_retries(record, envelope)
 
     async def _handle_with_retries(self, record: Record, envelope: RawEnvelope) -> Outcome:
@@ -182,17 +187,32 @@ class IdempotentConsumer:
         topic = await self._dead_letters.publish(
             record, group=self.group, reason=reason, error_type=type(exc).__name__
         )
-        DEAD_LETTERS.labels(self.group).inc()
-        log.warning(
-            "event_dead_lettered",
-            consumer=self.group,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            dead_letter_topic=topic,
-            error=reason,
-        )
+        _report_dead_letter(record, group=self.group, topic=topic, reason=reason)
         return Outcome.DEAD_LETTERED
+
+
+def _report_dead_letter(record: Record, *, group: str, topic: str, reason: str) -> None:
+    DEAD_LETTERS.labels(group).inc()
+    log.warning(
+        "event_dead_lettered",
+        consumer=group,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        dead_letter_topic=topic,
+        error=reason,
+    )
+
+
+def _bound_to(envelope: RawEnvelope, group: str) -> contextlib.AbstractContextManager[None]:
+    # Every line about one event carries its ids, as operators grep for them.
+    return structlog.contextvars.bound_contextvars(
+        event_id=envelope.id,
+        event_type=envelope.type,
+        correlation_id=envelope.correlationid,
+        consumer=group,
+        **_subjects(envelope.data),
+    )
 
 
 def _subjects(data: dict[str, Any]) -> dict[str, str]:
@@ -238,4 +258,344 @@ async def consuming(
         yield
     finally:
         await broker.stop()
+        await dead_letters.stop()
+
+
+T = TypeVar("T")
+
+
+class BatchHandler(Protocol[T]):
+    def parse(self, envelope: RawEnvelope) -> T:
+        """Pure validation of one event (no I/O). Raise pydantic ValidationError or
+        PoisonMessageError for a record that can never be handled: it goes to the DLT alone."""
+        ...
+
+    async def apply(self, conn: Connection, items: Sequence[tuple[RawEnvelope, T]]) -> None:
+        """Inside the batch's one transaction. Only first-time events (inbox dedupe already
+        done), in offset order per partition. Should use set-based SQL and one pg_notify."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    record: Record
+    envelope: RawEnvelope
+    item: Any
+
+
+class _StopRequestedError(Exception):
+    """Raised out of a wait when the consumer is asked to stop: abandon the batch uncommitted."""
+
+
+_INSERT_INBOX_ROWS = (
+    'INSERT INTO inbox (consumer, event_id, topic, partition, "offset")'
+    ' SELECT $1, fresh.event_id, fresh.topic, fresh.partition, fresh."offset"'
+    " FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[])"
+    ' AS fresh(event_id, topic, partition, "offset")'
+    " ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+class BatchConsumer:
+    """Handles each poll of records as one transaction and commits its offsets afterwards.
+
+    A poll's records are validated one by one (the invalid go to the DLT alone), then their
+    inbox rows and the handler's effects commit together. Only then are the offsets
+    committed, so a crash or rebalance before that redelivers records the inbox drops.
+    """
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        *,
+        pool: asyncpg.Pool,
+        group: str,
+        handler: BatchHandler[Any],
+        dead_letters: DeadLetters,
+        max_records: int = 500,
+        max_wait_ms: int = 50,
+        max_attempts: int = 5,
+        base_delay: float = 0.2,
+        max_delay: float = 10.0,
+    ) -> None:
+        self._consumer = consumer
+        self._pool = pool
+        self.group = group
+        self._handler = handler
+        self._dead_letters = dead_letters
+        self._max_records = max_records
+        self._max_wait_ms = max_wait_ms
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # Progress, for health checks: a consumer that polls but never finishes a batch is stuck.
+        self.last_poll_at: datetime | None = None
+        self.last_batch_at: datetime | None = None
+        self.batches = 0
+        self.records_handled = 0
+        self.records_duplicate = 0
+        self.records_dead_lettered = 0
+        self.transient_failures = 0
+        self.commit_failures = 0
+        # Set while the current batch waits for the database or Kafka to come back.
+        self.retrying_since: datetime | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"batch-consumer-{self.group}")
+
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        """Let the in-flight batch finish; one waiting out an outage, or still running after
+        `grace_s`, is abandoned with its offsets uncommitted (the inbox drops the redelivery)."""
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout=grace_s)
+
+    async def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                batch = await self._consumer.getmany(
+                    timeout_ms=self._max_wait_ms, max_records=self._max_records
+                )
+                self.last_poll_at = utc_now()
+                if batch:
+                    await self.handle(batch)
+        except _StopRequestedError:
+            return
+        except Exception:
+            # Nothing past the last committed batch is lost; health checks see polling stop.
+            log.exception("consumer_failed", consumer=self.group)
+            raise
+
+    async def handle(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """Apply one poll's records and commit their offsets; retries until it can."""
+        started = time.perf_counter()
+        parsed: list[_Parsed] = []
+        for records in batch.values():
+            for raw in records:
+                one = await self._parse(Record.from_kafka(raw))
+                if one is not None:
+                    parsed.append(one)
+        if parsed:
+            await self._apply(parsed, started)
+        HANDLER_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+        await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items() if records})
+        self.batches += 1
+        self.last_batch_at = utc_now()
+
+    async def _parse(self, record: Record) -> _Parsed | None:
+        try:
+            envelope = RawEnvelope.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            await self._dead_letter(record, f"invalid envelope: {_describe(exc)}", exc)
+            return None
+        with _bound_to(envelope, self.group):
+            try:
+                item = self._handler.parse(envelope)
+            except (PoisonMessageError, ValidationError) as exc:
+                await self._dead_letter(record, _reason(exc), exc)
+                return None
+            except Exception as exc:
+                # parse does no I/O, so trying again gives the same answer; a bug that
+                # rejects one record must not stop the consumer for all the others.
+                await self._dead_letter(record, f"parse failed: {exc!r}", exc)
+                return None
+        return _Parsed(record, envelope, item)
+
+    async def _apply(self, parsed: list[_Parsed], started: float) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                fresh = await self._apply_together(parsed)
+            except TRANSIENT_ERRORS as exc:
+                delay = self._backoff(attempt)
+                with structlog.contextvars.bound_contextvars(consumer=self.group):
+                    log.warning(
+                        "event_retry",
+                        attempt=attempt,
+                        error=repr(exc),
+                        retry_in_s=delay,
+                        batch_size=len(parsed),
+                    )
+                await self._wait_out_failure(delay)
+                continue
+            except Exception as exc:
+                # Which record is to blame is unknown: find it by handling them one at a time.
+                with structlog.contextvars.bound_contextvars(consumer=self.group):
+                    log.warning("batch_split", error=repr(exc), batch_size=len(parsed))
+                for one in parsed:
+                    await self._apply_alone(one)
+                self.retrying_since = None
+                return
+            self.retrying_since = None
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            for one in parsed:
+                first_time = fresh.get(one.envelope.id) is one
+                self._consumed(one, Outcome.HANDLED if first_time else Outcome.DUPLICATE,
+                               elapsed_ms, batch_size=len(parsed))  # fmt: skip
+            return
+
+    async def _apply_together(self, parsed: list[_Parsed]) -> dict[str, _Parsed]:
+        """The first-time records, by event id, after their inbox rows and effects commit."""
+        # A repeat inside one poll is a duplicate of its first copy, as in separate polls.
+        first_copies: dict[str, _Parsed] = {}
+        for one in parsed:
+            first_copies.setdefault(one.envelope.id, one)
+        unique = list(first_copies.values())
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                _INSERT_INBOX_ROWS,
+                self.group,
+                [one.envelope.id for one in unique],
+                [one.record.topic for one in unique],
+                [one.record.partition for one in unique],
+                [one.record.offset for one in unique],
+            )
+            inserted = {row["event_id"] for row in rows}
+            fresh = [one for one in unique if one.envelope.id in inserted]
+            if fresh:
+                await self._handler.apply(conn, [(one.envelope, one.item) for one in fresh])
+        return {one.envelope.id: one for one in fresh}
+
+    async def _apply_alone(self, one: _Parsed) -> None:
+        """One record in its own transaction, with IdempotentConsumer's retry rules."""
+        with _bound_to(one.envelope, self.group):
+            attempt = 0
+            while True:
+                attempt += 1
+                started = time.perf_counter()
+                try:
+                    fresh = await self._apply_together([one])
+                except (PoisonMessageError, ValidationError) as exc:
+                    await self._dead_letter(one.record, _reason(exc), exc)
+                    return
+                except TRANSIENT_ERRORS as exc:
+                    delay = self._backoff(attempt)
+                    log.warning("event_retry", attempt=attempt, error=repr(exc), retry_in_s=delay)
+                    await self._wait_out_failure(delay)
+                    continue
+                except Exception as exc:
+                    if attempt >= self._max_attempts:
+                        await self._dead_letter(one.record, f"gave up: {exc!r}", exc)
+                        return
+                    delay = min(self._base_delay * 2**attempt, self._max_delay)
+                    log.warning("event_retry", attempt=attempt, error=repr(exc), retry_in_s=delay)
+                    await self._pause(delay)
+                    continue
+                self.retrying_since = None
+                outcome = Outcome.HANDLED if fresh else Outcome.DUPLICATE
+                self._consumed(one, outcome, round((time.perf_counter() - started) * 1000, 2))
+                return
+
+    def _consumed(self, one: _Parsed, outcome: Outcome, duration_ms: float, **extra: int) -> None:
+        if outcome is Outcome.HANDLED:
+            self.records_handled += 1
+        else:
+            self.records_duplicate += 1
+        EVENTS_CONSUMED.labels(self.group, one.envelope.type, outcome.value).inc()
+        with _bound_to(one.envelope, self.group):
+            log.info("event_consumed", outcome=outcome.value, duration_ms=duration_ms, **extra)
+
+    async def _dead_letter(self, record: Record, reason: str, exc: BaseException) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                topic = await self._dead_letters.publish(
+                    record, group=self.group, reason=reason, error_type=type(exc).__name__
+                )
+            except KafkaError as kafka_exc:
+                # Until the dead letter is safely written, the offset must not move past it.
+                delay = self._backoff(attempt)
+                log.warning("event_retry", attempt=attempt, error=repr(kafka_exc), retry_in_s=delay)
+                await self._wait_out_failure(delay)
+                continue
+            break
+        self.records_dead_lettered += 1
+        _report_dead_letter(record, group=self.group, topic=topic, reason=reason)
+
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this member reads now (empty until the group has assigned any)."""
+        return set(self._consumer.assignment())
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        # aiokafka refuses a whole commit that names a partition a rebalance took away; the
+        # partitions still ours are worth committing, so they are not read twice.
+        assigned = self._consumer.assignment()
+        still_ours = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not still_ours:
+            return
+        try:
+            await self._consumer.commit(still_ours)
+        except KafkaError as exc:
+            # A rebalance took the partitions away; whoever gets them next re-reads these
+            # records and the inbox drops them, so carrying on loses nothing.
+            self.commit_failures += 1
+            with structlog.contextvars.bound_contextvars(consumer=self.group):
+                log.warning("offset_commit_failed", error=repr(exc))
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self._base_delay * 2 ** min(attempt, 6), self._max_delay))
+
+    async def _wait_out_failure(self, delay: float) -> None:
+        self.transient_failures += 1
+        if self.retrying_since is None:
+            self.retrying_since = utc_now()
+        await self._pause(delay)
+
+    async def _pause(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), delay)
+        if self._stopping.is_set():
+            raise _StopRequestedError
+
+
+def _reason(exc: BaseException) -> str:
+    return _describe(exc) if isinstance(exc, ValidationError) else str(exc)
+
+
+@asynccontextmanager
+async def consuming_batches(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    pool: asyncpg.Pool,
+    group: str,
+    handler: BatchHandler[Any],
+    max_records: int = 500,
+    max_wait_ms: int = 50,
+) -> AsyncIterator[BatchConsumer]:
+    """Feed `topic` to `handler` a poll at a time through the inbox, for the block."""
+    dead_letters = DeadLetters(bootstrap_servers)
+    kafka = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await dead_letters.start()
+    try:
+        await kafka.start()
+        try:
+            consumer = BatchConsumer(
+                kafka,
+                pool=pool,
+                group=group,
+                handler=handler,
+                dead_letters=dead_letters,
+                max_records=max_records,
+                max_wait_ms=max_wait_ms,
+            )
+            consumer.start()
+            try:
+                yield consumer
+            finally:
+                await consumer.stop()
+        finally:
+            await kafka.stop()
+    finally:
         await dead_letters.stop()
