@@ -17,10 +17,9 @@ from tenderwire_notify.sms import SmsChannel
 from tenderwire_notify.supplier_events import on_supplier_event
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
-from tenderwire_shared.db import Connection, create_pool, migrate
-from tenderwire_shared.envelope import RawEnvelope
+from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_correlation_ids
-from tenderwire_shared.inbox import consuming
+from tenderwire_shared.inbox import consuming, consuming_batches
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
@@ -58,22 +57,18 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         email = EmailChannel(settings, mailer, clock)
         digests = DigestSender(pool, settings, clock)
         worker = DeliveryWorker(pool, [email, sms], settings, clock)
-        match_handler = MatchHandler(clock)
-
-        async def one_match(conn: Connection, event: RawEnvelope) -> None:
-            await match_handler.apply(conn, [(event, match_handler.parse(event))])
-
         app.state.pool = pool
         try:
             await worker.start()
             await digests.start()
             async with (
-                consuming(
+                consuming_batches(
                     settings.kafka_bootstrap_servers,
                     matches_topic,
                     pool=pool,
                     group=settings.consumer_group,
-                    handler=one_match,
+                    handler=MatchHandler(clock),
+                    max_records=settings.consumer_batch_size,
                 ),
                 consuming(
                     settings.kafka_bootstrap_servers,
