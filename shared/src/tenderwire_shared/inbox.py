@@ -206,13 +206,17 @@ def _report_dead_letter(record: Record, *, group: str, topic: str, reason: str) 
 
 def _bound_to(envelope: RawEnvelope, group: str) -> contextlib.AbstractContextManager[None]:
     # Every line about one event carries its ids, as operators grep for them.
-    return structlog.contextvars.bound_contextvars(
-        event_id=envelope.id,
-        event_type=envelope.type,
-        correlation_id=envelope.correlationid,
-        consumer=group,
+    return structlog.contextvars.bound_contextvars(**_ids_of(envelope, group))
+
+
+def _ids_of(envelope: RawEnvelope, group: str) -> dict[str, Any]:
+    return {
+        "event_id": envelope.id,
+        "event_type": envelope.type,
+        "correlation_id": envelope.correlationid,
+        "consumer": group,
         **_subjects(envelope.data),
-    )
+    }
 
 
 def _subjects(data: dict[str, Any]) -> dict[str, str]:
@@ -391,17 +395,18 @@ class BatchConsumer:
         except ValidationError as exc:
             await self._dead_letter(record, f"invalid envelope: {_describe(exc)}", exc)
             return None
-        with _bound_to(envelope, self.group):
-            try:
-                item = self._handler.parse(envelope)
-            except (PoisonMessageError, ValidationError) as exc:
+        try:
+            item = self._handler.parse(envelope)
+        except (PoisonMessageError, ValidationError) as exc:
+            with _bound_to(envelope, self.group):
                 await self._dead_letter(record, _reason(exc), exc)
-                return None
-            except Exception as exc:
-                # parse does no I/O, so trying again gives the same answer; a bug that
-                # rejects one record must not stop the consumer for all the others.
+            return None
+        except Exception as exc:
+            # parse does no I/O, so trying again gives the same answer; a bug that
+            # rejects one record must not stop the consumer for all the others.
+            with _bound_to(envelope, self.group):
                 await self._dead_letter(record, f"parse failed: {exc!r}", exc)
-                return None
+            return None
         return _Parsed(record, envelope, item)
 
     async def _apply(self, parsed: list[_Parsed], started: float) -> None:
@@ -496,8 +501,15 @@ class BatchConsumer:
         else:
             self.records_duplicate += 1
         EVENTS_CONSUMED.labels(self.group, one.envelope.type, outcome.value).inc()
-        with _bound_to(one.envelope, self.group):
-            log.info("event_consumed", outcome=outcome.value, duration_ms=duration_ms, **extra)
+        # The ids as arguments rather than bound context: the same line, at a fraction of the
+        # cost of setting and resetting five context variables per record.
+        log.info(
+            "event_consumed",
+            **_ids_of(one.envelope, self.group),
+            outcome=outcome.value,
+            duration_ms=duration_ms,
+            **extra,
+        )
 
     async def _dead_letter(self, record: Record, reason: str, exc: BaseException) -> None:
         attempt = 0

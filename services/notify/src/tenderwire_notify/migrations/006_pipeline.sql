@@ -14,8 +14,8 @@ ALTER TABLE deliveries
     -- Alerts with the same key read the same words, so they are rendered once.
     ADD COLUMN content_key    text,
     ADD COLUMN recipient_name text;
--- One supplier's alerts about one tender on one channel, in revision order.
-CREATE INDEX deliveries_sequence ON deliveries (supplier_id, tender_id, channel, revision);
+-- One supplier's alerts about one tender on one channel are found through the unique key's
+-- (supplier_id, tender_id) prefix: a separate index would cost every state change a write.
 CREATE INDEX deliveries_sending ON deliveries (claimed_by) WHERE state = 'sending';
 CREATE INDEX deliveries_failed ON deliveries (updated_at) WHERE state = 'failed';
 
