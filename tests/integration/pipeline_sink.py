@@ -20,6 +20,9 @@ from tenderwire_stack.mailcatcher import CaughtMessage, parse
 
 # `refuse3-...@example.org` gets 451 for its first three RCPT attempts, then is accepted.
 _REFUSE_FIRST = re.compile(r"^refuse(\d+)-")
+# `slow-...@example.org`: the first message to it waits `slow_s` before it is accepted, so it
+# is still on its way when the next revision comes.
+_SLOW_FIRST = "slow-"
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,12 @@ class Accepted:
 
 
 class FaultySink:
-    def __init__(self, port: int, *, jitter_s: float = 0.0) -> None:
+    def __init__(self, port: int, *, jitter_s: float = 0.0, slow_s: float = 2.0) -> None:
         self.port = port
         self.jitter_s = jitter_s
         """Each DATA waits up to this long, so concurrent sends finish out of start order."""
+        self.slow_s = slow_s
+        self.slowed: set[str] = set()
         self.accepted: list[Accepted] = []
         self.refusals: Counter[str] = Counter()
         self.held = 0
@@ -116,6 +121,13 @@ class _Handler:
         caught: CaughtMessage = parse(
             envelope.original_content or b"", str(envelope.mail_from), list(envelope.rcpt_tos)
         )
+        first_slow = [
+            to for to in caught.recipients
+            if to.lower().startswith(_SLOW_FIRST) and to.lower() not in self._sink.slowed
+        ]  # fmt: skip
+        if first_slow:
+            self._sink.slowed.update(to.lower() for to in first_slow)
+            await asyncio.sleep(self._sink.slow_s)
         if self._sink.jitter_s:
             await asyncio.sleep(random.uniform(0, self._sink.jitter_s))  # noqa: S311
         if not self._sink._gate.is_set():

@@ -21,10 +21,11 @@ from tests.platform import OPERATOR_HEADERS, Platform
 
 pytestmark = pytest.mark.integration
 
-PER_FAULT = 12  # suppliers per fault mode
-# How many 451s each mode gets before the sink accepts: the long ones keep an alert waiting
-# in backoff while later revisions arrive, so they must be folded into it.
-FAULT_MODES = ("plain", "refuse1", "refuse3", "refuse6")
+PER_FAULT = 10  # suppliers per fault mode
+# refuseN: N 451s before the sink accepts; the long ones keep an alert waiting in backoff while
+# later revisions arrive, so they must be folded into it. slow: the first message is held at
+# the sink while later revisions arrive, so they must wait for it.
+FAULT_MODES = ("plain", "refuse1", "refuse3", "refuse6", "slow")
 LAST_REVISION = 4  # new, amended, amended, cancelled
 
 
