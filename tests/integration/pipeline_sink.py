@@ -47,9 +47,9 @@ class FaultySink:
         self.accepted: list[Accepted] = []
         self.refusals: Counter[str] = Counter()
         self.held = 0
-        """Messages whose DATA has arrived and waits for `release()`."""
-        self._gate = asyncio.Event()
-        self._gate.set()
+        """Messages whose DATA has arrived and waits for `allow()` or `release()`."""
+        self._allowance: int | None = None  # None: nothing is held
+        self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._sessions: set[SMTP] = set()
 
@@ -74,11 +74,31 @@ class FaultySink:
             self._server = None
 
     def hold(self) -> None:
-        """From now on, messages wait at the end of DATA until `release()`."""
-        self._gate.clear()
+        """From now on, messages wait at the end of DATA until `allow()` or `release()`."""
+        self._allowance = 0
 
-    def release(self) -> None:
-        self._gate.set()
+    async def allow(self, count: int) -> None:
+        """Let `count` more messages through, and hold the ones after them."""
+        async with self._changed:
+            self._allowance = (self._allowance or 0) + count
+            self._changed.notify_all()
+
+    async def release(self) -> None:
+        """Hold nothing any more."""
+        async with self._changed:
+            self._allowance = None
+            self._changed.notify_all()
+
+    async def wait_for_turn(self) -> None:
+        async with self._changed:
+            if self._allowance == 0:
+                self.held += 1
+                try:
+                    await self._changed.wait_for(lambda: self._allowance != 0)
+                finally:
+                    self.held -= 1
+            if self._allowance is not None:
+                self._allowance -= 1
 
     def to(self, address: str) -> list[Accepted]:
         return [m for m in self.accepted if m.to == address.lower()]
@@ -129,13 +149,8 @@ class _Handler:
             self._sink.slowed.update(to.lower() for to in first_slow)
             await asyncio.sleep(self._sink.slow_s)
         if self._sink.jitter_s:
-            await asyncio.sleep(random.uniform(0, self._sink.jitter_s))  # noqa: S311
-        if not self._sink._gate.is_set():
-            self._sink.held += 1
-            try:
-                await self._sink._gate.wait()
-            finally:
-                self._sink.held -= 1
+            await asyncio.sleep(random.uniform(0, self._sink.jitter_s))
+        await self._sink.wait_for_turn()
         for to in caught.recipients:
             self._sink.accepted.append(Accepted(to.lower(), caught.message_id, caught.subject))
         return "250 Message accepted for delivery"

@@ -65,9 +65,7 @@ async def test_every_supplier_hears_of_a_tender_in_revision_order_under_retries(
     code, key = await platform.new_agency()
     agency = Agency(http, platform, code, key)
     emails = {
-        f"{unique(kind)}@example.org".lower()
-        for kind in FAULT_MODES
-        for _ in range(PER_FAULT)
+        f"{unique(kind)}@example.org".lower() for kind in FAULT_MODES for _ in range(PER_FAULT)
     }
     suppliers = {
         (await register(http, platform, unspsc_codes=["43211500"], email=email))["id"]: email
@@ -88,9 +86,7 @@ async def test_every_supplier_hears_of_a_tender_in_revision_order_under_retries(
             r["state"] not in ("queued", "sending") for r in rows
         )
 
-    rows = await eventually(
-        lambda: ledger(http, platform, notice["id"]), until=settled, within=120
-    )
+    rows = await eventually(lambda: ledger(http, platform, notice["id"]), until=settled, within=120)
     by_id = {r["id"]: r for r in rows}
     mails = [m for m in sink.accepted if m.to in emails]
 
