@@ -68,7 +68,7 @@ class FaultySink:
         if self._server is not None:
             self._server.close()
             for smtp in list(self._sessions):
-                if smtp.transport is not None:
+                if isinstance(smtp.transport, asyncio.Transport):
                     smtp.transport.abort()
             await self._server.wait_closed()
             self._server = None
