@@ -10,15 +10,14 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
-from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.envelope import new_event_id
 from tests.eventually import eventually
 from tests.infrastructure import free_port
-from tests.integration.pipeline_events import new_tender_alert, produce
+from tests.integration.pipeline_events import produce
+from tests.integration.pipeline_platform import PatientPlatform, alerts, rows_for
 from tests.integration.pipeline_sink import FaultySink
 from tests.platform import Platform
 
@@ -26,12 +25,6 @@ pytestmark = pytest.mark.integration
 
 ALERTS = 40
 OUTAGE_S = 10.0  # longer than the old window; the sink is down for at least this long
-
-
-class PatientPlatform(Platform):
-    def notify_settings(self) -> NotifySettings:
-        # Probes at most every 2 s, so the relay's return is noticed soon after it happens.
-        return super().notify_settings().model_copy(update={"breaker_max_cooldown_s": 2.0})
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -50,26 +43,6 @@ async def platform(
     await running.start()
     yield running
     await running.stop()
-
-
-async def rows_for(platform: Platform, prefix: str) -> list[Any]:
-    conn = await asyncpg.connect(platform.dsns["notify"])
-    try:
-        rows: list[Any] = await conn.fetch(
-            "SELECT supplier_id, address, state, attempts, last_error FROM deliveries"
-            " WHERE supplier_id LIKE $1 || '%' ORDER BY supplier_id",
-            prefix,
-        )
-    finally:
-        await conn.close()
-    return rows
-
-
-def alerts(prefix: str, count: int) -> list[Any]:
-    return [
-        new_tender_alert(f"{prefix}{n}", f"{prefix}{n}@example.org", f"tender-{prefix}{n}")
-        for n in range(count)
-    ]
 
 
 def tried_while_down(count: int) -> Any:
