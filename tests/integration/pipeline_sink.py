@@ -20,8 +20,8 @@ from tenderwire_stack.mailcatcher import CaughtMessage, parse
 
 # `refuse3-...@example.org` gets 451 for its first three RCPT attempts, then is accepted.
 _REFUSE_FIRST = re.compile(r"^refuse(\d+)-")
-# `slow-...@example.org`: the first message to it waits `slow_s` before it is accepted, so it
-# is still on its way when the next revision comes.
+# `slow-...@example.org`: the first message to it waits for `release_slow()` before it is
+# accepted, so a test can make later revisions arrive while it is still on its way.
 _SLOW_FIRST = "slow-"
 
 
@@ -38,12 +38,14 @@ class Accepted:
 
 
 class FaultySink:
-    def __init__(self, port: int, *, jitter_s: float = 0.0, slow_s: float = 2.0) -> None:
+    def __init__(self, port: int, *, jitter_s: float = 0.0) -> None:
         self.port = port
         self.jitter_s = jitter_s
         """Each DATA waits up to this long, so concurrent sends finish out of start order."""
-        self.slow_s = slow_s
         self.slowed: set[str] = set()
+        self.slow_held = 0
+        self.slow_gate = asyncio.Event()
+        self.slow_gate.set()
         self.accepted: list[Accepted] = []
         self.refusals: Counter[str] = Counter()
         self.held = 0
@@ -147,7 +149,11 @@ class _Handler:
         ]  # fmt: skip
         if first_slow:
             self._sink.slowed.update(to.lower() for to in first_slow)
-            await asyncio.sleep(self._sink.slow_s)
+            self._sink.slow_held += 1
+            try:
+                await self._sink.slow_gate.wait()
+            finally:
+                self._sink.slow_held -= 1
         if self._sink.jitter_s:
             await asyncio.sleep(random.uniform(0, self._sink.jitter_s))
         await self._sink.wait_for_turn()
