@@ -23,6 +23,9 @@ _REFUSE_FIRST = re.compile(r"^refuse(\d+)-")
 # `slow-...@example.org`: the first message to it waits for `release_slow()` before it is
 # accepted, so a test can make later revisions arrive while it is still on its way.
 _SLOW_FIRST = "slow-"
+# `datafail-...@example.org`: every message to it gets 451 at the end of DATA, as a content
+# filter's soft reject would: the relay is fine, this one message is not welcome yet.
+_DATA_FAIL = "datafail-"
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ class _Handler:
         caught: CaughtMessage = parse(
             envelope.original_content or b"", str(envelope.mail_from), list(envelope.rcpt_tos)
         )
+        if any(to.lower().startswith(_DATA_FAIL) for to in caught.recipients):
+            return "451 4.7.1 Try again later (asked for by the address)"
         first_slow = [
             to for to in caught.recipients
             if to.lower().startswith(_SLOW_FIRST) and to.lower() not in self._sink.slowed
