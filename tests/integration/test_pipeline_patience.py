@@ -79,10 +79,11 @@ async def test_a_long_relay_outage_fails_nothing_and_every_alert_goes_once_it_re
     )
     assert {r["state"] for r in during} <= {"queued", "sending"}, "nothing gave up while down"
     assert copies == {f"{prefix}{n}@example.org": 1 for n in range(ALERTS)}
-    # Tried at the old pace, each row would have used 6 attempts by now; behind an open
-    # circuit only the probes and the first failures before it opened cost one.
-    assert max(attempts) <= 5, attempts
+    # Tried at the old pace, each row would have used about 6 attempts by now (some 240 in
+    # all); behind an open circuit only the first failures before it opened and the probes
+    # (one every 2 s at most) cost one. One row may carry several probes.
     assert sum(attempts) - ALERTS < ALERTS // 2, attempts
+    assert max(attempts) <= 10, attempts
 
 
 async def test_an_alert_past_its_retry_horizon_fails_saying_it_gave_up_and_is_never_sent(
