@@ -1,0 +1,94 @@
+"""A relay that answers 451 at the end of DATA (a content filter's soft reject) is up and
+refusing one message: that message waits its backoff like any refused message, and the
+channel's circuit, which is for relays that are down, stays out of it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared.envelope import new_event_id
+from tests.eventually import eventually
+from tests.infrastructure import free_port
+from tests.integration.pipeline_events import produce
+from tests.integration.pipeline_platform import alerts, rows_for
+from tests.integration.pipeline_sink import FaultySink
+from tests.platform import Platform
+
+pytestmark = pytest.mark.integration
+
+BASE_DELAY_S = 5.0  # the first backoff is at least half of it
+
+
+class SlowRetryPlatform(Platform):
+    def notify_settings(self) -> NotifySettings:
+        # A backoff long enough to tell apart from "again at once" in the ledger.
+        return super().notify_settings().model_copy(update={"retry_base_delay_s": BASE_DELAY_S})
+
+
+@pytest_asyncio.fixture(scope="module")
+async def sink() -> AsyncIterator[FaultySink]:
+    running = FaultySink(free_port())
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def platform(
+    kafka_bootstrap: str, postgres_dsn: str, sink: FaultySink
+) -> AsyncIterator[Platform]:
+    running = SlowRetryPlatform(kafka_bootstrap, postgres_dsn, sink.port)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def waits(platform: Platform, supplier_id: str) -> Any:
+    conn = await asyncpg.connect(platform.dsns["notify"])
+    try:
+        return await conn.fetchrow(
+            "SELECT state, attempts, last_error,"
+            " extract(epoch FROM next_attempt_at - updated_at)::float AS wait_s"
+            " FROM deliveries WHERE supplier_id = $1",
+            supplier_id,
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Mailer.send raises RelayUnavailableError for every SMTP 4xx, so a 451 at DATA is"
+        " retried at once, burns attempts, and feeds the circuit breaker; only 421 (and a"
+        " refused greeting) says the relay itself is unwell"
+    ),
+)
+async def test_a_message_refused_at_data_waits_its_backoff_and_the_rest_still_go(
+    platform: Platform, sink: FaultySink
+) -> None:
+    run = new_event_id()[-8:]
+    refused, others = f"datafail-{run}-", f"after-datafail-{run}-"
+    await produce(platform.kafka, platform.topic_prefix, alerts(refused, 1))
+    first = await eventually(
+        lambda: waits(platform, f"{refused}0"),
+        until=lambda row: row is not None and row["state"] == "queued" and row["last_error"],
+    )
+    await produce(platform.kafka, platform.topic_prefix, alerts(others, 5))
+    sent = await eventually(
+        lambda: rows_for(platform, others),
+        until=lambda rows: len(rows) == 5 and all(r["state"] == "sent" for r in rows),
+    )
+    print(
+        f"pipeline data refusal: after its first 451 the row waited {first['wait_s']:.2f} s"
+        f" at attempt {first['attempts']}; {len(sent)} others sent"
+    )
+    assert first["last_error"].startswith("SMTP 451"), first
+    assert first["attempts"] == 1, first
+    assert first["wait_s"] >= BASE_DELAY_S / 4, first
