@@ -41,14 +41,6 @@ async def platform(
     await running.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "EmailChannel.send settles the breaker only on success or RelayUnavailableError; a"
-        " probe refused by the mailbox (SMTP 451/550 at RCPT) leaves it half-open with its"
-        " probe out, so the e-mail channel stays paused until notify restarts"
-    ),
-)
 async def test_a_probe_refused_by_its_mailbox_still_closes_the_circuit(
     platform: Platform, sink: FaultySink
 ) -> None:

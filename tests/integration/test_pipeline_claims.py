@@ -40,14 +40,6 @@ async def put_in_ledger(platform: Platform, rows: list[tuple[str, str, str]]) ->
         await conn.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "DeliveryWorker.claim_due reads the claimed rows' matches after the claim commits;"
-        " when that read or a parse fails, the claimer restarts and the whole claim stays"
-        " 'sending' under this live worker, which requeue_abandoned never takes back"
-    ),
-)
 async def test_a_row_notify_cannot_read_fails_alone_and_the_rest_of_its_claim_is_sent(
     platform: Platform, mail_catcher: MailCatcher
 ) -> None:

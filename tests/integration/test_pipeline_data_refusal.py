@@ -62,14 +62,6 @@ async def waits(platform: Platform, supplier_id: str) -> Any:
         await conn.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Mailer.send raises RelayUnavailableError for every SMTP 4xx, so a 451 at DATA is"
-        " retried at once, burns attempts, and feeds the circuit breaker; only 421 (and a"
-        " refused greeting) says the relay itself is unwell"
-    ),
-)
 async def test_a_message_refused_at_data_waits_its_backoff_and_the_rest_still_go(
     platform: Platform, sink: FaultySink
 ) -> None:

@@ -15,7 +15,8 @@ class TransientSendError(Exception):
 
 class RelayUnavailableError(TransientSendError):
     """The relay or provider itself is failing (refused connection, timeout, 421, HTTP 5xx),
-    not this one message. It feeds the channel's circuit breaker; it burns no attempt."""
+    not this one message. It feeds the channel's circuit breaker: once the circuit is open the
+    waiting rows are neither tried nor charged an attempt; only the probes are."""
 
 
 class PermanentSendError(Exception):

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
+from pydantic import ValidationError
 
 from tenderwire_notify import repository
 from tenderwire_notify.channels import (
@@ -37,14 +38,17 @@ from tenderwire_notify.repository import Result
 from tenderwire_notify.requeue import WAKE_CHANNEL
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import Clock
+from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.events.matches import MatchCreated
+from tenderwire_shared.inbox import TRANSIENT_ERRORS
 from tenderwire_shared.metrics import NOTIFICATIONS
 
 log = structlog.get_logger()
 
 _MATCH_CACHE = 4096
 _RESULT_BATCH = 500
+_REFUSALS_BEFORE_DROP = 3
 
 
 class DeliveryWorker:
@@ -196,22 +200,39 @@ class DeliveryWorker:
                 digests, entries = await repository.claim_digests(
                     conn, worker=self.worker_id, now=now, limit=max(1, self._batch_size // 4)
                 )
+            sending = [r for r in rows if r["state"] == "sending"]
+            # In the claim's transaction: should this read fail, nothing stays claimed by a
+            # worker that never queued it (and that requeue_abandoned would never free).
+            unreadable = await self._load_matches(conn, sending)
         if not rows and not digests:
             return 0
         self.last_progress = time.monotonic()
-        sending = [r for r in rows if r["state"] == "sending"]
         for row in rows:
             if row["state"] == "suppressed":
                 NOTIFICATIONS.labels(row["channel"], "suppressed").inc()
                 _logger(row).info("notification_suppressed")
-        await self._load_matches(sending)
         for row in sending:
-            self._queues[row["channel"]].put_nowait(self._alert_job(row))
+            reason = unreadable.get(_key(row))
+            if reason is None:
+                self._queues[row["channel"]].put_nowait(self._alert_job(row))
+                continue
+            _logger(row).error("notification_failed", error=reason, permanent=True)
+            self._results.put_nowait(
+                Result(
+                    row["id"],
+                    False,
+                    "failed",
+                    row["channel"],
+                    key=(row["supplier_id"], row["tender_id"], row["channel"]),
+                    error=reason,
+                )
+            )
         for digest in digests:
             self._enqueue_digest(digest, entries[digest["id"]])
         return len(rows) + len(digests)
 
-    async def _load_matches(self, rows: list[asyncpg.Record]) -> None:
+    async def _load_matches(self, conn: Connection, rows: list[asyncpg.Record]) -> dict[str, str]:
+        """Cache the match of each row's content; returns why, for content that can't be read."""
         missing: dict[str, str] = {}
         for row in rows:
             key = _key(row)
@@ -220,12 +241,17 @@ class DeliveryWorker:
             else:
                 missing.setdefault(key, row["id"])
         if not missing:
-            return
-        found = await repository.matches_for(self._pool, list(missing.values()))
+            return {}
+        found = await repository.matches_for(conn, list(missing.values()))
+        unreadable: dict[str, str] = {}
         for key, row_id in missing.items():
-            self._matches[key] = MatchCreated.model_validate_json(found[row_id])
+            try:
+                self._matches[key] = MatchCreated.model_validate_json(found[row_id])
+            except ValidationError as exc:
+                unreadable[key] = f"could not read the match: {exc.error_count()} invalid fields"
         while len(self._matches) > _MATCH_CACHE:
             self._matches.popitem(last=False)
+        return unreadable
 
     def _alert_job(self, row: asyncpg.Record) -> Job:
         match = self._matches[_key(row)]
@@ -246,7 +272,13 @@ class DeliveryWorker:
         )
 
     def _enqueue_digest(self, digest: asyncpg.Record, entries: list[str]) -> None:
-        matches = tuple(MatchCreated.model_validate_json(m) for m in entries)
+        try:
+            matches = tuple(MatchCreated.model_validate_json(m) for m in entries)
+        except ValidationError as exc:
+            reason = f"could not read a digest entry: {exc.error_count()} invalid fields"
+            log.error("digest_failed", digest_id=digest["id"], error=reason, permanent=True)
+            self._results.put_nowait(Result(digest["id"], True, "failed", "email", error=reason))
+            return
         job = Job(
             id=digest["id"],
             channel="email",
@@ -381,6 +413,7 @@ class DeliveryWorker:
 
     async def _record(self, batch: list[Result]) -> None:
         backoff = 0.2
+        refusals = 0
         while True:
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
@@ -388,9 +421,10 @@ class DeliveryWorker:
                 break
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except TRANSIENT_ERRORS as exc:
                 # These messages have been handed to providers (or not, for a retry): either
-                # way the row must say so before anyone may claim it again. Keep trying.
+                # way the row must say so before anyone may claim it again. Keep trying, for
+                # as long as the database is away.
                 log.warning(
                     "delivery_results_retry",
                     error=repr(exc),
@@ -399,6 +433,21 @@ class DeliveryWorker:
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except Exception as exc:
+                if len(batch) > 1:
+                    # One result the database refuses must not hold back the others.
+                    for result in batch:
+                        await self._record([result])
+                    return
+                refusals += 1
+                if refusals >= _REFUSALS_BEFORE_DROP:
+                    # A bug, not an outage: the row stays 'sending' under this live worker, so
+                    # it is not sent again, and an operator sees the error.
+                    log.error("delivery_result_dropped", error=repr(exc), result=repr(batch[0]))
+                    return
+                log.error("delivery_result_refused", error=repr(exc), retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff *= 2
         self.last_progress = time.monotonic()
         for result in batch:
             state = {"sent": "sent", "failed": "failed"}.get(result.outcome)

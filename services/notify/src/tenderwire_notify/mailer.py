@@ -92,7 +92,12 @@ class Mailer:
                 reason = f"SMTP {exc.code} {exc.message}"
                 if 500 <= exc.code < 600:
                     raise PermanentSendError(reason) from exc
-                raise RelayUnavailableError(reason) from exc
+                # 421 is the relay saying it is unwell; any other 4xx at MAIL FROM or DATA
+                # (greylisting, a content filter's soft reject) refuses this one message, for
+                # now: it waits its own backoff and must not pause the whole channel.
+                if exc.code == _SERVICE_CLOSING:
+                    raise RelayUnavailableError(reason) from exc
+                raise TransientSendError(reason) from exc
             except aiosmtplib.SMTPNotSupported as exc:
                 # Only SMTPUTF8 is asked for; a relay without it never takes this address.
                 raise PermanentSendError(str(exc)) from exc

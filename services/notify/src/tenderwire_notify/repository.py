@@ -128,31 +128,38 @@ async def refold(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> list
         tenders,
         channels,
     )
-    crowded = [_key_of(r) for r in groups if r["waiting"] > 1]
     # A lone amendment or cancellation may follow a new-tender alert that folded into nothing:
     # the supplier has still not been told of the tender, and the lone alert must fold too.
+    # A first, unlocked look keeps the common case cheap (an amendment to suppliers already
+    # told): a row on its way now can only come back through the recorder, which refolds.
     lone = [_key_of(r) for r in groups if r["waiting"] == 1 and r["not_new"]]
-    never_told = await _never_told(conn, lone) | await _never_told(conn, crowded)
-    crowded += [key for key in lone if key in never_told]
-    if not crowded:
+    maybe_never_told = await _never_told(conn, lone)
+    candidates = [_key_of(r) for r in groups if r["waiting"] > 1]
+    candidates += [key for key in lone if key in maybe_never_told]
+    if not candidates:
         return []
     rows = await conn.fetch(
-        "SELECT d.id, d.supplier_id, d.tender_id, d.channel, d.revision, d.language,"
+        "SELECT d.id, d.supplier_id, d.tender_id, d.channel, d.revision, d.kind, d.language,"
         " d.timezone, d.match::text AS match FROM deliveries d"
         " JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, t, c)"
         "  ON d.supplier_id = k.s AND d.tender_id = k.t AND d.channel = k.c"
         " WHERE d.state IN ('queued', 'batched')"
         " ORDER BY d.supplier_id, d.tender_id, d.channel, d.revision, d.created_at"
         " FOR UPDATE OF d",
-        [key[0] for key in crowded],
-        [key[1] for key in crowded],
-        [key[2] for key in crowded],
+        [key[0] for key in candidates],
+        [key[1] for key in candidates],
+        [key[2] for key in candidates],
     )
+    # Only now, with the waiting rows locked, is "never told" asked: a row a worker claimed
+    # while this waited for the lock is on its way, and the supplier counts as told.
+    never_told = await _never_told(conn, candidates)
     sequences: dict[tuple[str, str, str], list[asyncpg.Record]] = {}
     for row in rows:
-        sequences.setdefault((row["supplier_id"], row["tender_id"], row["channel"]), []).append(row)
+        sequences.setdefault(_key_of(row), []).append(row)
     results = []
     for key, sequence in sequences.items():
+        if len(sequence) == 1 and (key not in never_told or sequence[0]["kind"] == "new"):
+            continue
         *earlier, newest = sequence
         folded = domain.fold(
             [MatchCreated.model_validate_json(r["match"]) for r in earlier],
