@@ -211,9 +211,9 @@ async def test_a_refused_mailbox_is_the_recipients_failure(
 @pytest.mark.parametrize(
     ("address", "error"),
     [("data-reject@example.org", PermanentSendError),
-     ("data-busy@example.org", RelayUnavailableError)],
+     ("data-busy@example.org", TransientSendError)],
 )  # fmt: skip
-async def test_a_refusal_after_data_is_permanent_for_5xx_and_the_relays_for_4xx(
+async def test_a_refusal_after_data_is_permanent_for_5xx_and_this_messages_for_4xx(
     address: str, error: type[Exception]
 ) -> None:
     async with ScriptedRelay(ScriptedHandler()) as relay:
