@@ -309,9 +309,15 @@ async def test_a_rebalance_in_the_middle_of_a_batch_loses_nothing_and_applies_no
             async def second_reads() -> set[object]:
                 return set(second.assignment())
 
-            # The group moved partitions away from `first` while its batch is still open.
+            # The group moved partitions away from `first` while its batch is still open. The
+            # two members learn the new assignment one after the other, so wait for both.
             taken = await eventually(second_reads, until=bool)
-            assert not taken & first.assignment()
+
+            async def overlap() -> set[object]:
+                return set(second.assignment()) & set(first.assignment())
+
+            await eventually(overlap, until=lambda both: not both)
+            assert taken
             gate.set()
             await scene.caught_up(len(records))
     assert await scene.applied() == {id_of(v): 1 for v in records}

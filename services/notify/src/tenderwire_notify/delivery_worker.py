@@ -416,8 +416,13 @@ class DeliveryWorker:
         refusals = 0
         while True:
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    folded = await repository.record_results(conn, batch)
+                async with self._pool.acquire() as conn:
+                    if all(r.outcome == "sent" and not r.digest for r in batch):
+                        # One statement is atomic on its own: no BEGIN and COMMIT round trips.
+                        folded = await repository.record_results(conn, batch)
+                    else:
+                        async with conn.transaction():
+                            folded = await repository.record_results(conn, batch)
                 break
             except asyncio.CancelledError:
                 raise
