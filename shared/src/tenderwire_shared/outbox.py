@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import Envelope
@@ -102,7 +103,7 @@ class OutboxRelay:
         bootstrap_servers: str,
         *,
         name: str,
-        batch_size: int = 200,
+        batch_size: int = 5000,
         poll_interval: float = 1.0,
     ) -> None:
         self._pool = pool
@@ -153,26 +154,67 @@ class OutboxRelay:
             )
             try:
                 await producer.start()
-                while not self._stopping:
-                    self._wake.clear()
-                    sent = await self._publish_batch(producer)
-                    if sent < self._batch_size:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await self._relay_until_stopped(producer)
             finally:
                 await lock_conn.remove_listener(WAKE_CHANNEL, self._on_notify)
                 await lock_conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
                 await producer.stop()
 
-    async def _publish_batch(self, producer: AIOKafkaProducer) -> int:
-        rows = await self._pool.fetch(
+    async def _relay_until_stopped(self, producer: AIOKafkaProducer) -> None:
+        """Publish batch after batch, oldest first, overlapping the database with Kafka.
+
+        A batch is sent only once the one before it is acknowledged, so a key's events land in
+        order even when a send fails. The database work is what overlaps: the next batch is
+        read while Kafka acknowledges this one, and this one is marked published while the
+        next is being sent.
+        """
+        recording: asyncio.Task[None] | None = None
+        unrecorded: list[int] = []
+        prefetched: list[asyncpg.Record] | None = None
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                rows = prefetched if prefetched is not None else await self._fetch(unrecorded)
+                prefetched = None
+                if not rows:
+                    if recording is not None:
+                        await recording
+                        recording, unrecorded = None, []
+                    OUTBOX_BACKLOG.labels(self._name).set(0)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                    continue
+                futures, correlation_ids = await self._send(producer, rows)
+                sent = [row["position"] for row in rows]
+                # Rows sent but not yet marked published must not be read again meanwhile.
+                reading = asyncio.create_task(self._fetch([*unrecorded, *sent]))
+                try:
+                    landed = await asyncio.gather(*futures)
+                    if recording is not None:
+                        await recording
+                except BaseException:
+                    reading.cancel()
+                    raise
+                recording = asyncio.create_task(self._record(rows, landed, correlation_ids))
+                unrecorded = sent
+                prefetched = await reading
+        finally:
+            if recording is not None:
+                await recording
+
+    async def _fetch(self, skip: list[int]) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self._pool.fetch(
             "SELECT position, event_id, topic, key, event_type, value, headers FROM outbox"
-            " WHERE published_at IS NULL ORDER BY position LIMIT $1",
+            " WHERE published_at IS NULL AND position <> ALL($2::bigint[])"
+            " ORDER BY position LIMIT $1",
             self._batch_size,
+            skip,
         )
-        if not rows:
-            OUTBOX_BACKLOG.labels(self._name).set(0)
-            return 0
+        return rows
+
+    async def _send(
+        self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]
+    ) -> tuple[list[asyncio.Future[RecordMetadata]], list[str | None]]:
         futures = []
         correlation_ids: list[str | None] = []
         for row in rows:
@@ -184,7 +226,14 @@ class OutboxRelay:
                     row["topic"], value=row["value"], key=row["key"].encode(), headers=headers
                 )
             )
-        landed = await asyncio.gather(*futures)
+        return futures, correlation_ids
+
+    async def _record(
+        self,
+        rows: list[asyncpg.Record],
+        landed: list[RecordMetadata],
+        correlation_ids: list[str | None],
+    ) -> None:
         await self._pool.execute(
             "UPDATE outbox SET published_at = now(), kafka_partition = landed.part,"
             " kafka_offset = landed.off"
@@ -196,7 +245,7 @@ class OutboxRelay:
             [meta.offset for meta in landed],
         )
         self.published += len(rows)
-        # A full batch means more may be waiting; the next empty poll sets it back to 0.
+        # A full batch means more may be waiting; the next empty read sets it back to 0.
         OUTBOX_BACKLOG.labels(self._name).set(len(rows) if len(rows) == self._batch_size else 0)
         for row, meta, correlation_id in zip(rows, landed, correlation_ids, strict=True):
             EVENTS_PUBLISHED.labels(row["topic"], row["event_type"]).inc()
@@ -210,4 +259,3 @@ class OutboxRelay:
                 offset=meta.offset,
                 key=row["key"],
             )
-        return len(rows)
