@@ -31,18 +31,6 @@ class PermanentSendError(Exception):
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """The old per-row send request; goes away once every channel takes a Job."""
-
-    id: str
-    supplier_id: str
-    address: str
-    language: str
-    timezone: str
-    match: MatchCreated
-
-
-@dataclass(frozen=True)
 class DigestContent:
     day: date
     entries: tuple[MatchCreated, ...]

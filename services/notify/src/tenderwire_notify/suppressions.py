@@ -17,7 +17,6 @@ import time
 import asyncpg
 
 from tenderwire_notify import repository
-from tenderwire_shared.db import Connection
 
 
 async def add(pool: asyncpg.Pool, channel: str, address: str, reason: str) -> None:
@@ -47,12 +46,3 @@ async def wait_for_sends_in_flight(
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.25)
     return True
-
-
-async def blocks(conn: Connection | asyncpg.Pool, channel: str, address: str) -> bool:
-    found = await conn.fetchval(
-        "SELECT true FROM suppressions WHERE channel = $1 AND address = lower($2)",
-        channel,
-        address,
-    )
-    return bool(found)
