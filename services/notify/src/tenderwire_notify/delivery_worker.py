@@ -458,15 +458,7 @@ class DeliveryWorker:
             state = {"sent": "sent", "failed": "failed"}.get(result.outcome)
             if state is not None:
                 NOTIFICATIONS.labels(result.channel, state).inc()
-        for fold in folded:
-            log.info(
-                "delivery_folded",
-                supplier_id=fold.key[0],
-                tender_id=fold.key[1],
-                channel=fold.key[2],
-                notification_id=fold.kept,
-                superseded=list(fold.superseded),
-            )
+        repository.log_folds(folded)
         # A sent alert may be what the next revision of its sequence was waiting for.
         self._wake.set()
 

@@ -68,15 +68,7 @@ class MatchHandler:
                 tender_id=row.tender_id,
                 correlation_id=row.correlation_id,
             )
-        for fold in folded:
-            log.info(
-                "delivery_folded",
-                supplier_id=fold.key[0],
-                tender_id=fold.key[1],
-                channel=fold.key[2],
-                notification_id=fold.kept,
-                superseded=list(fold.superseded),
-            )
+        repository.log_folds(folded)
 
 
 def channels_for(match: MatchCreated) -> list[tuple[str, str]]:

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+import structlog
 
 from tenderwire_notify import domain
 from tenderwire_notify.requeue import WAKE_CHANNEL
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.matches import MatchCreated
+
+log = structlog.get_logger()
 
 # Claims take this lock shared and an unsubscribe takes it exclusively, so a claim either sees
 # a suppression that has committed or finishes claiming before the suppression commits; the
@@ -192,6 +195,18 @@ async def refold(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> list
         )
         results.append(Folded(newest["id"], tuple(gone), key))
     return results
+
+
+def log_folds(folded: Sequence[Folded]) -> None:
+    for fold in folded:
+        log.info(
+            "delivery_folded",
+            supplier_id=fold.key[0],
+            tender_id=fold.key[1],
+            channel=fold.key[2],
+            notification_id=fold.kept,
+            superseded=list(fold.superseded),
+        )
 
 
 def _key_of(row: asyncpg.Record) -> tuple[str, str, str]:

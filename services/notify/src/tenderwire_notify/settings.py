@@ -61,7 +61,7 @@ class NotifySettings(ServiceSettings):
     )
     retry_base_delay_s: float = Field(default=2.0, gt=0, description="First retry's delay")
     retry_max_delay_s: float = Field(
-        default=300.0, gt=0, description="Backoff cap: a waiting alert is tried at least this often"
+        default=300.0, gt=0, description="Backoff cap, before the jitter (0.5 to 1.5 times)"
     )
     email_retry_horizon_s: float = Field(
         default=24 * 3600.0, gt=0, description="An e-mail not accepted by then fails for good"
