@@ -307,7 +307,13 @@ class DeliveryWorker:
                 return
             if queue.qsize() < self._batch_size // 2:
                 self._wake.set()
-            self._results.put_nowait(await self._send(channel, job))
+            try:
+                result = await self._send(channel, job)
+            except Exception as exc:
+                # A lane that died would leave its channel one lane short until a restart.
+                log.error("delivery_lane_failed", error=repr(exc), notification_id=job.id)
+                result = self._released(job, channel.name)
+            self._results.put_nowait(result)
 
     async def _send(self, channel: Channel, job: Job) -> Result:
         now = self._clock.now()
