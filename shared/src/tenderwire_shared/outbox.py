@@ -174,7 +174,9 @@ class OutboxRelay:
         try:
             while not self._stopping:
                 self._wake.clear()
-                rows = prefetched if prefetched is not None else await self._fetch(unrecorded)
+                # An empty read-ahead may predate a commit whose wake-up was just cleared: only
+                # a read made after clearing can send the relay to sleep.
+                rows = prefetched if prefetched else await self._fetch(unrecorded)
                 prefetched = None
                 if not rows:
                     if recording is not None:
