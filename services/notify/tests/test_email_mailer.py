@@ -382,3 +382,15 @@ async def test_an_address_no_message_can_carry_fails_for_good_before_smtp(
         await channel.send(a_job("a@example.org\r\nBcc: victim@example.org"))
     assert catcher.sessions == 0
     await mailer.close()
+
+
+def test_the_relays_breaker_follows_the_settings() -> None:
+    settings = settings_for(
+        1, breaker_threshold=7, breaker_cooldown_s=3.0, breaker_max_cooldown_s=9.0
+    )
+    breaker = EmailChannel(settings, Mailer(settings), ManualClock()).breaker
+    assert (breaker.threshold, breaker.cooldown, breaker.max_cooldown) == (
+        7,
+        timedelta(seconds=3),
+        timedelta(seconds=9),
+    )

@@ -170,7 +170,7 @@ class EmailChannel:
         self._mailer = mailer
         self._clock = clock
         self._composer = composer or EmailComposer(settings)
-        self.breaker = breaker or CircuitBreaker(name="smtp")
+        self.breaker = breaker or settings.breaker("smtp")
 
     def paused(self, now: datetime) -> bool:
         return self.breaker.is_open(now)
