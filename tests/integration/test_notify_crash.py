@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from pydantic import AnyHttpUrl
 
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import Envelope, new_event_id
-from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
-from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
+from tenderwire_shared.events.matches import MatchCreated
 from tenderwire_stack.mailcatcher import MailCatcher
 from tests.eventually import eventually
 from tests.infrastructure import free_port
+from tests.integration.pipeline_events import new_tender_alert
 from tests.platform import create_database
 from tests.service_process import ServiceProcess
 
@@ -29,32 +27,7 @@ ALERTS = 60
 
 def alert(n: int, run: str) -> Envelope[MatchCreated]:
     supplier_id = f"crash-{run}-{n}"
-    tender = TenderSnapshot(
-        tender_id=f"tender-{run}", revision=1, agency="UNDP", reference=f"CRASH-{run}",
-        title="Water pumps", description="", language="en",
-        notice_type=NoticeType.INVITATION_TO_BID, unspsc_codes=("40141700",),
-        beneficiary_countries=("SEN",), deadline=datetime.now(UTC) + timedelta(days=20),
-        deadline_utc_offset_minutes=0, published_at=datetime.now(UTC),
-        url=AnyHttpUrl("https://example.org/t"),
-    )  # fmt: skip
-    return Envelope[MatchCreated](
-        type="match.new",
-        source="tests",
-        subject=supplier_id,
-        data=MatchCreated(
-            match_id=new_event_id(),
-            kind=MatchKind.NEW,
-            recipient=Recipient(
-                supplier_id=supplier_id,
-                legal_name=f"Supplier {n}",
-                email=f"{supplier_id}@example.org",
-                language="en",
-                timezone="UTC",
-            ),
-            tender=tender,
-            matched_codes=("40141700",),
-        ),
-    )
+    return new_tender_alert(supplier_id, f"{supplier_id}@example.org", f"tender-{run}")
 
 
 async def test_a_killed_notify_sends_every_alert_after_restart_never_a_new_copy(

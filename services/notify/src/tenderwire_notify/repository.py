@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 import structlog
@@ -376,19 +377,7 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> list[Fo
             [r.provider_ref for r in sent],
         )
     waiting = [r for r in alerts if r.outcome in ("retry", "released")]
-    if waiting:
-        await conn.execute(
-            "UPDATE deliveries d SET state = 'queued', updated_at = now(), claimed_by = NULL,"
-            " last_error = coalesce(u.error, d.last_error), next_attempt_at = u.next,"
-            " attempts = d.attempts - u.refund"
-            " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])"
-            "  AS u(id, error, next, refund)"
-            " WHERE d.id = u.id AND d.state = 'sending'",
-            [r.job_id for r in waiting],
-            [r.error for r in waiting],
-            [r.next_attempt_at for r in waiting],
-            [int(r.refund_attempt) for r in waiting],
-        )
+    await _back_in_queue(conn, "deliveries", waiting)
     failed = [r for r in alerts if r.outcome == "failed"]
     if failed:
         await conn.execute(
@@ -438,20 +427,29 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
             [r.error for r in done],
             outcome,
         )
-    waiting = [r for r in results if r.outcome in ("retry", "released")]
-    if waiting:
-        await conn.execute(
-            "UPDATE digests g SET state = 'queued', updated_at = now(), claimed_by = NULL,"
-            " last_error = coalesce(u.error, g.last_error), next_attempt_at = u.next,"
-            " attempts = g.attempts - u.refund"
-            " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])"
-            "  AS u(id, error, next, refund)"
-            " WHERE g.id = u.id AND g.state = 'sending'",
-            [r.job_id for r in waiting],
-            [r.error for r in waiting],
-            [r.next_attempt_at for r in waiting],
-            [int(r.refund_attempt) for r in waiting],
-        )
+    await _back_in_queue(
+        conn, "digests", [r for r in results if r.outcome in ("retry", "released")]
+    )
+
+
+async def _back_in_queue(
+    conn: Connection, table: Literal["deliveries", "digests"], waiting: Sequence[Result]
+) -> None:
+    """Alerts and digests both wait the same way for their next try."""
+    if not waiting:
+        return
+    await conn.execute(
+        f"UPDATE {table} t SET state = 'queued', updated_at = now(), claimed_by = NULL,"  # noqa: S608 - two fixed tables
+        " last_error = coalesce(u.error, t.last_error), next_attempt_at = u.next,"
+        " attempts = t.attempts - u.refund"
+        " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])"
+        "  AS u(id, error, next, refund)"
+        " WHERE t.id = u.id AND t.state = 'sending'",
+        [r.job_id for r in waiting],
+        [r.error for r in waiting],
+        [r.next_attempt_at for r in waiting],
+        [int(r.refund_attempt) for r in waiting],
+    )
 
 
 async def heartbeat(conn: Connection | asyncpg.Pool, worker: str) -> None:
