@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import structlog
@@ -49,7 +49,13 @@ def install_correlation_ids(app: FastAPI) -> None:
         return response
 
 
-def health_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
+ReadinessCheck = Callable[[], str | None]
+"""Returns None when healthy, or a short description of what is wrong (it makes /ready 503)."""
+
+
+def health_router(
+    pool: Callable[[], asyncpg.Pool], checks: Callable[[], Sequence[ReadinessCheck]] = tuple
+) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/health")
@@ -62,6 +68,9 @@ def health_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
             await pool().fetchval("SELECT 1")
         except Exception as exc:
             return JSONResponse({"status": "unavailable", "error": repr(exc)}, status_code=503)
+        problems = [problem for check in checks() if (problem := check()) is not None]
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     return router
