@@ -81,7 +81,7 @@ def test_an_unknown_environment_is_refused_by_name(production_env: pytest.Monkey
         NotifySettings(unsubscribe_secret=STRONG_SECRET)
 
 
-def _provider(name: str, token: str = "a-token") -> SmsProvider:
+def _provider(name: str, token: str = "a-token") -> SmsProvider:  # noqa: S107
     return SmsProvider(
         name=name,
         base_url="https://sms.example.org",

@@ -7,7 +7,6 @@ service; a service's own settings read `TW_<SERVICE>_<NAME>` (TW_NOTIFY_SMTP_HOS
 from __future__ import annotations
 
 from enum import StrEnum
-
 from typing import Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator

@@ -11,7 +11,7 @@ from tenderwire_notify.domain import CircuitBreaker, RetryPolicy
 from tenderwire_notify.sms import SmsProvider
 from tenderwire_shared.settings import ServiceSettings, weak_secret_problem
 
-DEVELOPMENT_UNSUBSCRIBE_SECRET = "local-development-only"
+DEVELOPMENT_UNSUBSCRIBE_SECRET = "local-development-only"  # noqa: S105 - refused in production
 
 
 class SmtpSecurity(StrEnum):

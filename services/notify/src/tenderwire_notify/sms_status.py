@@ -144,7 +144,10 @@ async def status_callback(
     delivery_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")],
     message_status: Annotated[str, Form(alias="MessageStatus", max_length=40)],
     pool: Annotated[asyncpg.Pool, Depends(_pool)],
-    error_code: Annotated[str | None, Form(alias="ErrorCode", max_length=40)] = None,
+    # Twilio's are numbers; any text without control characters, as the ledger stores it.
+    error_code: Annotated[
+        str | None, Form(alias="ErrorCode", max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$")
+    ] = None,
 ) -> Response:
     reported = message_status.lower()
     mapped = _STATES.get(reported)
