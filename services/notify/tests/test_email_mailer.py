@@ -34,8 +34,11 @@ from tests.infrastructure import free_port
 
 def settings_for(port: int, **overrides: object) -> NotifySettings:
     return NotifySettings(
-        environment=Environment.TEST, smtp_port=port, smtp_timeout_s=5.0, **overrides
-    )  # type: ignore[arg-type]
+        environment=Environment.TEST,
+        smtp_port=port,
+        smtp_timeout_s=5.0,
+        **overrides,  # type: ignore[arg-type]
+    )
 
 
 def prepared(to: str, settings: NotifySettings, subject: str = "Gants stériles") -> bytes:
