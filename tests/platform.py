@@ -21,6 +21,7 @@ from tenderwire_notify.sms import SmsProvider
 from tenderwire_shared import topics
 from tenderwire_shared.clock import ManualClock
 from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.settings import Environment
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.smsgateway import SmsGateway
 from tests.eventually import eventually
@@ -43,9 +44,14 @@ async def create_database(admin_dsn: str, prefix: str) -> str:
     return with_database(admin_dsn, name)
 
 
-OPERATOR_TOKEN = SecretStr("test-operator-token")
+# As long as production would want, so settings built with it pass in any environment.
+OPERATOR_TOKEN = SecretStr("test-operator-token-of-production-length")
 # What an on-call script sends to the operator views.
 OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN.get_secret_value()}"}
+
+
+# One per provider, so a callback signed with the wrong provider's token is refused.
+SMS_AUTH_TOKENS = {name: SecretStr(f"{name}-auth-token") for name in ("primary", "secondary")}
 
 
 def running(app: FastAPI) -> BackgroundServer:
@@ -78,6 +84,7 @@ class Platform:
         self.notices = running(
             notices_app(
                 NoticesSettings(
+                    environment=Environment.TEST,
                     database_url=self.dsns["notices"],
                     closer_interval_s=0.2,
                     kafka_bootstrap_servers=kafka,
@@ -107,6 +114,7 @@ class Platform:
 
     def notify_settings(self) -> NotifySettings:
         return NotifySettings(
+            environment=Environment.TEST,
             database_url=self.dsns["notify"],
             public_base_url=f"http://127.0.0.1:{self.notify_port}",
             smtp_port=self.smtp_port,
@@ -117,7 +125,7 @@ class Platform:
                     name=name,
                     base_url=gateway.server.url,
                     account_sid=f"AC{name}",
-                    auth_token=SecretStr("test"),
+                    auth_token=SMS_AUTH_TOKENS[name],
                     sender="TENDERS",
                 )
                 for name, gateway in self.sms_gateways.items()
@@ -146,6 +154,7 @@ class Platform:
 
     def matching_settings(self) -> MatchingSettings:
         return MatchingSettings(
+            environment=Environment.TEST,
             database_url=self.dsns["matching"],
             kafka_bootstrap_servers=self.kafka,
             topic_prefix=self.topic_prefix,

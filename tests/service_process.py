@@ -31,7 +31,8 @@ class ServiceProcess:
                 self.app,
                 "--host", "127.0.0.1", "--port", str(self.port),
             ],
-            env=self.env,
+            # A test's service may run on development secrets unless the test says otherwise.
+            env={"TW_ENVIRONMENT": "test", **self.env},
         )  # fmt: skip
         async with httpx.AsyncClient() as http:
             for _ in range(600):

@@ -90,7 +90,8 @@ async def test_codes_match_when_equal_or_one_level_apart_either_way(
     segment = "43"  # no other test here uses segment 43
     same = await register(http, platform, unspsc_codes=[f"{segment}211503"])
     class_above = await register(http, platform, unspsc_codes=[f"{segment}211500"])
-    family = await register(http, platform, unspsc_codes=[f"{segment}210000"])
+    # No family-level supplier: registration refuses codes above class level
+    # (test_matching_hostile_input), as they reach no commodity.
     sibling = await register(http, platform, unspsc_codes=[f"{segment}211504"])
 
     commodity = await publish(agency, unspsc_codes=[f"{segment}211503"])
@@ -99,9 +100,9 @@ async def test_codes_match_when_equal_or_one_level_apart_either_way(
     await seen_by_matching(platform, class_tender["id"], 1)
 
     assert await matched_ids(platform, commodity["id"]) == {same["id"], class_above["id"]}
-    # For a class-level tender the family is one level up and its commodities one down.
+    # For a class-level tender its commodities are one level down.
     assert await matched_ids(platform, class_tender["id"]) == {
-        same["id"], class_above["id"], sibling["id"], family["id"],
+        same["id"], class_above["id"], sibling["id"],
     }  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from tenderwire_notify.sms_text import segments
 from tests.eventually import eventually
 from tests.integration.matching_helpers import publish, register, unique
 from tests.integration.notices_api import Agency
+from tests.integration.sms_callbacks import post_status
 from tests.integration.test_smtp_failures import deliveries
 from tests.platform import Platform
 
@@ -83,14 +84,20 @@ async def test_status_callbacks_are_idempotent_and_never_go_backwards(
         lambda: sms_rows(http, platform, supplier["id"]),
         until=lambda r: [x["state"] for x in r] == ["delivered"],
     )
-    callback = f"{platform.notify.url}/v1/sms/status/{rows[0]['id']}"
+    primary = platform.notify_settings().sms_providers[0]
 
     replies = [
-        await http.post(callback, data={"MessageSid": "SMx", "MessageStatus": status})
+        await post_status(
+            http,
+            platform.notify.url,
+            primary,
+            rows[0]["id"],
+            {"MessageSid": "SMx", "MessageStatus": status},
+        )
         for status in ("delivered", "sent", "queued", "delivered", "undelivered")
     ]
-    unknown = await http.post(
-        f"{platform.notify.url}/v1/sms/status/no-such-id", data={"MessageStatus": "delivered"}
+    unknown = await post_status(
+        http, platform.notify.url, primary, "no-such-id", {"MessageStatus": "delivered"}
     )
 
     assert {r.status_code for r in replies} == {204}

@@ -5,8 +5,8 @@ the delivery ends `delivered`.
 The test has a PostgreSQL of its own, stopped and started again on the same data directory
 and port, so no other test loses its database. Notify runs in-process from its real
 `create_app`. The ledger row is written directly with SQL after notify's migrations, as the
-worker would have left it, and the stub posts its callbacks to notify's
-/v1/sms/status/{id}: the test does not depend on how the worker sends and records.
+worker would have left it, and the stub posts its signed callbacks to notify's
+/v1/sms/status/{id}?provider=primary: the test does not depend on how the worker sends and records.
 """
 
 from __future__ import annotations
@@ -24,16 +24,26 @@ from tenderwire_notify import sms_status
 from tenderwire_notify.bootstrap import MIGRATIONS
 from tenderwire_notify.bootstrap import create_app as notify_app
 from tenderwire_notify.settings import NotifySettings
-from tenderwire_notify.sms import SmsProvider
+from tenderwire_notify.sms import SmsProvider, status_callback_url
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.settings import Environment
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.postgres import PostgresCluster
 from tenderwire_stack.smsgateway import SmsGateway, SmsRecord
 from tests.eventually import eventually
 from tests.infrastructure import free_port
+from tests.integration.sms_callbacks import post_status
 
 pytestmark = pytest.mark.integration
+
+PRIMARY = SmsProvider(
+    name="primary",
+    base_url="http://127.0.0.1:9",  # the stub's, once it runs
+    account_sid="ACprimary",
+    auth_token=SecretStr("primary-auth-token"),
+    sender="TENDERS",
+)
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +101,7 @@ async def provider_accepts(gateway: SmsGateway, status_callback: str) -> SmsReco
             "/2010-04-01/Accounts/ACprimary/Messages.json",
             data={"To": "+221770001234", "From": "TENDERS", "Body": "Nouvel appel",
                   "StatusCallback": status_callback},
+            auth=(PRIMARY.account_sid, PRIMARY.auth_token.get_secret_value()),
         )  # fmt: skip
     assert reply.status_code == 201
     return gateway.messages[-1]
@@ -122,17 +133,10 @@ async def test_callbacks_sent_while_the_database_is_down_end_delivered(
     delivery_id = await an_sms_row(ledger, "sent")
     notify_port = free_port()
     settings = NotifySettings(
+        environment=Environment.TEST,
         database_url=own_postgres.dsn("notify"),
         public_base_url=f"http://127.0.0.1:{notify_port}",
-        sms_providers=[
-            SmsProvider(
-                name="primary",
-                base_url=gateway.server.url,
-                account_sid="ACprimary",
-                auth_token=SecretStr("test"),
-                sender="TENDERS",
-            )
-        ],
+        sms_providers=[PRIMARY.model_copy(update={"base_url": gateway.server.url})],
         kafka_bootstrap_servers=kafka_bootstrap,
         topic_prefix=f"t{new_event_id()[-8:]}.",
     )
@@ -140,7 +144,9 @@ async def test_callbacks_sent_while_the_database_is_down_end_delivered(
     await notify.start()
     try:
         await asyncio.to_thread(own_postgres.stop)
-        record = await provider_accepts(gateway, f"{notify.url}/v1/sms/status/{delivery_id}")
+        record = await provider_accepts(
+            gateway, status_callback_url(notify.url, PRIMARY, delivery_id)
+        )
         await eventually(lambda: replies(record), until=lambda r: len(r) >= 2)
         await asyncio.to_thread(own_postgres.start)
         state = await eventually(
@@ -168,14 +174,20 @@ async def test_delivered_overtaking_the_workers_own_record_is_kept(ledger: async
     app.include_router(sms_status.router)
     app.state.pool = ledger
     server = BackgroundServer(app, port=free_port())
+    app.state.settings = NotifySettings(
+        environment=Environment.TEST, public_base_url=server.url, sms_providers=[PRIMARY]
+    )
     delivery_id = await an_sms_row(ledger, "sending")
     await server.start()
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:
             replies = [
-                await http.post(
-                    f"/v1/sms/status/{delivery_id}",
-                    data={"MessageSid": "SMpending", "MessageStatus": status},
+                await post_status(
+                    http,
+                    server.url,
+                    PRIMARY,
+                    delivery_id,
+                    {"MessageSid": "SMpending", "MessageStatus": status},
                 )
                 for status in ("delivered", "sent")
             ]

@@ -1,17 +1,19 @@
-"""The SMS stub's status callbacks are retried as a patient provider retries them: through a
-receiver that is down, answers 5xx or 429, or asks for Retry-After; and not past a 4xx or the
-retry window."""
+"""The SMS stub's status callbacks are signed with the auth token the message was sent with,
+and retried as a patient provider retries them: through a receiver that is down, answers 5xx
+or 429, or asks for Retry-After; and not past a 4xx or the retry window."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import FastAPI, Form, Response
+from fastapi import FastAPI, Form, Header, Response
 
+from tenderwire_notify.sms_status import signature_matches
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.smsgateway import SmsGateway, SmsRecord
 from tests.eventually import eventually
@@ -25,6 +27,7 @@ class Receiver:
     port: int = field(default_factory=free_port)
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     received: list[str] = field(default_factory=list)
+    signatures: list[str | None] = field(default_factory=list)
     server: BackgroundServer | None = None
 
     @property
@@ -35,7 +38,17 @@ class Receiver:
         app = FastAPI()
 
         @app.post("/status")
-        async def status(state: str = Form(alias="MessageStatus")) -> Response:
+        async def status(
+            sid: Annotated[str, Form(alias="MessageSid")],
+            state: Annotated[str, Form(alias="MessageStatus")],
+            to: Annotated[str, Form(alias="To")],
+            signature: Annotated[str | None, Header(alias="X-Twilio-Signature")] = None,
+        ) -> Response:
+            form = {"MessageSid": sid, "MessageStatus": state, "To": to}
+            signed = signature is not None and signature_matches(
+                AUTH_TOKEN, self.url, form.items(), signature
+            )
+            self.signatures.append(signature if signed else None)
             code, headers = self.script.pop(0) if self.script else (204, {})
             if code < 300:
                 self.received.append(state)
@@ -70,14 +83,53 @@ async def a_gateway(
     return gateway
 
 
+AUTH_TOKEN = "the-accounts-auth-token"  # noqa: S105 - a test credential
+
+
 async def send(gateway: SmsGateway, callback: str, to: str = "+221770000001") -> SmsRecord:
     async with httpx.AsyncClient(base_url=gateway.server.url) as http:
         reply = await http.post(
             "/2010-04-01/Accounts/AC1/Messages.json",
             data={"To": to, "From": "TENDERS", "Body": "New tender", "StatusCallback": callback},
+            auth=("AC1", AUTH_TOKEN),
         )
     assert reply.status_code == 201
     return gateway.messages[-1]
+
+
+async def test_each_callback_is_signed_with_the_auth_token_it_was_sent_with(
+    receiver: Receiver,
+) -> None:
+    await receiver.start()
+    gateway = await a_gateway()
+    try:
+        await send(gateway, receiver.url)
+        await eventually(_received(receiver), until=lambda r: r == ["sent", "delivered"])
+        async with httpx.AsyncClient(base_url=gateway.server.url) as http:
+            listed = (await http.get("/api/messages")).text
+    finally:
+        await gateway.stop()
+
+    assert len(receiver.signatures) == 2
+    assert None not in receiver.signatures
+    assert AUTH_TOKEN not in listed
+
+
+async def test_a_message_without_the_accounts_credentials_is_refused() -> None:
+    gateway = await a_gateway()
+    try:
+        async with httpx.AsyncClient(base_url=gateway.server.url) as http:
+            reply = await http.post(
+                "/2010-04-01/Accounts/AC1/Messages.json",
+                data={"To": "+221770000001", "From": "TENDERS", "Body": "New tender"},
+            )
+            listed = await http.get("/api/messages")
+    finally:
+        await gateway.stop()
+
+    assert reply.status_code == 401
+    assert gateway.messages == []
+    assert listed.json() == []
 
 
 async def test_callbacks_reach_a_receiver_that_was_down_when_they_started(

@@ -33,6 +33,7 @@ from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.unsubscribe import Subscription, link_for
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
+from tenderwire_shared.settings import Environment
 from tests.infrastructure import free_port
 
 # The old path's oracle lives with the tests that compare against it.
@@ -76,7 +77,7 @@ def jobs(count: int, *, distinct_contents: bool) -> list[Job]:
     return out
 
 
-SETTINGS = NotifySettings()
+SETTINGS = NotifySettings(environment=Environment.TEST)
 
 
 def old_message_bytes(job: Job) -> bytes:
@@ -195,7 +196,9 @@ async def bare_loop(port: int, payloads: list[tuple[str, bytes]]) -> Figures:
 
 
 async def mailer_loop(port: int, payloads: list[tuple[str, bytes]]) -> Figures:
-    mailer = Mailer(NotifySettings(smtp_port=port, smtp_pool_size=CONNECTIONS))
+    mailer = Mailer(
+        NotifySettings(environment=Environment.TEST, smtp_port=port, smtp_pool_size=CONNECTIONS)
+    )
     queue = iter(payloads)
 
     async def lane() -> None:
@@ -212,7 +215,9 @@ async def mailer_loop(port: int, payloads: list[tuple[str, bytes]]) -> Figures:
 
 async def composing_mailer_loop(port: int, batch: list[Job]) -> Figures:
     """Mailer.send with each message composed on the way (cache warm after the first)."""
-    mailer = Mailer(NotifySettings(smtp_port=port, smtp_pool_size=CONNECTIONS))
+    mailer = Mailer(
+        NotifySettings(environment=Environment.TEST, smtp_port=port, smtp_pool_size=CONNECTIONS)
+    )
     composer = EmailComposer(SETTINGS)
     queue = iter(batch)
 

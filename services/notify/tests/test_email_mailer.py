@@ -27,12 +27,18 @@ from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import ManualClock
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
+from tenderwire_shared.settings import Environment
 from tenderwire_stack.mailcatcher import MailCatcher
 from tests.infrastructure import free_port
 
 
 def settings_for(port: int, **overrides: object) -> NotifySettings:
-    return NotifySettings(smtp_port=port, smtp_timeout_s=5.0, **overrides)  # type: ignore[arg-type]
+    return NotifySettings(
+        environment=Environment.TEST,
+        smtp_port=port,
+        smtp_timeout_s=5.0,
+        **overrides,  # type: ignore[arg-type]
+    )
 
 
 def prepared(to: str, settings: NotifySettings, subject: str = "Gants stériles") -> bytes:
@@ -261,7 +267,7 @@ async def test_a_relay_that_never_greets_is_unavailable() -> None:
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    settings = NotifySettings(smtp_port=port, smtp_timeout_s=0.3)
+    settings = NotifySettings(environment=Environment.TEST, smtp_port=port, smtp_timeout_s=0.3)
     try:
         with pytest.raises(RelayUnavailableError):
             await Mailer(settings).send(

@@ -32,8 +32,9 @@ from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.unsubscribe import Subscription, link_for
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
+from tenderwire_shared.settings import Environment
 
-SETTINGS = NotifySettings()
+SETTINGS = NotifySettings(environment=Environment.TEST)
 SENT_AT = datetime(2026, 12, 1, 9, 30, 15, tzinfo=UTC)
 LINK = "http://127.0.0.1:18003/v1/unsubscribe/.eJyrVkrOz0tLTS5RslIKzs8tSMzJzMsvdXAyNjA01zFRslIqzk3NUaoFAKhvCw8.sig"
 

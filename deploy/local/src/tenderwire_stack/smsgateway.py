@@ -5,6 +5,12 @@ StatusCallback, answers with a sid and status "queued", then reports "sent" and 
 to the callback URL. A To number ending in 0000 is reported "undelivered" instead, and
 numbers ending in 9999 are refused with HTTP 500, so tests can drive failover.
 
+Like Twilio, the stub wants HTTP Basic auth (account SID and auth token; 401 without it) and
+signs each callback with that auth token: `X-Twilio-Signature`, base64 HMAC-SHA1 of the
+callback URL followed by each form field's name and value, sorted by name. It computes the
+signature on its own rather than with notify's code, as a real provider would, so a test of
+the two together checks that notify follows the published algorithm.
+
 Callbacks are retried as a patient provider retries them, so a receiver that is briefly
 down loses none: a refused or dropped connection, a timeout, HTTP 429 or any 5xx is tried
 again after `callback_retry_base_s`, doubling each time up to `callback_retry_cap_s`, or
@@ -23,6 +29,10 @@ notify must cope with the patient ones, and its 503 + Retry-After is what they a
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,7 +41,7 @@ from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, Form, HTTPException
+from fastapi import FastAPI, Form, Header, HTTPException
 
 from tenderwire_stack.http_server import BackgroundServer
 
@@ -45,6 +55,7 @@ class SmsRecord:
     body: str
     status_callback: str | None
     created_at: str
+    auth_token: str = field(repr=False)
     statuses: list[str] = field(default_factory=list)
     # One entry per callback try, "<status>:<HTTP status or error>", for tests and debugging.
     callback_replies: list[str] = field(default_factory=list)
@@ -83,7 +94,13 @@ class SmsGateway:
             from_: Annotated[str, Form(alias="From")],
             body: Annotated[str, Form(alias="Body")],
             status_callback: Annotated[str | None, Form(alias="StatusCallback")] = None,
+            authorization: Annotated[str, Header()] = "",
         ) -> dict[str, Any]:
+            auth_token = _basic_auth_token(authorization)
+            if auth_token is None:
+                raise HTTPException(
+                    401, "authenticate with your account SID and auth token (HTTP Basic)"
+                )
             if self.outage:
                 raise HTTPException(503, "provider unavailable (outage switched on)")
             if to.endswith("9999"):
@@ -96,6 +113,7 @@ class SmsGateway:
                 body=body,
                 status_callback=status_callback,
                 created_at=datetime.now(UTC).isoformat(),
+                auth_token=auth_token,
                 statuses=["queued"],
             )
             self.messages.append(record)
@@ -114,7 +132,10 @@ class SmsGateway:
 
         @app.get("/api/messages")
         async def list_messages() -> list[dict[str, Any]]:
-            return [asdict(m) for m in self.messages]
+            # The auth token stays in the stub, as a real provider never shows it back.
+            return [
+                {k: v for k, v in asdict(m).items() if k != "auth_token"} for m in self.messages
+            ]
 
         return app
 
@@ -130,12 +151,14 @@ class SmsGateway:
     async def _call_back(self, client: httpx.AsyncClient, record: SmsRecord, status: str) -> bool:
         """Post one status until the receiver takes it; False once it is refused or too late."""
         form = {"MessageSid": record.sid, "MessageStatus": status, "To": record.to}
+        url = str(record.status_callback)
+        headers = {"X-Twilio-Signature": provider_signature(record.auth_token, url, form)}
         give_up_at = time.monotonic() + self.callback_retry_window_s
         backoff = self.callback_retry_base_s
         while True:
             retry_after: float | None = None
             try:
-                response = await client.post(str(record.status_callback), data=form)
+                response = await client.post(url, data=form, headers=headers)
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 record.callback_replies.append(f"{status}:{type(exc).__name__}")
                 return False
@@ -161,6 +184,26 @@ class SmsGateway:
         await self.server.stop()
         for task in list(self._tasks):
             task.cancel()
+
+
+def provider_signature(auth_token: str, url: str, form: dict[str, str]) -> str:
+    """X-Twilio-Signature as Twilio's "Webhooks security" page defines it."""
+    signed = url + "".join(name + form[name] for name in sorted(form))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _basic_auth_token(authorization: str) -> str | None:
+    """The password of an HTTP Basic Authorization header: the account's auth token."""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    _, colon, token = decoded.partition(":")
+    return token if colon and token else None
 
 
 def _retry_after_s(header: str | None) -> float | None:

@@ -74,6 +74,8 @@ class Stack:
     def service_env(self) -> dict[str, str]:
         p = self.ports
         return {
+            # Lets notify run on the development unsubscribe secret; nothing here is production.
+            "TW_ENVIRONMENT": "local",
             "TW_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
             "TW_OPERATOR_TOKEN": self.operator_token(),
             "TW_NOTICES_DATABASE_URL": self.postgres.dsn("notices"),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
 
 from tenderwire_matching import registry, suppliers
 from tenderwire_matching.schemas import (
@@ -16,6 +16,7 @@ from tenderwire_matching.schemas import (
 )
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.http import correlation_id
 
 router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"])
@@ -50,8 +51,11 @@ async def own_supplier(
     scheme, _, token = authorization.partition(" ")
     # The same 404 for a wrong token and an unknown id: a token never confirms an id exists.
     if scheme.lower() != "bearer" or not await registry.token_matches(pool, supplier_id, token):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no supplier {supplier_id!r} for this token"
+        raise ApiError.one(
+            status.HTTP_404_NOT_FOUND,
+            ("path", "supplier_id"),
+            f"no supplier {supplier_id} for this token",
+            "not_found",
         )
     return supplier_id
 
@@ -59,41 +63,64 @@ async def own_supplier(
 OwnSupplier = Annotated[str, Depends(own_supplier)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a supplier")
+def _conflict(exc: registry.DuplicateSupplierError) -> ApiError:
+    return ApiError.one(status.HTTP_409_CONFLICT, ("body", exc.field), str(exc), "conflict")
+
+
+_NOT_OWN: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No supplier with this id for this token"}
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a supplier",
+    responses={409: {"description": "Already registered (same name and country, or e-mail)"}},
+)
 async def register(
     registration: SupplierRegistration, pool: Pool, policy: Policy, cid: CorrelationId
 ) -> RegisteredSupplier:
     try:
         return await suppliers.register(pool, registration, policy, cid)
     except registry.IneligibleCountryError as exc:
-        raise HTTPException(
+        raise ApiError.one(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["body", "country"], "msg": str(exc), "type": "ineligible_country"}],
+            ("body", "country"),
+            str(exc),
+            "ineligible_country",
         ) from exc
     except registry.DuplicateSupplierError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        raise _conflict(exc) from exc
 
 
-@router.get("/{supplier_id}", summary="The supplier's own profile")
+@router.get("/{supplier_id}", summary="The supplier's own profile", responses=_NOT_OWN)
 async def get_supplier(supplier_id: OwnSupplier, pool: Pool) -> SupplierView:
     row = await registry.row(pool, supplier_id)
     assert row is not None
     return registry.view(row)
 
 
-@router.patch("/{supplier_id}", summary="Change the profile; new codes are matched at once")
+@router.patch(
+    "/{supplier_id}",
+    summary="Change the profile; new codes are matched at once",
+    responses={**_NOT_OWN, 409: {"description": "Another supplier has this e-mail"}},
+)
 async def update_supplier(
     supplier_id: OwnSupplier, change: SupplierUpdate, pool: Pool, policy: Policy, cid: CorrelationId
 ) -> SupplierView:
     try:
         row = await suppliers.update(pool, supplier_id, change, policy, cid)
     except registry.DuplicateSupplierError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        raise _conflict(exc) from exc
     return registry.view(row)
 
 
 @router.delete(
-    "/{supplier_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Deactivate: no more alerts"
+    "/{supplier_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Deactivate: no more alerts",
+    responses=_NOT_OWN,
 )
 async def deactivate_supplier(
     supplier_id: OwnSupplier, pool: Pool, policy: Policy, cid: CorrelationId

@@ -27,7 +27,9 @@ class IneligibleCountryError(RegistryError):
 
 
 class DuplicateSupplierError(RegistryError):
-    pass
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class SupplierNotFoundError(RegistryError):
@@ -62,8 +64,12 @@ async def insert(
             r.quiet_hours.end if r.quiet_hours else None,
         )  # fmt: skip
     except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "suppliers_email":
+            raise DuplicateSupplierError(
+                "a supplier with this e-mail is already registered", "email"
+            ) from exc
         raise DuplicateSupplierError(
-            "a supplier with this legal name and country, or this e-mail, is already registered"
+            "a supplier with this legal name and country is already registered", "legal_name"
         ) from exc
     await set_codes(conn, supplier_id, registration.unspsc_codes)
 
@@ -117,7 +123,9 @@ async def update(conn: Connection, supplier_id: str, change: SupplierUpdate) -> 
             *[value for _, value in columns],
         )
     except asyncpg.UniqueViolationError as exc:
-        raise DuplicateSupplierError("another supplier is registered with this e-mail") from exc
+        raise DuplicateSupplierError(
+            "another supplier is registered with this e-mail", "email"
+        ) from exc
     if codes is not None:
         await set_codes(conn, supplier_id, codes)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tenderwire_shared.unspsc import ancestors
+from tenderwire_shared.unspsc import LEVELS, ancestors, depth
 
 
 def fold(text: str) -> str:
@@ -72,6 +72,38 @@ def code_distance(supplier_code: str, tender_code: str) -> int | None:
     if tender_code in down:
         return down.index(tender_code) + 1
     return None
+
+
+def shallowest_useful_depth(levels: int) -> int:
+    """How high in the hierarchy (1 segment ... 4 commodity) a supplier's code may sit and still
+    reach a commodity code, the level tenders' items are classified at, within `levels`."""
+    return max(1, len(LEVELS) - levels)
+
+
+def why_code_never_matches(code: str, levels: int) -> str | None:
+    """Why a supplier holding `code` would hear of no commodity-coded tender; None if it would."""
+    level = depth(code)
+    lowest = shallowest_useful_depth(levels)
+    if level >= lowest:
+        return None
+    reach = LEVELS[max(0, level - 1 - levels) : level + levels]
+    prefix = code[: 2 * level]
+    instead = [
+        f"{LEVELS[target - 1]} ({prefix}{'xx' * (target - level)}{'00' * (4 - target)})"
+        for target in range(lowest, len(LEVELS) + 1)
+    ]
+    return (
+        f"{code} is a {LEVELS[level - 1]} code; a code matches tenders at most {levels}"
+        f" level{'s' if levels != 1 else ''} from it (TW_MATCHING_CODE_HIERARCHY_LEVELS), so"
+        f" this one reaches only {_either(reach, 'and')} codes, never the commodity codes"
+        f" tenders are classified with. Send the {_either(instead, 'or')} codes you supply"
+        " instead"
+    )
+
+
+def _either(words: Iterable[str], conjunction: str) -> str:
+    *rest, last = words
+    return f"{', '.join(rest)} {conjunction} {last}" if rest else last
 
 
 @lru_cache(maxsize=4096)

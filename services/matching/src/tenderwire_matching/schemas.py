@@ -2,18 +2,60 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from tenderwire_shared.countries import CountryCode
+from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.events.matches import Delivery, QuietHours
 from tenderwire_shared.events.tenders import NoticeType
-from tenderwire_shared.text import PlainLine
+from tenderwire_shared.text import PlainLine, check_line
 from tenderwire_shared.unspsc import UnspscCode
+
+# Bounded before it is looked up, so a megabyte "country" is refused without being echoed back.
+CountryCode = Annotated[str, StringConstraints(max_length=60), AfterValidator(to_alpha3)]
+
+_AGENCY = re.compile(r"[A-Z0-9-]{2,20}")
+
+
+def _agency_code(value: str) -> str:
+    # The filter compares codes exactly, so anything that is no agency code would never match.
+    code = value.strip().upper()
+    if not _AGENCY.fullmatch(code):
+        raise ValueError(
+            "must be an agency code as notices publish them: 2 to 20 capital letters, digits"
+            " or '-', e.g. UNDP or WFP-SN"
+        )
+    return code
+
+
+AgencyCode = Annotated[str, StringConstraints(max_length=40), AfterValidator(_agency_code)]
+# IANA names are at most about 30 characters; E.164 is 15 digits, written with spaces or dashes.
+TimeZoneName = Annotated[str, StringConstraints(max_length=64)]
+PhoneNumber = Annotated[str, StringConstraints(max_length=40)]
+
+
+def _keyword(value: str) -> str:
+    # Length first, and without the value: a megabyte keyword is not worth scanning or echoing.
+    if not 2 <= len(value) <= 60:
+        raise ValueError("keywords must be 2 to 60 characters")
+    return check_line(value)
+
+
+Keyword = Annotated[str, AfterValidator(_keyword)]
 
 
 class Language(StrEnum):
@@ -58,14 +100,6 @@ class _SupplierRules(BaseModel):
     def _unique(cls, values: list[str] | None) -> list[str] | None:
         return None if values is None else _dedupe(values)
 
-    @field_validator("keywords", check_fields=False)
-    @classmethod
-    def _short_keywords(cls, values: list[str] | None) -> list[str] | None:
-        for word in values or []:
-            if not 2 <= len(word) <= 60:
-                raise ValueError(f"keyword {word!r} must be 2 to 60 characters")
-        return values
-
     @field_validator("timezone", check_fields=False)
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
@@ -89,21 +123,26 @@ class SupplierRegistration(_SupplierRules):
     legal_name: PlainLine = Field(min_length=1, max_length=300)
     country: CountryCode = Field(description="Country of registration (ISO 3166)")
     unspsc_codes: list[UnspscCode] = Field(
-        min_length=1, max_length=500, description="Commodity or class level"
+        min_length=1,
+        max_length=500,
+        description=(
+            "Commodity or class level (with TW_MATCHING_CODE_HIERARCHY_LEVELS=1): higher codes"
+            " could never match a tender's commodity codes and are refused"
+        ),
     )
     email: EmailStr
-    phone: str | None = _phone_field()
+    phone: PhoneNumber | None = _phone_field()
     language: Language = Language.EN
-    timezone: str = Field(default="UTC", examples=["Africa/Dakar"])
+    timezone: TimeZoneName = Field(default="UTC", examples=["Africa/Dakar"])
     delivery: Delivery = Delivery.IMMEDIATE
     digest_hour: int = Field(default=8, ge=0, le=23, description="Local hour of the digest")
     quiet_hours: QuietHours | None = None
     beneficiary_countries: list[CountryCode] | None = _filter(
         "Only tenders for these beneficiary countries", 250
     )
-    agencies: list[PlainLine] | None = _filter("Only tenders from these agencies", 100)
+    agencies: list[AgencyCode] | None = _filter("Only tenders from these agencies' codes", 100)
     notice_types: list[NoticeType] | None = _filter("Only these notice types", 10)
-    keywords: list[PlainLine] | None = _filter("Only tenders mentioning one of these", 50)
+    keywords: list[Keyword] | None = _filter("Only tenders mentioning one of these", 50)
 
 
 class SupplierUpdate(_SupplierRules):
@@ -111,18 +150,18 @@ class SupplierUpdate(_SupplierRules):
 
     unspsc_codes: list[UnspscCode] | None = Field(default=None, min_length=1, max_length=500)
     email: EmailStr | None = None
-    phone: str | None = _phone_field()
+    phone: PhoneNumber | None = _phone_field()
     language: Language | None = None
-    timezone: str | None = None
+    timezone: TimeZoneName | None = None
     delivery: Delivery | None = None
     digest_hour: int | None = Field(default=None, ge=0, le=23)
     quiet_hours: QuietHours | None = None
     beneficiary_countries: list[CountryCode] | None = _filter(
         "Only tenders for these beneficiary countries", 250
     )
-    agencies: list[PlainLine] | None = _filter("Only tenders from these agencies", 100)
+    agencies: list[AgencyCode] | None = _filter("Only tenders from these agencies' codes", 100)
     notice_types: list[NoticeType] | None = _filter("Only these notice types", 10)
-    keywords: list[PlainLine] | None = _filter("Only tenders mentioning one of these", 50)
+    keywords: list[Keyword] | None = _filter("Only tenders mentioning one of these", 50)
 
     @model_validator(mode="after")
     def _required_stay(self) -> SupplierUpdate:

@@ -12,9 +12,10 @@ from tenderwire_matching import alerts, registry
 from tenderwire_matching.alerts import Alert
 from tenderwire_matching.live_index import matching_lock
 from tenderwire_matching.match_events import SOURCE, Cause
-from tenderwire_matching.rules import matched_codes, matches
+from tenderwire_matching.rules import matched_codes, matches, why_code_never_matches
 from tenderwire_matching.schemas import RegisteredSupplier, SupplierRegistration, SupplierUpdate
 from tenderwire_matching.tenders import facts_of, open_tenders
+from tenderwire_shared.api_errors import ApiError, FieldError
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.events.matches import MatchKind
@@ -39,9 +40,28 @@ class Policy:
     ldc_first: bool
 
 
+def check_codes_can_match(codes: list[str], levels: int) -> None:
+    """Refuses codes too high in the hierarchy to reach any tender: the supplier would
+    otherwise be registered and never hear of anything."""
+    # No index in `loc`: the list was deduplicated, so positions may not be the caller's;
+    # each message names its code.
+    refused = [
+        FieldError(("body", "unspsc_codes"), reason, "unspsc_level_never_matches")
+        for code in codes
+        if (reason := why_code_never_matches(code, levels)) is not None
+    ]
+    if refused:
+        # A few examples tell the caller what is wrong; 500 of them would only be long.
+        raise ApiError(422, refused[:_MAX_CODE_ERRORS])
+
+
+_MAX_CODE_ERRORS = 10
+
+
 async def register(
     pool: asyncpg.Pool, registration: SupplierRegistration, policy: Policy, correlation_id: str
 ) -> RegisteredSupplier:
+    check_codes_can_match(registration.unspsc_codes, policy.levels)
     registry.check_eligible(registration, refuse_developed=policy.refuse_developed)
     supplier_id = new_event_id()
     token = secrets.token_urlsafe(32)
@@ -60,6 +80,8 @@ async def update(
     policy: Policy,
     correlation_id: str,
 ) -> asyncpg.Record:
+    if change.unspsc_codes is not None:
+        check_codes_can_match(change.unspsc_codes, policy.levels)
     async with pool.acquire() as conn, conn.transaction():
         await matching_lock(conn)
         await registry.update(conn, supplier_id, change)

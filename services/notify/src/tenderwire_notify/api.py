@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, SecretStr
 
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.operators import require_operator
 
 
@@ -48,15 +49,22 @@ class DeliveryView(BaseModel):
     sent_at: datetime | None
 
 
-@router.get("")
+# Tender and supplier ids are UUIDs; the pattern also keeps NUL and the like away from SQL.
+_ID = r"^[A-Za-z0-9-]{1,64}$"
+
+
+@router.get("", responses={422: {"description": "No filter, or an id that is not one"}})
 async def list_deliveries(
     pool: Pool,
-    tender_id: Annotated[str | None, Query()] = None,
-    supplier_id: Annotated[str | None, Query()] = None,
+    tender_id: Annotated[str | None, Query(pattern=_ID, description="A tender's id")] = None,
+    supplier_id: Annotated[str | None, Query(pattern=_ID, description="A supplier's id")] = None,
 ) -> list[DeliveryView]:
     if tender_id is None and supplier_id is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "give tender_id, supplier_id or both"
+        raise ApiError.one(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            ("query", "tender_id"),
+            "give tender_id, supplier_id or both: all deliveries at once would be too many",
+            "missing",
         )
     rows = await pool.fetch(
         "SELECT * FROM deliveries WHERE ($1::text IS NULL OR tender_id = $1)"

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from tenderwire_notify.domain import CircuitBreaker, RetryPolicy
 from tenderwire_notify.sms import SmsProvider
-from tenderwire_shared.settings import ServiceSettings
+from tenderwire_shared.settings import ServiceSettings, weak_secret_problem
+
+DEVELOPMENT_UNSUBSCRIBE_SECRET = "local-development-only"  # noqa: S105 - refused in production
 
 
 class SmtpSecurity(StrEnum):
@@ -32,11 +35,18 @@ class NotifySettings(ServiceSettings):
     mail_from: str = "Tenderwire alerts <alerts@tenderwire.localhost>"
     message_id_domain: str = "tenderwire.localhost"
     public_base_url: str = Field(
-        default="http://127.0.0.1:18003", description="Where unsubscribe links point"
+        default="http://127.0.0.1:18003",
+        description=(
+            "Where unsubscribe links and SMS status callbacks point, as the outside world reaches"
+            " notify: callbacks' signatures are checked against this URL"
+        ),
     )
     unsubscribe_secret: SecretStr = Field(
-        default=SecretStr("local-development-only"),
-        description="Signs unsubscribe links; set a long random value in production",
+        default=SecretStr(DEVELOPMENT_UNSUBSCRIBE_SECRET),
+        description=(
+            "Signs unsubscribe links. Production (TW_ENVIRONMENT) refuses the default and any"
+            " value shorter than 32 characters"
+        ),
     )
     sms_providers: list[SmsProvider] = Field(
         default_factory=list,
@@ -83,6 +93,33 @@ class NotifySettings(ServiceSettings):
     consumer_batch_size: int = Field(
         default=500, ge=1, description="Match events read from Kafka and written at a time"
     )
+
+    @model_validator(mode="after")
+    def _no_development_unsubscribe_secret(self) -> Self:
+        # Whoever knows the secret can unsubscribe any address, so a known one must never
+        # sign production links.
+        problem = weak_secret_problem(
+            self.environment,
+            "TW_NOTIFY_UNSUBSCRIBE_SECRET",
+            self.unsubscribe_secret,
+            default=DEVELOPMENT_UNSUBSCRIBE_SECRET,
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _provider_names_unique(self) -> Self:
+        names = [p.name for p in self.sms_providers]
+        if len(set(names)) != len(names):
+            raise ValueError(
+                f"TW_NOTIFY_SMS_PROVIDERS: provider names must be unique (got {names}); a status"
+                " callback names its provider to have its signature checked"
+            )
+        return self
+
+    def provider(self, name: str) -> SmsProvider | None:
+        return next((p for p in self.sms_providers if p.name == name), None)
 
     def retry_policy(self, channel: str) -> RetryPolicy:
         horizon = self.sms_retry_horizon_s if channel == "sms" else self.email_retry_horizon_s

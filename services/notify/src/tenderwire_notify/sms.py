@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -23,8 +24,16 @@ class SmsProvider(BaseModel):
     name: str
     base_url: str = Field(examples=["https://api.twilio.com"])
     account_sid: str
-    auth_token: SecretStr
+    # Also the key of the callbacks' signatures: an empty one would let anyone sign them.
+    auth_token: SecretStr = Field(min_length=1)
     sender: str = Field(description="The From number or alphanumeric sender id")
+
+
+def status_callback_url(base_url: str, provider: SmsProvider, delivery_id: str) -> str:
+    """Where `provider` reports on `delivery_id`; naming the provider tells notify whose auth
+    token the callback's signature must match."""
+    base = base_url.rstrip("/")
+    return f"{base}/v1/sms/status/{delivery_id}?provider={quote(provider.name, safe='')}"
 
 
 class SmsChannel:
@@ -99,7 +108,7 @@ class SmsChannel:
             "To": job.address,
             "From": provider.sender,
             "Body": body,
-            "StatusCallback": f"{self._callback_base_url}/v1/sms/status/{job.id}",
+            "StatusCallback": status_callback_url(self._callback_base_url, provider, job.id),
         }
         try:
             response = await self._client.post(
