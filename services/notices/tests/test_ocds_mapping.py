@@ -117,7 +117,8 @@ def test_a_cpv_only_tender_imports_without_codes_and_says_why() -> None:
         "http://example.com/tender-notices/ocds-213czf-000-00001-01.html"
     ]
     assert step.draft.contacts[0].name == "Procurement Team"
-    assert step.draft.contacts[0].phone == "01234 345 346"
+    # Written nationally in the release; read with the buyer's country (GB), stored in E.164.
+    assert step.draft.contacts[0].phone == "+441234345346"
     assert (step.release_id, step.ocid) == (
         "ocds-213czf-000-00001-02-tender",
         "ocds-213czf-000-00001",
@@ -485,8 +486,8 @@ def notice_from(step: PublishStep, **changes: Any) -> TenderSnapshot:
         deadline=draft.deadline.astimezone(UTC),
         deadline_utc_offset_minutes=0,
         published_at=step.date,
-        documents=tuple(draft.documents),
-        contacts=tuple(draft.contacts),
+        documents=tuple(d.as_event() for d in draft.documents),
+        contacts=tuple(c.as_event() for c in draft.contacts),
         ocid=step.ocid,
     )
     return snapshot.model_copy(update=changes)

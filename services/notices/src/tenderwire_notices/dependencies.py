@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Header, HTTPException, Path, Request, status
+from fastapi import Depends, Header, Path, Request
 
-from tenderwire_notices import agencies
+from tenderwire_notices import agencies, repository
 from tenderwire_notices.lifecycle import Context
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.http import correlation_id
 
@@ -41,26 +42,24 @@ IdempotencyKey = Annotated[
     ),
 ]
 # Checked before it reaches SQL: a NUL byte in a path would otherwise make PostgreSQL fail.
-NoticeId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$", description="The notice's id")]
+NoticeId = Annotated[str, Path(pattern=repository.NOTICE_ID, description="The notice's id")]
 
 
 async def current_agency(pool: Pool, authorization: Annotated[str | None, Header()] = None) -> str:
     """The agency whose API key came in `Authorization: Bearer <key>`."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "send the agency's API key as 'Authorization: Bearer <key>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("send the agency's API key as 'Authorization: Bearer <key>'")
     agency = await agencies.agency_for_key(pool, key.strip())
     if agency is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "unknown or revoked API key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("unknown or revoked API key")
     return agency
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError.one(
+        401, ("header", "Authorization"), message, "unauthorized", {"WWW-Authenticate": "Bearer"}
+    )
 
 
 CurrentAgency = Annotated[str, Depends(current_agency)]
