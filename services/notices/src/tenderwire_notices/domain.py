@@ -97,8 +97,9 @@ def check_deadline(deadline: datetime, now: datetime, *, allow_past: bool = Fals
     return passed
 
 
-def check_award_date(award_date: date, published_at: datetime, now: datetime) -> None:
-    """An award is recorded once it is made, and is made after the notice was published.
+def check_award_date(award_date: date, now: datetime, published_at: datetime | None) -> None:
+    """An award is recorded once it is made, and is made after the notice was published
+    (`published_at` None: not checked against it).
 
     A bare date has no time zone, so the check grants the widest reading: "today" is any date
     that is today somewhere, and publication day any date it was somewhere.
@@ -107,8 +108,7 @@ def check_award_date(award_date: date, published_at: datetime, now: datetime) ->
         raise InvalidNoticeError(
             "date", f"{award_date.isoformat()} is in the future; record an award once it is made"
         )
-    published_on = (published_at + _EARLIEST_ZONE).date()
-    if award_date < published_on:
+    if published_at is not None and award_date < (published_at + _EARLIEST_ZONE).date():
         raise InvalidNoticeError(
             "date",
             f"{award_date.isoformat()} is before the notice was published"

@@ -220,11 +220,20 @@ async def cancel(
 
 
 async def award(
-    conn: Connection, ctx: Context, agency: str, notice_id: str, decision: AwardDecision
+    conn: Connection,
+    ctx: Context,
+    agency: str,
+    notice_id: str,
+    decision: AwardDecision,
+    *,
+    allow_before_publication: bool = False,
 ) -> TenderSnapshot:
+    """Award a closed notice. An import may date an award before the notice's publication:
+    an imported notice's publication is its release's date, often written years later."""
     current = await _locked(conn, ctx, agency, notice_id)
     check_transition(current.status, Action.AWARD)
-    check_award_date(decision.date, current.published_at, ctx.clock.now())
+    published_at = None if allow_before_publication else current.published_at
+    check_award_date(decision.date, ctx.clock.now(), published_at)
     the_award = decision.to_award()
     awarded = await _advance(conn, current, TenderStatus.AWARDED, award=the_award)
     await _record(
