@@ -187,6 +187,7 @@ def _check_tags(tags: tuple[str, ...], problems: list[str]) -> None:
     # Tags are echoed in the report and its notes, which are stored (jsonb cannot hold NUL).
     if len(tags) > MAX_TAGS:
         problems.append(f"tag has {len(tags)} entries; a release has at most {MAX_TAGS}")
+        return  # one problem, not one per entry: the report stays small
     for tag in tags:
         if len(tag) > MAX_TAG_LENGTH:
             problems.append(f"tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters")
