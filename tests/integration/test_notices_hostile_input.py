@@ -53,6 +53,8 @@ async def row_counts(platform: Platform) -> tuple[int, int, int]:
         ({"title": "<script>alert(1)</script>"}, "title", "HTML tags"),
         ({"title": "Gowns <b>urgent</b>"}, "title", "HTML tags"),
         ({"title": "Nul\x00byte"}, "title", "control characters"),
+        ({"title": "C1\x9bcontrol"}, "title", "control characters"),
+        ({"reference": "UNDP\u2028SEN-1"}, "reference", "control characters"),
         ({"unspsc_codes": "42131606"}, "unspsc_codes", "valid list"),
         ({"unspsc_codes": ["99999999999"]}, "unspsc_codes", "8 digits"),
         ({"unspsc_codes": []}, "unspsc_codes", "at least one"),

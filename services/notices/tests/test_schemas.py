@@ -61,6 +61,8 @@ def test_a_deadline_with_no_instant_in_utc_is_refused() -> None:
     ("contact", "field", "words"),
     [
         ({"name": "Nul\x00"}, "name", "control characters"),
+        ({"name": "Next\x85line"}, "name", "control characters"),
+        ({"name": "Line\u2028separator"}, "name", "control characters"),
         ({"name": "<script>alert(1)</script>"}, "name", "HTML tags"),
         ({"name": "P", "email": "not-an-email"}, "email", "not a valid e-mail"),
         ({"name": "P", "email": "a\x00@unicef.org"}, "email", "control characters"),
@@ -134,3 +136,11 @@ def test_an_award_needs_an_iso_date_and_money_to_pay_in(
     with pytest.raises(ValidationError) as refused:
         AwardDecision.model_validate(award(**overrides))
     assert words in problems(refused)[(field,)]
+
+
+def test_paragraphs_keep_their_line_breaks_but_not_other_control_characters() -> None:
+    kept = NoticeDraft.model_validate(draft(description="Lot 1\r\nLot 2\n\tDetails"))
+    assert kept.description == "Lot 1\r\nLot 2\n\tDetails"
+    with pytest.raises(ValidationError) as refused:
+        NoticeDraft.model_validate(draft(description="Lot 1\x9b2"))
+    assert "control characters" in problems(refused)[("description",)]

@@ -9,7 +9,6 @@ as it validates what agencies send.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,7 +33,7 @@ from tenderwire_notices.schemas import (
 )
 from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
-from tenderwire_shared.text import check_line
+from tenderwire_shared.text import CONTROL_ONE_LINE, check_line
 from tenderwire_shared.unspsc import check_code
 
 # Tells NoticeDraft (and Amendment) that a notice without UNSPSC codes is acceptable: releases
@@ -51,7 +50,6 @@ MAX_EMAIL_LENGTH = 320
 # The releaseTag codelist has 18 codes, the longest 22 characters long.
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ReleaseError(ValueError):
@@ -180,7 +178,7 @@ def _identifier(release: Mapping[str, Any], name: str, problems: list[str]) -> s
 
 
 def _shown(tag: str) -> str:
-    return " ".join(_CONTROL.sub(" ", tag[:MAX_TAG_LENGTH]).split())
+    return " ".join(CONTROL_ONE_LINE.sub(" ", tag[:MAX_TAG_LENGTH]).split())
 
 
 def _check_tags(tags: tuple[str, ...], problems: list[str]) -> None:
