@@ -42,6 +42,9 @@ Title = PlainLine
 Reason = PlainParagraphs
 
 DEADLINE_EXAMPLE = "2026-12-20T14:00:00+01:00"
+# The event model's limits (Contact.email, Contact.phone).
+MAX_EMAIL_LENGTH = 320
+MAX_PHONE_LENGTH = 40
 # The date and the time at least, as ISO 8601 writes them; the offset is AwareDatetime's check.
 _ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -95,6 +98,8 @@ def check_email(value: str) -> str:
         checked = email_validator.validate_email(value, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
         raise ValueError(f"is not a valid e-mail address: {exc}") from exc
+    if len(checked.normalized) > MAX_EMAIL_LENGTH:  # normalising can lengthen it
+        raise ValueError(f"is longer than {MAX_EMAIL_LENGTH} characters")
     return checked.normalized
 
 
@@ -112,14 +117,23 @@ def check_phone(value: str, region: str | None = None) -> str:
         raise ValueError("is not a valid phone number: no such number range in its country")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # E.164 has no room for an extension; RFC 3966's parameter keeps the one bidders need.
-    return f"{e164};ext={number.extension}" if number.extension else e164
+    stored = f"{e164};ext={number.extension}" if number.extension else e164
+    if len(stored) > MAX_PHONE_LENGTH:
+        raise ValueError(f"is longer than {MAX_PHONE_LENGTH} characters with its extension")
+    return stored
 
 
 Email = Annotated[
-    str, StringConstraints(max_length=320), AfterValidator(check_line), AfterValidator(check_email)
+    str,
+    StringConstraints(max_length=MAX_EMAIL_LENGTH),
+    AfterValidator(check_line),
+    AfterValidator(check_email),
 ]
 Phone = Annotated[
-    str, StringConstraints(max_length=40), AfterValidator(check_line), AfterValidator(check_phone)
+    str,
+    StringConstraints(max_length=MAX_PHONE_LENGTH),
+    AfterValidator(check_line),
+    AfterValidator(check_phone),
 ]
 
 

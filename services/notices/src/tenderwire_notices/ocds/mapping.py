@@ -46,7 +46,6 @@ MAX_CODES = 200
 MAX_CODE_LENGTH = 20
 MAX_DOCUMENTS = 50
 MAX_CONTACTS = 20
-MAX_EMAIL_LENGTH = 320
 # The releaseTag codelist has 18 codes, the longest 22 characters long.
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -475,9 +474,7 @@ def _contact(party: Mapping[str, Any], notes: list[str]) -> NoticeContact | None
     email = _text(point.get("email"))
     if email is not None:
         checked = _contact_detail(email, "e-mail", check_email, notes)
-        if checked is not None and len(checked) > MAX_EMAIL_LENGTH:
-            notes.append(f"contact e-mail is longer than {MAX_EMAIL_LENGTH} characters; dropped")
-        elif checked is not None:
+        if checked is not None:
             fields["email"] = checked
     phone = _text(point.get("telephone"))
     if phone is not None:
