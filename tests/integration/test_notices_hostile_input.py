@@ -452,3 +452,23 @@ async def test_a_missing_or_unknown_api_key_is_named_in_the_401(
         assert response.headers["WWW-Authenticate"] == "Bearer"
         (problem,) = response.json()["detail"]
         assert problem["loc"] == ["header", "Authorization"]
+
+
+async def test_a_body_with_a_key_twice_in_one_object_is_refused_not_read_as_the_last(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    before = await row_counts(platform)
+    body = json.dumps(a_notice(deadline=in_days(5)))
+    twice = body.replace('"title": ', '"title": "Harmless", "title": ', 1)
+
+    response = await http.post(
+        agency.base,
+        content=twice.encode(),
+        headers={**agency.headers(), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body"]
+    assert "'title' appears twice" in problem["msg"]
+    assert await row_counts(platform) == before

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response
@@ -17,6 +16,7 @@ from tenderwire_notices.dependencies import (
     NoticeId,
     Pool,
     Settings,
+    unique_keys,
 )
 from tenderwire_notices.ocds import exporter, importer
 from tenderwire_notices.ocds.exporter import RevisionEntry
@@ -38,17 +38,6 @@ def _finite(text: str) -> float:
     return value
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # JSON parsers disagree on which copy of a key wins; a release read one way here and
-    # another way by its publisher's tools would be imported as neither meant.
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ValueError(f"the key {key[:100]!r} appears twice in one object")
-        found[key] = value
-    return found
-
-
 def _not_a_package(message: str, *loc: str) -> ApiError:
     return ApiError.one(422, ("body", *loc), message)
 
@@ -63,7 +52,7 @@ async def _json_body(request: Request) -> object:
             body,
             parse_constant=_refuse_constant,
             parse_float=_finite,
-            object_pairs_hook=_unique_keys,
+            object_pairs_hook=unique_keys,
         )
     except (ValueError, RecursionError) as exc:
         # ValueError covers malformed JSON and undecodable bytes; RecursionError, nesting
