@@ -105,8 +105,8 @@ def _snapshot(agency: str) -> TenderSnapshot:
         deadline=draft.deadline.astimezone(UTC),
         deadline_utc_offset_minutes=int(offset.total_seconds() // 60),
         published_at=utc_now(),
-        documents=tuple(draft.documents),
-        contacts=tuple(draft.contacts),
+        documents=tuple(d.as_event() for d in draft.documents),
+        contacts=tuple(c.as_event() for c in draft.contacts),
         url=None,
     )
 

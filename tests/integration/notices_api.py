@@ -55,7 +55,8 @@ class Agency:
             "supplier_country": "SN",
             "amount": "125000.50",
             "currency": "USD",
-            "date": "2027-02-01",
+            # Awarded today: an award is never dated in the future.
+            "date": datetime.now(UTC).date().isoformat(),
             **overrides,
         }
         return await self.http.post(

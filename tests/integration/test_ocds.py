@@ -452,3 +452,117 @@ async def test_a_retried_import_with_the_same_idempotency_key_gets_the_first_rep
     assert first.json()["counts"]["imported"] == 2
     assert unkeyed.json()["counts"]["imported"] == 0  # without the key: "already imported"
     assert misused.status_code == 422
+
+
+# --- hostile input, continued -----------------------------------------------------------------
+
+
+def with_contact_point(release: dict[str, Any], **contact_point: str) -> dict[str, Any]:
+    release["parties"][0]["contactPoint"].update(contact_point)
+    return release
+
+
+@pytest.mark.parametrize(
+    "release",
+    [
+        {**release_like("02-tender", "t", "2026-01-01T00:00:00Z"), "tag": ["tender", "x\x00"]},
+        release_like(
+            "02-tender",
+            "s",
+            "2026-01-01T00:00:00Z",
+            items=[{"id": "1", "classification": {"scheme": "C\x00PV", "id": "45233130"}}],
+        ),
+    ],
+    ids=["tag", "classification-scheme"],
+)
+async def test_a_nul_in_what_the_report_echoes_never_reaches_its_store(
+    agency: Agency, release: dict[str, Any]
+) -> None:
+    response = await send(agency, package_of(release), **{"Idempotency-Key": "nul-echo"})
+    again = await send(agency, package_of(release), **{"Idempotency-Key": "nul-echo"})
+
+    assert response.status_code == again.status_code == 200, response.text
+    assert again.json() == response.json()
+    assert "\\u0000" not in response.text
+
+
+async def test_a_package_with_a_key_twice_in_one_object_is_refused(agency: Agency) -> None:
+    body = json.dumps(package_of(release_like("02-tender", "d", "2026-01-01T00:00:00Z")))
+    twice = body.replace('"title": ', '"title": "<script>", "title": ', 1).encode()
+
+    response = await send(agency, twice)
+
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body"]
+    assert "'title' appears twice" in problem["msg"]
+
+
+async def test_a_number_too_large_for_json_is_refused_not_imported_as_inf(agency: Agency) -> None:
+    body = json.dumps(package_of(release_like("02-tender", "n", "2026-01-01T00:00:00Z")))
+    infinite = body.replace('"title": "Planned cycle lane improvements"', '"title": 1e400', 1)
+
+    response = await send(agency, infinite.encode())
+
+    assert response.status_code == 422, response.text
+    assert "too large" in response.json()["detail"][0]["msg"]
+
+
+async def test_an_imported_contact_keeps_only_a_real_email_and_phone_and_says_so(
+    agency: Agency,
+) -> None:
+    release = with_contact_point(
+        release_like("02-tender", "c", "2026-01-01T00:00:00Z"),
+        email="not-an-email",
+        telephone="call me maybe",
+    )
+
+    report = await imported(agency, package_of(release))
+
+    assert outcomes(report) == [("c", "imported")]
+    said = notes(report, "c")
+    assert "contact e-mail 'not-an-email' is not a valid e-mail address" in said
+    assert "contact phone 'call me maybe' is not a phone number" in said
+    notice = await agency.get(report["releases"][0]["notice_id"])
+    assert notice["contacts"] == [{"name": "Procurement Team", "email": None, "phone": None}]
+
+
+async def test_an_imported_national_phone_is_read_with_the_buyers_country(
+    agency: Agency,
+) -> None:
+    report = await imported(
+        agency, package_of(release_like("02-tender", "p", "2026-01-01T00:00:00Z"))
+    )
+
+    notice = await agency.get(report["releases"][0]["notice_id"])
+    assert notice["contacts"][0]["phone"] == "+441234345346"  # "01234 345 346", in the UK
+
+
+async def test_an_imported_deadline_years_away_fails_the_release_naming_it(
+    platform: Platform, agency: Agency
+) -> None:
+    far = release_like(
+        "02-tender", "far", "2026-01-01T00:00:00Z", tenderPeriod={"endDate": "9999-12-31T00:00:00Z"}
+    )
+
+    report = await imported(agency, package_of(far))
+
+    assert outcomes(report) == [("far", "failed")]
+    assert "deadline: 9999-12-31T00:00:00+00:00 is more than 5 years ahead" in notes(report, "far")
+    assert (await counts(platform, agency))[0] == 0
+
+
+async def test_an_imported_award_dated_in_the_future_fails_naming_its_date(
+    platform: Platform, agency: Agency
+) -> None:
+    tender = release_like("02-tender", "t", "2026-01-01T00:00:00Z")
+    award = copy.deepcopy(stage("04-award")["releases"][0])
+    award["id"], award["date"] = "a", "2026-01-02T00:00:00Z"
+    award["awards"][0]["date"] = "2099-01-01T00:00:00Z"
+
+    report = await imported(agency, package_of(tender, award))
+
+    assert outcomes(report) == [("t", "imported"), ("a", "failed")]
+    assert "date: 2099-01-01 is in the future" in notes(report, "a")
+    notice = await agency.get(report["releases"][0]["notice_id"])
+    assert notice["status"] == "closed"

@@ -338,5 +338,5 @@ def test_an_exported_tender_imports_as_the_same_notice() -> None:
     assert draft.deadline == notice.deadline
     assert draft.deadline.utcoffset() == timedelta(hours=1)
     assert (draft.title, draft.description) == (notice.title, notice.description)
-    assert tuple(draft.documents) == notice.documents
-    assert tuple(draft.contacts) == notice.contacts
+    assert tuple(d.as_event() for d in draft.documents) == notice.documents
+    assert tuple(c.as_event() for c in draft.contacts) == notice.contacts

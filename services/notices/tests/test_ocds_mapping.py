@@ -117,7 +117,8 @@ def test_a_cpv_only_tender_imports_without_codes_and_says_why() -> None:
         "http://example.com/tender-notices/ocds-213czf-000-00001-01.html"
     ]
     assert step.draft.contacts[0].name == "Procurement Team"
-    assert step.draft.contacts[0].phone == "01234 345 346"
+    # Written nationally in the release; read with the buyer's country (GB), stored in E.164.
+    assert step.draft.contacts[0].phone == "+441234345346"
     assert (step.release_id, step.ocid) == (
         "ocds-213czf-000-00001-02-tender",
         "ocds-213czf-000-00001",
@@ -290,6 +291,48 @@ def test_control_characters_and_escaped_markup_do_not_reach_the_notice() -> None
     assert "<b" not in step.draft.title
     assert step.draft.description == "ok text"
     assert any("control characters" in n for n in step.notes)
+
+
+def test_c1_controls_and_line_separators_are_cleaned_like_other_control_characters() -> None:
+    release = a_tender(title="Cycle\x85lanes\u2028phase 1", description="ok\x9b text")
+
+    step = only(steps_of(release), PublishStep)
+
+    assert step.draft.title == "Cycle lanes phase 1"
+    assert step.draft.description == "ok text"
+
+
+def test_a_contact_keeps_its_name_when_its_email_or_phone_is_not_real() -> None:
+    release = fictional("02-tender")
+    release["parties"][0]["contactPoint"].update(email="not-an-email", telephone="call me maybe")
+
+    step = only(steps_of(release), PublishStep)
+
+    assert [(c.name, c.email, c.phone) for c in step.draft.contacts] == [
+        ("Procurement Team", None, None)
+    ]
+    assert any("'not-an-email' is not a valid e-mail address" in n for n in step.notes)
+    assert any("'call me maybe' is not a phone number" in n for n in step.notes)
+
+
+@pytest.mark.parametrize(
+    ("tags", "words"),
+    [
+        (["tender", "x\x00"], "control characters"),
+        (["tender", "t" * 51], "longer than 50"),
+        (["tender", *[f"t{i}" for i in range(100)]], "at most 20"),
+    ],
+)
+def test_tags_the_report_cannot_hold_make_the_release_broken(tags: list[str], words: str) -> None:
+    release = fictional("02-tender")
+    release["tag"] = tags
+
+    header = mapping.read_header(release)
+
+    assert isinstance(header, BrokenRelease)
+    assert len(header.problems) == 1
+    assert words in header.problems[0]
+    assert all("\x00" not in t and len(t) <= 50 for t in header.tags)
 
 
 def test_a_deadline_without_offset_is_read_as_utc_and_reported() -> None:
@@ -485,8 +528,8 @@ def notice_from(step: PublishStep, **changes: Any) -> TenderSnapshot:
         deadline=draft.deadline.astimezone(UTC),
         deadline_utc_offset_minutes=0,
         published_at=step.date,
-        documents=tuple(draft.documents),
-        contacts=tuple(draft.contacts),
+        documents=tuple(d.as_event() for d in draft.documents),
+        contacts=tuple(c.as_event() for c in draft.contacts),
         ocid=step.ocid,
     )
     return snapshot.model_copy(update=changes)

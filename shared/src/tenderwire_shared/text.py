@@ -9,8 +9,11 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 _TAG = re.compile(r"<\s*[a-zA-Z!/?]")
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_MULTI_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Unicode's control characters (C0, DEL and C1), and in one line its line and paragraph
+# separators too: a title that breaks lines in one renderer and not another is not one line.
+CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Paragraphs keep tab, line feed and carriage return.
+CONTROL_MULTI_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _check(value: str, control: re.Pattern[str]) -> str:
@@ -22,11 +25,11 @@ def _check(value: str, control: re.Pattern[str]) -> str:
 
 
 def check_line(value: str) -> str:
-    return _check(value, _CONTROL_ONE_LINE)
+    return _check(value, CONTROL_ONE_LINE)
 
 
 def check_paragraphs(value: str) -> str:
-    return _check(value, _CONTROL_MULTI_LINE)
+    return _check(value, CONTROL_MULTI_LINE)
 
 
 PlainLine = Annotated[str, AfterValidator(check_line)]

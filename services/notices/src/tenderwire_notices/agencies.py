@@ -12,7 +12,8 @@ from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import new_event_id
 
 KEY_PREFIX = "twk_"
-_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,19}$")
+AGENCY_CODE = r"^[A-Z][A-Z0-9-]{1,19}$"
+_CODE = re.compile(AGENCY_CODE)
 
 
 class AgencyError(Exception):

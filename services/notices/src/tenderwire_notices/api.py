@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from tenderwire_notices import idempotency, lifecycle, repository
+from tenderwire_notices.agencies import AGENCY_CODE
 from tenderwire_notices.dependencies import (
     CurrentAgency,
     IdempotencyKey,
@@ -17,21 +17,26 @@ from tenderwire_notices.dependencies import (
     NoticeId,
     Pool,
     Settings,
+    refuse_duplicate_keys,
 )
 from tenderwire_notices.domain import NoticeNotFoundError
 from tenderwire_notices.schemas import (
     Amendment,
     AwardDecision,
     Cancellation,
+    Deadline,
     NoticeDraft,
     NoticePage,
     NoticeView,
 )
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot, TenderStatus
 
-router = APIRouter(prefix="/v1/notices", tags=["notices"])
+router = APIRouter(
+    prefix="/v1/notices", tags=["notices"], dependencies=[Depends(refuse_duplicate_keys)]
+)
 
 
 UseCase = Callable[[Connection], Awaitable[TenderSnapshot]]
@@ -55,7 +60,7 @@ async def _idempotent(
     try:
         outcome = await idempotency.run(pool, agency, key, request_hash, operation)
     except idempotency.IdempotencyKeyError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise idempotency.as_api_error(exc) from exc
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
@@ -142,23 +147,33 @@ async def get_notice(notice_id: NoticeId, pool: Pool, settings: Settings) -> Not
 async def search(
     pool: Pool,
     settings: Settings,
-    agency: str | None = None,
+    agency: Annotated[
+        str | None,
+        Query(pattern=AGENCY_CODE, description="The agency's code, e.g. UNDP"),
+    ] = None,
     status_: Annotated[TenderStatus | None, Query(alias="status")] = None,
     notice_type: NoticeType | None = None,
     unspsc: Annotated[
         str | None, Query(pattern=r"^\d{2,8}$", description="A code or a prefix: 42, 4213, ...")
     ] = None,
     country: Annotated[str | None, Query(description="Beneficiary country, any ISO form")] = None,
-    deadline_from: datetime | None = None,
-    deadline_to: datetime | None = None,
+    deadline_from: Annotated[
+        Deadline | None, Query(description="From this moment on: ISO 8601 with a UTC offset")
+    ] = None,
+    deadline_to: Annotated[
+        Deadline | None, Query(description="Before this moment: ISO 8601 with a UTC offset")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> NoticePage:
     try:
         after = repository.decode_cursor(cursor) if cursor else None
+    except ValueError as exc:
+        raise ApiError.one(422, ("query", "cursor"), str(exc)) from exc
+    try:
         alpha3 = to_alpha3(country) if country else None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise ApiError.one(422, ("query", "country"), str(exc)) from exc
     where = repository.SearchFilter(
         agency=agency,
         status=status_.value if status_ else None,

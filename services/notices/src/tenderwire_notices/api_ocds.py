@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from tenderwire_notices import agencies, idempotency, repository
@@ -16,40 +16,49 @@ from tenderwire_notices.dependencies import (
     NoticeId,
     Pool,
     Settings,
+    unique_keys,
 )
 from tenderwire_notices.ocds import exporter, importer
 from tenderwire_notices.ocds.exporter import RevisionEntry
 from tenderwire_notices.ocds.report import ImportReport
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.events.tenders import TenderSnapshot
 
 router = APIRouter(prefix="/v1", tags=["ocds"])
-
-
-def _problem(message: str, *loc: str) -> list[dict[str, Any]]:
-    # The shape of FastAPI's own validation errors, so clients parse one format.
-    return [{"loc": ["body", *loc], "msg": message, "type": "value_error"}]
 
 
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as infinity, which no amount or id can be
+        raise ValueError(f"the number {text[:50]} is too large")
+    return value
+
+
+def _not_a_package(message: str, *loc: str) -> ApiError:
+    return ApiError.one(422, ("body", *loc), message)
+
+
 async def _json_body(request: Request) -> object:
     # The app's BodySizeLimit middleware has already refused bodies too large to hold.
     body = await request.body()
     if not body.strip():
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, _problem("the body is empty; send a package")
-        )
+        raise _not_a_package("the body is empty; send a package")
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        return json.loads(
+            body,
+            parse_constant=_refuse_constant,
+            parse_float=_finite,
+            object_pairs_hook=unique_keys,
+        )
     except (ValueError, RecursionError) as exc:
         # ValueError covers malformed JSON and undecodable bytes; RecursionError, nesting
         # deep enough to exhaust the parser.
-        message = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, _problem(f"the body is not JSON: {message}")
-        ) from exc
+        message = str(exc)[:300] if isinstance(exc, ValueError) else "nested too deeply"
+        raise _not_a_package(f"the body is not JSON: {message}") from exc
 
 
 @router.post(
@@ -94,17 +103,13 @@ async def import_release_package(
                     stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
                 )
     except idempotency.IdempotencyKeyError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise idempotency.as_api_error(exc) from exc
     try:
         report = await importer.import_package(pool, ctx, agency, package)
     except importer.PackageTooLargeError as exc:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE, _problem(str(exc), *exc.loc)
-        ) from exc
+        raise ApiError.one(413, ("body", *exc.loc), str(exc), "too_large") from exc
     except importer.PackageError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, _problem(str(exc), *exc.loc)
-        ) from exc
+        raise _not_a_package(str(exc), *exc.loc) from exc
     outcome = idempotency.Outcome(status.HTTP_200_OK, report.model_dump(mode="json"))
     if key is not None:
         await idempotency.remember(pool, agency, key, request_hash, outcome)
@@ -114,7 +119,7 @@ async def import_release_package(
 async def _history(pool: Pool, notice_id: str) -> list[RevisionEntry]:
     rows = await repository.revision_snapshots(pool, notice_id)
     if not rows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notice {notice_id!r}")
+        raise ApiError.one(404, ("path", "notice_id"), f"no notice {notice_id!r}", "not_found")
     return [
         RevisionEntry(
             revision=row["revision"],

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Header, HTTPException, Path, Request, status
+from fastapi import Depends, Header, Path, Request
 
-from tenderwire_notices import agencies
+from tenderwire_notices import agencies, repository
 from tenderwire_notices.lifecycle import Context
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.http import correlation_id
 
@@ -41,26 +43,24 @@ IdempotencyKey = Annotated[
     ),
 ]
 # Checked before it reaches SQL: a NUL byte in a path would otherwise make PostgreSQL fail.
-NoticeId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$", description="The notice's id")]
+NoticeId = Annotated[str, Path(pattern=repository.NOTICE_ID, description="The notice's id")]
 
 
 async def current_agency(pool: Pool, authorization: Annotated[str | None, Header()] = None) -> str:
     """The agency whose API key came in `Authorization: Bearer <key>`."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "send the agency's API key as 'Authorization: Bearer <key>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("send the agency's API key as 'Authorization: Bearer <key>'")
     agency = await agencies.agency_for_key(pool, key.strip())
     if agency is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "unknown or revoked API key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("unknown or revoked API key")
     return agency
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError.one(
+        401, ("header", "Authorization"), message, "unauthorized", {"WWW-Authenticate": "Bearer"}
+    )
 
 
 CurrentAgency = Annotated[str, Depends(current_agency)]
@@ -76,3 +76,34 @@ def lifecycle_context(request: Request, settings: Settings, cid: CorrelationId) 
 
 
 LifecycleContext = Annotated[Context, Depends(lifecycle_context)]
+
+
+class DuplicateKeyError(ValueError):
+    pass
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads' object_pairs_hook refusing a key given twice in one object.
+
+    JSON parsers disagree on which copy wins: a body one tool (a gateway, the agency's own
+    logs) reads one way and this service another would be acted on as neither meant.
+    """
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKeyError(f"the key {key[:100]!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
+async def refuse_duplicate_keys(request: Request) -> None:
+    """For the JSON bodies FastAPI parses itself, keeping the last copy of a repeated key."""
+    if request.method != "POST":
+        return
+    body = await request.body()  # already read, and cached, by FastAPI
+    try:
+        json.loads(body, object_pairs_hook=unique_keys)
+    except DuplicateKeyError as exc:
+        raise ApiError.one(422, ("body",), str(exc)) from exc
+    except (ValueError, RecursionError):
+        pass  # not JSON at all: FastAPI's own parsing has the answer for that

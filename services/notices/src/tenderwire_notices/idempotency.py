@@ -11,13 +11,19 @@ from typing import Any
 
 import asyncpg
 
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.db import Connection
 
+HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 class IdempotencyKeyError(Exception):
     """The key is malformed, or was already used for a different request."""
+
+
+def as_api_error(exc: IdempotencyKeyError) -> ApiError:
+    return ApiError.one(422, ("header", HEADER), str(exc))
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,17 @@ from tenderwire_notices.domain import (
     Action,
     InvalidNoticeError,
     NoticeNotFoundError,
+    check_award_date,
+    check_deadline,
     check_transition,
 )
-from tenderwire_notices.schemas import Amendment, AwardDecision, NoticeDraft
+from tenderwire_notices.schemas import (
+    Amendment,
+    AwardDecision,
+    NoticeContact,
+    NoticeDocument,
+    NoticeDraft,
+)
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.db import Connection
@@ -92,9 +100,7 @@ async def publish(
     closed and announced as tender.closed, so nobody is alerted to a tender they cannot bid on.
     """
     now = ctx.clock.now()
-    past = draft.deadline <= now
-    if past and not allow_past_deadline:
-        raise InvalidNoticeError("deadline", f"{draft.deadline.isoformat()} has already passed")
+    past = check_deadline(draft.deadline, now, allow_past=allow_past_deadline)
     offset = draft.deadline.utcoffset()
     assert offset is not None  # AwareDatetime guarantees it
     tender_id = new_event_id()
@@ -113,8 +119,8 @@ async def publish(
         deadline=draft.deadline.astimezone(UTC),
         deadline_utc_offset_minutes=int(offset.total_seconds() // 60),
         published_at=published_at or now,
-        documents=tuple(draft.documents),
-        contacts=tuple(draft.contacts),
+        documents=tuple(d.as_event() for d in draft.documents),
+        contacts=tuple(c.as_event() for c in draft.contacts),
         url=AnyHttpUrl(f"{ctx.public_base_url}/v1/notices/{tender_id}"),
         ocid=ocid,
     )
@@ -132,6 +138,15 @@ async def _locked(conn: Connection, ctx: Context, agency: str, notice_id: str) -
         # Another agency's notice is reported exactly like a missing one.
         raise NoticeNotFoundError(f"no notice {notice_id!r} for agency {agency}")
     return repository.to_snapshot(row, ctx.public_base_url)
+
+
+def _as_stored(value: Any) -> Any:
+    """An amendment's value as the notice holds it."""
+    if isinstance(value, list):
+        return tuple(_as_stored(v) for v in value)
+    if isinstance(value, NoticeDocument | NoticeContact):
+        return value.as_event()
+    return value
 
 
 def _comparable(value: Any) -> Any:
@@ -153,15 +168,12 @@ async def amend(
     update: dict[str, Any] = {}
     changes: list[FieldChange] = []
     for field in requested:
-        new = getattr(amendment, field)
+        new = _as_stored(getattr(amendment, field))
         if field == "deadline":
-            if new <= ctx.clock.now():
-                raise InvalidNoticeError("deadline", f"{new.isoformat()} has already passed")
+            check_deadline(new, ctx.clock.now())
             offset = new.utcoffset()
             update["deadline_utc_offset_minutes"] = int(offset.total_seconds() // 60)
             new = new.astimezone(UTC)
-        if isinstance(new, list):
-            new = tuple(new)
         before = getattr(current, field)
         if _comparable(before) != _comparable(new):
             changes.append(
@@ -169,7 +181,7 @@ async def amend(
             )
             update[field] = new
     if not changes:
-        raise InvalidNoticeError("body", "the amendment changes nothing")
+        raise InvalidNoticeError(None, "the amendment changes nothing")
     amended = current.model_copy(
         update={**update, "revision": current.revision + 1, "status": TenderStatus.AMENDED}
     )
@@ -208,10 +220,20 @@ async def cancel(
 
 
 async def award(
-    conn: Connection, ctx: Context, agency: str, notice_id: str, decision: AwardDecision
+    conn: Connection,
+    ctx: Context,
+    agency: str,
+    notice_id: str,
+    decision: AwardDecision,
+    *,
+    allow_before_publication: bool = False,
 ) -> TenderSnapshot:
+    """Award a closed notice. An import may date an award before the notice's publication:
+    an imported notice's publication is its release's date, often written years later."""
     current = await _locked(conn, ctx, agency, notice_id)
     check_transition(current.status, Action.AWARD)
+    published_at = None if allow_before_publication else current.published_at
+    check_award_date(decision.date, ctx.clock.now(), published_at)
     the_award = decision.to_award()
     awarded = await _advance(conn, current, TenderStatus.AWARDED, award=the_award)
     await _record(

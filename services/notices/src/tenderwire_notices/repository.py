@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,9 @@ from tenderwire_notices.domain import DuplicateReferenceError
 from tenderwire_notices.schemas import Revision
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import FieldChange, TenderSnapshot
+
+NOTICE_ID = r"^[A-Za-z0-9-]{1,64}$"
+_NOTICE_ID = re.compile(NOTICE_ID)
 
 _COLUMNS = (
     "id, agency, reference, title, description, language, notice_type, unspsc_codes,"
@@ -168,11 +172,17 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         published_at, notice_id = json.loads(raw)
-        return datetime.fromisoformat(published_at), str(notice_id)
+        moment = datetime.fromisoformat(published_at)
+        # Both reach SQL: a hand-made cursor must not bring a NUL, a naive time or a year
+        # PostgreSQL's driver cannot convert.
+        moment.astimezone(UTC)
+        if moment.tzinfo is None or not _NOTICE_ID.match(notice_id):
+            raise ValueError("not a cursor this service made")
     except Exception as exc:
         raise ValueError(
             "cursor is not valid; pass back the next_cursor of a previous page"
         ) from exc
+    return moment, notice_id
 
 
 async def search(

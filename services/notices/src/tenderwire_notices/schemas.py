@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Annotated, Any
 
+import email_validator
+import phonenumbers
 import pycountry
 from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
+    UrlConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from tenderwire_notices.domain import MAX_DEADLINE_YEARS
 from tenderwire_shared.countries import CountryCode
 from tenderwire_shared.events.tenders import (
     Award,
@@ -25,15 +35,157 @@ from tenderwire_shared.events.tenders import (
     NoticeType,
     TenderSnapshot,
 )
-from tenderwire_shared.text import PlainLine, PlainParagraphs
+from tenderwire_shared.text import PlainLine, PlainParagraphs, check_line
 from tenderwire_shared.unspsc import UnspscCode
 
 Title = PlainLine
 Reason = PlainParagraphs
 
+DEADLINE_EXAMPLE = "2026-12-20T14:00:00+01:00"
+# The event model's limits (Contact.email, Contact.phone).
+MAX_EMAIL_LENGTH = 320
+MAX_PHONE_LENGTH = 40
+# The date and the time at least, as ISO 8601 writes them; the offset is AwareDatetime's check.
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
 
 def _dedupe(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
+
+
+def _iso_date_time_text(value: object) -> object:
+    # Pydantic alone would read 1767225600 (or "1767225600") as a Unix time: a number whose
+    # offset nobody chose. Python callers (the OCDS mapping) hand over datetimes.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
+        raise ValueError(
+            f"must be an ISO 8601 date-time with a UTC offset, e.g. {DEADLINE_EXAMPLE}"
+        )
+    return value
+
+
+def _has_utc_instant(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)  # 9999-12-31T23:00-05:00 is a moment after the last datetime
+    except OverflowError as exc:
+        raise ValueError("is beyond the last date-time that can be stored") from exc
+    return value
+
+
+Deadline = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_date_time_text),
+    AfterValidator(_has_utc_instant),
+]
+
+
+def _iso_date_text(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be an ISO 8601 date, e.g. 2027-02-01")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+
+
+def check_email(value: str) -> str:
+    """A well-formed address, normalised; nothing is looked up (no DNS), so it never waits."""
+    try:
+        checked = email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"is not a valid e-mail address: {exc}") from exc
+    if len(checked.normalized) > MAX_EMAIL_LENGTH:  # normalising can lengthen it
+        raise ValueError(f"is longer than {MAX_EMAIL_LENGTH} characters")
+    return checked.normalized
+
+
+def check_phone(value: str, region: str | None = None) -> str:
+    """A real phone number in E.164, with its extension if it has one. Without `region` the
+    number must be international (+ and the country code); with it, national numbers of
+    that ISO 3166 alpha-2 country are read too."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(
+            "is not a phone number in international form, e.g. +221 33 869 00 00"
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number: no such number range in its country")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # E.164 has no room for an extension; RFC 3966's parameter keeps the one bidders need.
+    stored = f"{e164};ext={number.extension}" if number.extension else e164
+    if len(stored) > MAX_PHONE_LENGTH:
+        raise ValueError(f"is longer than {MAX_PHONE_LENGTH} characters with its extension")
+    return stored
+
+
+Email = Annotated[
+    str,
+    StringConstraints(max_length=MAX_EMAIL_LENGTH),
+    AfterValidator(check_line),
+    AfterValidator(check_email),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(max_length=MAX_PHONE_LENGTH),
+    AfterValidator(check_line),
+    AfterValidator(check_phone),
+]
+
+
+class DocumentUrl(AnyHttpUrl):
+    _constraints = UrlConstraints(
+        max_length=2000, allowed_schemes=["http", "https"], host_required=True
+    )
+
+
+def _url_text(value: object) -> object:
+    if isinstance(value, str):
+        check_line(value)  # a URL parser would quietly percent-encode or drop the bytes
+    return value
+
+
+def _no_credentials(url: DocumentUrl) -> DocumentUrl:
+    if url.username or url.password:
+        raise ValueError("must not carry a user name or password: every supplier reads it")
+    return url
+
+
+class NoticeDocument(BaseModel):
+    """A document as agencies send it; stored and announced as the event model's Document."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    title: PlainLine = Field(min_length=1, max_length=500)
+    url: Annotated[DocumentUrl, BeforeValidator(_url_text), AfterValidator(_no_credentials)]
+
+    def as_event(self) -> Document:
+        return Document(title=self.title, url=AnyHttpUrl(str(self.url)))
+
+
+class NoticeContact(BaseModel):
+    """A contact as agencies send it; stored and announced as the event model's Contact."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    name: PlainLine = Field(min_length=1, max_length=200)
+    email: Email | None = Field(
+        default=None,
+        description="Checked for form (email-validator), not for deliverability: no DNS lookup",
+        examples=["procurement.dakar@unicef.org"],
+    )
+    phone: Phone | None = Field(
+        default=None,
+        description="International form, + and the country code; stored in E.164",
+        examples=["+221 33 869 00 00"],
+    )
+
+    def as_event(self) -> Contact:
+        return Contact(name=self.name, email=self.email, phone=self.phone)
 
 
 class NoticeDraft(BaseModel):
@@ -54,8 +206,12 @@ class NoticeDraft(BaseModel):
         max_length=250,
         description="ISO 3166 alpha-2, alpha-3 or English names; empty for multiple destinations",
     )
-    deadline: AwareDatetime = Field(
-        description="With the agency's UTC offset, e.g. 2026-12-20T14:00:00+01:00"
+    deadline: Deadline = Field(
+        description=(
+            f"ISO 8601 with the agency's UTC offset, e.g. {DEADLINE_EXAMPLE}; in the future and"
+            f" at most {MAX_DEADLINE_YEARS} years ahead. Unix times and offset-less times are"
+            " refused"
+        )
     )
 
     @field_validator("unspsc_codes", mode="after")
@@ -68,8 +224,8 @@ class NoticeDraft(BaseModel):
             raise ValueError("at least one UNSPSC code is required")
         return values
 
-    documents: list[Document] = Field(default_factory=list, max_length=50)
-    contacts: list[Contact] = Field(default_factory=list, max_length=20)
+    documents: list[NoticeDocument] = Field(default_factory=list, max_length=50)
+    contacts: list[NoticeContact] = Field(default_factory=list, max_length=20)
 
     @field_validator("unspsc_codes", "beneficiary_countries")
     @classmethod
@@ -85,20 +241,54 @@ class NoticeDraft(BaseModel):
         return code
 
 
+_UNCHANGED = "Left out or null: unchanged."
+
+
 class Amendment(BaseModel):
-    """A revision: the reason, and only the fields that change."""
+    """A revision: the reason, and only the fields that change. A field left out or sent as
+    null keeps its value; to empty a field that may be empty, send "" or []."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: Reason = Field(min_length=1, max_length=2000)
-    title: Title | None = Field(default=None, min_length=1, max_length=500)
-    description: PlainParagraphs | None = Field(default=None, max_length=20_000)
-    notice_type: NoticeType | None = None
-    unspsc_codes: list[UnspscCode] | None = Field(default=None, min_length=1, max_length=200)
-    beneficiary_countries: list[CountryCode] | None = Field(default=None, max_length=250)
-    deadline: AwareDatetime | None = None
-    documents: list[Document] | None = Field(default=None, max_length=50)
-    contacts: list[Contact] | None = Field(default=None, max_length=20)
+    title: Title | None = Field(
+        default=None, min_length=1, max_length=500, description=f"{_UNCHANGED} Never empty"
+    )
+    description: PlainParagraphs | None = Field(
+        default=None, max_length=20_000, description=f'{_UNCHANGED} "" empties it'
+    )
+    notice_type: NoticeType | None = Field(default=None, description=_UNCHANGED)
+    unspsc_codes: list[UnspscCode] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description=f"{_UNCHANGED} The new list, at least one code",
+    )
+    beneficiary_countries: list[CountryCode] | None = Field(
+        default=None,
+        max_length=250,
+        description=f"{_UNCHANGED} The new list; [] for multiple or unspecified destinations",
+    )
+    deadline: Deadline | None = Field(
+        default=None,
+        description=f"{_UNCHANGED} As on publication: ISO 8601 with the UTC offset, in the future",
+    )
+    documents: list[NoticeDocument] | None = Field(
+        default=None, max_length=50, description=f"{_UNCHANGED} The new list; [] removes all"
+    )
+    contacts: list[NoticeContact] | None = Field(
+        default=None, max_length=20, description=f"{_UNCHANGED} The new list; [] removes all"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_unchanged(cls, data: Any) -> Any:
+        # The OpenAPI says every field but the reason is nullable, and clients that serialise
+        # a whole form send null for what they leave alone: read it as "not changed", so a
+        # null can never reach the notice, not even one for a field that may not be empty.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None or k == "reason"}
+        return data
 
     @model_validator(mode="after")
     def _changes_something(self) -> Amendment:
@@ -113,6 +303,10 @@ class Cancellation(BaseModel):
     reason: Reason = Field(min_length=1, max_length=2000)
 
 
+# ISO 4217's codes for "no currency" and "testing": valid codes, never a contract's money.
+_NOT_MONEY = frozenset({"XXX", "XTS"})
+
+
 class AwardDecision(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -120,13 +314,17 @@ class AwardDecision(BaseModel):
     supplier_country: CountryCode
     amount: Decimal = Field(ge=0, max_digits=20, decimal_places=2)
     currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["USD"])
-    date: date
+    date: IsoDate = Field(
+        description="ISO 8601 (YYYY-MM-DD); not in the future, not before the notice's publication"
+    )
 
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
         if pycountry.currencies.get(alpha_3=value) is None:
             raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        if value in _NOT_MONEY:
+            raise ValueError(f"{value!r} is an ISO 4217 code for no currency, not one to pay in")
         return value
 
     def to_award(self) -> Award:

@@ -302,7 +302,18 @@ class _ReleaseImport:
             self.notes.append("award: the notice's deadline had passed, so it was closed first")
         self._changed(
             await lifecycle.award(
-                self.conn, self.ctx, self.agency, current.tender_id, step.decision
+                self.conn,
+                self.ctx,
+                self.agency,
+                current.tender_id,
+                step.decision,
+                allow_before_publication=True,
             )
         )
         self.notes.append(f"award: awarded to {step.decision.supplier_name}")
+        published_on = current.published_at.date()
+        if step.decision.date < published_on:
+            self.notes.append(
+                f"award: its date ({step.decision.date}) is before the release that published"
+                f" the tender ({published_on}); kept as the source says"
+            )

@@ -17,14 +17,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pycountry
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tenderwire_notices.ocds import standard, vocabulary
 from tenderwire_notices.ocds.plain_text import plain_line, plain_paragraphs
-from tenderwire_notices.schemas import Amendment, AwardDecision, Cancellation, NoticeDraft
+from tenderwire_notices.schemas import (
+    Amendment,
+    AwardDecision,
+    Cancellation,
+    NoticeContact,
+    NoticeDocument,
+    NoticeDraft,
+    check_email,
+    check_phone,
+)
 from tenderwire_shared.countries import to_alpha3
-from tenderwire_shared.events.tenders import Contact, Document, NoticeType, TenderSnapshot
-from tenderwire_shared.text import check_line
+from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
+from tenderwire_shared.text import CONTROL_ONE_LINE, check_line
 from tenderwire_shared.unspsc import check_code
 
 # Tells NoticeDraft (and Amendment) that a notice without UNSPSC codes is acceptable: releases
@@ -34,8 +43,12 @@ IMPORT_CONTEXT = {"ocds_import": True}
 MAX_ID_LENGTH = 200  # ocids and release ids become notice references and ledger keys
 UNSPSC = "UNSPSC"
 MAX_CODES = 200
+MAX_CODE_LENGTH = 20
 MAX_DOCUMENTS = 50
 MAX_CONTACTS = 20
+# The releaseTag codelist has 18 codes, the longest 22 characters long.
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
 
 
 class ReleaseError(ValueError):
@@ -163,6 +176,25 @@ def _identifier(release: Mapping[str, Any], name: str, problems: list[str]) -> s
     return value
 
 
+def _shown(tag: str) -> str:
+    return " ".join(CONTROL_ONE_LINE.sub(" ", tag[:MAX_TAG_LENGTH]).split())
+
+
+def _check_tags(tags: tuple[str, ...], problems: list[str]) -> None:
+    # Tags are echoed in the report and its notes, which are stored (jsonb cannot hold NUL).
+    if len(tags) > MAX_TAGS:
+        problems.append(f"tag has {len(tags)} entries; a release has at most {MAX_TAGS}")
+        return  # one problem, not one per entry: the report stays small
+    for tag in tags:
+        if len(tag) > MAX_TAG_LENGTH:
+            problems.append(f"tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters")
+        else:
+            try:
+                check_line(tag)
+            except ValueError as exc:
+                problems.append(f"tag {tag!r}: {exc}")
+
+
 def read_header(release: object) -> ReleaseHeader | BrokenRelease:
     if not isinstance(release, Mapping):
         problem = f"a release must be a JSON object, not {type(release).__name__}"
@@ -180,10 +212,12 @@ def read_header(release: object) -> ReleaseHeader | BrokenRelease:
     tags: tuple[str, ...] = ()
     if isinstance(raw_tags, list) and raw_tags and all(isinstance(t, str) for t in raw_tags):
         tags = tuple(dict.fromkeys(raw_tags))
+        _check_tags(tags, problems)
     else:
         problems.append("tag is missing or not a non-empty array of strings")
     if problems or ocid is None or release_id is None or moment is None:
-        shown = tuple(t[:50] for t in tags[:20])  # only for the report; keep it small
+        # Only for the report: kept small, and free of what the report's store cannot hold.
+        shown = tuple(_shown(t) for t in tags[:MAX_TAGS])
         return BrokenRelease(ocid, release_id, shown, tuple(problems))
     return ReleaseHeader(ocid, release_id, moment, tags, tuple(notes))
 
@@ -305,7 +339,10 @@ def _unspsc_codes(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
             if scheme is None or code is None:
                 continue
             if scheme.upper() != UNSPSC:
-                other_schemes.add(scheme[:30])
+                other_schemes.add(_shown(scheme)[:30])
+                continue
+            if len(code) > MAX_CODE_LENGTH:  # never one; don't echo it in the notes
+                notes.append(f"UNSPSC code {code[:20]!r}... is not a code; dropped")
                 continue
             try:
                 codes.append(check_code(code))
@@ -367,7 +404,7 @@ def _scheme(url: str) -> str:
         return ""
 
 
-def _document(raw: Mapping[str, Any], notes: list[str]) -> Document | None:
+def _document(raw: Mapping[str, Any], notes: list[str]) -> NoticeDocument | None:
     url = _text(raw.get("url"))
     label = _text(raw.get("id")) or "?"
     if url is None or _scheme(url) not in ("http", "https"):
@@ -377,14 +414,14 @@ def _document(raw: Mapping[str, Any], notes: list[str]) -> Document | None:
     title, changed = plain_line(title_source, "document title", max_length=500)
     notes.extend(changed)
     try:
-        return Document.model_validate({"title": title or f"Document {label}", "url": url})
+        return NoticeDocument.model_validate({"title": title or f"Document {label}", "url": url})
     except ValidationError:
         notes.append(f"document {label[:50]!r} has a url that is not valid; dropped")
         return None
 
 
-def _documents(tender: Mapping[str, Any], notes: list[str]) -> list[Document]:
-    documents: dict[str, Document] = {}
+def _documents(tender: Mapping[str, Any], notes: list[str]) -> list[NoticeDocument]:
+    documents: dict[str, NoticeDocument] = {}
     for raw in _objects(tender.get("documents")):
         if _text(raw.get("documentType")) == vocabulary.CANCELLATION_DETAILS:
             continue  # the reasons for a cancellation, not a document for bidders
@@ -397,7 +434,34 @@ def _documents(tender: Mapping[str, Any], notes: list[str]) -> list[Document]:
     return found[:MAX_DOCUMENTS]
 
 
-def _contact(party: Mapping[str, Any], notes: list[str]) -> Contact | None:
+def _region(party: Mapping[str, Any]) -> str | None:
+    """The party's country as ISO 3166 alpha-2, for reading its national phone numbers."""
+    name = _country_of(party)
+    if name is None:
+        return None
+    try:
+        country = pycountry.countries.get(alpha_3=to_alpha3(name))
+    except ValueError:
+        return None
+    return None if country is None else str(country.alpha_2)
+
+
+def _contact_detail(
+    value: str, what: str, check: Callable[[str], str], notes: list[str]
+) -> str | None:
+    """A contact's e-mail or phone as the notice API would accept it, or None with a note:
+    a bad detail drops only itself, not the contact."""
+    text, changed = plain_line(value, f"contact {what}", max_length=10_000)
+    try:
+        checked = check(text)
+    except ValueError as exc:
+        notes.append(f"contact {what} {text[:50]!r} {exc}; dropped")
+        return None
+    notes.extend(changed)
+    return checked
+
+
+def _contact(party: Mapping[str, Any], notes: list[str]) -> NoticeContact | None:
     point = _obj(party.get("contactPoint"))
     if not point:
         return None
@@ -407,24 +471,26 @@ def _contact(party: Mapping[str, Any], notes: list[str]) -> Contact | None:
     name, changed = plain_line(name_source, "contact name", max_length=200)
     notes.extend(changed)
     fields: dict[str, str] = {"name": name}
-    for ours, theirs, longest in (("email", "email", 320), ("phone", "telephone", 40)):
-        value = _text(point.get(theirs))
-        if value is None:
-            continue
-        text, changed = plain_line(value, f"contact {ours}", max_length=10_000)
-        if len(text) > longest:
-            notes.append(f"contact {ours} is longer than {longest} characters; dropped")
-            continue
-        notes.extend(changed)
-        fields[ours] = text
+    email = _text(point.get("email"))
+    if email is not None:
+        checked = _contact_detail(email, "e-mail", check_email, notes)
+        if checked is not None:
+            fields["email"] = checked
+    phone = _text(point.get("telephone"))
+    if phone is not None:
+        region = _region(party)
+        # Publishers write their own country's numbers nationally ("01234 345 346").
+        checked = _contact_detail(phone, "phone", lambda v: check_phone(v, region), notes)
+        if checked is not None:
+            fields["phone"] = checked
     try:
-        return Contact.model_validate(fields)
+        return NoticeContact.model_validate(fields)
     except ValidationError:
         return None
 
 
-def _contacts(release: Mapping[str, Any], notes: list[str]) -> list[Contact]:
-    contacts: list[Contact] = []
+def _contacts(release: Mapping[str, Any], notes: list[str]) -> list[NoticeContact]:
+    contacts: list[NoticeContact] = []
     entity, buyer = _procuring_entity(release), _buyer(release)
     # Usually one party plays both roles; read it once, so its notes appear once.
     for party in (entity,) if buyer is entity else (entity, buyer):
@@ -683,8 +749,15 @@ def _first(tags: tuple[str, ...], among: tuple[str, ...]) -> str | None:
 _MERGED: dict[str, Callable[[Any], str]] = {
     "unspsc_codes": lambda code: code,
     "beneficiary_countries": lambda country: country,
-    "documents": lambda document: str(document.url),
+    "documents": lambda document: str(document["url"]),
 }
+_MODEL_LISTS = ("documents", "contacts")
+
+
+def _plain(values: Sequence[Any]) -> list[Any]:
+    # The notice holds the event models, the amendment the input models; what they say is
+    # what compares, and what the amendment is built from.
+    return [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in values]
 
 
 def as_amendment(step: PublishStep) -> Amendment:
@@ -718,6 +791,8 @@ def amendment_against(current: TenderSnapshot, proposed: Amendment) -> Amendment
     for name in sorted(proposed.model_fields_set - {"reason"}):
         new = getattr(proposed, name)
         before = getattr(current, name)
+        if name in _MODEL_LISTS:
+            new, before = _plain(new), _plain(before)
         if name in _MERGED:
             new = _merged(name, before, new)
         if isinstance(before, tuple):

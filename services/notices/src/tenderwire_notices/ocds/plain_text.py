@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from tenderwire_shared.text import check_line, check_paragraphs
+from tenderwire_shared.text import (
+    CONTROL_MULTI_LINE,
+    CONTROL_ONE_LINE,
+    check_line,
+    check_paragraphs,
+)
 
 # What tenderwire_shared.text reads as the start of a tag.
 _TAG_START = re.compile(r"<(?=\s*[a-zA-Z!/?])")
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_MULTI_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 _BLOCK_TAGS = frozenset(
@@ -97,7 +100,7 @@ def _clean(value: str, field: str, *, multi_line: bool, max_length: int) -> tupl
         if _TAG_START.search(text):
             text = _without_markup(text)
             notes.append(f"{field} contained HTML; imported as plain text")
-        control = _CONTROL_MULTI_LINE if multi_line else _CONTROL_ONE_LINE
+        control = CONTROL_MULTI_LINE if multi_line else CONTROL_ONE_LINE
         if control.search(text):
             text = control.sub(" ", text)
             notes.append(f"{field}: control characters replaced by spaces")
