@@ -6,6 +6,7 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Header, HTTPException, Path, Request, status
+from fastapi.security import HTTPAuthorizationCredentials
 
 from tenderwire_notices import agencies
 from tenderwire_notices.lifecycle import Context
@@ -13,6 +14,7 @@ from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.http import correlation_id
+from tenderwire_shared.openapi import bearer_scheme
 
 
 def get_pool(request: Request) -> asyncpg.Pool:
@@ -44,16 +46,25 @@ IdempotencyKey = Annotated[
 NoticeId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$", description="The notice's id")]
 
 
-async def current_agency(pool: Pool, authorization: Annotated[str | None, Header()] = None) -> str:
+agency_api_key = bearer_scheme(
+    "AgencyApiKey",
+    "The agency's API key (`tw agencies issue-key`)",
+    {401: "No API key, or an unknown or revoked one"},
+)
+
+
+async def current_agency(
+    pool: Pool,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(agency_api_key)],
+) -> str:
     """The agency whose API key came in `Authorization: Bearer <key>`."""
-    scheme, _, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key:
+    if credentials is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "send the agency's API key as 'Authorization: Bearer <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    agency = await agencies.agency_for_key(pool, key.strip())
+    agency = await agencies.agency_for_key(pool, credentials.credentials.strip())
     if agency is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
