@@ -118,18 +118,18 @@ async def test_illegal_transitions_are_refused_with_409_saying_why(
     open_notice = await published(agency)
     early_award = await agency.award(open_notice["id"])
     assert early_award.status_code == 409
-    assert "still open" in early_award.json()["detail"]
+    assert "still open" in early_award.json()["detail"][0]["msg"]
 
     closed_notice = await closed(agency, platform)
     late_amendment = await agency.amend(closed_notice["id"], {"reason": "r", "title": "New"})
     assert late_amendment.status_code == 409
-    assert "deadline has passed" in late_amendment.json()["detail"]
+    assert "deadline has passed" in late_amendment.json()["detail"][0]["msg"]
 
     assert (await agency.award(closed_notice["id"])).status_code == 200
     assert (await agency.award(closed_notice["id"])).status_code == 409
     after_award = await agency.cancel(closed_notice["id"], "too late")
     assert after_award.status_code == 409
-    assert "awarded" in after_award.json()["detail"]
+    assert "awarded" in after_award.json()["detail"][0]["msg"]
 
     cancelled = await published(agency)
     await agency.cancel(cancelled["id"], "withdrawn")
@@ -139,7 +139,7 @@ async def test_illegal_transitions_are_refused_with_409_saying_why(
         await agency.award(cancelled["id"]),
     ):
         assert response.status_code == 409
-        assert "final" in response.json()["detail"]
+        assert "final" in response.json()["detail"][0]["msg"]
     assert (await agency.get(cancelled["id"]))["revision"] == 2
 
 
@@ -167,7 +167,7 @@ async def test_a_retried_request_with_the_same_idempotency_key_publishes_once(
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert different.status_code == 422
-    assert "different request" in different.json()["detail"]
+    assert "different request" in different.json()["detail"][0]["msg"]
 
     amend = {"reason": "extend", "deadline": in_days(12)}
     a1 = await agency.amend(first.json()["id"], amend, key="amend-1")

@@ -79,9 +79,9 @@ def _bounded(text: str, limit: int) -> str:
 
 def _bounded_loc(loc: Sequence[Any]) -> Loc:
     parts: list[str | int] = [
-        part if isinstance(part, int) and not isinstance(part, bool) else _bounded(
-            str(part), MAX_LOC_NAME_CHARS
-        )
+        part
+        if isinstance(part, int) and not isinstance(part, bool)
+        else _bounded(str(part), MAX_LOC_NAME_CHARS)
         for part in loc[:MAX_LOC_DEPTH]
     ]
     if len(loc) > MAX_LOC_DEPTH:
@@ -218,9 +218,7 @@ def _errors_from_detail(status_code: int, detail: Any) -> list[FieldError]:
     kind = TYPE_BY_STATUS.get(status_code, "http_error")
     if isinstance(detail, list) and detail and all(isinstance(d, Mapping) for d in detail):
         return [
-            FieldError(
-                tuple(d.get("loc") or ()), str(d.get("msg", "")), str(d.get("type", kind))
-            )
+            FieldError(tuple(d.get("loc") or ()), str(d.get("msg", "")), str(d.get("type", kind)))
             for d in detail
         ]
     if isinstance(detail, str) and detail:
@@ -265,7 +263,9 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # This runs outside the correlation middleware, whose context has closed by now.
     cid = getattr(request.state, "correlation_id", None)
     with structlog.contextvars.bound_contextvars(correlation_id=cid):
-        log.error("http_unhandled_error", method=request.method, path=request.url.path, exc_info=exc)
+        log.error(
+            "http_unhandled_error", method=request.method, path=request.url.path, exc_info=exc
+        )
     msg = "internal server error" + (f"; quote correlation id {cid}" if cid else "")
     headers = {"X-Correlation-ID": cid} if cid else {}
     return ApiError.one(500, (), msg, "internal_error", headers=headers).response()

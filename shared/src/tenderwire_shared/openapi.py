@@ -174,4 +174,3 @@ def install_offline_docs(app: FastAPI) -> None:
         )
 
     app.add_api_route("/docs", docs, include_in_schema=False, response_class=HTMLResponse)
-

@@ -49,7 +49,7 @@ def _presented(request: Request) -> str | None:
 
 def require_operator(
     token: Callable[[Request], SecretStr | None],
-) -> Callable[[Request], None]:
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], None]:
     """A FastAPI dependency that lets only holders of the operators' token through.
 
     `token` reads the configured secret, usually from the app's settings, per request.
