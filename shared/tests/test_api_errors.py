@@ -279,6 +279,6 @@ async def test_an_unexpected_error_is_a_500_in_the_list_shape_and_one_bounded_li
     raw = json.dumps(line)
     assert len(raw) < 16_000
     assert "SSSSSSSSSS" not in raw
-    assert "locals" not in raw
+    assert '"locals"' not in raw
     assert line["correlation_id"] == "cid-123"
     assert line["error"] == "RuntimeError: something broke"
