@@ -4,6 +4,7 @@ limit and the input guard."""
 from __future__ import annotations
 
 import email.message
+import json
 import math
 import re
 import time
@@ -11,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, params
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.datastructures import Headers
@@ -181,6 +182,13 @@ def non_finite_number_at(document: object) -> Loc | None:
     Python's JSON parser reads `NaN`, `Infinity` and numbers too big for a float (`1e400`)
     as non-finite floats; no field can store them and no JSON answer can carry them.
     """
+    try:
+        # The C encoder finds out whether there is one at all five times faster than a walk.
+        json.dumps(document, allow_nan=False, check_circular=False)
+    except ValueError:
+        pass
+    else:
+        return None
     pending: list[tuple[Loc, object]] = [((), document)]
     while pending:
         loc, value = pending.pop()
@@ -191,6 +199,14 @@ def non_finite_number_at(document: object) -> Loc | None:
         elif isinstance(value, list):
             pending.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
     return None
+
+
+def _parsed_json_body(request: Request) -> bool:
+    """Whether FastAPI has parsed this request's body as JSON for the route (and kept it)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return False
+    return not isinstance(route.body_field.field_info, params.Form) and _is_json(request)
 
 
 async def refuse_unsafe_input(request: Request) -> None:
@@ -211,13 +227,13 @@ async def refuse_unsafe_input(request: Request) -> None:
     ]
     if unsafe:
         raise ApiError(422, unsafe)
-    if request.method in ("GET", "HEAD", "DELETE", "OPTIONS") or not _is_json(request):
+    # A route that reads its body itself (an OCDS import) parses, and refuses, on its own.
+    if not _parsed_json_body(request):
         return
     try:
-        # FastAPI has parsed (and kept) the body of a route that takes one already.
-        document = await request.json()
-    except (ValueError, RecursionError):
-        return  # not JSON: the route's own parsing says so, naming the place
+        document = await request.json()  # FastAPI's parse, kept on the request: no second one
+    except ValueError:
+        return  # an empty body: the route's validation names it
     if (loc := non_finite_number_at(document)) is not None:
         raise ApiError.one(
             422, ("body", *loc), "must be a finite number (no NaN, no Infinity)", "finite_number"
