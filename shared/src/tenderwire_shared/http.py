@@ -240,14 +240,15 @@ async def refuse_unsafe_input(request: Request) -> None:
         )
 
 
-def install_http(app: FastAPI, *, max_body_bytes: int) -> None:
+def install_http(app: FastAPI, *, max_body_bytes: int, guard_input: bool = True) -> None:
     """The HTTP layer every service shares: the one error format, the body limit, the input
-    guard and correlation ids. Call it before including any router (the guard is an app-wide
-    dependency, given to routes as they are included)."""
+    guard (`refuse_unsafe_input`) and correlation ids. Call it before including any router:
+    the guard is an app-wide dependency, given to routes as they are included."""
     if any(isinstance(route.original_route, APIRoute) for route in iter_route_contexts(app.routes)):
         raise RuntimeError("install_http must run before the app's routers are included")
     install_api_errors(app)
-    app.router.dependencies.append(Depends(refuse_unsafe_input))
+    if guard_input:
+        app.router.dependencies.append(Depends(refuse_unsafe_input))
     # Inside the correlation middleware, so a refused body is logged with its correlation id.
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     install_correlation_ids(app)

@@ -75,7 +75,9 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.feed_pumps = set()
-    install_http(app, max_body_bytes=settings.max_body_bytes)
+    # No input guard: the pages answer an unusable id with the page a person can read ("no
+    # such supplier"), and their text filters refuse NUL themselves.
+    install_http(app, max_body_bytes=settings.max_body_bytes, guard_input=False)
     app.include_router(probes.router)
     app.include_router(metrics_router())
     app.include_router(pages.router)
