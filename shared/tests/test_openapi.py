@@ -12,7 +12,12 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from tenderwire_shared.http import install_http
-from tenderwire_shared.openapi import bearer_scheme, document_answers, install_offline_docs
+from tenderwire_shared.openapi import (
+    NO_CONTROL_CHARACTERS,
+    bearer_scheme,
+    document_answers,
+    install_offline_docs,
+)
 
 ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
 
@@ -37,7 +42,7 @@ def make_app() -> FastAPI:
         return item
 
     @app.get("/items/{item_id}")
-    async def read(item_id: str) -> Item:
+    async def read(item_id: str, colour: str | None = None) -> Item:
         return Item(name=item_id)
 
     @app.get("/health")
@@ -95,3 +100,12 @@ async def test_docs_load_swagger_ui_from_the_service_itself() -> None:
         assert re.findall(r"https?://", page.text) == []
         for asset in re.findall(r'(?:src|href)="([^"]+)"', page.text):
             assert (await http.get(asset)).status_code == 200, asset
+
+
+def test_string_parameters_say_that_control_characters_are_refused() -> None:
+    spec: dict[str, Any] = make_app().openapi()
+    item_id, colour = spec["paths"]["/items/{item_id}"]["get"]["parameters"]
+    assert item_id["schema"]["pattern"] == NO_CONTROL_CHARACTERS
+    assert colour["schema"]["anyOf"][0]["pattern"] == NO_CONTROL_CHARACTERS
+    assert re.fullmatch(NO_CONTROL_CHARACTERS, "Côte d'Ivoire")
+    assert not re.fullmatch(NO_CONTROL_CHARACTERS, "a\x00b")

@@ -22,7 +22,7 @@ from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.postgres import PostgresCluster
 from tests.infrastructure import free_port
 from tests.integration.matching_helpers import supplier
-from tests.integration.notices_api import Agency
+from tests.integration.notices_api import Agency, in_days
 from tests.integration.test_console import BROWSER_WAIT_MS, CHROMIUM_ARGS, chromium_or_skip
 from tests.integration.test_walking_skeleton import a_notice
 from tests.platform import OPERATOR_HEADERS, Platform, create_database
@@ -31,6 +31,7 @@ pytestmark = pytest.mark.integration
 
 MiB = 1024 * 1024
 JSON = {"content-type": "application/json"}
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest_asyncio.fixture
@@ -111,7 +112,9 @@ async def test_a_chunked_body_over_the_limit_is_413_on_every_body_route(
     targets = [
         (url(platform.notices, "/v1/ocds/release-packages"), over_notices, agency.headers()),
         (url(platform.notices, "/v1/notices"), over_notices, agency.headers()),
-        (url(platform.matching, "/v1/suppliers"), 2 * MiB, {}),  # matching's limit is 1 MiB
+        (url(platform.matching, "/v1/suppliers"), 2 * MiB, JSON),  # matching's limit: 1 MiB
+        # notify's is 64 KiB: an SMS status callback is a few form fields.
+        (url(platform.notify, "/v1/sms/status/D-1"), MiB, {"content-type": FORM}),
     ]
     for target, size, headers in targets:
         response = await http.post(target, content=chunks(size), headers={**JSON, **headers})
@@ -137,6 +140,40 @@ async def test_a_422_for_a_huge_description_is_small(
     response = await agency.publish(a_notice(description=huge, title=["not", "a", "title"]))
     assert response.status_code == 422
     assert len(response.content) < 4096, len(response.content)
+
+
+async def test_notice_errors_name_the_field_at_fault(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    notice = a_notice(deadline=in_days(10))
+    published = await agency.publish(notice)
+    assert published.status_code == 201, published.text
+    notice_id = published.json()["id"]
+
+    unchanged = await agency.amend(notice_id, {"reason": "nothing new"})
+    assert unchanged.status_code == 422
+    assert the_error(unchanged)["loc"] == ["body"]  # the amendment as a whole, not body.body
+
+    duplicate = await agency.publish(notice)
+    assert duplicate.status_code == 409
+    assert the_error(duplicate)["loc"] == ["body", "reference"]
+    assert the_error(duplicate)["type"] == "conflict"
+
+    early_award = await agency.award(notice_id)
+    assert early_award.status_code == 409
+    assert the_error(early_award)["loc"] == ["path", "notice_id"]
+
+    missing = await http.get(f"{agency.base}/no-such-notice")
+    assert missing.status_code == 404
+    assert the_error(missing) == {
+        "loc": ["path", "notice_id"],
+        "msg": "no notice 'no-such-notice'",
+        "type": "not_found",
+    }
+    no_key = await http.post(agency.base, json=notice)
+    assert no_key.status_code == 401
+    assert the_error(no_key)["type"] == "unauthorized"
+    assert no_key.headers["WWW-Authenticate"] == "Bearer"
 
 
 @pytest.fixture

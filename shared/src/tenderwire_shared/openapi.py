@@ -24,6 +24,7 @@ from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
 from tenderwire_shared.api_errors import RETRY_AFTER_S, ErrorResponse
+from tenderwire_shared.http import refuse_unsafe_input
 
 # An answer: a description (the body is then the one error format), or a whole OpenAPI
 # response object for an answer that is not (an HTML page, say).
@@ -89,6 +90,18 @@ def _document(op: dict[str, Any], answers: Mapping[int, Answer]) -> None:
             responses[key] = {**response, **_error_response(int(key), response["description"])}
 
 
+# What `refuse_unsafe_input` enforces, said in each parameter's schema, so that a client (or a
+# fuzzer) reading the document knows a control character is refused.
+NO_CONTROL_CHARACTERS = "^[^\\x00-\\x1f\\x7f]*$"
+
+
+def _forbid_control_characters(schema: dict[str, Any]) -> None:
+    for branch in schema.get("anyOf", ()):
+        _forbid_control_characters(branch)
+    if schema.get("type") == "string" and not {"pattern", "enum", "format"} & set(schema):
+        schema["pattern"] = NO_CONTROL_CHARACTERS
+
+
 def _operations(spec: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
@@ -117,6 +130,10 @@ def document_answers(
     }
     if unknown := set(answers) - routes:
         raise ValueError(f"answers for routes the app does not have: {sorted(unknown)}")
+    guarded = any(
+        getattr(dependency, "dependency", None) is refuse_unsafe_input
+        for dependency in app.router.dependencies
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -147,6 +164,10 @@ def document_answers(
                     these.update(_SCHEME_ANSWERS.get(scheme, {}))
             these.update(answers.get(operation, {}))
             _document(op, these)
+            if guarded:
+                for parameter in op.get("parameters", []):
+                    if parameter.get("in") in ("query", "path"):
+                        _forbid_control_characters(parameter.get("schema", {}))
         app.openapi_schema = spec
         return spec
 
