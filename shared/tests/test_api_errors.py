@@ -180,6 +180,24 @@ async def test_a_non_finite_number_is_refused_naming_the_field(
     }
 
 
+@pytest.mark.parametrize(
+    ("body", "msg"),
+    [
+        (b"\xff\xfe{", "the body is not UTF-8"),
+        (b'{"reference": "\xff"}', "the body is not UTF-8"),
+        (b"[" * 30_000 + b"]" * 30_000, "the body is nested too deeply"),
+    ],
+)
+async def test_a_body_that_cannot_be_decoded_is_a_422_naming_the_body(
+    client: httpx.AsyncClient, body: bytes, msg: str
+) -> None:
+    response = await client.post(
+        "/drafts", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert only_error(response) == {"loc": ["body"], "msg": msg, "type": "json_invalid"}
+
+
 @pytest.mark.parametrize("value", ["\x00", "a\x00b", "line\nbreak", "\x1b[31m", "\x7f"])
 async def test_control_characters_in_a_query_parameter_are_refused_naming_it(
     client: httpx.AsyncClient, value: str

@@ -232,6 +232,14 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     # because the body was over the limit, the truth is 413.
     if (refused := _body_too_large(request)) is not None:
         return refused.response()
+    # FastAPI says "error parsing the body" for a JSON body it could not even decode; that
+    # is the caller's body at fault, named like any other invalid body.
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        return ApiError.one(422, ("body",), "the body is not UTF-8", "json_invalid").response()
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        return ApiError.one(
+            422, ("body",), "the body is nested too deeply", "json_invalid"
+        ).response()
     errors = _errors_from_detail(exc.status_code, exc.detail)
     return ApiError(exc.status_code, errors, dict(exc.headers or {})).response()
 
