@@ -94,3 +94,19 @@ def test_an_exception_fills_error(lines: io.StringIO) -> None:
     (line,) = parsed(lines)
     assert line["error"] == "ConnectionRefusedError: kafka is down"
     assert line["level"] == "error"
+
+
+def test_an_error_line_has_no_frame_locals_and_stays_small(lines: io.StringIO) -> None:
+    def handle(body: str) -> None:
+        raise ValueError(f"cannot handle {body}")
+
+    try:
+        handle("B" * 1_000_000)
+    except ValueError:
+        structlog.get_logger().exception("handler_failed")
+    (line,) = parsed(lines)
+    text = json.dumps(line)
+    assert len(text) < 16_000
+    assert '"locals"' not in text
+    assert line["exception"][-1]["frames"]
+    assert line["error"].startswith("ValueError: cannot handle BBB")

@@ -1,17 +1,33 @@
-"""HTTP pieces every service's FastAPI app shares: correlation ids and health probes."""
+"""HTTP pieces every service's FastAPI app shares: correlation ids, health probes, the body
+limit and the input guard."""
 
 from __future__ import annotations
 
+import email.message
+import json
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, params
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tenderwire_shared.api_errors import (
+    BODY_LIMIT_SCOPE_KEY,
+    BODY_TOO_LARGE_SCOPE_KEY,
+    ApiError,
+    BodyTooLargeError,
+    FieldError,
+    Loc,
+    install_api_errors,
+    too_large,
+)
 from tenderwire_shared.envelope import new_event_id
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -49,6 +65,16 @@ def install_correlation_ids(app: FastAPI) -> None:
         return response
 
 
+_NOT_READY = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"const": "unavailable"},
+        "error": {"type": "string"},
+        "problems": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
 ReadinessCheck = Callable[[], str | None]
 """Returns None when healthy, or a short description of what is wrong (it makes /ready 503)."""
 
@@ -62,7 +88,16 @@ def health_router(
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/ready", response_model=None)
+    @router.get(
+        "/ready",
+        response_model=None,
+        responses={
+            503: {
+                "description": "The database, or a readiness check, is failing",
+                "content": {"application/json": {"schema": _NOT_READY}},
+            }
+        },
+    )
     async def ready() -> Response:
         try:
             await pool().fetchval("SELECT 1")
@@ -76,14 +111,12 @@ def health_router(
     return router
 
 
-class BodyTooLargeError(Exception):
-    pass
-
-
 class BodySizeLimit:
     """Refuses request bodies over `max_bytes` with 413 before they fill memory.
 
-    Checks Content-Length up front and counts the bytes of chunked bodies as they arrive.
+    Checks Content-Length up front and counts the bytes of chunked bodies as they arrive. An
+    over-long chunked body fails the read inside the app; whatever the app makes of that
+    (FastAPI's "error parsing the body", an error in a task group), the answer is 413.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -94,11 +127,13 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        scope[BODY_LIMIT_SCOPE_KEY] = self.max_bytes
+        declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+            await too_large(self.max_bytes).response()(scope, receive, send)
             return
         seen = 0
+        started = False
 
         async def counting_receive() -> Message:
             nonlocal seen
@@ -106,17 +141,114 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    scope[BODY_TOO_LARGE_SCOPE_KEY] = True
                     raise BodyTooLargeError
             return message
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except BodyTooLargeError:
-            await self._refuse(scope, receive, send)
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {"detail": f"request body is larger than {self.max_bytes} bytes"},
-            status_code=413,
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except Exception:
+            # The app's error handlers answer 413 themselves; this is for a refusal that
+            # escaped them before anything was sent.
+            if started or not scope.get(BODY_TOO_LARGE_SCOPE_KEY):
+                raise
+            await too_large(self.max_bytes).response()(scope, receive, send)
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _is_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def non_finite_number_at(document: object) -> Loc | None:
+    """Where the first inf or NaN in a parsed JSON document is, if it holds one.
+
+    Python's JSON parser reads `NaN`, `Infinity` and numbers too big for a float (`1e400`)
+    as non-finite floats; no field can store them and no JSON answer can carry them.
+    """
+    try:
+        # The C encoder finds out whether there is one at all five times faster than a walk.
+        json.dumps(document, allow_nan=False, check_circular=False)
+    except ValueError:
+        pass
+    else:
+        return None
+    pending: list[tuple[Loc, object]] = [((), document)]
+    while pending:
+        loc, value = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return loc
+        if isinstance(value, dict):
+            pending.extend(((*loc, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            pending.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def _parsed_json_body(request: Request) -> bool:
+    """Whether FastAPI has parsed this request's body as JSON for the route (and kept it)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return False
+    return not isinstance(route.body_field.field_info, params.Form) and _is_json(request)
+
+
+async def refuse_unsafe_input(request: Request) -> None:
+    """An app-wide dependency: refuses, as 422 naming the parameter, what no route can use.
+
+    Control characters in query and path parameters (PostgreSQL cannot store NUL, and no
+    identifier or filter holds a control character), and non-finite numbers in JSON bodies.
+    It runs before the route's own parameters are validated, so nothing reaches SQL.
+    """
+    unsafe = [
+        FieldError(("query", name), "must not contain control characters", "control_characters")
+        for name, value in request.query_params.multi_items()
+        if _CONTROL_CHARACTERS.search(name) or _CONTROL_CHARACTERS.search(value)
+    ] + [
+        FieldError(("path", name), "must not contain control characters", "control_characters")
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and _CONTROL_CHARACTERS.search(value)
+    ]
+    if unsafe:
+        raise ApiError(422, unsafe)
+    # A route that reads its body itself (an OCDS import) parses, and refuses, on its own.
+    if not _parsed_json_body(request):
+        return
+    try:
+        document = await request.json()  # FastAPI's parse, kept on the request: no second one
+    except ValueError:
+        return  # an empty body: the route's validation names it
+    if (loc := non_finite_number_at(document)) is not None:
+        raise ApiError.one(
+            422, ("body", *loc), "must be a finite number (no NaN, no Infinity)", "finite_number"
         )
-        await response(scope, receive, send)
+
+
+def install_http(app: FastAPI, *, max_body_bytes: int, guard_input: bool = True) -> None:
+    """The HTTP layer every service shares: the one error format, the body limit, the input
+    guard (`refuse_unsafe_input`) and correlation ids. Call it before including any router:
+    the guard is an app-wide dependency, given to routes as they are included."""
+    if any(isinstance(route.original_route, APIRoute) for route in iter_route_contexts(app.routes)):
+        raise RuntimeError("install_http must run before the app's routers are included")
+    install_api_errors(app)
+    if guard_input:
+        app.router.dependencies.append(Depends(refuse_unsafe_input))
+    # Inside the correlation middleware, so a refused body is logged with its correlation id.
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    install_correlation_ids(app)

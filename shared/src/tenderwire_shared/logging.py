@@ -16,6 +16,7 @@ from typing import Any, TextIO, cast
 
 import orjson
 import structlog
+import structlog.tracebacks
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenderwire_shared.masking import mask_contacts
@@ -88,6 +89,34 @@ def _contract_order(
     return ordered
 
 
+# An error line is for finding the fault, not for replaying the request: no frame locals (they
+# hold request bodies, secrets and whole data structures; one 500 once wrote 350 KB), a few
+# frames per exception, and no string longer than this anywhere in the line.
+MAX_TRACEBACK_FRAMES = 12
+MAX_STRING_CHARS = 2000
+_tracebacks = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(
+        show_locals=False, max_frames=MAX_TRACEBACK_FRAMES, use_rich=False
+    )
+)
+
+
+def _bounded_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= MAX_STRING_CHARS else f"{value[: MAX_STRING_CHARS - 1]}…"
+    if isinstance(value, Mapping):
+        return {k: _bounded_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_bounded_value(v) for v in value]
+    return value
+
+
+def _bounded(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in event_dict.items():
+        event_dict[key] = _bounded_value(value)
+    return event_dict
+
+
 def _shared_processors() -> list[structlog.types.Processor]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -127,8 +156,9 @@ def configure_logging(
     _process_service = service
     numeric_level = logging.getLevelName(level.upper())
     finishing: list[structlog.types.Processor] = [
-        structlog.processors.dict_tracebacks,
+        _tracebacks,
         _errors_and_libraries,
+        _bounded,
         _mask,
         _contract_order,
     ]

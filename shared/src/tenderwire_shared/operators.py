@@ -11,11 +11,27 @@ import base64
 import binascii
 import hmac
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import SecretStr
 
+from tenderwire_shared.openapi import bearer_scheme
+
 REALM = 'Basic realm="Tenderwire operators", charset="UTF-8"'
+
+# Declares the credential in the OpenAPI (so /docs can send it); `require_operator` checks it,
+# and also takes it as the password of HTTP Basic auth, which is how a browser sends it.
+operator_token_scheme = bearer_scheme(
+    "OperatorToken",
+    "The operators' token (TW_OPERATOR_TOKEN). A browser may send it as the password of"
+    " HTTP Basic auth instead.",
+    {
+        401: "No operators' token, or the wrong one",
+        503: "Operator views are off: no operators' token is configured",
+    },
+)
 
 
 def _presented(request: Request) -> str | None:
@@ -33,13 +49,16 @@ def _presented(request: Request) -> str | None:
 
 def require_operator(
     token: Callable[[Request], SecretStr | None],
-) -> Callable[[Request], None]:
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], None]:
     """A FastAPI dependency that lets only holders of the operators' token through.
 
     `token` reads the configured secret, usually from the app's settings, per request.
     """
 
-    def check(request: Request) -> None:
+    def check(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(operator_token_scheme)],
+    ) -> None:
         expected = token(request)
         if expected is None or not expected.get_secret_value():
             raise HTTPException(

@@ -18,7 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from tenderwire_console.settings import ConsoleSettings
 from tenderwire_console.web import feed, pages, probes
 from tenderwire_console.web.context import Pools
-from tenderwire_shared.http import install_correlation_ids
+from tenderwire_shared.api_errors import DATABASE_UNAVAILABLE
+from tenderwire_shared.http import install_http
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
 
@@ -74,11 +75,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.feed_pumps = set()
-    install_correlation_ids(app)
+    # No input guard: the pages answer an unusable id with the page a person can read ("no
+    # such supplier"), and their text filters refuse NUL themselves.
+    install_http(app, max_body_bytes=settings.max_body_bytes, guard_input=False)
     app.include_router(probes.router)
     app.include_router(metrics_router())
     app.include_router(pages.router)
-    for error in pages.UNAVAILABLE:
+    # An operator's browser gets a page saying which database is down, not a JSON 503.
+    for error in (*pages.UNAVAILABLE, *DATABASE_UNAVAILABLE):
         app.add_exception_handler(error, pages.unavailable)
     app.include_router(feed.router)
     app.mount("/static", StaticFiles(packages=[("tenderwire_console.web", "static")]), "static")

@@ -44,3 +44,6 @@ class ConsoleSettings(ServiceSettings):
         description="Must equal matching's setting, or `why` explains a different rule",
     )
     port: int = 18004
+    max_body_bytes: int = Field(
+        default=64 * 1024, gt=0, description="Largest request body accepted; the console only reads"
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials
 
 from tenderwire_matching import registry, suppliers
 from tenderwire_matching.schemas import (
@@ -18,6 +19,7 @@ from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.http import correlation_id
+from tenderwire_shared.openapi import bearer_scheme
 
 router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"])
 
@@ -44,13 +46,23 @@ CorrelationId = Annotated[str, Depends(correlation_id)]
 SupplierId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 
 
+supplier_token = bearer_scheme(
+    "SupplierToken",
+    "The token returned when the supplier registered",
+    # The same 404 for a wrong token and an unknown id: a token never confirms an id exists.
+    {404: "No such supplier for this token"},
+)
+
+
 async def own_supplier(
-    supplier_id: SupplierId, pool: Pool, authorization: Annotated[str, Header()] = ""
+    supplier_id: SupplierId,
+    pool: Pool,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(supplier_token)],
 ) -> str:
     """The supplier id, once the bearer token proves the caller is that supplier."""
-    scheme, _, token = authorization.partition(" ")
-    # The same 404 for a wrong token and an unknown id: a token never confirms an id exists.
-    if scheme.lower() != "bearer" or not await registry.token_matches(pool, supplier_id, token):
+    if credentials is None or not await registry.token_matches(
+        pool, supplier_id, credentials.credentials
+    ):
         raise ApiError.one(
             status.HTTP_404_NOT_FOUND,
             ("path", "supplier_id"),

@@ -14,15 +14,23 @@ from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.db import create_pool, migrate
-from tenderwire_shared.http import health_router, install_correlation_ids
+from tenderwire_shared.http import health_router, install_http
 from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
+from tenderwire_shared.openapi import document_answers, install_offline_docs
 from tenderwire_shared.outbox import OutboxRelay
 
 SERVICE = "matching"
 MIGRATIONS = "tenderwire_matching.migrations"
+
+_TAKEN = "Another supplier is registered with this e-mail"
+# What only some routes answer; the rest (404 for a wrong token, 413, 422, 503) follows.
+ANSWERS = {
+    "POST /v1/suppliers": {409: _TAKEN},
+    "PATCH /v1/suppliers/{supplier_id}": {409: _TAKEN},
+}
 
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:
@@ -71,12 +79,16 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         version="0.1.0",
         description="The registry of eligible suppliers, and the engine that matches tenders.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
-    install_correlation_ids(app)
+    install_http(app, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(health_router(lambda: app.state.pool))
     app.include_router(metrics_router())
+    install_offline_docs(app)
+    document_answers(app, ANSWERS)
     # Outermost, so request logs and the lifespan's consumers and workers carry the service.
     app.add_middleware(ServiceLogContext, service=SERVICE)
     return app

@@ -10,6 +10,9 @@ class MatchingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TW_MATCHING_", extra="ignore")
 
     database_url: str = "postgresql://postgres@127.0.0.1:15432/matching"
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest request body accepted (a profile is small)"
+    )
     consumer_group: str = "matching"
     code_hierarchy_levels: int = Field(
         default=1,

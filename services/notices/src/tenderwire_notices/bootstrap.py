@@ -16,15 +16,29 @@ from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
-from tenderwire_shared.http import BodySizeLimit, health_router, install_correlation_ids
+from tenderwire_shared.http import health_router, install_http
 from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
+from tenderwire_shared.openapi import document_answers, install_offline_docs
 from tenderwire_shared.outbox import OutboxRelay
 
 SERVICE = "notices"
 MIGRATIONS = "tenderwire_notices.migrations"
+
+_NO_NOTICE = "No notice with this id (for this agency)"
+_NOT_NOW = "The notice's state does not allow this step (a closed notice cannot be amended, ...)"
+# What only some routes answer; the rest (401, 413, 422, 503) follows from the route.
+ANSWERS = {
+    "POST /v1/notices": {409: "This agency already has a notice with this reference"},
+    "POST /v1/notices/{notice_id}/amendments": {404: _NO_NOTICE, 409: _NOT_NOW},
+    "POST /v1/notices/{notice_id}/cancellation": {404: _NO_NOTICE, 409: _NOT_NOW},
+    "POST /v1/notices/{notice_id}/award": {404: _NO_NOTICE, 409: _NOT_NOW},
+    "GET /v1/notices/{notice_id}": {404: _NO_NOTICE},
+    "GET /v1/notices/{notice_id}/ocds/release-package": {404: _NO_NOTICE},
+    "GET /v1/notices/{notice_id}/ocds/record": {404: _NO_NOTICE},
+}
 
 
 def create_app(settings: NoticesSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -79,16 +93,19 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
             " `Authorization: Bearer <API key>`; retry any POST safely with `Idempotency-Key`."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock
-    install_correlation_ids(app)
+    install_http(app, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(api_ocds.router)
     app.include_router(health_router(lambda: app.state.pool))
     app.include_router(metrics_router())
+    install_offline_docs(app)
+    document_answers(app, ANSWERS)
     # Outermost, so request logs and the lifespan's consumers and workers carry the service.
     app.add_middleware(ServiceLogContext, service=SERVICE)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Header, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
 from tenderwire_notices import agencies, repository
 from tenderwire_notices.lifecycle import Context
@@ -15,6 +16,7 @@ from tenderwire_shared import topics
 from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.http import correlation_id
+from tenderwire_shared.openapi import bearer_scheme
 
 
 def get_pool(request: Request) -> asyncpg.Pool:
@@ -46,12 +48,21 @@ IdempotencyKey = Annotated[
 NoticeId = Annotated[str, Path(pattern=repository.NOTICE_ID, description="The notice's id")]
 
 
-async def current_agency(pool: Pool, authorization: Annotated[str | None, Header()] = None) -> str:
+agency_api_key = bearer_scheme(
+    "AgencyApiKey",
+    "The agency's API key (`tw agencies issue-key`)",
+    {401: "No API key, or an unknown or revoked one"},
+)
+
+
+async def current_agency(
+    pool: Pool,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(agency_api_key)],
+) -> str:
     """The agency whose API key came in `Authorization: Bearer <key>`."""
-    scheme, _, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key:
+    if credentials is None or not credentials.credentials.strip():
         raise _unauthorized("send the agency's API key as 'Authorization: Bearer <key>'")
-    agency = await agencies.agency_for_key(pool, key.strip())
+    agency = await agencies.agency_for_key(pool, credentials.credentials.strip())
     if agency is None:
         raise _unauthorized("unknown or revoked API key")
     return agency

@@ -18,14 +18,27 @@ from tenderwire_notify.supplier_events import on_supplier_event
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
-from tenderwire_shared.http import health_router, install_correlation_ids
+from tenderwire_shared.http import health_router, install_http
 from tenderwire_shared.inbox import consuming, consuming_batches
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
+from tenderwire_shared.openapi import document_answers, install_offline_docs
 
 SERVICE = "notify"
 MIGRATIONS = "tenderwire_notify.migrations"
+
+# A page for a person who followed a link, not an error body for a program.
+_LINK_NOT_RECOGNISED = {
+    "description": "The unsubscribe link is not valid (an HTML page says so)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+# What only some routes answer; the rest (401 and 503 for operator views, 413, 422, 503)
+# follows from the route.
+ANSWERS = {
+    "GET /v1/unsubscribe/{token}": {400: _LINK_NOT_RECOGNISED},
+    "POST /v1/unsubscribe/{token}": {400: _LINK_NOT_RECOGNISED},
+}
 
 
 def create_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -91,15 +104,19 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         version="0.1.0",
         description="Sends each match to its supplier once, through the delivery ledger.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.operator_token = settings.operator_token
-    install_correlation_ids(app)
+    install_http(app, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(unsubscribe.router)
     app.include_router(sms_status.router)
     app.include_router(health_router(lambda: app.state.pool))
     app.include_router(metrics_router())
+    install_offline_docs(app)
+    document_answers(app, ANSWERS)
     # Outermost, so request logs and the lifespan's consumers and workers carry the service.
     app.add_middleware(ServiceLogContext, service=SERVICE)
     return app

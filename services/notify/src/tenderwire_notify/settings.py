@@ -24,6 +24,9 @@ class NotifySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TW_NOTIFY_", extra="ignore")
 
     database_url: str = "postgresql://postgres@127.0.0.1:15432/notify"
+    max_body_bytes: int = Field(
+        default=64 * 1024, gt=0, description="Largest request body accepted (SMS status callbacks)"
+    )
     consumer_group: str = "notify"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 11025
