@@ -142,6 +142,16 @@ async def test_a_422_for_a_huge_description_is_small(
     assert len(response.content) < 4096, len(response.content)
 
 
+async def test_a_lone_surrogate_in_a_string_is_a_422_not_an_unencodable_echo(
+    agency: Agency, http: httpx.AsyncClient
+) -> None:
+    # JSON may escape half a UTF-16 pair; echoing it back as `input` could not be encoded.
+    notice = json.dumps(a_notice(title="@@")).replace('"@@"', '"\\ud800"')
+    response = await http.post(agency.base, content=notice, headers={**JSON, **agency.headers()})
+    assert response.status_code == 422, response.text
+    assert the_error(response)["loc"] == ["body", "title"]
+
+
 async def test_notice_errors_name_the_field_at_fault(
     platform: Platform, agency: Agency, http: httpx.AsyncClient
 ) -> None:
