@@ -23,17 +23,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import hypothesis
 import pytest
 import schemathesis
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.generation.meta import CaseMetadata
+from schemathesis.generation.meta import CaseMetadata, TestPhase
 
 from tests.integration.fuzz_stack import (
     UNMATCHED_CODE,
@@ -165,10 +167,14 @@ class _Seeder:
         if choice.chance(KEEP_GENERATED):
             return case
         meta = case.meta
-        path_is_free = not _negated(meta, ParameterLocation.PATH)
+        # In the stateful phase the ids come from earlier answers, through the links.
+        stateful = meta is not None and meta.phase.name == TestPhase.STATEFUL
+        path_is_free = not stateful and not _negated(meta, ParameterLocation.PATH)
         credential = self._place(case, choice, path_is_free, meta)
         if not _negated(meta, ParameterLocation.BODY) and isinstance(case.body, dict):
             case.body = _repaired(case, choice, case.body)
+            if stateful:
+                case.body = _unique(case.body)
         if (
             case.query
             and not _negated(meta, ParameterLocation.QUERY)
@@ -334,6 +340,24 @@ def _repaired(case: Case, choice: _Choice, original: dict[str, Any]) -> dict[str
     return body
 
 
+_CREATED = itertools.count()
+
+
+def _unique(body: dict[str, Any]) -> dict[str, Any]:
+    """In a chain, what one step creates must not collide with an earlier scenario's creation:
+    the answer (201 or 409) decides which steps can follow, and Hypothesis requires a replayed
+    prefix of steps to allow the same ones."""
+    body = dict(body)
+    n = next(_CREATED)
+    if isinstance(body.get("reference"), str):
+        body["reference"] = f"FUZZ-CHAIN-{n}"
+    if isinstance(body.get("email"), str):
+        body["email"] = f"fuzz-chain-{n}@example.org"
+    if isinstance(body.get("legal_name"), str):
+        body["legal_name"] = f"Chain supplier {n}"
+    return body
+
+
 def _string_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
     if isinstance(value, str):
         return [path]
@@ -380,6 +404,7 @@ class _OperationStats:
 
 @dataclass
 class _Finding:
+    phase: str
     service: str
     operation: str
     check: str
@@ -411,26 +436,31 @@ class FuzzReport:
     services: dict[str, str] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)
     operations: dict[str, dict[str, _OperationStats]] = field(default_factory=dict)
-    findings: dict[tuple[str, str, str], _Finding] = field(default_factory=dict)
+    findings: dict[tuple[str, str, str, str], _Finding] = field(default_factory=dict)
 
     def call(self, service: str, case: Case) -> None:
-        self.started.setdefault(service, time.monotonic())
+        began = time.monotonic()
+        response = case.call()
+        self.count(service, case, response, began)
+        # The failures are recorded (by `record`), not raised: Hypothesis ends an operation's
+        # run at its first failing example, and would hide every other failure behind it.
+        with contextlib.suppress(FailureGroup):
+            case.validate_response(response)
+
+    def count(
+        self, service: str, case: Case, response: schemathesis.Response, began: float
+    ) -> None:
+        self.started.setdefault(service, began)
         stats = self.operations.setdefault(service, {}).setdefault(
             case.operation.label, _OperationStats()
         )
-        began = time.monotonic()
         stats.first_call = stats.first_call or began
-        response = case.call()
         stats.last_call = time.monotonic()
         stats.examples += 1
         took = stats.last_call - began
         stats.statuses[response.status_code] = stats.statuses.get(response.status_code, 0) + 1
         if took > stats.slowest_s:
             stats.slowest_s, stats.slowest_request = took, _short(case.as_curl_command())
-        # The failures are recorded (by `record`), not raised: Hypothesis ends an operation's
-        # run at its first failing example, and would hide every other failure behind it.
-        with contextlib.suppress(FailureGroup):
-            case.validate_response(response)
 
     def record(
         self,
@@ -445,13 +475,15 @@ class FuzzReport:
             failure = result.failure
             if failure is None:
                 continue
-            key = (case.operation.label, result.name, _failure_key(failure, response))
+            phase = _phase(case)
+            key = (phase, case.operation.label, result.name, _failure_key(failure, response))
             curl = case.as_curl_command()
             found = self.findings.get(key)
             if found is not None:
                 found.add(curl)
             else:
                 self.findings[key] = _Finding(
+                    phase=phase,
                     service=self.services[case.operation.schema.location or ""],
                     operation=case.operation.label,
                     check=result.name,
@@ -466,7 +498,8 @@ class FuzzReport:
         for service, operations in self.operations.items():
             examples = sum(s.examples for s in operations.values())
             elapsed = max(s.last_call for s in operations.values()) - self.started[service]
-            failures = len(self.failures(service))
+            base, _, chains = service.partition(" ")
+            failures = len(self.failures(base, "stateful" if chains else "single"))
             lines.append(
                 f"  {service}: {len(operations)} operations, {examples} examples, {elapsed:.1f} s,"
                 f" {failures} distinct failures"
@@ -488,9 +521,14 @@ class FuzzReport:
         lines.extend(f"  {took * 1000:6.0f} ms  {label}: {curl}" for took, label, curl in slowest)
         return lines
 
-    def failures(self, service: str) -> list[str]:
-        found = [f for f in self.findings.values() if f.service == service]
+    def failures(self, service: str, phase: str = "single") -> list[str]:
+        found = [f for f in self.findings.values() if (f.service, f.phase) == (service, phase)]
         return [f.describe() for f in sorted(found, key=lambda f: (f.operation, f.check))]
+
+
+def _phase(case: Case) -> str:
+    stateful = case.meta is not None and case.meta.phase.name == TestPhase.STATEFUL
+    return "stateful" if stateful else "single"
 
 
 def _failure_key(failure: Failure, response: schemathesis.Response) -> str:
@@ -587,6 +625,95 @@ def _fuzzed(lazy: Any, service: str) -> Callable[..., None]:
     return test
 
 
+STATEFUL_SCENARIOS = 30
+STATEFUL_STEPS = 6
+
+
+@dataclass
+class _Credentials:
+    """Who may touch what, learnt from the seeds and from each answer that creates something,
+    so a chain of calls (publish, then amend; register, then deactivate, then read) carries
+    the credential of whoever made the thing."""
+
+    by_id: dict[str, str]
+
+    @classmethod
+    def seeded(cls, seeds: Seeds) -> _Credentials:
+        return cls(
+            {n.id: _bearer(n.agency_key) for n in seeds.all_notices()}
+            | {s.id: _bearer(s.token) for s in seeds.suppliers + seeds.expendable_suppliers}
+        )
+
+    def learn(self, case: Case, response: schemathesis.Response) -> None:
+        if case.method != "POST" or response.status_code != 201:
+            return
+        body = response.json()
+        if case.path == "/v1/suppliers":
+            self.by_id[body["id"]] = _bearer(body["token"])
+        elif case.path == "/v1/notices":
+            self.by_id[body["id"]] = case.headers["Authorization"]
+
+    def apply(self, case: Case) -> None:
+        if _negated(case.meta, ParameterLocation.HEADER, "authorization"):
+            return
+        for value in case.path_parameters.values():
+            credential = self.by_id.get(str(value))
+            if credential is not None:
+                case.headers = case.headers.copy()
+                case.headers["Authorization"] = credential
+
+
+def _stateful(service: str) -> Callable[..., None]:
+    """Chains of calls linked by the ids the answers carry (schemathesis infers the links), for
+    the checks only a sequence can make: a deleted thing stays gone (`use_after_free`), a
+    created one can be read back (`ensure_resource_availability`)."""
+
+    def test(
+        request: pytest.FixtureRequest, fuzz_stack: FuzzStack, fuzz_report: FuzzReport
+    ) -> None:
+        assert fuzz_stack.seeds is not None
+        schema = request.getfixturevalue(f"{service}_schema")
+        credentials = _Credentials.seeded(fuzz_stack.seeds)
+
+        class Chains(schema.as_state_machine()):  # type: ignore[misc]
+            began = 0.0
+
+            def before_call(self, case: Case) -> None:
+                credentials.apply(case)
+                self.began = time.monotonic()
+
+            def after_call(self, response: schemathesis.Response, case: Case) -> None:
+                super().after_call(response, case)
+                credentials.learn(case, response)
+                fuzz_report.count(f"{service} chains", case, response, self.began)
+
+            def validate_response(
+                self, response: schemathesis.Response, case: Case, **kwargs: Any
+            ) -> None:
+                with contextlib.suppress(FailureGroup):
+                    super().validate_response(response, case, **kwargs)
+
+        Chains.run(
+            settings=hypothesis.settings(
+                max_examples=STATEFUL_SCENARIOS,
+                stateful_step_count=STATEFUL_STEPS,
+                database=None,
+                deadline=None,
+                derandomize=True,
+                suppress_health_check=list(hypothesis.HealthCheck),
+                phases=[hypothesis.Phase.generate],
+            )
+        )
+        failures = fuzz_report.failures(service, phase="stateful")
+        assert not failures, f"{len(failures)} distinct failures in {service}'s chains:\n" + (
+            "\n".join(failures)
+        )
+
+    return test
+
+
 test_notices_api = _fuzzed(notices, "notices")
 test_matching_api = _fuzzed(matching, "matching")
 test_notify_api = _fuzzed(notify, "notify")
+test_notices_chains = _stateful("notices")
+test_matching_chains = _stateful("matching")
