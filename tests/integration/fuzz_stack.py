@@ -75,6 +75,8 @@ class Seeds:
     delivery_ids: list[str]
     sms_delivery_ids: list[str]
     unsubscribe_tokens: list[str]
+    # SMS provider name -> auth token, which signs its status callbacks.
+    sms_providers: dict[str, str]
 
     def all_notices(self) -> list[SeededNotice]:
         return [notice for group in self.notices.values() for notice in group]
@@ -214,6 +216,9 @@ async def _seed(platform: Platform, http: httpx.AsyncClient) -> Seeds:
         delivery_ids=[d["id"] for d in deliveries],
         sms_delivery_ids=[d["id"] for d in deliveries if d["channel"] == "sms"],
         unsubscribe_tokens=unsubscribe_tokens,
+        sms_providers={
+            p.name: p.auth_token.get_secret_value() for p in notify_settings.sms_providers
+        },
     )
 
 

@@ -21,17 +21,21 @@ that reproduce it. Run it alone with
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import hmac
 import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import hypothesis
 import pytest
+import requests
 import schemathesis
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
@@ -219,9 +223,28 @@ class _Seeder:
             return _bearer(seeds.operator_token)
         if path == "/v1/unsubscribe/{token}" and path_is_free:
             case.path_parameters = {"token": choice.pick(seeds.unsubscribe_tokens)}
-        if path == "/v1/sms/status/{delivery_id}" and path_is_free:
-            case.path_parameters = {"delivery_id": choice.pick(seeds.sms_delivery_ids)}
+        if path == "/v1/sms/status/{delivery_id}":
+            self._sms_callback(case, choice, path_is_free, meta)
         return None
+
+    def _sms_callback(
+        self, case: Case, choice: _Choice, path_is_free: bool, meta: CaseMetadata | None
+    ) -> None:
+        """A real delivery, and a callback signed as its provider would sign it, when the
+        operation asks for a signature (`?provider=` and `X-Twilio-Signature`)."""
+        if path_is_free:
+            case.path_parameters = {"delivery_id": choice.pick(self.seeds.sms_delivery_ids)}
+        asks = {parameter.name for parameter in case.operation.query}
+        if "provider" not in asks:
+            return
+        if not _negated(meta, ParameterLocation.QUERY, "provider"):
+            case.query = {**case.query, "provider": choice.pick(sorted(self.seeds.sms_providers))}
+        if not _negated(meta, ParameterLocation.HEADER, SIGNATURE_HEADER) and not choice.chance(
+            WRONG_CREDENTIAL
+        ):
+            headers = case.headers.copy()
+            headers[SIGNATURE_HEADER] = SIGN_AT_SEND
+            case.headers = headers
 
     def _notice(self, case: Case, choice: _Choice, path_is_free: bool) -> str:
         pool = _NOTICE_POOLS.get(case.path)
@@ -290,6 +313,34 @@ def _negated(meta: CaseMetadata | None, location: ParameterLocation, name: str =
 
 
 _HEX = [f"{n:04x}" for n in range(4096)]
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+# What the hook puts in the signature header; the signature itself can only be made once the
+# request is prepared (its exact URL and form body), so `_TwilioSigner` replaces it then.
+SIGN_AT_SEND = "sign-at-send"
+
+
+class _TwilioSigner(requests.auth.AuthBase):
+    """Signs an SMS status callback as the provider named in its URL would (Twilio's webhook
+    security: base64 HMAC-SHA1 of the URL and the sorted form parameters)."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if request.headers.get(SIGNATURE_HEADER) != SIGN_AT_SEND or request.url is None:
+            return request
+        url = urlsplit(request.url)
+        provider = dict(parse_qsl(url.query)).get("provider", "")
+        body = request.body or ""
+        form = body.decode("utf-8", "surrogateescape") if isinstance(body, bytes) else str(body)
+        signed = request.url + "".join(
+            name + value for name, value in sorted(parse_qsl(form, keep_blank_values=True))
+        )
+        key = self.tokens.get(provider, "").encode()
+        digest = hmac.new(key, signed.encode("utf-8", "surrogateescape"), hashlib.sha1).digest()
+        request.headers[SIGNATURE_HEADER] = base64.b64encode(digest).decode("ascii")
+        return request
 
 
 def _valid_values(choice: _Choice) -> dict[str, Callable[[], Any]]:
@@ -433,6 +484,7 @@ class _Finding:
 class FuzzReport:
     """What the run did and found, per service and operation, printed at the end."""
 
+    signer: _TwilioSigner | None = None
     services: dict[str, str] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)
     operations: dict[str, dict[str, _OperationStats]] = field(default_factory=dict)
@@ -440,7 +492,7 @@ class FuzzReport:
 
     def call(self, service: str, case: Case) -> None:
         began = time.monotonic()
-        response = case.call()
+        response = case.call(auth=self.signer)
         self.count(service, case, response, began)
         # The failures are recorded (by `record`), not raised: Hypothesis ends an operation's
         # run at its first failing example, and would hide every other failure behind it.
@@ -477,7 +529,8 @@ class FuzzReport:
                 continue
             phase = _phase(case)
             key = (phase, case.operation.label, result.name, _failure_key(failure, response))
-            curl = case.as_curl_command()
+            # With the headers as sent: the signature exists only there.
+            curl = case.as_curl_command(headers=dict(response.request.headers))
             found = self.findings.get(key)
             if found is not None:
                 found.add(curl)
@@ -580,6 +633,7 @@ def _schema(stack: FuzzStack, service: str, report: FuzzReport) -> schemathesis.
     assert stack.seeds is not None
     location = f"{stack.url(service)}/openapi.json"
     report.services[location] = service
+    report.signer = _TwilioSigner(stack.seeds.sms_providers)
     schema = schemathesis.openapi.from_url(location, config=_config(), timeout=REQUEST_TIMEOUT_S)
     schema.hooks.register_hook_with_name(_Seeder(stack.seeds), "map_case")
     schema.hooks.register_hook_with_name(report.record, "after_validate")
@@ -625,6 +679,8 @@ def _fuzzed(lazy: Any, service: str) -> Callable[..., None]:
     return test
 
 
+# Chains (the stateful phase) for the services that create things; notify creates nothing
+# over HTTP, so it has no chains to follow.
 STATEFUL_SCENARIOS = 30
 STATEFUL_STEPS = 6
 
@@ -700,7 +756,10 @@ def _stateful(service: str) -> Callable[..., None]:
                 database=None,
                 deadline=None,
                 derandomize=True,
+                # Each step is a real request: the health checks would call that too slow,
+                # and the refused requests (most of them) filtered-out data.
                 suppress_health_check=list(hypothesis.HealthCheck),
+                # Failures are collected, never raised, so there is nothing to shrink.
                 phases=[hypothesis.Phase.generate],
             )
         )
