@@ -175,12 +175,16 @@ class _Seeder:
         stateful = meta is not None and meta.phase.name == TestPhase.STATEFUL
         path_is_free = not stateful and not _negated(meta, ParameterLocation.PATH)
         credential = self._place(case, choice, path_is_free, meta)
+        # A case made invalid in one part on purpose keeps its other parts plain, so its
+        # answer is about that part (a missing credential must get 401, not a 422 for a NUL).
+        plant = not _negative_anywhere(meta)
         if not _negated(meta, ParameterLocation.BODY) and isinstance(case.body, dict):
-            case.body = _repaired(case, choice, case.body)
+            case.body = _repaired(case, choice, case.body, plant=plant)
             if stateful:
                 case.body = _unique(case.body)
         if (
-            case.query
+            plant
+            and case.query
             and not _negated(meta, ParameterLocation.QUERY)
             and choice.chance(HOSTILE_FIELD)
         ):
@@ -302,6 +306,10 @@ class _Seeder:
         return query
 
 
+def _negative_anywhere(meta: CaseMetadata | None) -> bool:
+    return meta is not None and any(c.mode.is_negative for c in meta.components.values())
+
+
 def _negated(meta: CaseMetadata | None, location: ParameterLocation, name: str = "") -> bool:
     """Whether schemathesis made this part invalid on purpose, so the hook must leave it be.
     Without a name, or when the case does not say which parameter it broke, the whole
@@ -376,7 +384,9 @@ _ATTACHMENTS = {
 _WITH_ATTACHMENTS = {"/v1/notices", "/v1/notices/{notice_id}/amendments"}
 
 
-def _repaired(case: Case, choice: _Choice, original: dict[str, Any]) -> dict[str, Any]:
+def _repaired(
+    case: Case, choice: _Choice, original: dict[str, Any], *, plant: bool
+) -> dict[str, Any]:
     body = dict(original)
     for name, make in _valid_values(choice).items():
         if name in body and choice.chance(REPAIR_FIELD):
@@ -385,7 +395,7 @@ def _repaired(case: Case, choice: _Choice, original: dict[str, Any]) -> dict[str
         for name, value in _ATTACHMENTS.items():
             if choice.chance(REPAIR_FIELD / 2):
                 body[name] = value
-    if choice.chance(HOSTILE_FIELD):
+    if plant and choice.chance(HOSTILE_FIELD):
         planted: dict[str, Any] = _with_string_replaced(body, choice, choice.pick(HOSTILE_STRINGS))
         return planted
     return body
@@ -485,6 +495,7 @@ class FuzzReport:
     """What the run did and found, per service and operation, printed at the end."""
 
     signer: _TwilioSigner | None = None
+    seeded_in_s: float = 0.0
     services: dict[str, str] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)
     operations: dict[str, dict[str, _OperationStats]] = field(default_factory=dict)
@@ -547,7 +558,11 @@ class FuzzReport:
                 )
 
     def summary(self) -> list[str]:
-        lines = ["", "schemathesis: operations, examples, time per service"]
+        lines = [
+            "",
+            f"schemathesis: stack started and seeded in {self.seeded_in_s:.1f} s",
+            "schemathesis: operations, examples, time per service",
+        ]
         for service, operations in self.operations.items():
             examples = sum(s.examples for s in operations.values())
             elapsed = max(s.last_call for s in operations.values()) - self.started[service]
@@ -604,13 +619,14 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_stack(kafka_bootstrap: str, postgres_dsn: str) -> Iterator[FuzzStack]:
+def fuzz_stack(
+    kafka_bootstrap: str, postgres_dsn: str, fuzz_report: FuzzReport
+) -> Iterator[FuzzStack]:
     stack = FuzzStack(kafka_bootstrap, postgres_dsn)
     began = time.monotonic()
     try:
         stack.start()
-        seeded_in = time.monotonic() - began
-        print(f"\nschemathesis: stack started and seeded in {seeded_in:.1f} s")
+        fuzz_report.seeded_in_s = time.monotonic() - began
         yield stack
     finally:
         stack.stop()
