@@ -48,6 +48,10 @@ def make_app() -> FastAPI:
     async def raw(request: Request) -> dict[str, int]:
         return {"bytes": len(await request.body())}
 
+    @app.get("/drafts")
+    async def list_drafts() -> list[str]:
+        return []
+
     @app.get("/search")
     async def search(agency: str | None = None) -> dict[str, str | None]:
         return {"agency": agency}
@@ -290,3 +294,14 @@ async def test_an_unexpected_error_is_a_500_in_the_list_shape_and_one_bounded_li
     assert '"locals"' not in raw
     assert line["correlation_id"] == "cid-123"
     assert line["error"] == "RuntimeError: something broke"
+
+
+async def test_a_405_lists_every_method_the_path_allows_not_only_the_first_routes(
+    client: httpx.AsyncClient,
+) -> None:
+    # GET and POST /drafts are two routes; Starlette's own Allow named only POST.
+    response = await client.request("OPTIONS", "/drafts")
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+    assert response.json()["detail"][0]["type"] == "method_not_allowed"

@@ -72,8 +72,10 @@ async def test_a_supplier_manages_only_its_own_profile_with_its_token(
     assert mine["phone"] == "+221771234567"
     assert duplicate.status_code == 409
     assert (await http.get(f"{base}/{mine['id']}", headers=own)).json()["language"] == "fr"
-    assert (await http.get(f"{base}/{other['id']}", headers=own)).status_code == 404
-    assert (await http.get(f"{base}/{mine['id']}")).status_code == 404
+    assert (await http.get(f"{base}/{other['id']}", headers=own)).status_code == 401
+    # No token at all is 401 whether or not the id exists, so it confirms nothing either.
+    assert (await http.get(f"{base}/{mine['id']}")).status_code == 401
+    assert (await http.get(f"{base}/no-such-supplier")).status_code == 401
     changed = await http.patch(
         f"{base}/{mine['id']}", headers=own, json={"delivery": "daily_digest", "digest_hour": 7}
     )
@@ -81,7 +83,7 @@ async def test_a_supplier_manages_only_its_own_profile_with_its_token(
     cleared = await http.patch(f"{base}/{mine['id']}", headers=own, json={"email": None})
     assert cleared.status_code == 422
     assert (await http.delete(f"{base}/{mine['id']}", headers=own)).status_code == 204
-    assert (await http.get(f"{base}/{mine['id']}", headers=own)).status_code == 404
+    assert (await http.get(f"{base}/{mine['id']}", headers=own)).status_code == 401
 
 
 async def test_codes_match_when_equal_or_one_level_apart_either_way(

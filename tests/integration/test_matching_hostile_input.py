@@ -154,15 +154,46 @@ async def test_a_duplicate_gets_a_409_naming_the_field(
     assert named(problems(same_name, 409), "legal_name")
 
 
-async def test_another_suppliers_profile_gets_a_404_naming_the_id(
+async def test_another_suppliers_token_and_an_unknown_id_get_the_same_401(
     platform: Platform, http: httpx.AsyncClient
 ) -> None:
     mine, other = await register(http, platform), await register(http, platform)
+    own = {"Authorization": f"Bearer {mine['token']}"}
 
-    response = await http.get(
-        f"{suppliers_url(platform)}/{other['id']}",
-        headers={"Authorization": f"Bearer {mine['token']}"},
-    )
+    wrong_token = await http.get(f"{suppliers_url(platform)}/{other['id']}", headers=own)
+    unknown_id = await http.get(f"{suppliers_url(platform)}/no-such-supplier", headers=own)
 
-    (problem,) = problems(response, 404)
-    assert problem["loc"] == ["path", "supplier_id"]
+    # The same answer either way, so a token never confirms that an id exists.
+    for response in (wrong_token, unknown_id):
+        (problem,) = problems(response, 401)
+        assert problem["loc"] == ["header", "Authorization"]
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("quiet_hours", "at"),
+    [
+        ({"start": "21:00:00+02:00", "end": "07:00"}, "start"),
+        ({"start": "21:00", "end": "07:00:30"}, "end"),
+        ({"start": "21:00", "end": "07:00", "tz": "UTC"}, "tz"),
+        ({"start": "25:00", "end": "07:00"}, "start"),
+    ],
+    ids=["offset", "seconds", "unknown-key", "no-such-hour"],
+)
+async def test_quiet_hours_are_local_wall_clock_times_and_nothing_else(
+    platform: Platform, http: httpx.AsyncClient, quiet_hours: dict[str, str], at: str
+) -> None:
+    # An offset used to be dropped in silence (21:00+02:00 stored as 21:00 local), and an
+    # unknown key accepted; quiet hours follow the supplier's own time zone.
+    response = await http.post(suppliers_url(platform), json=supplier(quiet_hours=quiet_hours))
+
+    assert named(problems(response, 422), "quiet_hours", at)
+
+
+async def test_quiet_hours_read_back_as_they_were_written(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    mine = await register(http, platform, quiet_hours={"start": "22:30", "end": "06:00"})
+
+    # HH:MM, the form the OpenAPI documents, not Python's "22:30:00".
+    assert mine["quiet_hours"] == {"start": "22:30", "end": "06:00"}

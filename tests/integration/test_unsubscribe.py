@@ -55,4 +55,4 @@ async def test_one_click_unsubscribe_stops_alerts_and_a_get_alone_does_not(
     assert [r["state"] for r in rows] == ["sent", "sent", "suppressed"]
     assert len(await mails()) == 2
     forged = await http.post(link[:-3] + "xyz")
-    assert forged.status_code == 400
+    assert forged.status_code == 404

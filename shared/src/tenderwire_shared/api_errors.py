@@ -28,6 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 Loc = tuple[str | int, ...]
 
@@ -241,7 +242,22 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
             422, ("body",), "the body is nested too deeply", "json_invalid"
         ).response()
     errors = _errors_from_detail(exc.status_code, exc.detail)
-    return ApiError(exc.status_code, errors, dict(exc.headers or {})).response()
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette's Allow names only the first route that matched the path; one path often
+        # has a route per method (GET and POST /v1/notices), and Allow must list them all.
+        headers["Allow"] = ", ".join(_methods_for(request))
+    return ApiError(exc.status_code, errors, headers).response()
+
+
+def _methods_for(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": next(iter(route.methods))})
+            if match is Match.FULL:
+                methods |= route.methods
+    return sorted(methods)
 
 
 async def _on_body_too_large(request: Request, exc: Exception) -> JSONResponse:

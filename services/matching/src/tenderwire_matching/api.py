@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Request, Response, status
@@ -49,8 +49,9 @@ SupplierId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 supplier_token = bearer_scheme(
     "SupplierToken",
     "The token returned when the supplier registered",
-    # The same 404 for a wrong token and an unknown id: a token never confirms an id exists.
-    {404: "No such supplier for this token"},
+    # One answer for no token, a wrong token and an unknown id: a token never confirms that
+    # an id exists, and clients see plainly that the credential is what failed.
+    {401: "No supplier token, or not this supplier's (an unknown id answers the same)"},
 )
 
 
@@ -64,10 +65,11 @@ async def own_supplier(
         pool, supplier_id, credentials.credentials
     ):
         raise ApiError.one(
-            status.HTTP_404_NOT_FOUND,
-            ("path", "supplier_id"),
-            f"no supplier {supplier_id} for this token",
-            "not_found",
+            status.HTTP_401_UNAUTHORIZED,
+            ("header", "Authorization"),
+            f"send supplier {supplier_id}'s own token as 'Authorization: Bearer <token>'",
+            "unauthorized",
+            {"WWW-Authenticate": "Bearer"},
         )
     return supplier_id
 
@@ -77,11 +79,6 @@ OwnSupplier = Annotated[str, Depends(own_supplier)]
 
 def _conflict(exc: registry.DuplicateSupplierError) -> ApiError:
     return ApiError.one(status.HTTP_409_CONFLICT, ("body", exc.field), str(exc), "conflict")
-
-
-_NOT_OWN: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No supplier with this id for this token"}
-}
 
 
 @router.post(
@@ -106,7 +103,7 @@ async def register(
         raise _conflict(exc) from exc
 
 
-@router.get("/{supplier_id}", summary="The supplier's own profile", responses=_NOT_OWN)
+@router.get("/{supplier_id}", summary="The supplier's own profile")
 async def get_supplier(supplier_id: OwnSupplier, pool: Pool) -> SupplierView:
     row = await registry.row(pool, supplier_id)
     assert row is not None
@@ -116,7 +113,7 @@ async def get_supplier(supplier_id: OwnSupplier, pool: Pool) -> SupplierView:
 @router.patch(
     "/{supplier_id}",
     summary="Change the profile; new codes are matched at once",
-    responses={**_NOT_OWN, 409: {"description": "Another supplier has this e-mail"}},
+    responses={409: {"description": "Another supplier has this e-mail"}},
 )
 async def update_supplier(
     supplier_id: OwnSupplier, change: SupplierUpdate, pool: Pool, policy: Policy, cid: CorrelationId
@@ -132,7 +129,6 @@ async def update_supplier(
     "/{supplier_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Deactivate: no more alerts",
-    responses=_NOT_OWN,
 )
 async def deactivate_supplier(
     supplier_id: OwnSupplier, pool: Pool, policy: Policy, cid: CorrelationId

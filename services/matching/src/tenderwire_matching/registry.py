@@ -13,7 +13,12 @@ import asyncpg
 
 from tenderwire_matching.eligibility import classify
 from tenderwire_matching.rules import SupplierProfile, fold
-from tenderwire_matching.schemas import SupplierRegistration, SupplierUpdate, SupplierView
+from tenderwire_matching.schemas import (
+    QuietWindow,
+    SupplierRegistration,
+    SupplierUpdate,
+    SupplierView,
+)
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.matches import Delivery, QuietHours, Recipient
 
@@ -243,10 +248,10 @@ def _recipient(
     )
 
 
-def _quiet_hours(r: asyncpg.Record) -> QuietHours | None:
+def _quiet_hours(r: asyncpg.Record) -> QuietWindow | None:
     if r["quiet_hours_start"] is None or r["quiet_hours_end"] is None:
         return None
-    return QuietHours(start=r["quiet_hours_start"], end=r["quiet_hours_end"])
+    return QuietWindow(start=r["quiet_hours_start"], end=r["quiet_hours_end"])
 
 
 def profile(r: asyncpg.Record) -> SupplierProfile:

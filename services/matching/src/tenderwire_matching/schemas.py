@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,22 +12,58 @@ import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
+    PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from tenderwire_shared.countries import to_alpha3
-from tenderwire_shared.events.matches import Delivery, QuietHours
+from tenderwire_shared.events.matches import Delivery
 from tenderwire_shared.events.tenders import NoticeType
 from tenderwire_shared.text import PlainLine, check_line
 from tenderwire_shared.unspsc import UnspscCode
 
 # Bounded before it is looked up, so a megabyte "country" is refused without being echoed back.
 CountryCode = Annotated[str, StringConstraints(max_length=60), AfterValidator(to_alpha3)]
+
+_WALL_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def _wall_clock(value: Any) -> Any:
+    # Quiet hours follow the supplier's own time zone, so a UTC offset (or seconds) here would
+    # be silently dropped or meaningless; times read back from the database pass as they are.
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and re.fullmatch(_WALL_CLOCK, value):
+        return time.fromisoformat(value)
+    raise ValueError(
+        "must be a local time as HH:MM (e.g. 22:00), without seconds or UTC offset: quiet"
+        " hours follow the supplier's time zone"
+    )
+
+
+WallClock = Annotated[
+    time,
+    BeforeValidator(_wall_clock),
+    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _WALL_CLOCK, "examples": ["22:00"]}),
+]
+
+
+class QuietWindow(BaseModel):
+    """From `start` to `end`, the supplier's local time; may run over midnight (22:00 to 07:00)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: WallClock
+    end: WallClock
+
 
 _AGENCY = re.compile(r"[A-Z0-9-]{2,20}")
 
@@ -136,7 +173,7 @@ class SupplierRegistration(_SupplierRules):
     timezone: TimeZoneName = Field(default="UTC", examples=["Africa/Dakar"])
     delivery: Delivery = Delivery.IMMEDIATE
     digest_hour: int = Field(default=8, ge=0, le=23, description="Local hour of the digest")
-    quiet_hours: QuietHours | None = None
+    quiet_hours: QuietWindow | None = None
     beneficiary_countries: list[CountryCode] | None = _filter(
         "Only tenders for these beneficiary countries", 250
     )
@@ -155,7 +192,7 @@ class SupplierUpdate(_SupplierRules):
     timezone: TimeZoneName | None = None
     delivery: Delivery | None = None
     digest_hour: int | None = Field(default=None, ge=0, le=23)
-    quiet_hours: QuietHours | None = None
+    quiet_hours: QuietWindow | None = None
     beneficiary_countries: list[CountryCode] | None = _filter(
         "Only tenders for these beneficiary countries", 250
     )
@@ -181,7 +218,7 @@ class SupplierView(BaseModel):
     timezone: str
     delivery: Delivery
     digest_hour: int
-    quiet_hours: QuietHours | None
+    quiet_hours: QuietWindow | None
     beneficiary_countries: list[str]
     agencies: list[str]
     notice_types: list[str]

@@ -4,7 +4,7 @@ every further alert to the address."""
 from __future__ import annotations
 
 import html
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Request
@@ -70,10 +70,22 @@ def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
     )
 
 
-_INVALID = ("Link not recognised", "<p>This unsubscribe link is not valid.</p>", 400)
+# 404 rather than 400: the link names a subscription, and no such (unforged) one exists.
+_INVALID = ("Link not recognised", "<p>This unsubscribe link is not valid.</p>", 404)
+_NOT_RECOGNISED: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "The link is not valid (altered, or not one of ours): an HTML page",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
 
 
-@router.get("/{token}", response_class=HTMLResponse, summary="Confirm before unsubscribing")
+@router.get(
+    "/{token}",
+    response_class=HTMLResponse,
+    summary="Confirm before unsubscribing",
+    responses=_NOT_RECOGNISED,
+)
 async def confirm(subscription: Found) -> HTMLResponse:
     # Mail scanners follow links: a GET must never unsubscribe by itself.
     if subscription is None:
@@ -85,7 +97,12 @@ async def confirm(subscription: Found) -> HTMLResponse:
     )
 
 
-@router.post("/{token}", response_class=HTMLResponse, summary="Unsubscribe (RFC 8058 one-click)")
+@router.post(
+    "/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe (RFC 8058 one-click)",
+    responses=_NOT_RECOGNISED,
+)
 async def unsubscribe(
     request: Request, subscription: Found, pool: Annotated[asyncpg.Pool, Depends(_pool)]
 ) -> HTMLResponse:
