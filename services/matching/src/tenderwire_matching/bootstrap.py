@@ -60,7 +60,7 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
                 pool=pool,
                 group=settings.consumer_group,
                 handler=handler,
-            ):
+            ) as app.state.tenders_consumer:
                 yield
         finally:
             await relay.stop()
@@ -75,7 +75,9 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     app.state.settings = settings
     install_correlation_ids(app)
     app.include_router(api.router)
-    app.include_router(health_router(lambda: app.state.pool))
+    app.include_router(
+        health_router(lambda: app.state.pool, checks=lambda: [app.state.tenders_consumer.readiness])
+    )
     app.include_router(metrics_router())
     # Outermost, so request logs and the lifespan's consumers and workers carry the service.
     app.add_middleware(ServiceLogContext, service=SERVICE)

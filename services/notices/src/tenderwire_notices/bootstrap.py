@@ -63,7 +63,7 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
                 pool=pool,
                 group=settings.commands_consumer_group,
                 handler=CommandHandler(context),
-            ):
+            ) as app.state.commands_consumer:
                 yield
         finally:
             await closer.stop()
@@ -87,7 +87,11 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(api_ocds.router)
-    app.include_router(health_router(lambda: app.state.pool))
+    app.include_router(
+        health_router(
+            lambda: app.state.pool, checks=lambda: [app.state.commands_consumer.readiness]
+        )
+    )
     app.include_router(metrics_router())
     # Outermost, so request logs and the lifespan's consumers and workers carry the service.
     app.add_middleware(ServiceLogContext, service=SERVICE)
