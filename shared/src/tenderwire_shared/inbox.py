@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
@@ -64,6 +64,7 @@ _LARGEST_REQUEST = 2**31 - 1
 _REASON_CHARS = 1000
 _ID_CHARS = 128
 _MAX_TYPE_LABELS = 64
+_TOPIC_ATTEMPTS = 10
 
 
 class PoisonMessageError(Exception):
@@ -116,8 +117,12 @@ class DeadLetters:
 
     def __init__(self, bootstrap_servers: str) -> None:
         self._bootstrap = bootstrap_servers
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
+        self._producer = self._new_producer()
+        self._renew_before_next = False
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
             enable_idempotence=True,
             compression_type="gzip",
             max_request_size=_LARGEST_REQUEST,
@@ -133,7 +138,17 @@ class DeadLetters:
         """Let the DLT of `source_topic` take every record the broker accepts on it."""
         topic = dead_letter_topic(source_topic, group)
         try:
-            limit = await ensure_room_for_copies(self._bootstrap, source=source_topic, copies=topic)
+            for attempt in range(1, _TOPIC_ATTEMPTS + 1):
+                try:
+                    limit = await ensure_room_for_copies(
+                        self._bootstrap, source=source_topic, copies=topic
+                    )
+                    break
+                except UnknownTopicOrPartitionError:
+                    # A topic created a moment ago is not known to every part of the broker yet.
+                    if attempt == _TOPIC_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(0.1 * attempt)
         except KafkaError as exc:
             # Without the rights to describe or alter topics, the broker's defaults stand; a
             # copy they refuse is retried and reported on /ready, never dropped.
@@ -152,10 +167,25 @@ class DeadLetters:
             ("dlt_original_offset", str(record.offset).encode()),
             ("dlt_consumer_group", group.encode()),
         ]
-        await self._producer.send_and_wait(
-            topic, value=record.value, key=record.key, headers=headers
-        )
+        if self._renew_before_next:
+            await self._renew()
+        try:
+            await self._producer.send_and_wait(
+                topic, value=record.value, key=record.key, headers=headers
+            )
+        except Exception:
+            # An idempotent producer whose batch was refused numbers every later batch out
+            # of order (OutOfOrderSequenceNumber, for ever); a new one starts afresh.
+            self._renew_before_next = True
+            raise
         return topic
+
+    async def _renew(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._producer.stop()
+        self._producer = self._new_producer()
+        await self._producer.start()
+        self._renew_before_next = False
 
 
 def _bounded(text: str, limit: int = _REASON_CHARS) -> str:
