@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import AnyHttpUrl, ValidationError
+from structlog.testing import capture_logs
 
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
@@ -290,11 +291,21 @@ def event_id_of(value: bytes | None) -> str | None:
         return None
 
 
-async def handled(
+@dataclass(frozen=True)
+class Inbox:
+    """What the consumer's inbox holds of some records: by position, and by event id."""
+
+    at: set[tuple[int, int]]
+    ids: set[str]
+
+    def holds(self, one: Landed) -> bool:
+        """Handled: applied at its own offset, or dropped as a copy of an event applied."""
+        return (one.partition, one.offset) in self.at or event_id_of(one.sent.value) in self.ids
+
+
+async def inbox_of(
     platform: Platform, consumer: ConsumerUnderTest, landed: Sequence[Landed]
-) -> set[tuple[int, int]]:
-    """The (partition, offset) of each record the inbox holds: itself, or its event id (for
-    a duplicate, which is handled by being dropped)."""
+) -> Inbox:
     conn = await asyncpg.connect(platform.dsns[consumer.database])
     try:
         rows = await conn.fetch(
@@ -307,13 +318,75 @@ async def handled(
         )
     finally:
         await conn.close()
-    at = {(row["partition"], row["offset"]) for row in rows}
-    ids = {row["event_id"] for row in rows}
-    return {
-        (one.partition, one.offset)
-        for one in landed
-        if (one.partition, one.offset) in at or event_id_of(one.sent.value) in ids
+    return Inbox(
+        {(row["partition"], row["offset"]) for row in rows if row["offset"] is not None},
+        {row["event_id"] for row in rows},
+    )
+
+
+@dataclass(frozen=True)
+class Settled:
+    hostile: list[Landed]
+    good: Landed
+    letters: dict[tuple[int, int], Letter]
+    counted: float
+    logged: list[MutableMapping[str, Any]]
+    inbox: Inbox
+
+
+@dataclass(repr=False)
+class HostileScene:
+    """A third-party producer's view of the platform's consumers, kept for a whole module."""
+
+    platform: Platform
+    consumers: dict[str, ConsumerUnderTest]
+    outlet: dict[bool, AIOKafkaProducer]
+    readers: dict[str, DeadLetterReader]
+
+    async def sent_and_settled(
+        self, consumer: ConsumerUnderTest, records: Sequence[Outgoing], *, gzip: bool = False
+    ) -> Settled:
+        """Sends `records`, then a good record, and waits for the group to commit them all:
+        what was sent, the dead letters that came of it (by original position), the change of
+        tw_dead_letters_total, the event_dead_lettered lines, and what the inbox holds."""
+        reader = self.readers[consumer.name]
+        await reader.new_letters()
+        counted_before = await dead_letters_counted(consumer)
+        with capture_logs() as logs:
+            *hostile, good = await send(
+                self.outlet[gzip], consumer.topic, [*records, consumer.good_record()]
+            )
+            await committed(self.platform, consumer)
+        letters = {letter.original: letter for letter in await reader.new_letters()}
+        return Settled(
+            hostile,
+            good,
+            letters,
+            await dead_letters_counted(consumer) - counted_before,
+            [
+                line
+                for line in logs
+                if line["event"] == "event_dead_lettered" and line["consumer"] == consumer.group
+            ],
+            await inbox_of(self.platform, consumer, [*hostile, good]),
+        )
+
+
+@asynccontextmanager
+async def hostile_scene(platform: Platform) -> AsyncIterator[HostileScene]:
+    agency, _ = await platform.new_agency()
+    consumers = {c.name: c for c in consumers_of(platform, agency)}
+    readers = {
+        name: DeadLetterReader(platform.kafka, c.dead_letter_topic) for name, c in consumers.items()
     }
+    async with producers(platform.kafka) as outlet:
+        for reader in readers.values():
+            await reader.start()
+        try:
+            yield HostileScene(platform, consumers, outlet, readers)
+        finally:
+            for reader in readers.values():
+                await reader.stop()
 
 
 def assert_a_faithful_copy(letter: Letter, of: Landed, consumer: ConsumerUnderTest) -> None:

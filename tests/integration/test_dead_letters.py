@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator, MutableMapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -15,24 +13,18 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from structlog.testing import capture_logs
 
 from tenderwire_shared import topics
 from tenderwire_shared.kafka_admin import MAX_MESSAGE_BYTES, set_topic_configs
 from tenderwire_stack.mailcatcher import MailCatcher
 from tests.eventually import eventually
 from tests.integration.hostile_consumers import (
-    ConsumerUnderTest,
-    DeadLetterReader,
-    Landed,
-    Letter,
+    HostileScene,
     Outgoing,
+    Settled,
     assert_a_faithful_copy,
     committed,
-    consumers_of,
-    dead_letters_counted,
-    handled,
-    producers,
+    hostile_scene,
     send,
 )
 from tests.integration.test_walking_skeleton import (
@@ -92,57 +84,14 @@ async def test_poison_tender_events_are_dead_lettered_with_a_reason_and_matching
 
 
 @pytest_asyncio.fixture(scope="module")
-async def consumers(platform: Platform) -> dict[str, ConsumerUnderTest]:
-    agency, _ = await platform.new_agency()
-    return {c.name: c for c in consumers_of(platform, agency)}
+async def scene(platform: Platform) -> AsyncIterator[HostileScene]:
+    async with hostile_scene(platform) as running:
+        yield running
 
 
-@pytest_asyncio.fixture(scope="module")
-async def outlet(platform: Platform) -> AsyncIterator[Any]:
-    async with producers(platform.kafka) as both:
-        yield both
-
-
-@dataclass(frozen=True)
-class Settled:
-    hostile: list[Landed]
-    good: Landed
-    letters: dict[tuple[int, int], Letter]
-    counted: float
-    logged: list[MutableMapping[str, Any]]
-
-
-async def sent_and_settled(
-    platform: Platform, consumer: ConsumerUnderTest, records: list[Outgoing], *, gzip: bool,
-    outlet: Any,
-) -> Settled:  # fmt: skip
-    """Sends `records`, then a good one, and waits for the group to commit them all: what
-    was sent, the dead letters that came of it by original position, the change of
-    tw_dead_letters_total, and the event_dead_lettered lines."""
-    reader = DeadLetterReader(platform.kafka, consumer.dead_letter_topic)
-    await reader.start()
-    try:
-        await reader.new_letters()
-        counted_before = await dead_letters_counted(consumer)
-        with capture_logs() as logs:
-            *hostile, good = await send(
-                outlet[gzip], consumer.topic, [*records, consumer.good_record()]
-            )
-            await committed(platform, consumer)
-        letters = {letter.original: letter for letter in await reader.new_letters()}
-    finally:
-        await reader.stop()
-    return Settled(
-        hostile,
-        good,
-        letters,
-        await dead_letters_counted(consumer) - counted_before,
-        [line for line in logs if line["event"] == "event_dead_lettered"],
-    )
-
-
-async def assert_handled(platform: Platform, consumer: ConsumerUnderTest, good: Landed) -> None:
-    assert await handled(platform, consumer, [good]) == {(good.partition, good.offset)}
+def assert_handled(settled: Settled) -> None:
+    assert settled.inbox.holds(settled.good)
+    assert (settled.good.partition, settled.good.offset) not in settled.letters
 
 
 CONSUMERS = ["notices commands", "matching tenders", "notify matches", "notify supplier events"]
@@ -150,9 +99,9 @@ CONSUMERS = ["notices commands", "matching tenders", "notify matches", "notify s
 
 @pytest.mark.parametrize("name", CONSUMERS)
 async def test_records_whose_headers_lie_or_that_nest_deep_are_dead_lettered_byte_for_byte(
-    platform: Platform, consumers: dict[str, ConsumerUnderTest], outlet: Any, name: str
+    scene: HostileScene, name: str
 ) -> None:
-    consumer = consumers[name]
+    consumer = scene.consumers[name]
     records = [
         Outgoing(b"\xff not json", headers=(("content-type", b"application/json"),)),
         Outgoing(b"caf\xe9 au lait", headers=(("content-type", b"text/plain; charset=utf-8"),)),
@@ -160,72 +109,68 @@ async def test_records_whose_headers_lie_or_that_nest_deep_are_dead_lettered_byt
         Outgoing(b'{"a":' * DEEP + b"1" + b"}" * DEEP),
     ]
 
-    settled = await sent_and_settled(platform, consumer, records, gzip=False, outlet=outlet)
+    settled = await scene.sent_and_settled(consumer, records)
 
     for one in settled.hostile:
         letter = settled.letters[one.partition, one.offset]
         assert_a_faithful_copy(letter, of=one, consumer=consumer)
     assert settled.counted == len(records)
-    logged = [line["offset"] for line in settled.logged if line["consumer"] == consumer.group]
+    logged = [line["offset"] for line in settled.logged]
     assert sorted(logged) == [one.offset for one in settled.hostile]
-    await assert_handled(platform, consumer, settled.good)
+    assert_handled(settled)
 
 
 async def test_a_gzip_compressed_2mb_envelope_that_fails_validation_is_dead_lettered_whole(
-    platform: Platform, consumers: dict[str, ConsumerUnderTest], outlet: Any
+    scene: HostileScene,
 ) -> None:
-    consumer = consumers["matching tenders"]
+    consumer = scene.consumers["matching tenders"]
     envelope = json.loads(consumer.good_record().value or b"")
     envelope["data"]["tender"]["title"] = {"not": "a title " * 250_000}
     big = json.dumps(envelope).encode()
     assert len(big) > 2_000_000
 
-    settled = await sent_and_settled(platform, consumer, [Outgoing(big)], gzip=True, outlet=outlet)
+    settled = await scene.sent_and_settled(consumer, [Outgoing(big)], gzip=True)
 
     (one,) = settled.hostile
     letter = settled.letters[one.partition, one.offset]
     assert_a_faithful_copy(letter, of=one, consumer=consumer)
     assert b"tender.title: Input should be a valid string" in (letter.header("dlt_reason") or b"")
     assert settled.counted == 1
-    await assert_handled(platform, consumer, settled.good)
+    assert_handled(settled)
 
 
 async def test_a_record_the_size_the_topic_allows_still_fits_its_dead_letter_topic(
-    platform: Platform, consumers: dict[str, ConsumerUnderTest], outlet: Any
+    scene: HostileScene,
 ) -> None:
     # Nothing to compress: with its dlt_* headers the copy is larger than the original.
     noise = random.Random(11).randbytes(1_048_400)
-    consumer = consumers["notices commands"]
+    consumer = scene.consumers["notices commands"]
 
-    settled = await sent_and_settled(
-        platform, consumer, [Outgoing(noise)], gzip=False, outlet=outlet
-    )
+    settled = await scene.sent_and_settled(consumer, [Outgoing(noise)])
 
     (one,) = settled.hostile
     assert_a_faithful_copy(settled.letters[one.partition, one.offset], of=one, consumer=consumer)
     assert settled.counted == 1
-    await assert_handled(platform, consumer, settled.good)
+    assert_handled(settled)
 
 
 async def test_a_command_without_an_id_is_refused_rather_than_applied_at_each_delivery(
-    platform: Platform, consumers: dict[str, ConsumerUnderTest], outlet: Any
+    scene: HostileScene,
 ) -> None:
-    consumer = consumers["notices commands"]
+    consumer = scene.consumers["notices commands"]
     command = json.loads(consumer.good_record().value or b"")
     del command["id"]
     reference = command["data"]["notice"]["reference"]
     without_id = Outgoing(json.dumps(command).encode())
 
-    settled = await sent_and_settled(
-        platform, consumer, [without_id, without_id], gzip=False, outlet=outlet
-    )
+    settled = await scene.sent_and_settled(consumer, [without_id, without_id])
 
     for one in settled.hostile:
         letter = settled.letters[one.partition, one.offset]
         assert_a_faithful_copy(letter, of=one, consumer=consumer)
         assert letter.header("dlt_reason") == b"invalid envelope: id: Field required"
     assert settled.counted == 2
-    conn = await asyncpg.connect(platform.dsns["notices"])
+    conn = await asyncpg.connect(scene.platform.dsns["notices"])
     try:
         published = await conn.fetchval(
             "SELECT count(*) FROM notices WHERE reference = $1", reference
@@ -233,45 +178,40 @@ async def test_a_command_without_an_id_is_refused_rather_than_applied_at_each_de
     finally:
         await conn.close()
     assert published == 0
-    await assert_handled(platform, consumer, settled.good)
+    assert_handled(settled)
 
 
 async def test_while_a_dead_letter_cannot_be_written_the_offset_holds_and_ready_says_why(
-    platform: Platform, consumers: dict[str, ConsumerUnderTest], http: httpx.AsyncClient,
-    outlet: Any,
-) -> None:  # fmt: skip
-    consumer = consumers["matching tenders"]
+    scene: HostileScene, http: httpx.AsyncClient
+) -> None:
+    platform, consumer = scene.platform, scene.consumers["matching tenders"]
+    reader = scene.readers[consumer.name]
     noise = random.Random(5).randbytes(20_000)
     admin = AIOKafkaAdminClient(bootstrap_servers=platform.kafka)
     await admin.start()
     try:
         await committed(platform, consumer)
+        await reader.new_letters()
         # The dead-letter topic refuses the copy, as a broker would one over its limits.
         await set_topic_configs(admin, consumer.dead_letter_topic, {MAX_MESSAGE_BYTES: "1024"})
-        reader = DeadLetterReader(platform.kafka, consumer.dead_letter_topic)
-        await reader.start()
-        try:
-            await reader.new_letters()
-            (one,) = await send(outlet[False], consumer.topic, [Outgoing(noise)])
+        (one,) = await send(scene.outlet[False], consumer.topic, [Outgoing(noise)])
 
-            async def ready() -> httpx.Response:
-                return await http.get(f"{consumer.service_url}/ready")
+        async def ready() -> httpx.Response:
+            return await http.get(f"{consumer.service_url}/ready")
 
-            refusing = await eventually(ready, until=lambda r: r.status_code == 503)
-            (problem,) = refusing.json()["problems"]
-            assert problem.startswith(f"consumer {consumer.group}: dead-letter publishing failing")
-            lag, _ = await group_lag(platform.kafka, consumer.group, consumer.topic)
-            assert lag >= 1
-            assert await reader.new_letters() == []
+        refusing = await eventually(ready, until=lambda r: r.status_code == 503)
+        (problem,) = refusing.json()["problems"]
+        assert problem.startswith(f"consumer {consumer.group}: dead-letter publishing failing")
+        lag, _ = await group_lag(platform.kafka, consumer.group, consumer.topic)
+        assert lag >= 1
+        assert await reader.new_letters() == []
 
-            await set_topic_configs(
-                admin, consumer.dead_letter_topic, {MAX_MESSAGE_BYTES: str(4 * 1024 * 1024)}
-            )
-            await committed(platform, consumer)
-            (letter,) = await reader.new_letters()
-        finally:
-            await reader.stop()
+        await set_topic_configs(
+            admin, consumer.dead_letter_topic, {MAX_MESSAGE_BYTES: str(4 * 1024 * 1024)}
+        )
+        await committed(platform, consumer)
+        (letter,) = await reader.new_letters()
     finally:
         await admin.close()
     assert_a_faithful_copy(letter, of=one, consumer=consumer)
-    assert (await http.get(f"{consumer.service_url}/ready")).status_code == 200
+    assert (await ready()).status_code == 200
