@@ -31,6 +31,7 @@ from tenderwire_shared.events.tenders import (
     TenderPublished,
     TenderSnapshot,
 )
+from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.topics import dead_letter_topic
 from tests.eventually import eventually
 from tests.integration.notices_api import in_days
@@ -236,7 +237,8 @@ class DeadLetterReader:
             bootstrap_servers=self.kafka, enable_auto_commit=False, fetch_max_bytes=64 << 20
         )
         await self._consumer.start()
-        # The consumer under test made the topic when it started.
+        # As a broker that creates topics on first use would, had nothing been dead-lettered yet.
+        await ensure_topics(self.kafka, [self.topic], partitions=3)
         admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka)
         await admin.start()
         try:
