@@ -311,7 +311,7 @@ class _Witness:
             arrived = time.perf_counter()
             for records in batch.values():
                 for record in records:
-                    if dict(record.headers).get("ce_type") == TENDER_PUBLISHED.encode():
+                    if dict(record.headers).get("event_type") == TENDER_PUBLISHED.encode():
                         self.count += 1
                         self.sizes.append(len(record.value))
                         self.last_at = arrived

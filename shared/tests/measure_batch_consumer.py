@@ -24,7 +24,7 @@ from types import FrameType
 from aiokafka import AIOKafkaProducer
 
 from tenderwire_shared.db import Connection, create_pool, migrate
-from tenderwire_shared.envelope import RawEnvelope
+from tenderwire_shared.envelope import RawEnvelope, new_event_id
 from tenderwire_shared.inbox import consuming, consuming_batches
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
@@ -64,7 +64,11 @@ async def fill(kafka: str, records: int) -> None:
         futures = []
         for n in range(records):
             value = RawEnvelope(
-                type="test.counted", source="measure", subject=f"s{n % 97}", data={"amount": n}
+                id=new_event_id(),
+                type="test.counted",
+                source="measure",
+                subject=f"s{n % 97}",
+                data={"amount": n},
             ).model_dump_json()
             futures.append(await producer.send(TOPIC, value.encode(), key=f"s{n % 97}".encode()))
         await asyncio.gather(*futures)

@@ -144,6 +144,7 @@ class Story:
 
 def envelope(match: MatchCreated) -> RawEnvelope:
     return RawEnvelope(
+        id=new_event_id(),
         type=f"match.{match.kind.value}",
         source="tests",
         subject=match.recipient.supplier_id,

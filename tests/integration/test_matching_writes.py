@@ -117,8 +117,9 @@ async def test_ldc_suppliers_come_first_in_the_outbox_in_the_order_they_were_fou
     assert [e.data.recipient.least_developed for e in events] == [True, True, False, False]
     assert all(e.correlationid == "corr-1" and e.causationid == "cause-1" for e in events)
     assert json.loads(rows[0]["headers"]) == [
-        ["ce_id", events[0].id],
-        ["ce_type", "match.new"],
+        ["content-type", "application/cloudevents+json; charset=utf-8"],
+        ["event_id", events[0].id],
+        ["event_type", "match.new"],
         ["correlation_id", "corr-1"],
     ]
     matches = await pool.fetch("SELECT id, supplier_id, codes, revision, kind FROM matches")

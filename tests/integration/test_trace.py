@@ -106,7 +106,7 @@ async def test_a_delivered_tender_is_traced_from_revision_to_sent_mail(
         keep=lambda s: (s.partition, s.offset) == (tender_event.partition, tender_event.offset),
     )
     assert record.key == notice["id"].encode()
-    assert record.headers["ce_id"].decode() == tender_event.event_id
+    assert record.headers["event_id"].decode() == tender_event.event_id
     assert record.json()["id"] == tender_event.event_id
 
 

@@ -1,16 +1,29 @@
-"""CloudEvents-style envelope shared by every Kafka event Tenderwire publishes."""
+"""The CloudEvents envelope of every Kafka event Tenderwire publishes or reads.
+
+Events travel in the CloudEvents Kafka binding's structured mode: the value is the whole event
+as CloudEvents JSON, the `content-type` header says so, and no `ce_*` header is set (those
+announce binary mode, where the value would be the data alone).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import uuid_utils
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 DataT = TypeVar("DataT")
 
 SPEC_VERSION = "1.0"
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+
+# Headers repeat what tools filter on, named as the log's keys are; outside the `ce_` prefix,
+# which the binding reserves for binary mode.
+EVENT_ID_HEADER = "event_id"
+EVENT_TYPE_HEADER = "event_type"
+CORRELATION_ID_HEADER = "correlation_id"
 
 
 def new_event_id() -> str:
@@ -24,31 +37,59 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _no_control_characters(value: str) -> str:
+    # Attributes end up in PostgreSQL (which refuses NUL), in log lines and in headers.
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise PydanticCustomError("control_characters", "must not contain control characters")
+    return value
+
+
+Attribute = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(_no_control_characters)
+]
+"""A context attribute: short, one line, and never empty."""
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class Envelope(BaseModel, Generic[DataT]):
     # Readers are tolerant: a newer producer may add attributes we do not know yet.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: str = Field(default_factory=new_event_id, min_length=1)
-    specversion: str = SPEC_VERSION
-    type: str = Field(min_length=1, examples=["tender.published"])
-    source: str = Field(min_length=1, examples=["tenderwire/notices"])
-    subject: str = Field(min_length=1, description="Id of the aggregate the event is about")
+    id: Attribute = Field(default_factory=new_event_id)
+    specversion: Attribute = SPEC_VERSION
+    type: Attribute = Field(examples=["tender.published"])
+    source: Attribute = Field(examples=["tenderwire/notices"])
+    subject: Attribute = Field(description="Id of the aggregate the event is about")
     time: datetime = Field(default_factory=utc_now)
-    dataschema: str | None = None
-    correlationid: str | None = None
-    causationid: str | None = None
+    # CloudEvents JSON has no null attributes: an unset one is left out (the SDKs refuse null).
+    dataschema: Attribute | None = Field(default=None, exclude_if=_absent)
+    correlationid: Attribute | None = Field(default=None, exclude_if=_absent)
+    causationid: Attribute | None = Field(default=None, exclude_if=_absent)
     data: DataT
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
-        """Headers that let tools filter without parsing the value."""
-        headers = [("ce_id", self.id.encode()), ("ce_type", self.type.encode())]
+        """The structured-mode content type, and what tools filter on without parsing."""
+        headers = [
+            ("content-type", STRUCTURED_CONTENT_TYPE.encode()),
+            (EVENT_ID_HEADER, self.id.encode()),
+            (EVENT_TYPE_HEADER, self.type.encode()),
+        ]
         if self.correlationid:
-            headers.append(("correlation_id", self.correlationid.encode()))
+            headers.append((CORRELATION_ID_HEADER, self.correlationid.encode()))
         return headers
 
 
 class RawEnvelope(Envelope[dict[str, Any]]):
-    """An envelope whose data has not been parsed into a typed model yet."""
+    """An event as a consumer reads it, its data not yet parsed into a typed model.
+
+    `id` has no default here: it is what the inbox deduplicates on, so an event that arrives
+    without one is refused (dead-lettered) rather than given a new id at each delivery.
+    """
+
+    id: Attribute
 
 
 # Where each event type keeps the tender and supplier it is about: read by consumers to tag

@@ -1,7 +1,11 @@
 """Idempotent consumption: effects and inbox row commit together; poison goes to a DLT.
 
-`consuming` feeds a handler one record at a time; `consuming_batches` feeds a `BatchHandler`
-a whole poll at a time, in one transaction, with one offset commit per poll.
+Both consumers read with aiokafka and commit each poll's offsets only after every record of it
+is handled or safely on the dead-letter topic. `consuming` gives each record its own
+transaction; `consuming_batches` feeds a `BatchHandler` a whole poll in one.
+
+Nothing decodes a record before `RawEnvelope` reads its bytes, whatever its headers claim:
+a record either reaches the handler or goes to the DLT, byte for byte, with the reason.
 """
 
 from __future__ import annotations
@@ -19,14 +23,13 @@ from typing import Any, Protocol, TypeVar
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from aiokafka.structs import ConsumerRecord, TopicPartition
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope, supplier_id_of, tender_id_of, utc_now
+from tenderwire_shared.kafka_admin import ensure_room_for_copies
 from tenderwire_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
 from tenderwire_shared.topics import dead_letter_topic
 
@@ -46,6 +49,23 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CrashShutdownError,
 )
 
+# PostgreSQL refusing the values themselves (a NUL, a number out of range, JSON nested past
+# its stack): the same record gets the same answer every time, so retrying only delays it.
+REFUSED_BY_DATABASE: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.ProgramLimitExceededError,
+)
+
+# Kafka's size fields are 32-bit. aiokafka checks a record against max_request_size before
+# compressing it, the broker checks the compressed batch against the topic's max.message.bytes:
+# only the broker's answer is right, so the producer's own check is taken out of the way.
+_LARGEST_REQUEST = 2**31 - 1
+# Bounds what one bad record can write into a header, a log line or a metric label.
+_REASON_CHARS = 1000
+_ID_CHARS = 128
+_MAX_TYPE_LABELS = 64
+_TOPIC_ATTEMPTS = 10
+
 
 class PoisonMessageError(Exception):
     """The event can never be handled as it is; it belongs on the dead-letter topic."""
@@ -59,6 +79,13 @@ class Outcome(StrEnum):
 
 Handler = Callable[[Connection, RawEnvelope], Awaitable[None]]
 
+# What a handler raises for a record it can never apply: dead-lettered at once.
+_REFUSALS: tuple[type[BaseException], ...] = (
+    PoisonMessageError,
+    ValidationError,
+    *REFUSED_BY_DATABASE,
+)
+
 
 @dataclass(frozen=True)
 class Record:
@@ -67,7 +94,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
+    headers: tuple[tuple[str, bytes | None], ...]
 
     @classmethod
     def from_kafka(cls, record: ConsumerRecord[bytes, bytes]) -> Record:
@@ -82,11 +109,23 @@ class Record:
 
 
 class DeadLetters:
-    """Publishes unhandleable records, byte for byte, with the reason in headers."""
+    """Publishes unhandleable records, byte for byte, with the reason in headers.
+
+    gzip keeps a large record's copy about as small as the original was on the broker; the
+    topic's own limit is raised by `make_room` so that the copy always fits.
+    """
 
     def __init__(self, bootstrap_servers: str) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers, enable_idempotence=True
+        self._bootstrap = bootstrap_servers
+        self._producer = self._new_producer()
+        self._renew_before_next = False
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            enable_idempotence=True,
+            compression_type="gzip",
+            max_request_size=_LARGEST_REQUEST,
         )
 
     async def start(self) -> None:
@@ -95,103 +134,70 @@ class DeadLetters:
     async def stop(self) -> None:
         await self._producer.stop()
 
+    async def make_room(self, source_topic: str, group: str) -> None:
+        """Let the DLT of `source_topic` take every record the broker accepts on it."""
+        topic = dead_letter_topic(source_topic, group)
+        try:
+            for attempt in range(1, _TOPIC_ATTEMPTS + 1):
+                try:
+                    limit = await ensure_room_for_copies(
+                        self._bootstrap, source=source_topic, copies=topic
+                    )
+                    break
+                except UnknownTopicOrPartitionError:
+                    # A topic created a moment ago is not known to every part of the broker yet.
+                    if attempt == _TOPIC_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(0.1 * attempt)
+        except KafkaError as exc:
+            # Without the rights to describe or alter topics, the broker's defaults stand; a
+            # copy they refuse is retried and reported on /ready, never dropped.
+            log.warning("dead_letter_topic_unchecked", dead_letter_topic=topic, error=repr(exc))
+            return
+        log.info("dead_letter_topic_ready", dead_letter_topic=topic, max_message_bytes=limit)
+
     async def publish(self, record: Record, *, group: str, reason: str, error_type: str) -> str:
         topic = dead_letter_topic(record.topic, group)
         headers = [
             *record.headers,
-            ("dlt_reason", reason.encode()[:4000]),
+            ("dlt_reason", _bounded(reason).encode()),
             ("dlt_error_type", error_type.encode()),
             ("dlt_original_topic", record.topic.encode()),
             ("dlt_original_partition", str(record.partition).encode()),
             ("dlt_original_offset", str(record.offset).encode()),
             ("dlt_consumer_group", group.encode()),
         ]
-        await self._producer.send_and_wait(
-            topic, value=record.value, key=record.key, headers=headers
-        )
+        if self._renew_before_next:
+            await self._renew()
+        try:
+            await self._producer.send_and_wait(
+                topic, value=record.value, key=record.key, headers=headers
+            )
+        except Exception:
+            # An idempotent producer whose batch was refused numbers every later batch out
+            # of order (OutOfOrderSequenceNumber, for ever); a new one starts afresh.
+            self._renew_before_next = True
+            raise
         return topic
 
-
-class IdempotentConsumer:
-    def __init__(
-        self,
-        *,
-        pool: asyncpg.Pool,
-        group: str,
-        handler: Handler,
-        dead_letters: DeadLetters,
-        max_attempts: int = 5,
-        base_delay: float = 0.2,
-    ) -> None:
-        self._pool = pool
-        self.group = group
-        self._handler = handler
-        self._dead_letters = dead_letters
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-
-    async def handle(self, record: Record) -> Outcome:
-        try:
-            envelope = RawEnvelope.model_validate_json(record.value or b"")
-        except ValidationError as exc:
-            return await self._dead_letter(record, f"invalid envelope: {_describe(exc)}", exc)
-
-        # Bound for the handler's whole run, so its own lines carry the same ids as this one's.
-        with _bound_to(envelope, self.group):
-            return await self._handle_with_retries(record, envelope)
-
-    async def _handle_with_retries(self, record: Record, envelope: RawEnvelope) -> Outcome:
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.perf_counter()
-            try:
-                outcome = await self._apply(record, envelope)
-            except (PoisonMessageError, ValidationError) as exc:
-                reason = _describe(exc) if isinstance(exc, ValidationError) else str(exc)
-                return await self._dead_letter(record, reason, exc)
-            except TRANSIENT_ERRORS as exc:
-                delay = min(self._base_delay * 2 ** min(attempt, 6), 10.0)
-                log.warning("event_retry", attempt=attempt, error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                continue
-            except Exception as exc:
-                if attempt >= self._max_attempts:
-                    return await self._dead_letter(record, f"gave up: {exc!r}", exc)
-                log.warning("event_retry", attempt=attempt, error=repr(exc))
-                await asyncio.sleep(self._base_delay * 2**attempt)
-                continue
-            elapsed = time.perf_counter() - started
-            HANDLER_SECONDS.labels(self.group).observe(elapsed)
-            EVENTS_CONSUMED.labels(self.group, envelope.type, outcome.value).inc()
-            log.info("event_consumed", outcome=outcome.value, duration_ms=round(elapsed * 1000, 2))
-            return outcome
-
-    async def _apply(self, record: Record, envelope: RawEnvelope) -> Outcome:
-        async with self._pool.acquire() as conn, conn.transaction():
-            first_time = await conn.fetchval(
-                'INSERT INTO inbox (consumer, event_id, topic, partition, "offset")'
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
-                self.group,
-                envelope.id,
-                record.topic,
-                record.partition,
-                record.offset,
-            )
-            if not first_time:
-                return Outcome.DUPLICATE
-            await self._handler(conn, envelope)
-        return Outcome.HANDLED
-
-    async def _dead_letter(self, record: Record, reason: str, exc: BaseException) -> Outcome:
-        topic = await self._dead_letters.publish(
-            record, group=self.group, reason=reason, error_type=type(exc).__name__
-        )
-        _report_dead_letter(record, group=self.group, topic=topic, reason=reason)
-        return Outcome.DEAD_LETTERED
+    async def _renew(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._producer.stop()
+        self._producer = self._new_producer()
+        await self._producer.start()
+        self._renew_before_next = False
 
 
-def _report_dead_letter(record: Record, *, group: str, topic: str, reason: str) -> None:
+def _bounded(text: str, limit: int = _REASON_CHARS) -> str:
+    # Lone surrogates (from a str() of odd input) would make the encoders of headers and log
+    # lines raise, so they are replaced too.
+    text = text.encode("utf-8", "replace").decode()
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _report_dead_letter(
+    record: Record, *, group: str, topic: str, reason: str, error_type: str
+) -> None:
     DEAD_LETTERS.labels(group).inc()
     log.warning(
         "event_dead_lettered",
@@ -200,7 +206,8 @@ def _report_dead_letter(record: Record, *, group: str, topic: str, reason: str) 
         partition=record.partition,
         offset=record.offset,
         dead_letter_topic=topic,
-        error=reason,
+        error=_bounded(reason),
+        error_type=error_type,
     )
 
 
@@ -221,48 +228,22 @@ def _ids_of(envelope: RawEnvelope, group: str) -> dict[str, Any]:
 
 def _subjects(data: dict[str, Any]) -> dict[str, str]:
     ids = {"tender_id": tender_id_of(data), "supplier_id": supplier_id_of(data)}
-    return {key: value for key, value in ids.items() if value is not None}
+    return {key: _bounded(value, _ID_CHARS) for key, value in ids.items() if value is not None}
 
 
 def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+    errors = exc.errors(include_url=False, include_input=False)
+    described = "; ".join(
+        f"{'.'.join(_bounded(str(p), 64) for p in err['loc']) or '<root>'}:"
+        f" {err['msg'].removeprefix('Value error, ')}"
+        for err in errors[:10]
     )
+    more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+    return _bounded(described + more)
 
 
-def subscribe(broker: KafkaBroker, topic: str, consumer: IdempotentConsumer) -> None:
-    """Feed `topic` to `consumer`, committing each offset only after the consumer returns."""
-
-    @broker.subscriber(
-        topic,
-        group_id=consumer.group,
-        ack_policy=AckPolicy.ACK,
-        auto_offset_reset="earliest",
-    )
-    async def on_record(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        assert isinstance(raw, ConsumerRecord)
-        await consumer.handle(Record.from_kafka(raw))
-
-
-@asynccontextmanager
-async def consuming(
-    bootstrap_servers: str, topic: str, *, pool: asyncpg.Pool, group: str, handler: Handler
-) -> AsyncIterator[None]:
-    """Feed `topic` to `handler` through the inbox, dead-lettering poison, for the block."""
-    dead_letters = DeadLetters(bootstrap_servers)
-    await dead_letters.start()
-    broker = KafkaBroker(bootstrap_servers, logger=None)
-    consumer = IdempotentConsumer(
-        pool=pool, group=group, handler=handler, dead_letters=dead_letters
-    )
-    subscribe(broker, topic, consumer)
-    try:
-        await broker.start()
-        yield
-    finally:
-        await broker.stop()
-        await dead_letters.stop()
+def _reason(exc: BaseException) -> str:
+    return _describe(exc) if isinstance(exc, ValidationError) else _bounded(str(exc))
 
 
 T = TypeVar("T")
@@ -280,6 +261,20 @@ class BatchHandler(Protocol[T]):
         ...
 
 
+class EachOnItsOwn:
+    """A per-record `Handler` as a BatchHandler: it validates inside its transaction."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+
+    def parse(self, envelope: RawEnvelope) -> None:
+        return None
+
+    async def apply(self, conn: Connection, items: Sequence[tuple[RawEnvelope, None]]) -> None:
+        for envelope, _ in items:
+            await self._handler(conn, envelope)
+
+
 @dataclass(frozen=True)
 class _Parsed:
     record: Record
@@ -291,6 +286,12 @@ class _StopRequestedError(Exception):
     """Raised out of a wait when the consumer is asked to stop: abandon the batch uncommitted."""
 
 
+@dataclass(frozen=True)
+class _Failing:
+    since: datetime
+    error: str
+
+
 _INSERT_INBOX_ROWS = (
     'INSERT INTO inbox (consumer, event_id, topic, partition, "offset")'
     ' SELECT $1, fresh.event_id, fresh.topic, fresh.partition, fresh."offset"'
@@ -299,13 +300,17 @@ _INSERT_INBOX_ROWS = (
     " ON CONFLICT DO NOTHING RETURNING event_id"
 )
 
+Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+
 
 class BatchConsumer:
-    """Handles each poll of records as one transaction and commits its offsets afterwards.
+    """Handles each poll of records and commits its offsets afterwards.
 
     A poll's records are validated one by one (the invalid go to the DLT alone), then their
-    inbox rows and the handler's effects commit together. Only then are the offsets
-    committed, so a crash or rebalance before that redelivers records the inbox drops.
+    inbox rows and the handler's effects commit together: the whole poll in one transaction,
+    or each record in its own with `one_at_a_time`. Only then are the offsets committed, so a
+    crash or rebalance before that redelivers records the inbox drops. An offset never moves
+    past a record that is neither handled nor on the dead-letter topic.
     """
 
     def __init__(
@@ -316,6 +321,7 @@ class BatchConsumer:
         group: str,
         handler: BatchHandler[Any],
         dead_letters: DeadLetters,
+        one_at_a_time: bool = False,
         max_records: int = 500,
         max_wait_ms: int = 50,
         max_attempts: int = 5,
@@ -327,6 +333,7 @@ class BatchConsumer:
         self.group = group
         self._handler = handler
         self._dead_letters = dead_letters
+        self._one_at_a_time = one_at_a_time
         self._max_records = max_records
         self._max_wait_ms = max_wait_ms
         self._max_attempts = max_attempts
@@ -334,6 +341,7 @@ class BatchConsumer:
         self._max_delay = max_delay
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._type_labels: set[str] = set()
         # Progress, for health checks: a consumer that polls but never finishes a batch is stuck.
         self.last_poll_at: datetime | None = None
         self.last_batch_at: datetime | None = None
@@ -345,6 +353,9 @@ class BatchConsumer:
         self.commit_failures = 0
         # Set while the current batch waits for the database or Kafka to come back.
         self.retrying_since: datetime | None = None
+        # What /ready reports: a dead letter that cannot be written, a poll that keeps failing.
+        self.dead_letters_failing: _Failing | None = None
+        self.polls_failing: _Failing | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"batch-consumer-{self.group}")
@@ -357,23 +368,54 @@ class BatchConsumer:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._task, timeout=grace_s)
 
+    def readiness(self) -> str | None:
+        """A readiness check (see `health_router`): None while records flow, else what is wrong."""
+        if self.dead_letters_failing is not None:
+            failing = self.dead_letters_failing
+            return (
+                f"consumer {self.group}: dead-letter publishing failing since"
+                f" {failing.since.isoformat()}: {failing.error}"
+            )
+        if self.polls_failing is not None:
+            failing = self.polls_failing
+            return (
+                f"consumer {self.group}: polling failing since {failing.since.isoformat()}:"
+                f" {failing.error}"
+            )
+        if self._task is not None and self._task.done() and not self._stopping.is_set():
+            return f"consumer {self.group} has stopped"
+        return None
+
     async def _run(self) -> None:
-        try:
-            while not self._stopping.is_set():
+        attempt = 0
+        while not self._stopping.is_set():
+            batch: Batch = {}
+            try:
                 batch = await self._consumer.getmany(
                     timeout_ms=self._max_wait_ms, max_records=self._max_records
                 )
                 self.last_poll_at = utc_now()
                 if batch:
                     await self.handle(batch)
-        except _StopRequestedError:
-            return
-        except Exception:
-            # Nothing past the last committed batch is lost; health checks see polling stop.
-            log.exception("consumer_failed", consumer=self.group)
-            raise
+                attempt, self.polls_failing = 0, None
+            except _StopRequestedError:
+                return
+            except Exception as exc:
+                # Nothing past the last committed batch is lost: read this one again.
+                attempt += 1
+                for tp, records in batch.items():
+                    if records and tp in self._consumer.assignment():
+                        self._consumer.seek(tp, records[0].offset)
+                with structlog.contextvars.bound_contextvars(consumer=self.group):
+                    log.exception("consumer_poll_failed", attempt=attempt)
+                if self.polls_failing is None:
+                    self.polls_failing = _Failing(utc_now(), _bounded(repr(exc)))
+                try:
+                    await self._pause(self._backoff(attempt))
+                except _StopRequestedError:
+                    return
 
-    async def handle(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+    async def handle(self, batch: Batch) -> None:
         """Apply one poll's records and commit their offsets; retries until it can."""
         started = time.perf_counter()
         parsed: list[_Parsed] = []
@@ -389,11 +431,21 @@ class BatchConsumer:
         self.batches += 1
         self.last_batch_at = utc_now()
 
+    async def handle_one(self, record: Record) -> Outcome:
+        """One record in its own transaction, offsets untouched: what a poll does to each."""
+        parsed = await self._parse(record)
+        if parsed is None:
+            return Outcome.DEAD_LETTERED
+        return await self._apply_alone(parsed)
+
     async def _parse(self, record: Record) -> _Parsed | None:
         try:
             envelope = RawEnvelope.model_validate_json(record.value or b"")
         except ValidationError as exc:
             await self._dead_letter(record, f"invalid envelope: {_describe(exc)}", exc)
+            return None
+        except Exception as exc:
+            await self._dead_letter(record, f"invalid envelope: {exc!r}", exc)
             return None
         try:
             item = self._handler.parse(envelope)
@@ -410,6 +462,10 @@ class BatchConsumer:
         return _Parsed(record, envelope, item)
 
     async def _apply(self, parsed: list[_Parsed], started: float) -> None:
+        if self._one_at_a_time:
+            for one in parsed:
+                await self._apply_alone(one)
+            return
         attempt = 0
         while True:
             attempt += 1
@@ -430,7 +486,7 @@ class BatchConsumer:
             except Exception as exc:
                 # Which record is to blame is unknown: find it by handling them one at a time.
                 with structlog.contextvars.bound_contextvars(consumer=self.group):
-                    log.warning("batch_split", error=repr(exc), batch_size=len(parsed))
+                    log.warning("batch_split", error=_bounded(repr(exc)), batch_size=len(parsed))
                 for one in parsed:
                     await self._apply_alone(one)
                 self.retrying_since = None
@@ -465,8 +521,9 @@ class BatchConsumer:
                 await self._handler.apply(conn, [(one.envelope, one.item) for one in fresh])
         return {one.envelope.id: one for one in fresh}
 
-    async def _apply_alone(self, one: _Parsed) -> None:
-        """One record in its own transaction, with IdempotentConsumer's retry rules."""
+    async def _apply_alone(self, one: _Parsed) -> Outcome:
+        """One record in its own transaction: transient failures are waited out, refusals
+        dead-lettered at once, anything else retried a few times first."""
         with _bound_to(one.envelope, self.group):
             attempt = 0
             while True:
@@ -474,9 +531,9 @@ class BatchConsumer:
                 started = time.perf_counter()
                 try:
                     fresh = await self._apply_together([one])
-                except (PoisonMessageError, ValidationError) as exc:
+                except _REFUSALS as exc:
                     await self._dead_letter(one.record, _reason(exc), exc)
-                    return
+                    return Outcome.DEAD_LETTERED
                 except TRANSIENT_ERRORS as exc:
                     delay = self._backoff(attempt)
                     log.warning("event_retry", attempt=attempt, error=repr(exc), retry_in_s=delay)
@@ -485,22 +542,24 @@ class BatchConsumer:
                 except Exception as exc:
                     if attempt >= self._max_attempts:
                         await self._dead_letter(one.record, f"gave up: {exc!r}", exc)
-                        return
+                        return Outcome.DEAD_LETTERED
                     delay = min(self._base_delay * 2**attempt, self._max_delay)
-                    log.warning("event_retry", attempt=attempt, error=repr(exc), retry_in_s=delay)
+                    log.warning(
+                        "event_retry", attempt=attempt, error=_bounded(repr(exc)), retry_in_s=delay
+                    )
                     await self._pause(delay)
                     continue
                 self.retrying_since = None
                 outcome = Outcome.HANDLED if fresh else Outcome.DUPLICATE
                 self._consumed(one, outcome, round((time.perf_counter() - started) * 1000, 2))
-                return
+                return outcome
 
     def _consumed(self, one: _Parsed, outcome: Outcome, duration_ms: float, **extra: int) -> None:
         if outcome is Outcome.HANDLED:
             self.records_handled += 1
         else:
             self.records_duplicate += 1
-        EVENTS_CONSUMED.labels(self.group, one.envelope.type, outcome.value).inc()
+        EVENTS_CONSUMED.labels(self.group, self._type_label(one.envelope.type), outcome.value).inc()
         # The ids as arguments rather than bound context: the same line, at a fraction of the
         # cost of setting and resetting five context variables per record.
         log.info(
@@ -511,23 +570,46 @@ class BatchConsumer:
             **extra,
         )
 
+    def _type_label(self, event_type: str) -> str:
+        # Anyone who can write to the topic picks the types; each new label is a new series.
+        if event_type in self._type_labels or len(self._type_labels) < _MAX_TYPE_LABELS:
+            self._type_labels.add(event_type)
+            return event_type
+        return "other"
+
     async def _dead_letter(self, record: Record, reason: str, exc: BaseException) -> None:
+        error_type = type(exc).__name__
         attempt = 0
         while True:
             attempt += 1
             try:
                 topic = await self._dead_letters.publish(
-                    record, group=self.group, reason=reason, error_type=type(exc).__name__
+                    record, group=self.group, reason=reason, error_type=error_type
                 )
-            except KafkaError as kafka_exc:
+            except Exception as publish_exc:
                 # Until the dead letter is safely written, the offset must not move past it.
                 delay = self._backoff(attempt)
-                log.warning("event_retry", attempt=attempt, error=repr(kafka_exc), retry_in_s=delay)
+                error = _bounded(repr(publish_exc))
+                log.warning(
+                    "dead_letter_retry",
+                    consumer=self.group,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    attempt=attempt,
+                    error=error,
+                    retry_in_s=delay,
+                )
+                if self.dead_letters_failing is None:
+                    self.dead_letters_failing = _Failing(utc_now(), error)
                 await self._wait_out_failure(delay)
                 continue
             break
+        self.dead_letters_failing = None
         self.records_dead_lettered += 1
-        _report_dead_letter(record, group=self.group, topic=topic, reason=reason)
+        _report_dead_letter(
+            record, group=self.group, topic=topic, reason=reason, error_type=error_type
+        )
 
     def assignment(self) -> set[TopicPartition]:
         """The partitions this member reads now (empty until the group has assigned any)."""
@@ -565,8 +647,29 @@ class BatchConsumer:
             raise _StopRequestedError
 
 
-def _reason(exc: BaseException) -> str:
-    return _describe(exc) if isinstance(exc, ValidationError) else str(exc)
+@asynccontextmanager
+async def consuming(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    pool: asyncpg.Pool,
+    group: str,
+    handler: Handler,
+    max_records: int = 100,
+    max_wait_ms: int = 50,
+) -> AsyncIterator[BatchConsumer]:
+    """Feed `topic` to `handler` through the inbox, each record in its own transaction."""
+    async with _running(
+        bootstrap_servers,
+        topic,
+        pool=pool,
+        group=group,
+        handler=EachOnItsOwn(handler),
+        one_at_a_time=True,
+        max_records=max_records,
+        max_wait_ms=max_wait_ms,
+    ) as consumer:
+        yield consumer
 
 
 @asynccontextmanager
@@ -581,6 +684,31 @@ async def consuming_batches(
     max_wait_ms: int = 50,
 ) -> AsyncIterator[BatchConsumer]:
     """Feed `topic` to `handler` a poll at a time through the inbox, for the block."""
+    async with _running(
+        bootstrap_servers,
+        topic,
+        pool=pool,
+        group=group,
+        handler=handler,
+        one_at_a_time=False,
+        max_records=max_records,
+        max_wait_ms=max_wait_ms,
+    ) as consumer:
+        yield consumer
+
+
+@asynccontextmanager
+async def _running(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    pool: asyncpg.Pool,
+    group: str,
+    handler: BatchHandler[Any],
+    one_at_a_time: bool,
+    max_records: int,
+    max_wait_ms: int,
+) -> AsyncIterator[BatchConsumer]:
     dead_letters = DeadLetters(bootstrap_servers)
     kafka = AIOKafkaConsumer(
         topic,
@@ -589,6 +717,7 @@ async def consuming_batches(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
+    await dead_letters.make_room(topic, group)
     await dead_letters.start()
     try:
         await kafka.start()
@@ -599,6 +728,7 @@ async def consuming_batches(
                 group=group,
                 handler=handler,
                 dead_letters=dead_letters,
+                one_at_a_time=one_at_a_time,
                 max_records=max_records,
                 max_wait_ms=max_wait_ms,
             )

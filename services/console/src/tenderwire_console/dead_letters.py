@@ -96,7 +96,7 @@ def _number(value: str | None) -> int | None:
 
 
 def _envelope_ids(value: bytes | None) -> tuple[str | None, str | None]:
-    """(id, type) from the record itself, for records published without ce_* headers."""
+    """(id, type) from the record itself, for records published without our headers."""
     try:
         parsed = json.loads(value or b"")
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested absurdly deep
@@ -125,8 +125,9 @@ def to_dead_letter(record: Any) -> DeadLetter:
         consumer_group=headers.get("dlt_consumer_group", ""),
         reason=headers.get("dlt_reason", ""),
         error_type=headers.get("dlt_error_type", ""),
-        event_id=headers.get("ce_id") or parsed_id,
-        event_type=headers.get("ce_type") or parsed_type,
+        # ce_id and ce_type: the names records carried before structured CloudEvents.
+        event_id=headers.get("event_id") or headers.get("ce_id") or parsed_id,
+        event_type=headers.get("event_type") or headers.get("ce_type") or parsed_type,
         key=text(record.key),
         value=text(record.value) or "",
         headers=headers,

@@ -68,7 +68,7 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
                 pool=pool,
                 group=settings.consumer_group,
                 handler=handler,
-            ):
+            ) as app.state.tenders_consumer:
                 yield
         finally:
             await relay.stop()
@@ -85,7 +85,9 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     app.state.settings = settings
     install_http(app, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
-    app.include_router(health_router(lambda: app.state.pool))
+    app.include_router(
+        health_router(lambda: app.state.pool, checks=lambda: [app.state.tenders_consumer.readiness])
+    )
     app.include_router(metrics_router())
     install_offline_docs(app)
     document_answers(app, ANSWERS)

@@ -77,7 +77,7 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
                 pool=pool,
                 group=settings.commands_consumer_group,
                 handler=CommandHandler(context),
-            ):
+            ) as app.state.commands_consumer:
                 yield
         finally:
             await closer.stop()
@@ -102,7 +102,11 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(api_ocds.router)
-    app.include_router(health_router(lambda: app.state.pool))
+    app.include_router(
+        health_router(
+            lambda: app.state.pool, checks=lambda: [app.state.commands_consumer.readiness]
+        )
+    )
     app.include_router(metrics_router())
     install_offline_docs(app)
     document_answers(app, ANSWERS)

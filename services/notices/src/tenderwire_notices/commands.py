@@ -2,7 +2,8 @@
 
 Each message is an envelope whose `type` names the command and whose `data` holds the same
 body the HTTP call takes, plus the agency. The topic's ACLs decide who may write to it.
-The envelope id makes a command idempotent: the inbox drops a second delivery.
+The envelope id makes a command idempotent: the inbox drops a second delivery. A command
+without an id is dead-lettered before it gets here (RawEnvelope requires one).
 """
 
 from __future__ import annotations

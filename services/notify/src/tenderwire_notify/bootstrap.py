@@ -82,14 +82,14 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
                     group=settings.consumer_group,
                     handler=MatchHandler(clock),
                     max_records=settings.consumer_batch_size,
-                ),
+                ) as app.state.matches_consumer,
                 consuming(
                     settings.kafka_bootstrap_servers,
                     suppliers_topic,
                     pool=pool,
                     group=f"{settings.consumer_group}-suppliers",
                     handler=on_supplier_event,
-                ),
+                ) as app.state.suppliers_consumer,
             ):
                 yield
         finally:
@@ -113,7 +113,15 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
     app.include_router(api.router)
     app.include_router(unsubscribe.router)
     app.include_router(sms_status.router)
-    app.include_router(health_router(lambda: app.state.pool))
+    app.include_router(
+        health_router(
+            lambda: app.state.pool,
+            checks=lambda: [
+                app.state.matches_consumer.readiness,
+                app.state.suppliers_consumer.readiness,
+            ],
+        )
+    )
     app.include_router(metrics_router())
     install_offline_docs(app)
     document_answers(app, ANSWERS)
