@@ -9,7 +9,6 @@ import json
 from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -17,7 +16,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import AnyHttpUrl, ValidationError
+from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from tenderwire_notices.settings import NoticesSettings
@@ -27,15 +26,13 @@ from tenderwire_shared.events.matches import Recipient
 from tenderwire_shared.events.suppliers import SUPPLIER_DEACTIVATED, SupplierChanged
 from tenderwire_shared.events.tenders import (
     TENDER_PUBLISHED,
-    NoticeType,
     TenderPublished,
-    TenderSnapshot,
 )
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.topics import dead_letter_topic
 from tests.eventually import eventually
 from tests.integration.notices_api import in_days
-from tests.integration.pipeline_events import new_tender_alert
+from tests.integration.pipeline_events import a_tender, new_tender_alert
 from tests.integration.test_walking_skeleton import a_notice, unique
 from tests.kafka_reader import group_lag
 from tests.platform import Platform
@@ -99,17 +96,6 @@ def _structured(event: Envelope[Any]) -> Outgoing:
     )
 
 
-def _tender(tender_id: str) -> TenderSnapshot:
-    return TenderSnapshot(
-        tender_id=tender_id, revision=1, agency="UNDP", reference=f"REF-{tender_id}",
-        title="Water pumps", description="", language="en",
-        notice_type=NoticeType.INVITATION_TO_BID, unspsc_codes=("40141700",),
-        beneficiary_countries=("SEN",), deadline=datetime.now(UTC) + timedelta(days=20),
-        deadline_utc_offset_minutes=0, published_at=datetime.now(UTC),
-        url=AnyHttpUrl("https://example.org/t"),
-    )  # fmt: skip
-
-
 def consumers_of(platform: Platform, agency: str) -> list[ConsumerUnderTest]:
     """Every consumer the platform runs, each with a fresh good record on demand."""
     assert platform.notices is not None
@@ -136,7 +122,7 @@ def consumers_of(platform: Platform, agency: str) -> list[ConsumerUnderTest]:
                 type=TENDER_PUBLISHED,
                 source="tests",
                 subject=tender_id,
-                data=TenderPublished(tender=_tender(tender_id)),
+                data=TenderPublished(tender=a_tender(tender_id)),
             )
         )
 

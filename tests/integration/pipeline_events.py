@@ -15,8 +15,9 @@ from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
 
 
-def new_tender_alert(supplier_id: str, email: str, tender_id: str) -> Envelope[MatchCreated]:
-    tender = TenderSnapshot(
+def a_tender(tender_id: str) -> TenderSnapshot:
+    """A published tender for pumps in Senegal, open for 20 more days."""
+    return TenderSnapshot(
         tender_id=tender_id, revision=1, agency="UNDP", reference=f"REF-{tender_id}",
         title="Water pumps", description="", language="en",
         notice_type=NoticeType.INVITATION_TO_BID, unspsc_codes=("40141700",),
@@ -24,6 +25,10 @@ def new_tender_alert(supplier_id: str, email: str, tender_id: str) -> Envelope[M
         deadline_utc_offset_minutes=0, published_at=datetime.now(UTC),
         url=AnyHttpUrl("https://example.org/t"),
     )  # fmt: skip
+
+
+def new_tender_alert(supplier_id: str, email: str, tender_id: str) -> Envelope[MatchCreated]:
+    tender = a_tender(tender_id)
     return Envelope[MatchCreated](
         type="match.new",
         source="tests",
