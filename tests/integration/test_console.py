@@ -503,8 +503,8 @@ async def test_in_chromium_a_new_tender_appears_in_the_live_feed_without_a_reloa
         await producer.send_and_wait(
             f"{platform.topic_prefix}{topics.TENDERS}",
             json.dumps(
-                {"type": "tender.published", "source": "x", "subject": hostile_id,
-                 "data": {"tender": {"tender_id": hostile_id}}}
+                {"id": "hostile-1", "type": "tender.published", "source": "x",
+                 "subject": hostile_id, "data": {"tender": {"tender_id": hostile_id}}}
             ).encode(),
             key=b"hostile",
         )  # fmt: skip
