@@ -16,6 +16,7 @@ Use cases raise `ApiError` (or a subclass of it); `install_api_errors` renders i
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -241,6 +242,21 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
         return ApiError.one(
             422, ("body",), "the body is nested too deeply", "json_invalid"
         ).response()
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        # Python's JSON parser refuses an integer of more than 4300 digits (a guard against
+        # quadratic parsing) with a ValueError that is no JSONDecodeError.
+        digits = sys.get_int_max_str_digits()
+        message = (
+            f"the body is not usable JSON: a number in it is longer than {digits} digits"
+            if "integer string conversion" in str(exc.__cause__)
+            else "the body is not usable JSON"
+        )
+        return ApiError.one(422, ("body",), message, "json_invalid").response()
+    if exc.status_code == 400:
+        # Starlette's own refusals of a form body it cannot parse (bad multipart, a missing
+        # boundary): the body is at fault, named like any other invalid body.
+        message = exc.detail if isinstance(exc.detail, str) and exc.detail else "invalid body"
+        return ApiError.one(422, ("body",), message, "body_invalid").response()
     errors = _errors_from_detail(exc.status_code, exc.detail)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
