@@ -16,13 +16,13 @@ from tenderwire_notices.dependencies import (
     NoticeId,
     Pool,
     Settings,
-    unique_keys,
 )
 from tenderwire_notices.ocds import exporter, importer
 from tenderwire_notices.ocds.exporter import RevisionEntry
 from tenderwire_notices.ocds.report import ImportReport
 from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.events.tenders import TenderSnapshot
+from tenderwire_shared.http import unique_keys
 
 router = APIRouter(prefix="/v1", tags=["ocds"])
 
