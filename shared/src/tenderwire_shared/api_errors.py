@@ -91,7 +91,7 @@ def _bounded_loc(loc: Sequence[Any]) -> Loc:
     return tuple(parts)
 
 
-def _plain_msg(msg: str) -> str:
+def plain_msg(msg: str) -> str:
     for prefix in _PYDANTIC_PREFIXES:
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
@@ -108,7 +108,7 @@ class FieldError:
     def as_json(self) -> dict[str, Any]:
         return {
             "loc": list(_bounded_loc(self.loc)),
-            "msg": _plain_msg(self.msg),
+            "msg": plain_msg(self.msg),
             "type": _bounded(self.type, MAX_LOC_NAME_CHARS),
         }
 

@@ -27,7 +27,7 @@ CONTROL_MULTI_LINE = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_
 _INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Mn", "Me", "Mc", "Cf", "Cc", "Co", "Cn"})
 
 
-def _has_visible(value: str) -> bool:
+def has_visible(value: str) -> bool:
     return any(unicodedata.category(char) not in _INVISIBLE_CATEGORIES for char in value)
 
 
@@ -38,7 +38,7 @@ def _check(value: str, control: re.Pattern[str]) -> str:
         raise ValueError("must be plain text; HTML tags are not allowed")
     # Empty is for the field's own length rule to judge; text that shows nothing at all (only
     # zero-width spaces, say) would be a blank title or name that passes every length rule.
-    if value and not _has_visible(value):
+    if value and not has_visible(value):
         raise ValueError("must contain visible characters, not only spaces or invisible ones")
     return value
 

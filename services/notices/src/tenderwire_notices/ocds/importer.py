@@ -31,6 +31,7 @@ from tenderwire_notices.ocds.mapping import (
 )
 from tenderwire_notices.ocds.report import ImportReport, Outcome, ReleaseReport
 from tenderwire_notices.schemas import Amendment
+from tenderwire_shared.api_errors import plain_msg
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import TenderSnapshot, TenderStatus
 
@@ -111,7 +112,8 @@ async def import_package(
 def _explain(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {plain_msg(e['msg'])}"
+            for e in exc.errors()
         )
         return f"{exc.title} is not valid: {problems}"
     if isinstance(exc, asyncpg.DataError):
