@@ -199,3 +199,25 @@ async def test_right_to_left_text_with_its_implicit_marks_is_still_accepted(
 
     assert response.status_code == 201, response.text
     assert response.json()["title"] == title
+
+
+# 44121701 in Arabic-Indic digits: `\d` matched them, so the code was stored as written and
+# never matched the same code in 0-9, silently; a supplier would get no alert at all.
+ARABIC_INDIC_CODE = "".join(chr(0x660 + int(digit)) for digit in "44121701")
+
+
+async def test_a_code_in_other_scripts_digits_is_refused_not_stored_unmatchable(
+    platform: Platform, http: httpx.AsyncClient, agency: Agency
+) -> None:
+    registered = await http.post(
+        suppliers_url(platform), json=supplier(unspsc_codes=[ARABIC_INDIC_CODE])
+    )
+    published = await agency.publish(tender(unspsc_codes=[ARABIC_INDIC_CODE]))
+    searched = await http.get(notices_url(platform), params={"unspsc": ARABIC_INDIC_CODE[:2]})
+
+    for response in (registered, published):
+        (problem,) = refusal(response, 422)
+        assert problem["loc"] == ["body", "unspsc_codes", 0]
+        assert "digits 0-9" in problem["msg"]
+    (problem,) = refusal(searched, 422)
+    assert problem["loc"] == ["query", "unspsc"]

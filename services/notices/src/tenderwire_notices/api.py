@@ -151,7 +151,7 @@ async def search(
     status_: Annotated[TenderStatus | None, Query(alias="status")] = None,
     notice_type: NoticeType | None = None,
     unspsc: Annotated[
-        str | None, Query(pattern=r"^\d{2,8}$", description="A code or a prefix: 42, 4213, ...")
+        str | None, Query(pattern=r"^[0-9]{2,8}$", description="A code or a prefix: 42, 4213, ...")
     ] = None,
     country: Annotated[str | None, Query(description="Beneficiary country, any ISO form")] = None,
     deadline_from: Annotated[
