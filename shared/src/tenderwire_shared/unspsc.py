@@ -16,7 +16,7 @@ LEVELS = ("segment", "family", "class", "commodity")
 
 def check_code(value: str) -> str:
     if not _CODE.fullmatch(value):
-        if value.isdigit():
+        if value.isdigit() and not value.isascii():
             raise ValueError(f"UNSPSC code {value!r} must be written with the digits 0-9")
         raise ValueError(f"UNSPSC code {value!r} must be exactly 8 digits")
     segment = int(value[:2])
