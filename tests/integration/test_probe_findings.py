@@ -221,3 +221,22 @@ async def test_a_code_in_other_scripts_digits_is_refused_not_stored_unmatchable(
         assert "digits 0-9" in problem["msg"]
     (problem,) = refusal(searched, 422)
     assert problem["loc"] == ["query", "unspsc"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None]
+)
+async def test_json_sent_as_another_type_is_refused_naming_the_content_type(
+    platform: Platform, http: httpx.AsyncClient, content_type: str | None
+) -> None:
+    # Refused it was, but as "Input should be a valid dictionary", which sends a caller off
+    # checking a body that is fine.
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    response = await http.post(
+        suppliers_url(platform), content=json.dumps(supplier()).encode(), headers=headers
+    )
+
+    (problem,) = refusal(response, 422)
+    assert problem["loc"] == ["header", "Content-Type"]
+    assert "application/json" in problem["msg"]

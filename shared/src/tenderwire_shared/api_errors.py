@@ -16,6 +16,7 @@ Use cases raise `ApiError` (or a subclass of it); `install_api_errors` renders i
 
 from __future__ import annotations
 
+import email.message
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -201,12 +202,41 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     return exc.response()
 
 
+def is_json(request: Request) -> bool:
+    """Whether the request says its body is JSON (application/json, or any +json type)."""
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def _not_sent_as_json(request: Request, error: Mapping[str, Any]) -> bool:
+    # FastAPI hands a body of any other type to the model as bytes, which fails as "Input
+    # should be a valid dictionary": true, and no help to a caller who sent text/plain.
+    return (
+        tuple(error.get("loc", ())) == ("body",)
+        and error.get("type") == "model_attributes_type"
+        and not is_json(request)
+    )
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # `input` and `ctx` are left out: they echo the caller's values back (megabytes of them,
     # or an inf that JSON cannot even carry), and `msg` already says what was expected.
     errors = [
         FieldError(
+            ("header", "Content-Type"),
+            "send the body as JSON, with Content-Type: application/json",
+            "unsupported_media_type",
+        )
+        if _not_sent_as_json(request, error)
+        else FieldError(
             tuple(error.get("loc", ())),
             str(error.get("msg", "invalid")),
             str(error.get("type", "value_error")),

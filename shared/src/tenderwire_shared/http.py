@@ -3,7 +3,6 @@ limit and the input guard."""
 
 from __future__ import annotations
 
-import email.message
 import json
 import math
 import re
@@ -26,6 +25,7 @@ from tenderwire_shared.api_errors import (
     FieldError,
     Loc,
     install_api_errors,
+    is_json,
     too_large,
 )
 from tenderwire_shared.envelope import new_event_id
@@ -164,18 +164,6 @@ class BodySizeLimit:
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _is_json(request: Request) -> bool:
-    content_type = request.headers.get("content-type")
-    if not content_type:
-        return False
-    message = email.message.Message()
-    message["content-type"] = content_type
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
-    )
-
-
 def non_finite_number_at(document: object) -> Loc | None:
     """Where the first inf or NaN in a parsed JSON document is, if it holds one.
 
@@ -224,7 +212,7 @@ def _parsed_json_body(request: Request) -> bool:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or route.body_field is None:
         return False
-    return not isinstance(route.body_field.field_info, params.Form) and _is_json(request)
+    return not isinstance(route.body_field.field_info, params.Form) and is_json(request)
 
 
 async def refuse_unsafe_input(request: Request) -> None:
