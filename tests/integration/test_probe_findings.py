@@ -4,6 +4,7 @@ error format says (a 4xx naming the field, never a 5xx, a redirect or bad data s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -240,3 +241,50 @@ async def test_json_sent_as_another_type_is_refused_naming_the_content_type(
     (problem,) = refusal(response, 422)
     assert problem["loc"] == ["header", "Content-Type"]
     assert "application/json" in problem["msg"]
+
+
+def ocds_tender_release(ocid: str) -> dict[str, Any]:
+    return {
+        "ocid": ocid,
+        "id": f"{ocid}-tender",
+        "date": "2026-11-01T00:00:00Z",
+        "tag": ["tender"],
+        "initiationType": "tender",
+        "buyer": {"name": "Ministry of Health"},
+        "tender": {
+            "id": "T1",
+            "title": "Laptops for district offices",
+            "tenderPeriod": {"endDate": "2027-02-01T00:00:00Z"},
+            "items": [{"id": "1", "classification": {"scheme": "UNSPSC", "id": "43211503"}}],
+        },
+    }
+
+
+async def test_an_ocds_import_retried_while_it_runs_gets_the_first_report(
+    platform: Platform, http: httpx.AsyncClient, agency: Agency
+) -> None:
+    # Recall, import and remember ran unlocked, so a retry racing the original imported what
+    # the original had not yet reached and each got a report of its own share: the client
+    # never learnt, from any answer, what its package had done.
+    assert platform.notices is not None
+    prefix = unique("ocds-probe")
+    package = {
+        "version": "1.1",
+        "releases": [ocds_tender_release(f"{prefix}-{n}") for n in range(8)],
+    }
+    headers = {**agency.headers(idempotency_key=unique("retry")), **JSON}
+    url = f"{platform.notices.url}/v1/ocds/release-packages"
+
+    answers = await asyncio.gather(
+        *[http.post(url, content=json.dumps(package), headers=headers) for _ in range(4)]
+    )
+
+    assert [a.status_code for a in answers] == [200] * 4, [a.text[:300] for a in answers]
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert answers[0].json()["counts"]["imported"] == 8
+    assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == [
+        "",
+        "true",
+        "true",
+        "true",
+    ]
