@@ -288,3 +288,28 @@ async def test_an_ocds_import_retried_while_it_runs_gets_the_first_report(
         "true",
         "true",
     ]
+
+
+@pytest.mark.parametrize(
+    "respelt",
+    [
+        lambda name: name.replace(" ", "  "),
+        lambda name: name.replace(" ", "\u00a0"),
+        lambda name: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name),
+        lambda name: name.replace("\u00e9", "e\u0301"),
+    ],
+    ids=["doubled spaces", "no-break spaces", "full-width letters", "decomposed accents"],
+)
+async def test_a_legal_name_respelt_is_still_the_same_supplier(
+    platform: Platform, http: httpx.AsyncClient, respelt: Any
+) -> None:
+    # The once-per-country check compares lower(legal_name): a name written with other
+    # spaces or compatibility letters registered the same supplier a second time.
+    name = f"Soci\u00e9t\u00e9 Dakar Trading {unique('n')[-6:]}"
+    first = await http.post(suppliers_url(platform), json=supplier(legal_name=name))
+    assert first.status_code == 201, first.text
+
+    again = await http.post(suppliers_url(platform), json=supplier(legal_name=respelt(name)))
+
+    (problem,) = refusal(again, 409)
+    assert problem["loc"] == ["body", "legal_name"]
