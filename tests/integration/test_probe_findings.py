@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 from typing import Any
 
@@ -313,3 +314,19 @@ async def test_a_legal_name_respelt_is_still_the_same_supplier(
 
     (problem,) = refusal(again, 409)
     assert problem["loc"] == ["body", "legal_name"]
+
+
+async def test_a_gzipped_body_is_refused_naming_the_content_encoding(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    # Refused before, as "the body is not UTF-8": true of the bytes, and no clue to a client
+    # whose HTTP library compresses request bodies.
+    body = gzip.compress(json.dumps(supplier()).encode())
+
+    response = await http.post(
+        suppliers_url(platform), content=body, headers={**JSON, "Content-Encoding": "gzip"}
+    )
+
+    (problem,) = refusal(response, 422)
+    assert problem["loc"] == ["header", "Content-Encoding"]
+    assert "uncompressed" in problem["msg"]

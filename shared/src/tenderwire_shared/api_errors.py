@@ -258,35 +258,49 @@ def _errors_from_detail(status_code: int, detail: Any) -> list[FieldError]:
     return [FieldError((), HTTPStatus(status_code).phrase, kind)]
 
 
+def _unparsable_body(request: Request, exc: StarletteHTTPException) -> ApiError:
+    """What a 400 from FastAPI or Starlette means: always a body they could not parse."""
+    cause = exc.__cause__
+    # FastAPI says "error parsing the body" for a JSON body it could not even decode; that
+    # is the caller's body at fault, named like any other invalid body.
+    if isinstance(cause, UnicodeDecodeError):
+        coding = request.headers.get("content-encoding", "identity").strip().lower()
+        if coding != "identity":
+            # No service decompresses bodies (a small gzip can inflate past any body limit),
+            # so a compressed body reads as bytes that are not text; say what is wrong.
+            return ApiError.one(
+                422,
+                ("header", "Content-Encoding"),
+                f"{coding[:40]!r} bodies are not accepted; send the body uncompressed",
+                "unsupported_encoding",
+            )
+        return ApiError.one(422, ("body",), "the body is not UTF-8", "json_invalid")
+    if isinstance(cause, RecursionError):
+        return ApiError.one(422, ("body",), "the body is nested too deeply", "json_invalid")
+    if isinstance(cause, ValueError):
+        # Python's JSON parser refuses an integer of more than 4300 digits (a guard against
+        # quadratic parsing) with a ValueError that is no JSONDecodeError.
+        digits = sys.get_int_max_str_digits()
+        message = (
+            f"the body is not usable JSON: a number in it is longer than {digits} digits"
+            if "integer string conversion" in str(cause)
+            else "the body is not usable JSON"
+        )
+        return ApiError.one(422, ("body",), message, "json_invalid")
+    # Starlette's own refusals of a form body it cannot parse (bad multipart, a missing
+    # boundary): the body is at fault, named like any other invalid body.
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else "invalid body"
+    return ApiError.one(422, ("body",), message, "body_invalid")
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     # FastAPI turns a failed body read into "400 error parsing the body"; when the read failed
     # because the body was over the limit, the truth is 413.
     if (refused := _body_too_large(request)) is not None:
         return refused.response()
-    # FastAPI says "error parsing the body" for a JSON body it could not even decode; that
-    # is the caller's body at fault, named like any other invalid body.
-    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        return ApiError.one(422, ("body",), "the body is not UTF-8", "json_invalid").response()
-    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
-        return ApiError.one(
-            422, ("body",), "the body is nested too deeply", "json_invalid"
-        ).response()
-    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
-        # Python's JSON parser refuses an integer of more than 4300 digits (a guard against
-        # quadratic parsing) with a ValueError that is no JSONDecodeError.
-        digits = sys.get_int_max_str_digits()
-        message = (
-            f"the body is not usable JSON: a number in it is longer than {digits} digits"
-            if "integer string conversion" in str(exc.__cause__)
-            else "the body is not usable JSON"
-        )
-        return ApiError.one(422, ("body",), message, "json_invalid").response()
     if exc.status_code == 400:
-        # Starlette's own refusals of a form body it cannot parse (bad multipart, a missing
-        # boundary): the body is at fault, named like any other invalid body.
-        message = exc.detail if isinstance(exc.detail, str) and exc.detail else "invalid body"
-        return ApiError.one(422, ("body",), message, "body_invalid").response()
+        return _unparsable_body(request, exc).response()
     errors = _errors_from_detail(exc.status_code, exc.detail)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
