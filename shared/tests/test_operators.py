@@ -9,11 +9,13 @@ import pytest
 from fastapi import Depends, FastAPI
 from pydantic import SecretStr
 
+from tenderwire_shared.api_errors import install_api_errors
 from tenderwire_shared.operators import require_operator
 
 
 def _app(token: SecretStr | None) -> FastAPI:
     app = FastAPI()
+    install_api_errors(app)
 
     @app.get("/ops", dependencies=[Depends(require_operator(lambda _: token))])
     async def ops() -> dict[str, str]:
@@ -23,7 +25,8 @@ def _app(token: SecretStr | None) -> FastAPI:
 
 
 async def _status(token: SecretStr | None, authorization: str | None) -> int:
-    headers = {"Authorization": authorization} if authorization else {}
+    # Latin-1, as a header carries any byte and Starlette reads it so.
+    headers = {b"Authorization": authorization.encode("latin-1")} if authorization else {}
     transport = httpx.ASGITransport(app=_app(token))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         return (await client.get("/ops", headers=headers)).status_code
@@ -41,6 +44,8 @@ def _basic(user: str, password: str) -> str:
         ("Bearer wrong", 401),
         (_basic("alice", "wrong"), 401),
         ("Basic !!!not-base64", 401),
+        ("Basic \xff\xfe", 401),
+        ("Basic " + base64.b64encode(b"alice:\xff").decode(), 401),
         (None, 401),
     ],
 )

@@ -16,6 +16,8 @@ Use cases raise `ApiError` (or a subclass of it); `install_api_errors` renders i
 
 from __future__ import annotations
 
+import email.message
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -90,7 +92,7 @@ def _bounded_loc(loc: Sequence[Any]) -> Loc:
     return tuple(parts)
 
 
-def _plain_msg(msg: str) -> str:
+def plain_msg(msg: str) -> str:
     for prefix in _PYDANTIC_PREFIXES:
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
@@ -107,7 +109,7 @@ class FieldError:
     def as_json(self) -> dict[str, Any]:
         return {
             "loc": list(_bounded_loc(self.loc)),
-            "msg": _plain_msg(self.msg),
+            "msg": plain_msg(self.msg),
             "type": _bounded(self.type, MAX_LOC_NAME_CHARS),
         }
 
@@ -200,12 +202,41 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     return exc.response()
 
 
+def is_json(request: Request) -> bool:
+    """Whether the request says its body is JSON (application/json, or any +json type)."""
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def _not_sent_as_json(request: Request, error: Mapping[str, Any]) -> bool:
+    # FastAPI hands a body of any other type to the model as bytes, which fails as "Input
+    # should be a valid dictionary": true, and no help to a caller who sent text/plain.
+    return (
+        tuple(error.get("loc", ())) == ("body",)
+        and error.get("type") == "model_attributes_type"
+        and not is_json(request)
+    )
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # `input` and `ctx` are left out: they echo the caller's values back (megabytes of them,
     # or an inf that JSON cannot even carry), and `msg` already says what was expected.
     errors = [
         FieldError(
+            ("header", "Content-Type"),
+            "send the body as JSON, with Content-Type: application/json",
+            "unsupported_media_type",
+        )
+        if _not_sent_as_json(request, error)
+        else FieldError(
             tuple(error.get("loc", ())),
             str(error.get("msg", "invalid")),
             str(error.get("type", "value_error")),
@@ -227,20 +258,49 @@ def _errors_from_detail(status_code: int, detail: Any) -> list[FieldError]:
     return [FieldError((), HTTPStatus(status_code).phrase, kind)]
 
 
+def _unparsable_body(request: Request, exc: StarletteHTTPException) -> ApiError:
+    """What a 400 from FastAPI or Starlette means: always a body they could not parse."""
+    cause = exc.__cause__
+    # FastAPI says "error parsing the body" for a JSON body it could not even decode; that
+    # is the caller's body at fault, named like any other invalid body.
+    if isinstance(cause, UnicodeDecodeError):
+        coding = request.headers.get("content-encoding", "identity").strip().lower()
+        if coding != "identity":
+            # No service decompresses bodies (a small gzip can inflate past any body limit),
+            # so a compressed body reads as bytes that are not text; say what is wrong.
+            return ApiError.one(
+                422,
+                ("header", "Content-Encoding"),
+                f"{coding[:40]!r} bodies are not accepted; send the body uncompressed",
+                "unsupported_encoding",
+            )
+        return ApiError.one(422, ("body",), "the body is not UTF-8", "json_invalid")
+    if isinstance(cause, RecursionError):
+        return ApiError.one(422, ("body",), "the body is nested too deeply", "json_invalid")
+    if isinstance(cause, ValueError):
+        # Python's JSON parser refuses an integer of more than 4300 digits (a guard against
+        # quadratic parsing) with a ValueError that is no JSONDecodeError.
+        digits = sys.get_int_max_str_digits()
+        message = (
+            f"the body is not usable JSON: a number in it is longer than {digits} digits"
+            if "integer string conversion" in str(cause)
+            else "the body is not usable JSON"
+        )
+        return ApiError.one(422, ("body",), message, "json_invalid")
+    # Starlette's own refusals of a form body it cannot parse (bad multipart, a missing
+    # boundary): the body is at fault, named like any other invalid body.
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else "invalid body"
+    return ApiError.one(422, ("body",), message, "body_invalid")
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     # FastAPI turns a failed body read into "400 error parsing the body"; when the read failed
     # because the body was over the limit, the truth is 413.
     if (refused := _body_too_large(request)) is not None:
         return refused.response()
-    # FastAPI says "error parsing the body" for a JSON body it could not even decode; that
-    # is the caller's body at fault, named like any other invalid body.
-    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        return ApiError.one(422, ("body",), "the body is not UTF-8", "json_invalid").response()
-    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
-        return ApiError.one(
-            422, ("body",), "the body is nested too deeply", "json_invalid"
-        ).response()
+    if exc.status_code == 400:
+        return _unparsable_body(request, exc).response()
     errors = _errors_from_detail(exc.status_code, exc.detail)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:

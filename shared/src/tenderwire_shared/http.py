@@ -3,7 +3,6 @@ limit and the input guard."""
 
 from __future__ import annotations
 
-import email.message
 import json
 import math
 import re
@@ -26,6 +25,7 @@ from tenderwire_shared.api_errors import (
     FieldError,
     Loc,
     install_api_errors,
+    is_json,
     too_large,
 )
 from tenderwire_shared.envelope import new_event_id
@@ -164,18 +164,6 @@ class BodySizeLimit:
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _is_json(request: Request) -> bool:
-    content_type = request.headers.get("content-type")
-    if not content_type:
-        return False
-    message = email.message.Message()
-    message["content-type"] = content_type
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
-    )
-
-
 def non_finite_number_at(document: object) -> Loc | None:
     """Where the first inf or NaN in a parsed JSON document is, if it holds one.
 
@@ -201,19 +189,38 @@ def non_finite_number_at(document: object) -> Loc | None:
     return None
 
 
+class DuplicateKeyError(ValueError):
+    pass
+
+
+def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """json.loads' object_pairs_hook refusing a key given twice in one object.
+
+    JSON parsers disagree on which copy wins: a body one tool (a gateway, the caller's own
+    logs) reads one way and this service another would be acted on as neither meant.
+    """
+    found: dict[str, object] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKeyError(f"the key {key[:100]!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
 def _parsed_json_body(request: Request) -> bool:
     """Whether FastAPI has parsed this request's body as JSON for the route (and kept it)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or route.body_field is None:
         return False
-    return not isinstance(route.body_field.field_info, params.Form) and _is_json(request)
+    return not isinstance(route.body_field.field_info, params.Form) and is_json(request)
 
 
 async def refuse_unsafe_input(request: Request) -> None:
     """An app-wide dependency: refuses, as 422 naming the parameter, what no route can use.
 
     Control characters in query and path parameters (PostgreSQL cannot store NUL, and no
-    identifier or filter holds a control character), and non-finite numbers in JSON bodies.
+    identifier or filter holds a control character), and in JSON bodies a key given twice in
+    one object or a non-finite number.
     It runs before the route's own parameters are validated, so nothing reaches SQL.
     """
     unsafe = [
@@ -231,9 +238,13 @@ async def refuse_unsafe_input(request: Request) -> None:
     if not _parsed_json_body(request):
         return
     try:
-        document = await request.json()  # FastAPI's parse, kept on the request: no second one
-    except ValueError:
-        return  # an empty body: the route's validation names it
+        # FastAPI's own parse keeps the last copy of a repeated key, so the body, already read
+        # and cached, is parsed once more to find one.
+        document = json.loads(await request.body(), object_pairs_hook=unique_keys)
+    except DuplicateKeyError as exc:
+        raise ApiError.one(422, ("body",), str(exc), "duplicate_key") from exc
+    except (ValueError, RecursionError):
+        return  # empty or not JSON: FastAPI's parse has already answered, or the route will
     if (loc := non_finite_number_at(document)) is not None:
         raise ApiError.one(
             422, ("body", *loc), "must be a finite number (no NaN, no Infinity)", "finite_number"
@@ -247,6 +258,10 @@ def install_http(app: FastAPI, *, max_body_bytes: int, guard_input: bool = True)
     if any(isinstance(route.original_route, APIRoute) for route in iter_route_contexts(app.routes)):
         raise RuntimeError("install_http must run before the app's routers are included")
     install_api_errors(app)
+    # Starlette answers a path with a stray trailing slash with a 307 to the slashless URL,
+    # built from the caller's Host header: an undocumented answer, and a redirect to any host
+    # the caller names. A path is either a route or a 404.
+    app.router.redirect_slashes = False
     if guard_input:
         app.router.dependencies.append(Depends(refuse_unsafe_input))
     # Inside the correlation middleware, so a refused body is logged with its correlation id.

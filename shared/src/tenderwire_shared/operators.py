@@ -8,7 +8,6 @@ a forgotten setting never leaves supplier contact details open.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from collections.abc import Callable
 from typing import Annotated
@@ -17,6 +16,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import SecretStr
 
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.openapi import bearer_scheme
 
 REALM = 'Basic realm="Tenderwire operators", charset="UTF-8"'
@@ -41,7 +41,9 @@ def _presented(request: Request) -> str | None:
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:
+            # Covers bad base64 (binascii.Error), bytes that are not UTF-8, and a header with
+            # non-ASCII characters, which b64decode refuses before decoding anything.
             return None
         return decoded.partition(":")[2]
     return None
@@ -69,10 +71,12 @@ def require_operator(
         if presented is None or not hmac.compare_digest(
             presented.encode(), expected.get_secret_value().encode()
         ):
-            raise HTTPException(
+            raise ApiError.one(
                 status.HTTP_401_UNAUTHORIZED,
+                ("header", "Authorization"),
                 "operators only: send the operators' token as a Bearer token",
-                headers={"WWW-Authenticate": REALM},
+                "unauthorized",
+                {"WWW-Authenticate": REALM},
             )
 
     return check

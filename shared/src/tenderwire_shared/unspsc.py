@@ -8,12 +8,16 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_CODE = re.compile(r"\d{8}")
+# ASCII digits only: `\d` also matches Arabic-Indic and other scripts' digits, and a code
+# written in them would be stored as given and never match the same code written 0-9.
+_CODE = re.compile(r"[0-9]{8}")
 LEVELS = ("segment", "family", "class", "commodity")
 
 
 def check_code(value: str) -> str:
     if not _CODE.fullmatch(value):
+        if value.isdigit() and not value.isascii():
+            raise ValueError(f"UNSPSC code {value!r} must be written with the digits 0-9")
         raise ValueError(f"UNSPSC code {value!r} must be exactly 8 digits")
     segment = int(value[:2])
     if segment < 10:

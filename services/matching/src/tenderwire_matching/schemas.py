@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any
@@ -156,8 +157,25 @@ def _filter(description: str, max_length: int) -> Any:
     return Field(default=None, max_length=max_length, description=description)
 
 
+MAX_LEGAL_NAME = 300
+
+
+def _one_spelling(value: str) -> str:
+    # A name is registered once per country (compared without case); written with doubled
+    # spaces, no-break spaces or full-width letters it would be the same name registered
+    # again. NFKC folds those compatibility forms, and can lengthen a name, so it is measured
+    # again after.
+    name = " ".join(unicodedata.normalize("NFKC", value).split())
+    if len(name) > MAX_LEGAL_NAME:
+        raise ValueError(f"must be at most {MAX_LEGAL_NAME} characters once normalised")
+    return name
+
+
+LegalName = Annotated[PlainLine, AfterValidator(_one_spelling)]
+
+
 class SupplierRegistration(_SupplierRules):
-    legal_name: PlainLine = Field(min_length=1, max_length=300)
+    legal_name: LegalName = Field(min_length=1, max_length=MAX_LEGAL_NAME)
     country: CountryCode = Field(description="Country of registration (ISO 3166)")
     unspsc_codes: list[UnspscCode] = Field(
         min_length=1,

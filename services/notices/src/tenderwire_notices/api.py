@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from tenderwire_notices import idempotency, lifecycle, repository
@@ -17,7 +17,6 @@ from tenderwire_notices.dependencies import (
     NoticeId,
     Pool,
     Settings,
-    refuse_duplicate_keys,
 )
 from tenderwire_notices.domain import NoticeNotFoundError
 from tenderwire_notices.schemas import (
@@ -34,9 +33,7 @@ from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot, TenderStatus
 
-router = APIRouter(
-    prefix="/v1/notices", tags=["notices"], dependencies=[Depends(refuse_duplicate_keys)]
-)
+router = APIRouter(prefix="/v1/notices", tags=["notices"])
 
 
 UseCase = Callable[[Connection], Awaitable[TenderSnapshot]]
@@ -154,7 +151,7 @@ async def search(
     status_: Annotated[TenderStatus | None, Query(alias="status")] = None,
     notice_type: NoticeType | None = None,
     unspsc: Annotated[
-        str | None, Query(pattern=r"^\d{2,8}$", description="A code or a prefix: 42, 4213, ...")
+        str | None, Query(pattern=r"^[0-9]{2,8}$", description="A code or a prefix: 42, 4213, ...")
     ] = None,
     country: Annotated[str | None, Query(description="Beneficiary country, any ISO form")] = None,
     deadline_from: Annotated[

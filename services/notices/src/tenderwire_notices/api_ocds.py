@@ -8,7 +8,7 @@ import math
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from tenderwire_notices import agencies, idempotency, repository
+from tenderwire_notices import agencies, idempotency, lifecycle, repository
 from tenderwire_notices.dependencies import (
     CurrentAgency,
     IdempotencyKey,
@@ -16,13 +16,14 @@ from tenderwire_notices.dependencies import (
     NoticeId,
     Pool,
     Settings,
-    unique_keys,
 )
 from tenderwire_notices.ocds import exporter, importer
 from tenderwire_notices.ocds.exporter import RevisionEntry
 from tenderwire_notices.ocds.report import ImportReport
 from tenderwire_shared.api_errors import ApiError
+from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import TenderSnapshot
+from tenderwire_shared.http import unique_keys
 
 router = APIRouter(prefix="/v1", tags=["ocds"])
 
@@ -94,26 +95,40 @@ async def import_release_package(
     # Each release is imported once whatever happens; the key adds "same answer as the first
     # time", which a client retrying after a timeout needs to learn what it did.
     request_hash = idempotency.fingerprint(request.method, request.url.path, package)
+    if key is None:
+        async with pool.acquire() as conn:
+            report = await _import(conn, ctx, agency, package)
+        return JSONResponse(report.model_dump(mode="json"), status.HTTP_200_OK)
     try:
-        if key is not None:
-            idempotency.check_key(key)
-            stored = await idempotency.recall(pool, agency, key, request_hash)
-            if stored is not None:
-                return JSONResponse(
-                    stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
-                )
+        idempotency.check_key(key)
     except idempotency.IdempotencyKeyError as exc:
         raise idempotency.as_api_error(exc) from exc
+    # A retry sent while the first request still runs (its client timed out) waits for it
+    # and gets its report, as the key promises, not a second report of "already imported".
+    async with pool.acquire() as conn, idempotency.queued(conn, agency, key):
+        try:
+            stored = await idempotency.recall(conn, agency, key, request_hash)
+        except idempotency.IdempotencyKeyError as exc:
+            raise idempotency.as_api_error(exc) from exc
+        if stored is not None:
+            return JSONResponse(
+                stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
+            )
+        report = await _import(conn, ctx, agency, package)
+        outcome = idempotency.Outcome(status.HTTP_200_OK, report.model_dump(mode="json"))
+        await idempotency.remember(conn, agency, key, request_hash, outcome)
+    return JSONResponse(outcome.body, outcome.status_code)
+
+
+async def _import(
+    conn: Connection, ctx: lifecycle.Context, agency: str, package: object
+) -> ImportReport:
     try:
-        report = await importer.import_package(pool, ctx, agency, package)
+        return await importer.import_package(conn, ctx, agency, package)
     except importer.PackageTooLargeError as exc:
         raise ApiError.one(413, ("body", *exc.loc), str(exc), "too_large") from exc
     except importer.PackageError as exc:
         raise _not_a_package(str(exc), *exc.loc) from exc
-    outcome = idempotency.Outcome(status.HTTP_200_OK, report.model_dump(mode="json"))
-    if key is not None:
-        await idempotency.remember(pool, agency, key, request_hash, outcome)
-    return JSONResponse(outcome.body, outcome.status_code)
 
 
 async def _history(pool: Pool, notice_id: str) -> list[RevisionEntry]:

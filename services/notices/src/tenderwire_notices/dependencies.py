@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Header, Path, Request
@@ -87,34 +86,3 @@ def lifecycle_context(request: Request, settings: Settings, cid: CorrelationId) 
 
 
 LifecycleContext = Annotated[Context, Depends(lifecycle_context)]
-
-
-class DuplicateKeyError(ValueError):
-    pass
-
-
-def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """json.loads' object_pairs_hook refusing a key given twice in one object.
-
-    JSON parsers disagree on which copy wins: a body one tool (a gateway, the agency's own
-    logs) reads one way and this service another would be acted on as neither meant.
-    """
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise DuplicateKeyError(f"the key {key[:100]!r} appears twice in one object")
-        found[key] = value
-    return found
-
-
-async def refuse_duplicate_keys(request: Request) -> None:
-    """For the JSON bodies FastAPI parses itself, keeping the last copy of a repeated key."""
-    if request.method != "POST":
-        return
-    body = await request.body()  # already read, and cached, by FastAPI
-    try:
-        json.loads(body, object_pairs_hook=unique_keys)
-    except DuplicateKeyError as exc:
-        raise ApiError.one(422, ("body",), str(exc)) from exc
-    except (ValueError, RecursionError):
-        pass  # not JSON at all: FastAPI's own parsing has the answer for that

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,28 @@ async def remember(
     )
 
 
+def _lock_key(agency: str, key: str) -> str:
+    return f"{agency}\n{key}"
+
+
+@asynccontextmanager
+async def queued(conn: Connection, agency: str, key: str) -> AsyncIterator[None]:
+    """Holds the key's lock on `conn` across many transactions (an OCDS import makes one per
+    release), so a retry that races the original waits for it, then replays its answer.
+
+    The same lock `run` takes for one transaction, so the two also queue on each other.
+    """
+    await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", _lock_key(agency, key))
+    try:
+        yield
+    finally:
+        # Released with the session too, and asyncpg unlocks all on returning a connection
+        # to the pool: a request cancelled here leaves no lock behind.
+        await conn.execute(
+            "SELECT pg_advisory_unlock(hashtextextended($1, 0))", _lock_key(agency, key)
+        )
+
+
 async def run(
     pool: asyncpg.Pool, agency: str, key: str | None, request_hash: str, operation: Operation
 ) -> Outcome:
@@ -96,7 +119,7 @@ async def run(
             status_code, body = await operation(conn)
             return Outcome(status_code, body)
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{agency}\n{key}"
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _lock_key(agency, key)
         )
         stored = await recall(conn, agency, key, request_hash)
         if stored is not None:

@@ -327,6 +327,16 @@ class AwardDecision(BaseModel):
             raise ValueError(f"{value!r} is an ISO 4217 code for no currency, not one to pay in")
         return value
 
+    @field_validator("amount")
+    @classmethod
+    def _plain_amount(cls, value: Decimal) -> Decimal:
+        # "1E+5" and "-0" are 100000 and 0, and Decimal keeps the notation it was given: the
+        # award, its event and its OCDS export would carry them as written.
+        value = value + 0  # a negative zero plus zero is zero
+        if value.as_tuple().exponent > 0:  # type: ignore[operator]
+            value = value.quantize(Decimal(1))
+        return value
+
     def to_award(self) -> Award:
         return Award(**self.model_dump())
 

@@ -31,6 +31,7 @@ from tenderwire_notices.ocds.mapping import (
 )
 from tenderwire_notices.ocds.report import ImportReport, Outcome, ReleaseReport
 from tenderwire_notices.schemas import Amendment
+from tenderwire_shared.api_errors import plain_msg
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import TenderSnapshot, TenderStatus
 
@@ -79,9 +80,10 @@ def releases_of(package: object) -> list[Any]:
 
 
 async def import_package(
-    pool: asyncpg.Pool, ctx: lifecycle.Context, agency: str, package: object
+    conn: Connection, ctx: lifecycle.Context, agency: str, package: object
 ) -> ImportReport:
-    """Import every release, oldest first (by release date, then package order)."""
+    """Import every release, oldest first (by release date, then package order), each in a
+    transaction of its own on `conn`."""
     reports: list[ReleaseReport] = []
     ready: list[tuple[int, ReleaseHeader, Mapping[str, Any]]] = []
     for position, release in enumerate(releases_of(package)):
@@ -101,17 +103,17 @@ async def import_package(
             assert isinstance(release, Mapping)  # read_header checked it
             ready.append((position, header, release))
     ready.sort(key=lambda r: (r[1].date, r[0]))
-    async with pool.acquire() as conn:
-        for position, header, release in ready:
-            importer = _ReleaseImport(conn, ctx, agency, header)
-            reports.append(await importer.run(position, release))
+    for position, header, release in ready:
+        importer = _ReleaseImport(conn, ctx, agency, header)
+        reports.append(await importer.run(position, release))
     return ImportReport.of(reports)
 
 
 def _explain(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {plain_msg(e['msg'])}"
+            for e in exc.errors()
         )
         return f"{exc.title} is not valid: {problems}"
     if isinstance(exc, asyncpg.DataError):

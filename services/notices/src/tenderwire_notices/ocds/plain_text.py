@@ -15,6 +15,7 @@ from tenderwire_shared.text import (
     CONTROL_ONE_LINE,
     check_line,
     check_paragraphs,
+    has_visible,
 )
 
 # What tenderwire_shared.text reads as the start of a tag.
@@ -110,6 +111,11 @@ def _clean(value: str, field: str, *, multi_line: bool, max_length: int) -> tupl
             text = _TAG_START.sub("\u2039", text)
             notes.append(f"{field}: '<' before a letter written as '\u2039' so it reads as text")
     text = text.strip()
+    if text and not has_visible(text):
+        # Nothing in it shows (zero-width spaces, a lone BOM): as good as not given, and
+        # refused as it is, it would fail the whole release over an optional field.
+        text = ""
+        notes.append(f"{field} had no visible characters; imported as empty")
     if len(text) > max_length:
         text = text[: max_length - 1].rstrip() + "\u2026"
         notes.append(f"{field} shortened to {max_length} characters")
