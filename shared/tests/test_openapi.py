@@ -11,9 +11,8 @@ from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
-from tenderwire_shared.http import install_http
+from tenderwire_shared.http import NO_CONTROL_CHARACTERS, install_http
 from tenderwire_shared.openapi import (
-    NO_CONTROL_CHARACTERS,
     bearer_scheme,
     document_answers,
     install_offline_docs,

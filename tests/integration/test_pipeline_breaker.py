@@ -4,17 +4,14 @@ by its mailbox: the relay has answered, so it is up, and the channel must resume
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from tenderwire_shared.envelope import new_event_id
 from tests.eventually import eventually
-from tests.infrastructure import free_port
 from tests.integration.pipeline_events import produce
-from tests.integration.pipeline_platform import PatientPlatform, alerts, rows_for
+from tests.integration.pipeline_platform import PatientPlatform, alerts, rows_for, sink_and_platform
 from tests.integration.pipeline_sink import FaultySink
 from tests.platform import Platform
 
@@ -23,22 +20,7 @@ pytestmark = pytest.mark.integration
 RELAY_FAILURES_TO_OPEN = 3  # notify's default breaker threshold
 
 
-@pytest_asyncio.fixture(scope="module")
-async def sink() -> AsyncIterator[FaultySink]:
-    running = FaultySink(free_port())
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def platform(
-    kafka_bootstrap: str, postgres_dsn: str, sink: FaultySink
-) -> AsyncIterator[Platform]:
-    running = PatientPlatform(kafka_bootstrap, postgres_dsn, sink.port)
-    await running.start()
-    yield running
-    await running.stop()
+sink, platform = sink_and_platform(PatientPlatform)
 
 
 async def test_a_probe_refused_by_its_mailbox_still_closes_the_circuit(

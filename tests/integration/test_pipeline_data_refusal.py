@@ -4,19 +4,16 @@ channel's circuit, which is for relays that are down, stays out of it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.envelope import new_event_id
 from tests.eventually import eventually
-from tests.infrastructure import free_port
 from tests.integration.pipeline_events import produce
-from tests.integration.pipeline_platform import alerts, rows_for
+from tests.integration.pipeline_platform import alerts, rows_for, sink_and_platform
 from tests.integration.pipeline_sink import FaultySink
 from tests.platform import Platform
 
@@ -31,22 +28,7 @@ class SlowRetryPlatform(Platform):
         return super().notify_settings().model_copy(update={"retry_base_delay_s": BASE_DELAY_S})
 
 
-@pytest_asyncio.fixture(scope="module")
-async def sink() -> AsyncIterator[FaultySink]:
-    running = FaultySink(free_port())
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def platform(
-    kafka_bootstrap: str, postgres_dsn: str, sink: FaultySink
-) -> AsyncIterator[Platform]:
-    running = SlowRetryPlatform(kafka_bootstrap, postgres_dsn, sink.port)
-    await running.start()
-    yield running
-    await running.stop()
+sink, platform = sink_and_platform(SlowRetryPlatform)
 
 
 async def waits(platform: Platform, supplier_id: str) -> Any:

@@ -6,17 +6,15 @@ revision made obsolete is folded (marked 'superseded' in the ledger), never sent
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from tests.eventually import eventually
-from tests.infrastructure import free_port
 from tests.integration.matching_helpers import publish, register, unique
 from tests.integration.notices_api import Agency, in_days
+from tests.integration.pipeline_platform import sink_and_platform
 from tests.integration.pipeline_sink import FaultySink
 from tests.platform import OPERATOR_HEADERS, Platform
 
@@ -30,22 +28,7 @@ FAULT_MODES = {"plain": 10, "refuse1": 10, "refuse3": 10, "refuse6": 10, "slow":
 LAST_REVISION = 4  # new, amended, amended, cancelled
 
 
-@pytest_asyncio.fixture(scope="module")
-async def sink() -> AsyncIterator[FaultySink]:
-    running = FaultySink(free_port(), jitter_s=0.05)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def platform(
-    kafka_bootstrap: str, postgres_dsn: str, sink: FaultySink
-) -> AsyncIterator[Platform]:
-    running = Platform(kafka_bootstrap, postgres_dsn, sink.port)
-    await running.start()
-    yield running
-    await running.stop()
+sink, platform = sink_and_platform(jitter_s=0.05)
 
 
 async def ledger(http: httpx.AsyncClient, platform: Platform, tender_id: str) -> list[Any]:

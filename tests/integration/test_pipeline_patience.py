@@ -6,18 +6,15 @@ horizon an alert does fail, saying it gave up, and is not sent when the relay re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from tenderwire_shared.envelope import new_event_id
 from tests.eventually import eventually
-from tests.infrastructure import free_port
 from tests.integration.pipeline_events import produce
-from tests.integration.pipeline_platform import PatientPlatform, alerts, rows_for
+from tests.integration.pipeline_platform import PatientPlatform, alerts, rows_for, sink_and_platform
 from tests.integration.pipeline_sink import FaultySink
 from tests.platform import Platform
 
@@ -27,22 +24,7 @@ ALERTS = 40
 OUTAGE_S = 10.0  # longer than the old window; the sink is down for at least this long
 
 
-@pytest_asyncio.fixture(scope="module")
-async def sink() -> AsyncIterator[FaultySink]:
-    running = FaultySink(free_port())
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def platform(
-    kafka_bootstrap: str, postgres_dsn: str, sink: FaultySink
-) -> AsyncIterator[Platform]:
-    running = PatientPlatform(kafka_bootstrap, postgres_dsn, sink.port)
-    await running.start()
-    yield running
-    await running.stop()
+sink, platform = sink_and_platform(PatientPlatform)
 
 
 def tried_while_down(count: int) -> Any:

@@ -24,7 +24,7 @@ from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
 from tenderwire_shared.api_errors import RETRY_AFTER_S, ErrorResponse
-from tenderwire_shared.http import refuse_unsafe_input
+from tenderwire_shared.http import NO_CONTROL_CHARACTERS, refuse_unsafe_input
 
 # An answer: a description (the body is then the one error format), or a whole OpenAPI
 # response object for an answer that is not (an HTML page, say).
@@ -90,12 +90,9 @@ def _document(op: dict[str, Any], answers: Mapping[int, Answer]) -> None:
             responses[key] = {**response, **_error_response(int(key), response["description"])}
 
 
-# What `refuse_unsafe_input` enforces, said in each parameter's schema, so that a client (or a
-# fuzzer) reading the document knows a control character is refused.
-NO_CONTROL_CHARACTERS = "^[^\\x00-\\x1f\\x7f]*$"
-
-
 def _forbid_control_characters(schema: dict[str, Any]) -> None:
+    # What `refuse_unsafe_input` enforces, said in each parameter's schema, so that a client
+    # (or a fuzzer) reading the document knows a control character is refused.
     for branch in schema.get("anyOf", ()):
         _forbid_control_characters(branch)
     if schema.get("type") == "string" and not {"pattern", "enum", "format"} & set(schema):

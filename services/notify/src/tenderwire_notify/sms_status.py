@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse
 
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.api_errors import ApiError
+from tenderwire_shared.http import NO_CONTROL_CHARACTERS
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
@@ -146,7 +147,7 @@ async def status_callback(
     pool: Annotated[asyncpg.Pool, Depends(_pool)],
     # Twilio's are numbers; any text without control characters, as the ledger stores it.
     error_code: Annotated[
-        str | None, Form(alias="ErrorCode", max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$")
+        str | None, Form(alias="ErrorCode", max_length=40, pattern=NO_CONTROL_CHARACTERS)
     ] = None,
 ) -> Response:
     reported = message_status.lower()
