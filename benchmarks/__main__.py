@@ -1,6 +1,6 @@
 """`python -m benchmarks`: start Kafka and PostgreSQL, measure, print and save the results.
 
-Kafka and PostgreSQL come from tests/infrastructure.py: servers named by
+Kafka and PostgreSQL come from tests/support/infrastructure.py: servers named by
 TW_TEST_KAFKA_BOOTSTRAP_SERVERS / TW_TEST_POSTGRES_DSN, else the project's own local ones,
 started on free ports and stopped on exit, Ctrl-C and SIGTERM included.
 """
@@ -40,7 +40,7 @@ from benchmarks.report import print_round, print_tables, write_json
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.logging import configure_logging
 from tenderwire_stack.kafka import LIBS_DIR
-from tests.infrastructure import kafka_server, postgres_server
+from tests.support.infrastructure import kafka_server, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / ".state" / "bench"

@@ -1,7 +1,7 @@
 """`python -m benchmarks.matching_writes`: how long one tender takes from consumed to outbox
 committed, for tenders that match 100 and 1,000 suppliers.
 
-PostgreSQL comes from tests/infrastructure.py (TW_TEST_POSTGRES_DSN, else a local cluster
+PostgreSQL comes from tests/support/infrastructure.py (TW_TEST_POSTGRES_DSN, else a local cluster
 started on a free port and stopped on exit). No Kafka: the clock stops when the inbox
 transaction that holds the matches and their outbox rows commits, before any relay runs.
 
@@ -61,7 +61,7 @@ from tenderwire_shared.events.tenders import (
 from tenderwire_shared.inbox import BatchConsumer, DeadLetters, EachOnItsOwn, Outcome, Record
 from tenderwire_shared.logging import configure_logging
 from tenderwire_shared.outbox import WAKE_CHANNEL, OutboxRow, headers_column
-from tests.infrastructure import postgres_server
+from tests.support.infrastructure import postgres_server
 
 # Countries of registration, LDCs among them, so LDC-first ordering has work to do.
 COUNTRIES = ("SN", "KE", "BD", "PE", "VN", "ET", "GH", "NP")

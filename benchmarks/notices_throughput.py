@@ -38,7 +38,7 @@ from tenderwire_shared.events.tenders import TENDER_PUBLISHED
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.outbox import OutboxRelay
 from tenderwire_stack.http_server import BackgroundServer
-from tests.infrastructure import free_port
+from tests.support.infrastructure import free_port
 
 # The service's own default, so the baseline writes to as many partitions as the service does.
 PARTITIONS = int(NoticesSettings.model_fields["topic_partitions"].default)
@@ -131,7 +131,7 @@ async def _until(ready: Callable[[], bool], what: str, within: float = PHASE_TIM
 
 
 async def create_database(admin_dsn: str, prefix: str) -> str:
-    """A fresh database; its DSN. As tests/platform.py makes them, without importing that module
+    """A fresh database; its DSN. As tests/support/platform.py makes them, without importing it
     (it imports every service's app, so one service's missing dependency would stop this)."""
     name = f"{prefix}_{new_event_id().replace('-', '')[-12:]}"
     conn = await asyncpg.connect(admin_dsn)

@@ -37,8 +37,8 @@ _DESCRIPTION = (
 
 
 def in_days(days: float, offset_hours: int = 1) -> str:
-    """A deadline `days` from now in the agency's local time, as tests/integration/notices_api.py
-    writes it (not imported: that module pulls every service's app in through tests.platform)."""
+    """A deadline `days` from now in the agency's local time, as tests/support/notices_api.py writes
+    it (not imported: that module pulls every service's app in through tests.support.platform)."""
     local = datetime.now(UTC) + timedelta(days=days, hours=offset_hours)
     return f"{local:%Y-%m-%dT%H:%M:%S}+{offset_hours:02d}:00"
 

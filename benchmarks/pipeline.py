@@ -1,6 +1,6 @@
 """`python -m benchmarks.pipeline`: the alert pipeline end to end, beside a bare SMTP loop.
 
-Kafka and PostgreSQL come from tests/infrastructure.py, as for `python -m benchmarks`
+Kafka and PostgreSQL come from tests/support/infrastructure.py, as for `python -m benchmarks`
 (`--fsync` starts the project's own PostgreSQL with fsync and synchronous_commit on instead).
 notices, matching and notify run as separate uvicorn processes at TW_LOG_LEVEL=INFO with JSON
 logs to files, each with its own database, as deployed; notify sends to an SMTP sink in its own
@@ -64,9 +64,9 @@ from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.postgres import PostgresCluster
-from tests.infrastructure import free_port, kafka_server, postgres_server
-from tests.kafka_reader import group_lag
-from tests.service_process import ServiceProcess
+from tests.support.infrastructure import free_port, kafka_server, postgres_server
+from tests.support.kafka_reader import group_lag
+from tests.support.service_process import ServiceProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / ".state" / "bench"

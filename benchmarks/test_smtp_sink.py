@@ -16,7 +16,7 @@ from aiosmtpd.smtp import SMTP
 
 from benchmarks.pipeline import SinkLog
 from benchmarks.smtp_sink import RecordingHandler
-from tests.infrastructure import free_port
+from tests.support.infrastructure import free_port
 
 
 def _alert(token: str, to: str) -> EmailMessage:

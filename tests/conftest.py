@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.infrastructure import free_port, kafka_server, postgres_server
-from tests.platform import Platform
+from tests.support.infrastructure import free_port, kafka_server, postgres_server
+from tests.support.platform import Platform
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -28,10 +28,10 @@ from tenderwire_shared.envelope import RawEnvelope, new_event_id
 from tenderwire_shared.inbox import consuming, consuming_batches
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
-from tests.eventually import eventually
-from tests.infrastructure import kafka_server, postgres_server
-from tests.kafka_reader import group_lag
-from tests.platform import create_database
+from tests.support.eventually import eventually
+from tests.support.infrastructure import kafka_server, postgres_server
+from tests.support.kafka_reader import group_lag
+from tests.support.platform import create_database
 
 TOPIC = "measure.counted.v1"
 

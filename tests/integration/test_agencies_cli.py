@@ -8,9 +8,9 @@ import asyncpg
 import pytest
 
 from tenderwire_notices import agencies
-from tests.infrastructure import free_port
-from tests.platform import create_database
-from tests.tw_cli import run_tw
+from tests.support.infrastructure import free_port
+from tests.support.platform import create_database
+from tests.support.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,9 @@ from tenderwire_shared.envelope import Envelope, RawEnvelope, new_event_id
 from tenderwire_shared.inbox import BatchConsumer, PoisonMessageError, consuming_batches
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.topics import dead_letter_topic
-from tests.eventually import eventually
-from tests.kafka_reader import Seen, group_lag, read_until, reset_group_to_earliest
-from tests.platform import create_database
+from tests.support.eventually import eventually
+from tests.support.kafka_reader import Seen, group_lag, read_until, reset_group_to_earliest
+from tests.support.platform import create_database
 
 pytestmark = pytest.mark.integration
 

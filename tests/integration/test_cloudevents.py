@@ -12,9 +12,9 @@ from cloudevents.core.bindings import kafka as binding
 from cloudevents.v1 import kafka as v1_binding
 
 from tenderwire_shared import topics
-from tests.integration.test_walking_skeleton import a_notice, as_agency, register, unique
-from tests.kafka_reader import Seen, read_until
-from tests.platform import Platform
+from tests.support.kafka_reader import Seen, read_until
+from tests.support.platform import Platform
+from tests.support.walkthrough import a_notice, as_agency, register, unique
 
 pytestmark = pytest.mark.integration
 

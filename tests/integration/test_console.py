@@ -26,30 +26,19 @@ from tenderwire_console.bootstrap import create_app
 from tenderwire_console.settings import ConsoleSettings
 from tenderwire_shared import topics
 from tenderwire_stack.http_server import BackgroundServer
-from tests.eventually import eventually
-from tests.infrastructure import free_port
-from tests.integration.matching_helpers import publish, register, unique
-from tests.integration.notices_api import Agency, in_days
-from tests.integration.test_smtp_failures import deliveries
-from tests.kafka_reader import read_until
-from tests.platform import OPERATOR_HEADERS, OPERATOR_TOKEN, Platform, with_database
+from tests.support.browser import BROWSER_WAIT_MS, CHROMIUM_ARGS, chromium_or_skip
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
+from tests.support.kafka_reader import read_until
+from tests.support.matching_helpers import publish, register, unique
+from tests.support.notices_api import Agency, in_days
+from tests.support.notify_api import deliveries
+from tests.support.platform import OPERATOR_HEADERS, OPERATOR_TOKEN, Platform, with_database
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_SCREENSHOT = ROOT / "docs/console/timeline.png"
-CHROMIUM = Path(os.environ.get("TW_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Generous: the whole platform shares two cores with other test runs. Nothing asserts speed.
-BROWSER_WAIT_MS = 60_000
 TITLE_THE_API_ALLOWS = 'Gowns <5 kg & "masks"'
 # The notices API refuses markup, so these are written straight into the databases: the
 # console must not rely on every row having come through today's validation.
@@ -439,12 +428,6 @@ async def test_the_feed_stream_stops_on_the_server_when_the_client_goes_away(
                 break
         assert await open_streams() == 1
     assert await eventually(open_streams, until=lambda n: n == 0) == 0
-
-
-def chromium_or_skip() -> Path:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium")
-    return CHROMIUM
 
 
 @dataclass

@@ -17,8 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from tenderwire_shared import topics
 from tenderwire_shared.kafka_admin import MAX_MESSAGE_BYTES, set_topic_configs
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.eventually import eventually
-from tests.integration.hostile_consumers import (
+from tests.support.eventually import eventually
+from tests.support.hostile_consumers import (
     HostileScene,
     Outgoing,
     Settled,
@@ -27,15 +27,15 @@ from tests.integration.hostile_consumers import (
     hostile_scene,
     send,
 )
-from tests.integration.test_walking_skeleton import (
+from tests.support.kafka_reader import group_lag, read_until
+from tests.support.platform import Platform
+from tests.support.walkthrough import (
     a_notice,
     as_agency,
     mail_to,
     register,
     unique,
 )
-from tests.kafka_reader import group_lag, read_until
-from tests.platform import Platform
 
 pytestmark = pytest.mark.integration
 

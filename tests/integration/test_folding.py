@@ -25,7 +25,7 @@ from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
-from tests.platform import create_database
+from tests.support.platform import create_database
 
 pytestmark = pytest.mark.integration
 

@@ -20,14 +20,14 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from tenderwire_shared.envelope import new_event_id
-from tests.integration.hostile_consumers import (
+from tests.support.hostile_consumers import (
     HostileScene,
     Outgoing,
     assert_a_faithful_copy,
     hostile_scene,
     pretty,
 )
-from tests.platform import Platform
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
 

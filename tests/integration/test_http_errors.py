@@ -20,12 +20,12 @@ from tenderwire_notices.bootstrap import create_app as notices_app
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.postgres import PostgresCluster
-from tests.infrastructure import free_port
-from tests.integration.matching_helpers import supplier
-from tests.integration.notices_api import Agency, in_days
-from tests.integration.test_console import BROWSER_WAIT_MS, CHROMIUM_ARGS, chromium_or_skip
-from tests.integration.test_walking_skeleton import a_notice
-from tests.platform import OPERATOR_HEADERS, Platform, create_database
+from tests.support.browser import BROWSER_WAIT_MS, CHROMIUM_ARGS, chromium_or_skip
+from tests.support.infrastructure import free_port
+from tests.support.matching_helpers import supplier
+from tests.support.notices_api import Agency, in_days
+from tests.support.platform import OPERATOR_HEADERS, Platform, create_database
+from tests.support.walkthrough import a_notice
 
 pytestmark = pytest.mark.integration
 

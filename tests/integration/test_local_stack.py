@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tenderwire_stack.stack import Ports, Stack
-from tests.infrastructure import free_port
+from tests.support.infrastructure import free_port
 
 pytestmark = pytest.mark.integration
 

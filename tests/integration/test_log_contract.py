@@ -26,11 +26,11 @@ from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.logging import CONTRACT_KEYS
 from tenderwire_stack.mailcatcher import MailCatcher
 from tenderwire_stack.smsgateway import SmsGateway
-from tests.eventually import eventually
-from tests.infrastructure import free_port
-from tests.integration.matching_helpers import supplier, tender
-from tests.platform import create_database
-from tests.service_process import ServiceProcess
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
+from tests.support.matching_helpers import supplier, tender
+from tests.support.platform import create_database
+from tests.support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.eventually import eventually
-from tests.integration.matching_helpers import (
+from tests.support.eventually import eventually
+from tests.support.matching_helpers import (
     alerts_for,
     matched_ids,
     publish,
@@ -20,8 +20,8 @@ from tests.integration.matching_helpers import (
     seen_by_matching,
     supplier,
 )
-from tests.integration.notices_api import Agency, in_days
-from tests.platform import Platform
+from tests.support.notices_api import Agency, in_days
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.matching_helpers import register, supplier, unique
-from tests.platform import Platform
+from tests.support.matching_helpers import register, supplier, unique
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
 

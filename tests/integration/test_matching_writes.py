@@ -20,7 +20,7 @@ from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
 from tenderwire_shared.outbox import WAKE_CHANNEL, add_many_to_outbox, add_to_outbox
-from tests.eventually import eventually
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.integration
 

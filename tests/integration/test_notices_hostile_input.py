@@ -16,12 +16,11 @@ from aiokafka import AIOKafkaProducer
 
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import Envelope
-from tests.eventually import eventually
-from tests.integration.notices_api import Agency, in_days
-from tests.integration.test_notices_lifecycle import closed
-from tests.integration.test_walking_skeleton import a_notice, unique
-from tests.kafka_reader import read_until
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.kafka_reader import read_until
+from tests.support.notices_api import Agency, closed, in_days
+from tests.support.platform import Platform
+from tests.support.walkthrough import a_notice, unique
 
 pytestmark = pytest.mark.integration
 

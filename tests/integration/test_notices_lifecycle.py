@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import httpx
@@ -12,10 +11,10 @@ import pytest_asyncio
 from jsonschema import Draft202012Validator
 
 from tenderwire_shared.contracts import event_json_schema
-from tests.eventually import eventually
-from tests.integration.notices_api import Agency, in_days, tender_events
-from tests.integration.test_walking_skeleton import a_notice
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.notices_api import Agency, closed, in_days, published, tender_events
+from tests.support.platform import Platform
+from tests.support.walkthrough import a_notice
 
 pytestmark = pytest.mark.integration
 
@@ -31,25 +30,6 @@ def messages(response: httpx.Response) -> str:
     problems = response.json()["detail"]
     assert isinstance(problems, list), problems
     return "; ".join(p["msg"] for p in problems)
-
-
-async def published(agency: Agency, **overrides: Any) -> dict[str, Any]:
-    response = await agency.publish(a_notice(**{"deadline": in_days(10), **overrides}))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def closed(agency: Agency, platform: Platform) -> dict[str, Any]:
-    """A notice whose deadline has passed on the platform's clock, closed by the closer."""
-    notice = await published(agency, deadline=in_days(1))
-    platform.clock.advance(timedelta(days=2))
-    try:
-        return await eventually(
-            lambda: agency.get(notice["id"]), until=lambda n: n["status"] == "closed"
-        )
-    finally:
-        platform.clock.advance(timedelta(days=-2))
 
 
 async def test_a_notice_lives_through_amendments_closing_and_award_with_one_event_each(

@@ -14,11 +14,11 @@ from tenderwire_shared import topics
 from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.events.matches import MatchCreated
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.eventually import eventually
-from tests.infrastructure import free_port
-from tests.integration.pipeline_events import new_tender_alert
-from tests.platform import create_database
-from tests.service_process import ServiceProcess
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
+from tests.support.pipeline_events import new_tender_alert
+from tests.support.platform import create_database
+from tests.support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

@@ -8,11 +8,11 @@ import httpx
 import pytest
 
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.eventually import eventually
-from tests.integration.matching_helpers import publish, register, unique
-from tests.integration.notices_api import Agency
-from tests.integration.test_smtp_failures import deliveries, settled
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.matching_helpers import publish, register, unique
+from tests.support.notices_api import Agency
+from tests.support.notify_api import deliveries, settled
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
 

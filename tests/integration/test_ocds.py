@@ -15,9 +15,9 @@ import pytest
 import pytest_asyncio
 
 from tenderwire_notices.ocds import standard
-from tests.integration.notices_api import Agency, in_days
-from tests.integration.test_walking_skeleton import a_notice
-from tests.platform import Platform
+from tests.support.notices_api import Agency, in_days
+from tests.support.platform import Platform
+from tests.support.walkthrough import a_notice
 
 pytestmark = pytest.mark.integration
 

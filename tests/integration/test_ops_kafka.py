@@ -20,14 +20,14 @@ from tenderwire_console.lag import consumer_lag
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.inbox import DeadLetters, Record
-from tests.eventually import eventually
-from tests.integration.matching_helpers import matched_ids, publish, register, seen_by_matching
-from tests.integration.notices_api import Agency, in_days
 from tests.integration.test_notices_hostile_input import command, publish_raw
-from tests.integration.test_walking_skeleton import a_notice, unique
-from tests.kafka_reader import read_until
-from tests.platform import Platform
-from tests.tw_cli import CLI_DEADLINE_S, run_tw
+from tests.support.eventually import eventually
+from tests.support.kafka_reader import read_until
+from tests.support.matching_helpers import matched_ids, publish, register, seen_by_matching
+from tests.support.notices_api import Agency, in_days
+from tests.support.platform import Platform
+from tests.support.tw_cli import CLI_DEADLINE_S, run_tw
+from tests.support.walkthrough import a_notice, unique
 
 pytestmark = pytest.mark.integration
 

@@ -14,12 +14,12 @@ import pytest
 from tenderwire_notices import agencies
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
-from tests.infrastructure import free_port
-from tests.integration.notices_api import in_days
-from tests.integration.test_walking_skeleton import a_notice
-from tests.kafka_reader import Seen, read_until
-from tests.platform import create_database
-from tests.service_process import ServiceProcess
+from tests.support.infrastructure import free_port
+from tests.support.kafka_reader import Seen, read_until
+from tests.support.notices_api import in_days
+from tests.support.platform import create_database
+from tests.support.service_process import ServiceProcess
+from tests.support.walkthrough import a_notice
 
 pytestmark = pytest.mark.integration
 

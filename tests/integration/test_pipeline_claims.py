@@ -15,9 +15,9 @@ import pytest
 
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.eventually import eventually
-from tests.integration.pipeline_platform import alerts, rows_for
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.pipeline_platform import alerts, rows_for
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
 

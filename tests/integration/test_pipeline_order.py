@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.eventually import eventually
-from tests.integration.matching_helpers import publish, register, unique
-from tests.integration.notices_api import Agency, in_days
-from tests.integration.pipeline_platform import sink_and_platform
-from tests.integration.pipeline_sink import FaultySink
-from tests.platform import OPERATOR_HEADERS, Platform
+from tests.support.eventually import eventually
+from tests.support.matching_helpers import publish, register, unique
+from tests.support.notices_api import Agency, in_days
+from tests.support.pipeline_platform import sink_and_platform
+from tests.support.pipeline_sink import FaultySink
+from tests.support.platform import OPERATOR_HEADERS, Platform
 
 pytestmark = pytest.mark.integration
 

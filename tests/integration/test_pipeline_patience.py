@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from tenderwire_shared.envelope import new_event_id
-from tests.eventually import eventually
-from tests.integration.pipeline_events import produce
-from tests.integration.pipeline_platform import PatientPlatform, alerts, rows_for, sink_and_platform
-from tests.integration.pipeline_sink import FaultySink
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.pipeline_events import produce
+from tests.support.pipeline_platform import PatientPlatform, alerts, rows_for, sink_and_platform
+from tests.support.pipeline_sink import FaultySink
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
 

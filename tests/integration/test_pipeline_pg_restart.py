@@ -16,11 +16,11 @@ import pytest
 
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.postgres import PostgresCluster
-from tests.eventually import eventually
-from tests.infrastructure import free_port
-from tests.integration.pipeline_events import new_tender_alert, produce
-from tests.integration.pipeline_sink import FaultySink
-from tests.service_process import ServiceProcess
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
+from tests.support.pipeline_events import new_tender_alert, produce
+from tests.support.pipeline_sink import FaultySink
+from tests.support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.matching_helpers import supplier, tender, unique
-from tests.integration.notices_api import Agency
-from tests.platform import Platform
+from tests.support.matching_helpers import supplier, tender, unique
+from tests.support.notices_api import Agency
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
 

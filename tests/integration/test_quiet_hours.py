@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.eventually import eventually
-from tests.integration.matching_helpers import publish, register, seen_by_matching, unique
-from tests.integration.notices_api import Agency
-from tests.integration.test_smtp_failures import deliveries
-from tests.integration.test_walking_skeleton import mail_to
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.matching_helpers import publish, register, seen_by_matching, unique
+from tests.support.notices_api import Agency
+from tests.support.notify_api import deliveries
+from tests.support.platform import Platform
+from tests.support.walkthrough import mail_to
 
 pytestmark = pytest.mark.integration
 

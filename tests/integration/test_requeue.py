@@ -27,9 +27,9 @@ from tenderwire_console.bootstrap import create_app
 from tenderwire_console.settings import ConsoleSettings
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_stack.http_server import BackgroundServer
-from tests.infrastructure import free_port
-from tests.platform import OPERATOR_HEADERS, OPERATOR_TOKEN, create_database
-from tests.tw_cli import CLI_DEADLINE_S, run_tw
+from tests.support.infrastructure import free_port
+from tests.support.platform import OPERATOR_HEADERS, OPERATOR_TOKEN, create_database
+from tests.support.tw_cli import CLI_DEADLINE_S, run_tw
 
 pytestmark = pytest.mark.integration
 

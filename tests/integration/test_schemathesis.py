@@ -41,7 +41,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CaseMetadata, TestPhase
 
-from tests.integration.fuzz_stack import (
+from tests.support.fuzz_stack import (
     UNMATCHED_CODE,
     FuzzStack,
     SeededNotice,

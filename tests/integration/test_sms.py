@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from tenderwire_notify.sms_text import segments
-from tests.eventually import eventually
-from tests.integration.matching_helpers import publish, register, unique
-from tests.integration.notices_api import Agency
-from tests.integration.sms_callbacks import post_status
-from tests.integration.test_smtp_failures import deliveries
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.matching_helpers import publish, register, unique
+from tests.support.notices_api import Agency
+from tests.support.notify_api import deliveries
+from tests.support.platform import Platform
+from tests.support.sms_callbacks import post_status
 
 pytestmark = pytest.mark.integration
 

@@ -31,9 +31,9 @@ from tenderwire_shared.settings import Environment
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.postgres import PostgresCluster
 from tenderwire_stack.smsgateway import SmsGateway, SmsRecord
-from tests.eventually import eventually
-from tests.infrastructure import free_port
-from tests.integration.sms_callbacks import post_status
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
+from tests.support.sms_callbacks import post_status
 
 pytestmark = pytest.mark.integration
 

@@ -3,35 +3,18 @@ fails the alert and suppresses the address, so later alerts are not even attempt
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.eventually import eventually
-from tests.integration.matching_helpers import publish, register, unique
-from tests.integration.notices_api import Agency
-from tests.integration.test_walking_skeleton import mail_to
-from tests.platform import OPERATOR_HEADERS, Platform
+from tests.support.eventually import eventually
+from tests.support.matching_helpers import publish, register, unique
+from tests.support.notices_api import Agency
+from tests.support.notify_api import deliveries, settled
+from tests.support.platform import Platform
+from tests.support.walkthrough import mail_to
 
 pytestmark = pytest.mark.integration
-
-
-async def deliveries(http: httpx.AsyncClient, platform: Platform, supplier_id: str) -> list[Any]:
-    assert platform.notify is not None
-    response = await http.get(
-        f"{platform.notify.url}/v1/deliveries",
-        params={"supplier_id": supplier_id},
-        headers=OPERATOR_HEADERS,
-    )
-    response.raise_for_status()
-    found: list[Any] = response.json()
-    return found
-
-
-def settled(rows: list[Any], count: int) -> bool:
-    return len(rows) == count and all(r["state"] not in ("queued", "sending") for r in rows)
 
 
 async def test_a_temporary_refusal_is_retried_and_then_delivered_once(

@@ -17,13 +17,13 @@ import pytest_asyncio
 from tenderwire_console.trace import TenderTrace, TraceStep, trace_tender
 from tenderwire_matching.bootstrap import create_app as matching_app
 from tenderwire_shared import topics
-from tests.eventually import eventually
-from tests.integration.matching_helpers import publish, register, seen_by_matching, unique
-from tests.integration.notices_api import Agency
-from tests.integration.test_smtp_failures import deliveries, settled
-from tests.kafka_reader import read_until
-from tests.platform import Platform, running
-from tests.tw_cli import run_tw
+from tests.support.eventually import eventually
+from tests.support.kafka_reader import read_until
+from tests.support.matching_helpers import publish, register, seen_by_matching, unique
+from tests.support.notices_api import Agency
+from tests.support.notify_api import deliveries, settled
+from tests.support.platform import Platform, running
+from tests.support.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
 

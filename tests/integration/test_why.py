@@ -17,12 +17,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.eventually import eventually
-from tests.integration.matching_helpers import publish, register, seen_by_matching, unique
-from tests.integration.notices_api import Agency
-from tests.integration.test_smtp_failures import deliveries, settled
-from tests.platform import Platform
-from tests.tw_cli import run_tw
+from tests.support.eventually import eventually
+from tests.support.matching_helpers import publish, register, seen_by_matching, unique
+from tests.support.notices_api import Agency
+from tests.support.notify_api import deliveries, settled
+from tests.support.platform import Platform
+from tests.support.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
 

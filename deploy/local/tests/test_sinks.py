@@ -13,8 +13,8 @@ from fastapi import FastAPI, Form
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.mailcatcher import MailCatcher
 from tenderwire_stack.smsgateway import SmsGateway
-from tests.eventually import eventually
-from tests.infrastructure import free_port
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
 
 
 def a_message(to: str) -> EmailMessage:

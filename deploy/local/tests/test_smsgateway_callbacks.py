@@ -16,8 +16,8 @@ from fastapi import FastAPI, Form, Header, Response
 from tenderwire_notify.sms_status import signature_matches
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.smsgateway import SmsGateway, SmsRecord
-from tests.eventually import eventually
-from tests.infrastructure import free_port
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
 
 
 @dataclass

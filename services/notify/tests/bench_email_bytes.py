@@ -34,7 +34,7 @@ from tenderwire_notify.unsubscribe import Subscription, link_for
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
 from tenderwire_shared.settings import Environment
-from tests.infrastructure import free_port
+from tests.support.infrastructure import free_port
 
 # The old path's oracle lives with the tests that compare against it.
 sys.path.insert(0, __file__.rsplit("/", 1)[0])

@@ -29,7 +29,7 @@ from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
 from tenderwire_shared.settings import Environment
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.infrastructure import free_port
+from tests.support.infrastructure import free_port
 
 
 def settings_for(port: int, **overrides: object) -> NotifySettings:

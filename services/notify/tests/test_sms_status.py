@@ -25,7 +25,7 @@ from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SmsProvider, status_callback_url
 from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.settings import Environment
-from tests.infrastructure import free_port
+from tests.support.infrastructure import free_port
 
 # Where the provider calls: the proxy in front of notify, not the address notify listens on.
 PUBLIC_URL = "https://notify.example.org/tenderwire"

@@ -9,10 +9,10 @@ import asyncpg
 import pytest_asyncio
 
 from tenderwire_notify.settings import NotifySettings
-from tests.infrastructure import free_port
-from tests.integration.pipeline_events import new_tender_alert
-from tests.integration.pipeline_sink import FaultySink
-from tests.platform import Platform
+from tests.support.infrastructure import free_port
+from tests.support.pipeline_events import new_tender_alert
+from tests.support.pipeline_sink import FaultySink
+from tests.support.platform import Platform
 
 
 class PatientPlatform(Platform):

@@ -30,12 +30,12 @@ from tenderwire_shared.events.tenders import (
 )
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.topics import dead_letter_topic
-from tests.eventually import eventually
-from tests.integration.notices_api import in_days
-from tests.integration.pipeline_events import a_tender, new_tender_alert
-from tests.integration.test_walking_skeleton import a_notice, unique
-from tests.kafka_reader import group_lag
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.kafka_reader import group_lag
+from tests.support.notices_api import in_days
+from tests.support.pipeline_events import a_tender, new_tender_alert
+from tests.support.platform import Platform
+from tests.support.walkthrough import a_notice, unique
 
 # Enough for a few MB of compressible text; the broker judges the compressed batch.
 LARGEST_TEST_REQUEST = 16 * 1024 * 1024

@@ -8,8 +8,10 @@ from typing import Any
 import httpx
 
 from tenderwire_shared import topics
-from tests.kafka_reader import Seen, read_until
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.kafka_reader import Seen, read_until
+from tests.support.platform import Platform
+from tests.support.walkthrough import a_notice
 
 
 def in_days(days: float, offset_hours: int = 1) -> str:
@@ -78,3 +80,22 @@ async def tender_events(platform: Platform, tender_id: str, count: int) -> list[
         lambda seen: len(seen) >= count,
         keep=lambda s: s.key == tender_id.encode(),
     )
+
+
+async def published(agency: Agency, **overrides: Any) -> dict[str, Any]:
+    response = await agency.publish(a_notice(**{"deadline": in_days(10), **overrides}))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def closed(agency: Agency, platform: Platform) -> dict[str, Any]:
+    """A notice whose deadline has passed on the platform's clock, closed by the closer."""
+    notice = await published(agency, deadline=in_days(1))
+    platform.clock.advance(timedelta(days=2))
+    try:
+        return await eventually(
+            lambda: agency.get(notice["id"]), until=lambda n: n["status"] == "closed"
+        )
+    finally:
+        platform.clock.advance(timedelta(days=-2))

@@ -8,9 +8,9 @@ import asyncpg
 import httpx
 
 from tenderwire_shared.envelope import new_event_id
-from tests.eventually import eventually
-from tests.integration.notices_api import Agency, in_days
-from tests.platform import Platform
+from tests.support.eventually import eventually
+from tests.support.notices_api import Agency, in_days
+from tests.support.platform import Platform
 
 
 def unique(label: str) -> str:

@@ -24,9 +24,9 @@ from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.settings import Environment
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.smsgateway import SmsGateway
-from tests.eventually import eventually
-from tests.infrastructure import free_port
-from tests.kafka_reader import group_lag, reset_group_to_earliest
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
+from tests.support.kafka_reader import group_lag, reset_group_to_earliest
 
 
 def with_database(dsn: str, database: str) -> str:

@@ -20,11 +20,11 @@ import httpx
 
 from tenderwire_notify.unsubscribe import Subscription, token_for
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.eventually import eventually
-from tests.infrastructure import free_port
-from tests.integration.matching_helpers import publish, register, unique
-from tests.integration.notices_api import Agency, in_days
-from tests.platform import OPERATOR_TOKEN, Platform
+from tests.support.eventually import eventually
+from tests.support.infrastructure import free_port
+from tests.support.matching_helpers import publish, register, unique
+from tests.support.notices_api import Agency, in_days
+from tests.support.platform import OPERATOR_TOKEN, Platform
 
 T = TypeVar("T")
 
