@@ -17,9 +17,9 @@ import pytest
 import pytest_asyncio
 from pydantic import AnyHttpUrl
 
-from tenderwire_notify import domain, repository
+from tenderwire_notify import domain, repository, services
+from tenderwire_notify.domain import Folded, Outcome, Result
 from tenderwire_notify.handlers import MatchHandler
-from tenderwire_notify.repository import Folded, Result
 from tenderwire_shared.clock import ManualClock
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
@@ -424,8 +424,9 @@ async def test_a_row_on_its_way_is_not_folded_and_the_newer_one_waits_until_it_i
     assert await story.claim(pool) == []
 
     async with pool.acquire() as conn, conn.transaction():
-        folded = await repository.record_results(
-            conn, [Result(first.id, False, "sent", "email", key=story.key(), provider_ref="m-1")]
+        folded = await services.record_results(
+            conn,
+            [Result(first.id, False, Outcome.SENT, "email", key=story.key(), provider_ref="m-1")],
         )
 
     assert folded == []
@@ -443,13 +444,13 @@ async def test_a_retry_of_the_row_on_its_way_folds_it_into_the_revision_waiting_
     await story.arrive(pool, second_alert)
 
     async with pool.acquire() as conn, conn.transaction():
-        folded = await repository.record_results(
+        folded = await services.record_results(
             conn,
             [
                 Result(
                     first_id,
                     False,
-                    "retry",
+                    Outcome.RETRY,
                     "email",
                     key=story.key(),
                     error="451 4.3.0 try again later",

@@ -16,8 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tenderwire_notify.sms import status_callback_url
-from tenderwire_notify.sms_status import SIGNATURE_HEADER
+from tenderwire_notify.sms import SIGNATURE_HEADER, status_callback_url
 from tenderwire_shared.envelope import new_event_id
 from tests.support.platform import OPERATOR_HEADERS, SMS_AUTH_TOKENS, Platform
 from tests.support.sms_callbacks import post_status

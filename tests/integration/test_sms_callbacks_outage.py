@@ -20,7 +20,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from tenderwire_notify import sms_status
+from tenderwire_notify import api
 from tenderwire_notify.bootstrap import MIGRATIONS
 from tenderwire_notify.bootstrap import create_app as notify_app
 from tenderwire_notify.settings import NotifySettings
@@ -171,7 +171,7 @@ async def test_delivered_overtaking_the_workers_own_record_is_kept(ledger: async
     real HTTP and PostgreSQL; the worker's later write is played by the rule it keeps: it
     moves only 'sending' to 'sent'."""
     app = FastAPI()
-    app.include_router(sms_status.router)
+    app.include_router(api.sms_router)
     app.state.pool = ledger
     server = BackgroundServer(app, port=free_port())
     app.state.settings = NotifySettings(

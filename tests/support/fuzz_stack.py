@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tenderwire_notify.unsubscribe import Subscription, token_for
+from tenderwire_notify.schemas import Subscriber, token_for
 from tenderwire_stack.mailcatcher import MailCatcher
 from tests.support.eventually import eventually
 from tests.support.infrastructure import free_port
@@ -194,7 +194,7 @@ async def _seed(platform: Platform, http: httpx.AsyncClient) -> Seeds:
     deliveries = await _deliveries(http, platform, suppliers)
     notify_settings = platform.notify_settings()
     unsubscribe_tokens = [
-        token_for(notify_settings, Subscription(supplier_id=s.id, channel="email", address=s.email))
+        token_for(notify_settings, Subscriber(supplier_id=s.id, channel="email", address=s.email))
         for s in suppliers
     ]
     page = await http.get(f"{agencies[0].base}", params={"limit": 1})

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import httpx
 
-from tenderwire_notify.sms import SmsProvider, status_callback_url
-from tenderwire_notify.sms_status import SIGNATURE_HEADER, twilio_signature
+from tenderwire_notify.sms import (
+    SIGNATURE_HEADER,
+    SmsProvider,
+    status_callback_url,
+    twilio_signature,
+)
 
 
 async def post_status(

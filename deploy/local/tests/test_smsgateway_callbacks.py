@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Form, Header, Response
 
-from tenderwire_notify.sms_status import signature_matches
+from tenderwire_notify.sms import signature_matches
 from tenderwire_stack.http_server import BackgroundServer
 from tenderwire_stack.smsgateway import SmsGateway, SmsRecord
 from tests.support.eventually import eventually

@@ -29,8 +29,8 @@ from tenderwire_notify.domain import content_key
 from tenderwire_notify.email_messages import EmailComposer
 from tenderwire_notify.mailer import Mailer
 from tenderwire_notify.rendering import render
+from tenderwire_notify.schemas import Subscriber, link_for
 from tenderwire_notify.settings import NotifySettings
-from tenderwire_notify.unsubscribe import Subscription, link_for
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
 from tenderwire_shared.settings import Environment
@@ -87,7 +87,7 @@ def old_message_bytes(job: Job) -> bytes:
     match = job.match.model_copy(update={"recipient": recipient})
     rendered = render(match, language=job.language, timezone_name=job.timezone)
     link = link_for(
-        SETTINGS, Subscription(supplier_id=job.supplier_id, channel="email", address=job.address)
+        SETTINGS, Subscriber(supplier_id=job.supplier_id, channel="email", address=job.address)
     )
     message = old_build_message(
         to=job.address, delivery_id=job.id, rendered=rendered, unsubscribe_link=link
@@ -130,7 +130,7 @@ def cpu() -> None:
     def link_only(job: Job) -> object:
         return link_for(
             SETTINGS,
-            Subscription(supplier_id=job.supplier_id, channel="email", address=job.address),
+            Subscriber(supplier_id=job.supplier_id, channel="email", address=job.address),
         )
 
     for label, work, batch in [
@@ -138,7 +138,7 @@ def cpu() -> None:
         ("new: compose, content cached (same words)", new_warm, shared),
         ("new: compose, every content new (cache miss)", new_cold, distinct),
         ("new: message bytes only (no link signing)", bytes_only, shared),
-        ("unsubscribe.link_for alone", link_only, shared),
+        ("schemas.link_for alone", link_only, shared),
     ]:
         figures = cpu_per_message(work, batch)
         print(
@@ -246,7 +246,7 @@ async def old_path_loop(port: int, batch: list[Job]) -> Figures:
             rendered = render(job.match, language=job.language, timezone_name=job.timezone)
             link = link_for(
                 SETTINGS,
-                Subscription(supplier_id=job.supplier_id, channel="email", address=job.address),
+                Subscriber(supplier_id=job.supplier_id, channel="email", address=job.address),
             )
             message = old_build_message(
                 to=job.address, delivery_id=job.id, rendered=rendered, unsubscribe_link=link

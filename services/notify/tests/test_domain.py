@@ -1,10 +1,12 @@
-"""Notify's pure rules: folding waiting alerts, the content key, retry timing, the breaker."""
+"""Notify's pure rules: delivery states, channel choice, quiet hours and the digest hour,
+folding waiting alerts, the content key, retry timing, the breaker, the SMS status ranks and
+the requeue filters."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -13,14 +15,39 @@ from hypothesis import strategies as st
 from pydantic import AnyHttpUrl
 
 from tenderwire_notify.domain import (
+    AHEAD_OF_A_REQUEUE,
+    FINAL_RANK,
+    SMS_PROGRESS_ONLY,
+    SMS_RANKS,
+    SMS_STATUSES,
+    UNSENT,
     BreakerState,
+    ChannelName,
     CircuitBreaker,
+    DeliveryState,
+    RequeueFilterError,
     RetryPolicy,
+    channels_for,
+    check_requeue_filters,
     content_key,
+    deferred_until,
     fold,
+    initial_state,
+    local_day_if_due,
     merged_changes,
+    out_of_order,
+    sms_rank,
+    sms_state_for,
+    sms_status_applies,
+    sms_status_error,
 )
-from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
+from tenderwire_shared.events.matches import (
+    Delivery,
+    MatchCreated,
+    MatchKind,
+    QuietHours,
+    Recipient,
+)
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -35,13 +62,21 @@ SUPPLIER = Recipient(
 
 def snapshot(revision: int, **fields: Any) -> TenderSnapshot:
     values: dict[str, Any] = {
-        "tender_id": "tender-1", "revision": revision, "agency": "UNDP",
-        "reference": "RFQ-1", "title": f"Water pumps, revision {revision}", "description": "",
-        "language": "en", "notice_type": NoticeType.INVITATION_TO_BID,
-        "unspsc_codes": ("40141700",), "beneficiary_countries": ("SEN",),
-        "deadline": NOW + timedelta(days=20), "deadline_utc_offset_minutes": 0,
-        "published_at": NOW, "url": AnyHttpUrl("https://example.org/t"),
-    }  # fmt: skip
+        "tender_id": "tender-1",
+        "revision": revision,
+        "agency": "UNDP",
+        "reference": "RFQ-1",
+        "title": f"Water pumps, revision {revision}",
+        "description": "",
+        "language": "en",
+        "notice_type": NoticeType.INVITATION_TO_BID,
+        "unspsc_codes": ("40141700",),
+        "beneficiary_countries": ("SEN",),
+        "deadline": NOW + timedelta(days=20),
+        "deadline_utc_offset_minutes": 0,
+        "published_at": NOW,
+        "url": AnyHttpUrl("https://example.org/t"),
+    }
     return TenderSnapshot(**(values | fields))
 
 
@@ -579,3 +614,216 @@ def test_is_open_agrees_with_whether_a_send_would_be_allowed(
         # Asking must not change the answer: `is_open` is a pure look, `allows` may take a probe.
         was_open = circuit.is_open(moment)
         assert circuit.allows(moment) is not was_open
+
+
+# --- Delivery states -----------------------------------------------------------------------
+
+
+def test_the_states_are_the_words_the_ledger_stores() -> None:
+    assert {s.value for s in DeliveryState} == {
+        "batched",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "failed",
+        "superseded",
+        "suppressed",
+    }
+    assert DeliveryState("queued") is DeliveryState.QUEUED
+
+
+def test_only_waiting_rows_count_as_unsent() -> None:
+    assert set(UNSENT) == {DeliveryState.QUEUED, DeliveryState.BATCHED}
+
+
+# --- Channel choice ------------------------------------------------------------------------
+
+
+def recipient(**fields: Any) -> Recipient:
+    return SUPPLIER.model_copy(update=fields)
+
+
+def test_email_always_and_sms_too_for_a_mobile_that_wants_alerts_at_once() -> None:
+    assert channels_for(SUPPLIER) == [(ChannelName.EMAIL, "bids@acme.example")]
+    assert channels_for(recipient(phone="+221770001234")) == [
+        (ChannelName.EMAIL, "bids@acme.example"),
+        (ChannelName.SMS, "+221770001234"),
+    ]
+
+
+def test_a_digest_is_a_long_read_so_a_digest_supplier_gets_no_sms() -> None:
+    digest = recipient(phone="+221770001234", delivery=Delivery.DAILY_DIGEST)
+
+    assert channels_for(digest) == [(ChannelName.EMAIL, "bids@acme.example")]
+
+
+def test_a_digest_suppliers_email_waits_for_the_digest_and_everything_else_is_queued() -> None:
+    digest = recipient(delivery=Delivery.DAILY_DIGEST)
+
+    assert initial_state(digest, ChannelName.EMAIL) is DeliveryState.BATCHED
+    assert initial_state(digest, ChannelName.SMS) is DeliveryState.QUEUED
+    assert initial_state(SUPPLIER, ChannelName.EMAIL) is DeliveryState.QUEUED
+
+
+# --- Quiet hours and the digest hour -------------------------------------------------------
+
+NIGHT = QuietHours(start=time(22, 0), end=time(7, 0))
+LUNCH = QuietHours(start=time(12, 0), end=time(14, 0))
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2027, 1, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "quiet", "expected"),
+    [
+        # Dakar is UTC+0 all year.
+        (at(10, 21, 59), NIGHT, at(10, 21, 59)),
+        (at(10, 22), NIGHT, at(11, 7)),
+        (at(11, 3), NIGHT, at(11, 7)),
+        (at(11, 7), NIGHT, at(11, 7)),
+        (at(11, 13), LUNCH, at(11, 14)),
+        (at(11, 13), None, at(11, 13)),
+    ],
+)
+def test_alerts_inside_quiet_hours_wait_for_their_end(
+    now: datetime, quiet: QuietHours | None, expected: datetime
+) -> None:
+    assert deferred_until(now, "Africa/Dakar", quiet) == expected
+
+
+def test_a_daylight_saving_change_inside_the_quiet_hours_moves_their_end_by_an_hour() -> None:
+    # Santiago leaves summer time at 00:00 on 4 April 2027 (UTC-3 -> UTC-4): 07:00 local
+    # that morning is 11:00 UTC, not the 10:00 that the evening's offset would give.
+    evening = datetime(2027, 4, 4, 2, 30, tzinfo=UTC)  # 23:30 on 3 April, UTC-3
+    assert deferred_until(evening, "America/Santiago", NIGHT) == datetime(
+        2027, 4, 4, 11, 0, tzinfo=UTC
+    )
+
+
+def test_quiet_hours_that_start_and_end_together_defer_nothing() -> None:
+    assert deferred_until(at(10, 23), "Africa/Dakar", QuietHours(start=time(8), end=time(8))) == (
+        at(10, 23)
+    )
+
+
+def test_the_digest_is_due_from_the_suppliers_local_hour_on_its_local_date() -> None:
+    # Nouméa is UTC+11: 20:00 UTC on 10 January is 07:00 on the 11th there.
+    assert local_day_if_due(at(10, 20), "Pacific/Noumea", 7) == date(2027, 1, 11)
+    assert local_day_if_due(at(10, 19, 59), "Pacific/Noumea", 7) is None
+    assert local_day_if_due(at(10, 23), "Africa/Dakar", 7) == date(2027, 1, 10)
+
+
+# --- A relay's retries ---------------------------------------------------------------------
+
+
+def test_after_a_relay_failure_the_row_waits_about_the_base_delay_whatever_its_attempts() -> None:
+    retry_at = POLICY.relay_retry_at(now=NOW, retry_since=NOW, rng=NoJitter())
+
+    assert retry_at == NOW + POLICY.base_delay
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 4 * 3600 * 1000), st.integers(0, 2**32))
+def test_a_relay_retry_stays_within_jitter_and_never_beyond_the_horizon(
+    elapsed_ms: int, seed: int
+) -> None:
+    now = NOW + timedelta(milliseconds=elapsed_ms)
+    retry_at = POLICY.relay_retry_at(now=now, retry_since=NOW, rng=random.Random(seed))
+
+    if now >= NOW + POLICY.horizon:
+        assert retry_at is None
+    else:
+        assert retry_at is not None
+        assert retry_at <= NOW + POLICY.horizon
+        assert retry_at <= now + POLICY.base_delay * 1.5
+        assert retry_at >= min(now + POLICY.base_delay * 0.5, NOW + POLICY.horizon)
+
+
+# --- SMS status callbacks ------------------------------------------------------------------
+
+
+def test_a_late_sent_never_overwrites_delivered_and_a_repeat_changes_nothing() -> None:
+    assert not sms_status_applies(DeliveryState.DELIVERED, DeliveryState.SENT)
+    assert not sms_status_applies(DeliveryState.DELIVERED, DeliveryState.DELIVERED)
+    assert not sms_status_applies(DeliveryState.SENT, DeliveryState.SENT)
+    assert not sms_status_applies(DeliveryState.FAILED, DeliveryState.DELIVERED)
+    assert not sms_status_applies(DeliveryState.DELIVERED, DeliveryState.FAILED)
+
+
+def test_delivered_may_overtake_the_workers_own_record_of_the_send() -> None:
+    for current in (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.SENT):
+        assert sms_status_applies(current, DeliveryState.DELIVERED)
+        assert sms_status_applies(current, DeliveryState.FAILED)
+    assert sms_status_applies(DeliveryState.SENDING, DeliveryState.SENT)
+
+
+def test_a_row_folded_away_or_suppressed_is_as_final_as_delivered() -> None:
+    for final in (DeliveryState.SUPERSEDED, DeliveryState.SUPPRESSED, DeliveryState.BATCHED):
+        assert sms_rank(final) == FINAL_RANK
+        assert not any(sms_status_applies(final, s) for s in SMS_STATUSES.values())
+    assert sms_rank("not-a-state") == FINAL_RANK
+    assert max(SMS_RANKS.values()) == FINAL_RANK
+
+
+@pytest.mark.parametrize(
+    ("reported", "state"),
+    [
+        ("sent", DeliveryState.SENT),
+        ("delivered", DeliveryState.DELIVERED),
+        ("Delivered", DeliveryState.DELIVERED),
+        ("undelivered", DeliveryState.FAILED),
+        ("failed", DeliveryState.FAILED),
+    ],
+)
+def test_only_statuses_saying_the_provider_took_the_message_move_a_row(
+    reported: str, state: DeliveryState
+) -> None:
+    assert sms_state_for(reported) is state
+
+
+@pytest.mark.parametrize("reported", [*SMS_PROGRESS_ONLY, "read-by-martians"])
+def test_progress_and_unknown_statuses_move_nothing(reported: str) -> None:
+    # "queued" or "sending" would make a row the worker will retry a 'sending' row no worker
+    # holds, and so strand it.
+    assert sms_state_for(reported) is None
+
+
+def test_a_failed_sms_keeps_the_providers_status_and_error_code() -> None:
+    assert sms_status_error("undelivered", "30003") == "provider reported undelivered (30003)"
+    assert sms_status_error("failed", None) == "provider reported failed"
+
+
+# --- Requeue -------------------------------------------------------------------------------
+
+
+def test_a_requeue_must_choose_a_tender_a_supplier_or_a_time_range() -> None:
+    with pytest.raises(RequeueFilterError, match="requeuing every failed delivery"):
+        check_requeue_filters(None, None, None, None)
+    check_requeue_filters("tender-1", None, None, None)
+    check_requeue_filters(None, "sup-1", None, None)
+    check_requeue_filters(None, None, NOW, None)
+    check_requeue_filters(None, None, None, NOW)
+
+
+def test_a_requeue_time_range_needs_zones_and_since_before_until() -> None:
+    with pytest.raises(RequeueFilterError, match=r"since .* has no time zone"):
+        check_requeue_filters(None, None, NOW.replace(tzinfo=None), None)
+    with pytest.raises(RequeueFilterError, match=r"until .* has no time zone"):
+        check_requeue_filters(None, None, None, NOW.replace(tzinfo=None))
+    with pytest.raises(RequeueFilterError, match="is not before until"):
+        check_requeue_filters(None, None, NOW, NOW)
+
+
+def test_a_later_revision_on_its_way_or_arrived_holds_a_requeue_back() -> None:
+    assert set(AHEAD_OF_A_REQUEUE) == {
+        DeliveryState.QUEUED,
+        DeliveryState.SENDING,
+        DeliveryState.SENT,
+        DeliveryState.DELIVERED,
+    }
+    assert out_of_order(1, 3, "sent") == (
+        "r3 is already sent: sending r1 now would deliver revisions out of order"
+    )

@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
-from tenderwire_notify import sms_status
+from tenderwire_notify import api, sms
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SmsProvider, status_callback_url
 from tenderwire_shared.api_errors import ApiError
@@ -53,7 +53,7 @@ async def _render(_: Request, exc: Exception) -> JSONResponse:
 
 def an_app(pool: object) -> FastAPI:
     app = FastAPI()
-    app.include_router(sms_status.router)
+    app.include_router(api.sms_router)
     # The services render ApiError through tenderwire_shared's handler; this is its contract.
     app.add_exception_handler(ApiError, _render)
     app.state.pool = pool
@@ -81,15 +81,13 @@ async def callback(
     form = {"MessageSid": "SM1", "MessageStatus": status}
     url = signed_url(provider)
     if signature is None:
-        signature = sms_status.twilio_signature(
-            token or TOKENS[provider], signed_as or url, form.items()
-        )
+        signature = sms.twilio_signature(token or TOKENS[provider], signed_as or url, form.items())
     path = url.removeprefix(PUBLIC_URL)
     transport = httpx.ASGITransport(app=app)
     # notify itself is reached at an internal address, as behind a proxy.
     async with httpx.AsyncClient(transport=transport, base_url="http://10.0.0.7:8000") as client:
         return await client.post(
-            path, data=form, headers={sms_status.SIGNATURE_HEADER: signature} if signature else {}
+            path, data=form, headers={sms.SIGNATURE_HEADER: signature} if signature else {}
         )
 
 
@@ -104,19 +102,17 @@ def test_the_signature_is_twilios_on_its_documented_example() -> None:
         "To": "+18005551212",
     }
 
-    assert sms_status.twilio_signature("12345", url, params.items()) == (
-        "GvWf1cFY/Q7PnoempGyD5oXAezc="
-    )
+    assert sms.twilio_signature("12345", url, params.items()) == ("GvWf1cFY/Q7PnoempGyD5oXAezc=")
 
 
 def test_the_parameters_are_signed_sorted_by_name_whatever_order_they_came_in() -> None:
-    one = sms_status.twilio_signature("t", "https://x.org/cb", [("b", "2"), ("a", "1")])
-    other = sms_status.twilio_signature("t", "https://x.org/cb", [("a", "1"), ("b", "2")])
+    one = sms.twilio_signature("t", "https://x.org/cb", [("b", "2"), ("a", "1")])
+    other = sms.twilio_signature("t", "https://x.org/cb", [("a", "1"), ("b", "2")])
 
     assert one == other
-    assert sms_status.signature_matches("t", "https://x.org/cb", [("b", "2"), ("a", "1")], one)
-    assert not sms_status.signature_matches("t", "https://x.org/cb", [("a", "2")], one)
-    assert not sms_status.signature_matches("t", "https://x.org/cb", [], "é-not-base64")
+    assert sms.signature_matches("t", "https://x.org/cb", [("b", "2"), ("a", "1")], one)
+    assert not sms.signature_matches("t", "https://x.org/cb", [("a", "2")], one)
+    assert not sms.signature_matches("t", "https://x.org/cb", [], "é-not-base64")
 
 
 class RecordingPool:
@@ -182,7 +178,7 @@ async def test_a_callback_naming_no_configured_provider_is_refused() -> None:
             response = await client.post(
                 f"/v1/sms/status/d-1{query}",
                 data=form,
-                headers={"X-Twilio-Signature": sms_status.twilio_signature("x", url, form.items())},
+                headers={"X-Twilio-Signature": sms.twilio_signature("x", url, form.items())},
             )
 
             assert response.status_code == 403
@@ -236,7 +232,7 @@ async def test_a_database_that_never_answers_gets_503_instead_of_a_hung_callback
     silent_server: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Short, so the test does not wait out the default; what is checked is the answer.
-    monkeypatch.setattr(sms_status, "DATABASE_WAIT_S", 0.5)
+    monkeypatch.setattr(api, "DATABASE_WAIT_S", 0.5)
     pool = await asyncpg.create_pool(
         f"postgresql://postgres@127.0.0.1:{silent_server}/notify", min_size=0, max_size=1
     )

@@ -22,7 +22,7 @@ from rich.table import Table
 from tenderwire_stack.exit_codes import NEEDS_ATTENTION, NOT_FOUND, OK, UNREACHABLE, USAGE
 
 if TYPE_CHECKING:
-    from tenderwire_notify.requeue import RequeueResult
+    from tenderwire_notify.services import RequeueResult
 
 app = typer.Typer(no_args_is_help=True, help="Notify's delivery ledger: requeue failed alerts")
 
@@ -69,9 +69,12 @@ async def _requeue(
     channel: str | None,
     dry_run: bool,
 ) -> RequeueResult:
-    from tenderwire_notify.requeue import check_filters, requeue_failed
+    from tenderwire_notify.domain import check_requeue_filters
+    from tenderwire_notify.services import requeue_failed
 
-    check_filters(tender_id, supplier_id, since, until)  # before connecting: usage comes first
+    check_requeue_filters(
+        tender_id, supplier_id, since, until
+    )  # before connecting: usage comes first
     conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
     try:
         return await requeue_failed(
@@ -157,7 +160,7 @@ def requeue(
     bad date); 3 some matched but every one was skipped; 8 the database could not be reached.
     """
     from tenderwire_console.settings import ConsoleSettings
-    from tenderwire_notify.requeue import RequeueFilterError
+    from tenderwire_notify.domain import RequeueFilterError
 
     dsn = ConsoleSettings().notify_database_url
     try:

@@ -7,14 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tenderwire_notify import api, sms_status, unsubscribe
-from tenderwire_notify.delivery_worker import DeliveryWorker
-from tenderwire_notify.digests import DigestSender
-from tenderwire_notify.handlers import MatchHandler
+from tenderwire_notify import api, web
+from tenderwire_notify.handlers import MatchHandler, on_supplier_event
 from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SmsChannel
-from tenderwire_notify.supplier_events import on_supplier_event
+from tenderwire_notify.workers import DeliveryWorker, DigestScheduler
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
@@ -68,7 +66,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         )
         mailer = Mailer(settings)
         email = EmailChannel(settings, mailer, clock)
-        digests = DigestSender(pool, settings, clock)
+        digests = DigestScheduler(pool, settings, clock)
         worker = DeliveryWorker(pool, [email, sms], settings, clock)
         app.state.pool = pool
         try:
@@ -108,11 +106,10 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.operator_token = settings.operator_token
     install_http(app, max_body_bytes=settings.max_body_bytes)
-    app.include_router(api.router)
-    app.include_router(unsubscribe.router)
-    app.include_router(sms_status.router)
+    app.include_router(api.deliveries_router)
+    app.include_router(web.router)
+    app.include_router(api.sms_router)
     app.include_router(
         health_router(
             lambda: app.state.pool,

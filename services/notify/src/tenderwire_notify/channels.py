@@ -63,7 +63,11 @@ class Job:
 
 
 class Channel(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """`domain.ChannelName`: "email" or "sms"."""
+        ...
+
     lanes: int
     """How many sends this channel runs at once (the SMTP pool size, for e-mail)."""
 

@@ -1,17 +1,179 @@
-"""Notify's pure rules: which alert a supplier gets when several wait, when to try again,
-and when a relay counts as down. No I/O here; the worker and the handlers call these."""
+"""Notify's pure rules and types: the states of a delivery, which channels an alert goes by
+and when, which alert a supplier gets when several wait, when to try again, when a relay
+counts as down, how an SMS status callback moves a delivery, and which failed deliveries an
+operator may requeue. No I/O and no clock reads here: time is a parameter."""
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-from tenderwire_shared.events.matches import MatchCreated, MatchKind
+from tenderwire_shared.events.matches import (
+    Delivery,
+    MatchCreated,
+    MatchKind,
+    QuietHours,
+    Recipient,
+)
 from tenderwire_shared.events.tenders import FieldChange
+
+# --- Delivery states -----------------------------------------------------------------------
+
+
+class DeliveryState(StrEnum):
+    """Where one ledger row stands: an alert in `deliveries`, or a daily digest in `digests`
+    (a digest is only ever QUEUED, SENDING, SENT or FAILED). The SQL in `repository` writes
+    these same words."""
+
+    BATCHED = "batched"
+    """Waits, unsent, for the supplier's daily digest (e-mail only)."""
+    QUEUED = "queued"
+    """Waits, unsent, for its `next_attempt_at`."""
+    SENDING = "sending"
+    """Claimed by a worker (or attached to a digest being sent)."""
+    SENT = "sent"
+    """A provider accepted it."""
+    DELIVERED = "delivered"
+    """The SMS provider reported it delivered."""
+    FAILED = "failed"
+    """Refused for good, or not sent within the retry horizon; an operator may requeue it."""
+    SUPERSEDED = "superseded"
+    """Folded into a newer alert about the same tender, or obsolete on arrival."""
+    SUPPRESSED = "suppressed"
+    """Its address bounced or unsubscribed, or its supplier was deactivated."""
+
+
+UNSENT = (DeliveryState.QUEUED, DeliveryState.BATCHED)
+"""Nothing has left for these yet: folding and a supplier's deactivation act on them."""
+
+
+class Outcome(StrEnum):
+    """What became of one claimed job, as the worker reports it to the ledger."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    RELEASED = "released"
+    """Claimed but not tried (the channel paused, or the worker stops): no attempt used."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one claimed job; written in batches by `services.record_results`."""
+
+    job_id: str
+    digest: bool
+    outcome: Outcome
+    channel: str
+    key: tuple[str, str, str] | None = None  # (supplier, tender, channel) of an alert
+    error: str | None = None
+    provider_ref: str | None = None
+    next_attempt_at: datetime | None = None
+    refund_attempt: bool = False
+    suppress_address: str | None = None
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """One alert on one channel, as the match consumer puts it in the ledger."""
+
+    id: str
+    supplier_id: str
+    tender_id: str
+    revision: int
+    kind: str
+    channel: str
+    address: str
+    language: str
+    timezone: str
+    match_json: str
+    correlation_id: str | None
+    state: DeliveryState
+    digest_hour: int
+    next_attempt_at: datetime
+    retry_since: datetime
+    content_key: str
+    recipient_name: str
+
+
+@dataclass(frozen=True)
+class Inserted:
+    id: str
+    supplier_id: str
+    tender_id: str
+    channel: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Folded:
+    """Waiting alerts of one (supplier, tender, channel) folded into `kept` (None: into
+    nothing at all)."""
+
+    kept: str | None
+    superseded: tuple[str, ...]
+    key: tuple[str, str, str]
+
+
+# --- Channels ------------------------------------------------------------------------------
+
+
+class ChannelName(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+def channels_for(recipient: Recipient) -> list[tuple[ChannelName, str]]:
+    """(channel, address) pairs: e-mail always; SMS as well for suppliers with a mobile who
+    want alerts at once. A digest is a long read, so it goes by e-mail only."""
+    channels = [(ChannelName.EMAIL, recipient.email)]
+    if recipient.phone and recipient.delivery is Delivery.IMMEDIATE:
+        channels.append((ChannelName.SMS, recipient.phone))
+    return channels
+
+
+def initial_state(recipient: Recipient, channel: str) -> DeliveryState:
+    """A digest supplier's e-mail waits for the digest; everything else is queued."""
+    digest = recipient.delivery is Delivery.DAILY_DIGEST and channel == ChannelName.EMAIL
+    return DeliveryState.BATCHED if digest else DeliveryState.QUEUED
+
+
+# --- Quiet hours and the digest hour -------------------------------------------------------
+
+
+def deferred_until(now: datetime, timezone_name: str, quiet: QuietHours | None) -> datetime:
+    """When an immediate alert may leave: `now` itself, or the end of the quiet period it
+    falls in, as an aware UTC time.
+
+    The end is built as a local wall-clock time and converted by the zone's rules, so a
+    daylight-saving change inside the quiet period moves it by the right hour.
+    """
+    if quiet is None or quiet.start == quiet.end:
+        return now
+    zone = ZoneInfo(timezone_name)
+    local = now.astimezone(zone)
+    moment = local.time().replace(tzinfo=None)
+    if quiet.start < quiet.end:
+        inside = quiet.start <= moment < quiet.end
+        end_day = local.date()
+    else:  # over midnight, e.g. 22:00 to 07:00
+        inside = moment >= quiet.start or moment < quiet.end
+        end_day = local.date() + timedelta(days=1) if moment >= quiet.start else local.date()
+    if not inside:
+        return now
+    return datetime.combine(end_day, quiet.end, tzinfo=zone).astimezone(UTC)
+
+
+def local_day_if_due(now: datetime, timezone_name: str, digest_hour: int) -> date | None:
+    """The supplier's local date when its digest hour has come today, else None."""
+    local = now.astimezone(ZoneInfo(timezone_name))
+    return local.date() if local.hour >= digest_hour else None
+
 
 # --- Folding -------------------------------------------------------------------------------
 
@@ -48,6 +210,12 @@ def fold(
     if later.kind is MatchKind.AMENDED:
         return later.model_copy(update={"changes": merged_changes([*earlier, later])})
     return later
+
+
+NOTHING_TO_SEND = (
+    "nothing to send: the supplier was never told of the tender, and it was cancelled"
+    " or no longer matches"
+)
 
 
 def merged_changes(alerts: Sequence[MatchCreated]) -> tuple[FieldChange, ...]:
@@ -109,6 +277,21 @@ class RetryPolicy:
         delay *= float((rng or random).uniform(0.5, 1.5))
         # The last try falls on the horizon itself rather than being skipped.
         retry_at: datetime = min(now + delay, give_up_at)
+        return retry_at
+
+    def relay_retry_at(
+        self, *, now: datetime, retry_since: datetime, rng: random.Random | None = None
+    ) -> datetime | None:
+        """When to try again after the relay failed (not the message), or None to give up.
+
+        The relay's circuit paces these retries, so the row waits a short while (the base
+        delay, with jitter), not its own growing backoff, and leaves soon after the relay is
+        back."""
+        give_up_at = retry_since + self.horizon
+        if now >= give_up_at:
+            return None
+        pause = self.base_delay * float((rng or random).uniform(0.5, 1.5))
+        retry_at: datetime = min(now + pause, give_up_at)
         return retry_at
 
 
@@ -190,3 +373,99 @@ class CircuitBreaker:
         self.opened_until = now + cooldown
         self._probe_out = False
         return True
+
+
+# --- SMS status callbacks ------------------------------------------------------------------
+
+# How far along an SMS delivery is. A provider's status callback only moves a row up these
+# ranks, so a late "sent" never overwrites "delivered" and a repeated callback changes
+# nothing. A state not listed (superseded, suppressed) is as final as `FINAL_RANK`.
+# The one table: `repository` builds its SQL CASE from it.
+SMS_RANKS: Mapping[DeliveryState, int] = {
+    DeliveryState.QUEUED: 0,
+    DeliveryState.SENDING: 1,
+    DeliveryState.SENT: 2,
+    DeliveryState.DELIVERED: 3,
+    DeliveryState.FAILED: 3,
+}
+FINAL_RANK = 3
+
+# Provider status -> our state. Only statuses that say the provider has taken the message move
+# a row: "queued" and "sending" would turn a row the worker will retry into a 'sending' row
+# that no worker holds, and so strand it.
+SMS_STATUSES: Mapping[str, DeliveryState] = {
+    "sent": DeliveryState.SENT,
+    "delivered": DeliveryState.DELIVERED,
+    "undelivered": DeliveryState.FAILED,
+    "failed": DeliveryState.FAILED,
+}
+SMS_PROGRESS_ONLY = frozenset({"accepted", "scheduled", "queued", "sending"})
+
+
+def sms_rank(state: str) -> int:
+    try:
+        return SMS_RANKS.get(DeliveryState(state), FINAL_RANK)
+    except ValueError:
+        return FINAL_RANK
+
+
+def sms_state_for(reported: str) -> DeliveryState | None:
+    """The state a provider's status moves a delivery to; None for a status that moves
+    nothing (progress only, or unknown)."""
+    return SMS_STATUSES.get(reported.lower())
+
+
+def sms_status_applies(current: str, reported: DeliveryState) -> bool:
+    """Whether a callback reporting `reported` moves a row now in `current`: only upwards. A
+    "delivered" that overtakes the worker's own record of the send (the row still 'sending',
+    or back to 'queued' after a timed-out request the provider did accept) applies."""
+    return sms_rank(current) < sms_rank(reported)
+
+
+def sms_status_error(reported: str, error_code: str | None) -> str:
+    """The ledger's last error for a failed SMS (kept only when the state is 'failed')."""
+    return f"provider reported {reported}" + (f" ({error_code})" if error_code else "")
+
+
+# --- Requeue -------------------------------------------------------------------------------
+
+
+class RequeueFilterError(ValueError):
+    """The filters would requeue everything, or cannot match anything (since after until)."""
+
+
+def check_requeue_filters(
+    tender_id: str | None, supplier_id: str | None, since: datetime | None, until: datetime | None
+) -> None:
+    """RequeueFilterError unless the filters choose some failed deliveries, not all."""
+    # The channel alone narrows, but does not choose: "every failed SMS ever" is still all.
+    if tender_id is None and supplier_id is None and since is None and until is None:
+        raise RequeueFilterError(
+            "name a tender, a supplier, or a time range (since/until): requeuing every failed"
+            " delivery at once is refused"
+        )
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.utcoffset() is None:
+            raise RequeueFilterError(f"{name} {moment.isoformat()} has no time zone")
+    if since is not None and until is not None and since >= until:
+        raise RequeueFilterError(
+            f"since {since.isoformat()} is not before until {until.isoformat()}"
+        )
+
+
+# A later revision in one of these states has reached the supplier, or is about to: sending
+# the earlier one now would tell the supplier the tender's story out of order.
+AHEAD_OF_A_REQUEUE = (
+    DeliveryState.QUEUED,
+    DeliveryState.SENDING,
+    DeliveryState.SENT,
+    DeliveryState.DELIVERED,
+)
+
+
+def out_of_order(revision: int, ahead_revision: int, ahead_state: str) -> str:
+    """Why a failed alert is not requeued: a later revision is ahead of it."""
+    return (
+        f"r{ahead_revision} is already {ahead_state}: sending r{revision} now would deliver"
+        " revisions out of order"
+    )

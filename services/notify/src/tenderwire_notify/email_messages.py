@@ -25,8 +25,8 @@ from markupsafe import escape
 
 from tenderwire_notify.channels import Job
 from tenderwire_notify.rendering import RenderedEmail, render, render_digest
+from tenderwire_notify.schemas import Subscriber, link_for
 from tenderwire_notify.settings import NotifySettings
-from tenderwire_notify.unsubscribe import Subscription, link_for
 
 # Private-use characters: no template, tender or escaping ever produces them, and markupsafe
 # leaves them alone, so the HTML keeps the exact spot where the escaped name goes.
@@ -209,7 +209,7 @@ class EmailComposer:
         message_id = f"<{job.id}@{self._message_id_domain}>"
         link = link_for(
             self._settings,
-            Subscription(supplier_id=job.supplier_id, channel="email", address=job.address),
+            Subscriber(supplier_id=job.supplier_id, channel="email", address=job.address),
         )
         data = self.message(
             self.content(job),

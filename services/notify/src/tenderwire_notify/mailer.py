@@ -16,7 +16,7 @@ from tenderwire_notify.channels import (
     RelayUnavailableError,
     TransientSendError,
 )
-from tenderwire_notify.domain import BreakerState, CircuitBreaker
+from tenderwire_notify.domain import BreakerState, ChannelName, CircuitBreaker
 from tenderwire_notify.email_messages import EmailComposer
 from tenderwire_notify.settings import NotifySettings, SmtpSecurity
 from tenderwire_shared.clock import Clock
@@ -155,7 +155,7 @@ class Mailer:
 class EmailChannel:
     """The e-mail `Channel`: one relay, one circuit breaker, content rendered once per key."""
 
-    name = "email"
+    name = ChannelName.EMAIL
 
     def __init__(
         self,

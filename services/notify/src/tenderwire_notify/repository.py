@@ -1,59 +1,58 @@
-"""The delivery ledger's SQL: set-based writes for the consumer, claims and results for the
-worker. Every statement here touches many rows at once; nothing loops over rows in SQL."""
+"""All of notify's SQL: the delivery ledger (`deliveries`), the digests, the suppressions, the
+deactivated suppliers and the workers' heartbeats. Nothing here decides anything: the rules are
+in `domain`, the use cases in `services`. Every statement that writes the ledger touches many
+rows at once; nothing loops over rows in SQL.
+
+The SQL keeps the states' words as literals; where Python passes a state it is a
+`domain.DeliveryState`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
 from typing import Literal
 
 import asyncpg
-import structlog
 
-from tenderwire_notify import domain
-from tenderwire_notify.requeue import WAKE_CHANNEL
+from tenderwire_notify.domain import (
+    AHEAD_OF_A_REQUEUE,
+    FINAL_RANK,
+    SMS_RANKS,
+    DeliveryState,
+    Inserted,
+    NewDelivery,
+    Outcome,
+    Result,
+)
 from tenderwire_shared.db import Connection
-from tenderwire_shared.events.matches import MatchCreated
 
-log = structlog.get_logger()
+Pool = asyncpg.Pool
+Key = tuple[str, str, str]
+"""(supplier, tender, channel): one sequence of alerts, which leave in revision order."""
 
-# Claims take this lock shared and an unsubscribe takes it exclusively, so a claim either sees
+# The delivery worker listens here; `pg_notify` on commit wakes it to new or requeued rows.
+WAKE_CHANNEL = "deliveries_wake"
+
+# Claims take this lock shared and a suppression takes it exclusively, so a claim either sees
 # a suppression that has committed or finishes claiming before the suppression commits; the
-# unsubscribe then waits for the rows that claim made 'sending'. See suppressions.py.
+# unsubscribe then waits for the rows that claim made 'sending'. See services.unsubscribe.
 SUPPRESSION_GATE = 0x7477_7375
 
-UNSENT = ("queued", "batched")
+# One replica assembles digests at a time (a session advisory lock).
+DIGEST_ASSEMBLY_LOCK = 0x7477_6467
 
 
-@dataclass(frozen=True)
-class NewDelivery:
-    id: str
-    supplier_id: str
-    tender_id: str
-    revision: int
-    kind: str
-    channel: str
-    address: str
-    language: str
-    timezone: str
-    match_json: str
-    correlation_id: str | None
-    state: str
-    digest_hour: int
-    next_attempt_at: datetime
-    retry_since: datetime
-    content_key: str
-    recipient_name: str
+def _count(status: str) -> int:
+    """The row count of an asyncpg command status ("UPDATE 3")."""
+    return int(status.rsplit(maxsplit=1)[-1])
 
 
-@dataclass(frozen=True)
-class Inserted:
-    id: str
-    supplier_id: str
-    tender_id: str
-    channel: str
-    state: str
+async def wake(conn: Connection) -> None:
+    await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+
+
+# --- Deactivated suppliers -----------------------------------------------------------------
 
 
 async def deactivated(conn: Connection, supplier_ids: Sequence[str]) -> set[str]:
@@ -62,6 +61,43 @@ async def deactivated(conn: Connection, supplier_ids: Sequence[str]) -> set[str]
         list(set(supplier_ids)),
     )
     return {r["supplier_id"] for r in rows}
+
+
+async def deactivate(conn: Connection, supplier_id: str) -> int:
+    """Remember the supplier is gone; its unsent alerts are suppressed. Returns how many."""
+    await conn.execute(
+        "INSERT INTO deactivated_suppliers (supplier_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        supplier_id,
+    )
+    dropped = await conn.execute(
+        "UPDATE deliveries SET state = 'suppressed', last_error = 'supplier deactivated',"
+        " updated_at = now() WHERE supplier_id = $1 AND state IN ('queued', 'batched')",
+        supplier_id,
+    )
+    return _count(dropped)
+
+
+# --- The consumer's writes -----------------------------------------------------------------
+
+_INSERT_COLUMNS = (
+    "id",
+    "supplier_id",
+    "tender_id",
+    "revision",
+    "kind",
+    "channel",
+    "address",
+    "language",
+    "timezone",
+    "match_json",
+    "correlation_id",
+    "state",
+    "digest_hour",
+    "next_attempt_at",
+    "retry_since",
+    "content_key",
+    "recipient_name",
+)
 
 
 async def insert_deliveries(conn: Connection, rows: Sequence[NewDelivery]) -> list[Inserted]:
@@ -100,49 +136,34 @@ async def insert_deliveries(conn: Connection, rows: Sequence[NewDelivery]) -> li
     ]
 
 
-_INSERT_COLUMNS = (
-    "id", "supplier_id", "tender_id", "revision", "kind", "channel", "address", "language",
-    "timezone", "match_json", "correlation_id", "state", "digest_hour", "next_attempt_at",
-    "retry_since", "content_key", "recipient_name",
-)  # fmt: skip
+# --- Folding (see services.refold) ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Folded:
-    kept: str | None
-    superseded: tuple[str, ...]
-    key: tuple[str, str, str]
+def key_of(row: asyncpg.Record) -> Key:
+    return (row["supplier_id"], row["tender_id"], row["channel"])
 
 
-async def refold(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> list[Folded]:
-    """Where several alerts of one (supplier, tender, channel) wait unsent, fold them into the
-    newest, by `domain.fold`. Rows a worker has claimed are left alone: they are on their way,
-    and the newest waits for them (see `claim_alerts`)."""
-    if not keys:
-        return []
-    suppliers, tenders, channels = (list(column) for column in zip(*set(keys), strict=True))
-    groups = await conn.fetch(
+def _columns(keys: Collection[Key]) -> tuple[list[str], list[str], list[str]]:
+    return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
+
+
+async def waiting_sequences(conn: Connection, keys: Collection[Key]) -> list[asyncpg.Record]:
+    """Per sequence: how many alerts wait unsent (`waiting`), and whether any is not a
+    new-tender alert (`not_new`). Unlocked: a first, cheap look."""
+    return await conn.fetch(
         "SELECT d.supplier_id, d.tender_id, d.channel, count(*) AS waiting,"
         " bool_or(d.kind <> 'new') AS not_new FROM deliveries d"
         " JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, t, c)"
         "  ON d.supplier_id = k.s AND d.tender_id = k.t AND d.channel = k.c"
         " WHERE d.state IN ('queued', 'batched')"
         " GROUP BY d.supplier_id, d.tender_id, d.channel",
-        suppliers,
-        tenders,
-        channels,
+        *_columns(keys),
     )
-    # A lone amendment or cancellation may follow a new-tender alert that folded into nothing:
-    # the supplier has still not been told of the tender, and the lone alert must fold too.
-    # A first, unlocked look keeps the common case cheap (an amendment to suppliers already
-    # told): a row on its way now can only come back through the recorder, which refolds.
-    lone = [_key_of(r) for r in groups if r["waiting"] == 1 and r["not_new"]]
-    maybe_never_told = await _never_told(conn, lone)
-    candidates = [_key_of(r) for r in groups if r["waiting"] > 1]
-    candidates += [key for key in lone if key in maybe_never_told]
-    if not candidates:
-        return []
-    rows = await conn.fetch(
+
+
+async def lock_waiting(conn: Connection, keys: Collection[Key]) -> list[asyncpg.Record]:
+    """The unsent alerts of these sequences, locked, oldest revision first."""
+    return await conn.fetch(
         "SELECT d.id, d.supplier_id, d.tender_id, d.channel, d.revision, d.kind, d.language,"
         " d.timezone, d.match::text AS match FROM deliveries d"
         " JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, t, c)"
@@ -150,73 +171,11 @@ async def refold(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> list
         " WHERE d.state IN ('queued', 'batched')"
         " ORDER BY d.supplier_id, d.tender_id, d.channel, d.revision, d.created_at"
         " FOR UPDATE OF d",
-        [key[0] for key in candidates],
-        [key[1] for key in candidates],
-        [key[2] for key in candidates],
+        *_columns(keys),
     )
-    # Only now, with the waiting rows locked, is "never told" asked: a row a worker claimed
-    # while this waited for the lock is on its way, and the supplier counts as told.
-    never_told = await _never_told(conn, candidates)
-    sequences: dict[tuple[str, str, str], list[asyncpg.Record]] = {}
-    for row in rows:
-        sequences.setdefault(_key_of(row), []).append(row)
-    results = []
-    for key, sequence in sequences.items():
-        if len(sequence) == 1 and (key not in never_told or sequence[0]["kind"] == "new"):
-            continue
-        *earlier, newest = sequence
-        folded = domain.fold(
-            [MatchCreated.model_validate_json(r["match"]) for r in earlier],
-            MatchCreated.model_validate_json(newest["match"]),
-            never_told=key in never_told,
-        )
-        gone = [r["id"] for r in earlier]
-        await conn.execute(
-            "UPDATE deliveries SET state = 'superseded', superseded_by = $2, updated_at = now(),"
-            " last_error = 'folded into revision ' || $3::int WHERE id = ANY($1::text[])",
-            gone,
-            newest["id"],
-            newest["revision"],
-        )
-        if folded is None:
-            await conn.execute(
-                "UPDATE deliveries SET state = 'superseded', updated_at = now(), last_error = $2"
-                " WHERE id = $1",
-                newest["id"],
-                _NOTHING_TO_SEND,
-            )
-            results.append(Folded(None, (*gone, newest["id"]), key))
-            continue
-        await conn.execute(
-            "UPDATE deliveries SET match = $2::jsonb, content_key = $3, updated_at = now()"
-            " WHERE id = $1",
-            newest["id"],
-            folded.model_dump_json(),
-            domain.content_key(folded, language=newest["language"], timezone=newest["timezone"]),
-        )
-        results.append(Folded(newest["id"], tuple(gone), key))
-    return results
 
 
-def log_folds(folded: Sequence[Folded]) -> None:
-    for fold in folded:
-        log.info(
-            "delivery_folded",
-            supplier_id=fold.key[0],
-            tender_id=fold.key[1],
-            channel=fold.key[2],
-            notification_id=fold.kept,
-            superseded=list(fold.superseded),
-        )
-
-
-def _key_of(row: asyncpg.Record) -> tuple[str, str, str]:
-    return (row["supplier_id"], row["tender_id"], row["channel"])
-
-
-async def _never_told(
-    conn: Connection, keys: Sequence[tuple[str, str, str]]
-) -> set[tuple[str, str, str]]:
+async def never_told(conn: Connection, keys: Collection[Key]) -> set[Key]:
     """Sequences that began with a new-tender alert of which nothing has left yet."""
     if not keys:
         return set()
@@ -228,29 +187,49 @@ async def _never_told(
         " AND NOT EXISTS (SELECT 1 FROM deliveries n WHERE n.supplier_id = k.s"
         "  AND n.tender_id = k.t AND n.channel = k.c"
         "  AND n.state IN ('sending', 'sent', 'delivered'))",
-        [key[0] for key in keys],
-        [key[1] for key in keys],
-        [key[2] for key in keys],
+        *_columns(keys),
     )
-    return {_key_of(r) for r in rows}
+    return {key_of(r) for r in rows}
 
 
-_NOTHING_TO_SEND = (
-    "nothing to send: the supplier was never told of the tender, and it was cancelled"
-    " or no longer matches"
-)
+async def supersede(conn: Connection, ids: Sequence[str], *, by: str, revision: int) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET state = 'superseded', superseded_by = $2, updated_at = now(),"
+        " last_error = 'folded into revision ' || $3::int WHERE id = ANY($1::text[])",
+        list(ids),
+        by,
+        revision,
+    )
 
 
-async def wake(conn: Connection) -> None:
-    await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+async def supersede_alone(conn: Connection, delivery_id: str, *, reason: str) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET state = 'superseded', updated_at = now(), last_error = $2"
+        " WHERE id = $1",
+        delivery_id,
+        reason,
+    )
 
 
-# --- The worker's side ---------------------------------------------------------------------
+async def replace_match(
+    conn: Connection, delivery_id: str, *, match_json: str, content_key: str
+) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET match = $2::jsonb, content_key = $3, updated_at = now()"
+        " WHERE id = $1",
+        delivery_id,
+        match_json,
+        content_key,
+    )
+
+
+# --- The worker's claims -------------------------------------------------------------------
 
 CLAIMED_COLUMNS = (
     "id, channel, address, language, timezone, attempts, retry_since, correlation_id,"
     " supplier_id, tender_id, content_key, recipient_name, state, revision"
 )
+_CLAIMED = ", ".join(f"d.{c.strip()}" for c in CLAIMED_COLUMNS.split(","))
 
 
 async def claim_alerts(
@@ -284,10 +263,7 @@ async def claim_alerts(
     )
 
 
-_CLAIMED = ", ".join(f"d.{c.strip()}" for c in CLAIMED_COLUMNS.split(","))
-
-
-async def matches_for(conn: Connection | asyncpg.Pool, ids: Sequence[str]) -> dict[str, str]:
+async def matches_for(conn: Connection | Pool, ids: Sequence[str]) -> dict[str, str]:
     """The match JSON of these rows: {delivery id: match JSON}."""
     if not ids:
         return {}
@@ -340,28 +316,15 @@ async def claim_digests(
     return sending, entries
 
 
-@dataclass(frozen=True)
-class Result:
-    """What became of one claimed job; written in batches by `record_results`."""
-
-    job_id: str
-    digest: bool
-    outcome: str  # sent | retry | failed | released
-    channel: str
-    key: tuple[str, str, str] | None = None  # (supplier, tender, channel) of an alert
-    error: str | None = None
-    provider_ref: str | None = None
-    next_attempt_at: datetime | None = None
-    refund_attempt: bool = False
-    suppress_address: str | None = None
+# --- The worker's results ------------------------------------------------------------------
 
 
-async def record_results(conn: Connection, results: Sequence[Result]) -> list[Folded]:
-    """Write a batch of results in one transaction's few statements. Only a row still
-    'sending' changes: a status callback may already have moved it on."""
+async def record_results(conn: Connection, results: Sequence[Result]) -> None:
+    """Write a batch of results in a few statements. Only a row still 'sending' changes: a
+    status callback may already have moved it on. `services.record_results` refolds after."""
     alerts = [r for r in results if not r.digest]
     digests = [r for r in results if r.digest]
-    sent = [r for r in alerts if r.outcome == "sent"]
+    sent = [r for r in alerts if r.outcome == Outcome.SENT]
     if sent:
         await conn.execute(
             # A status callback may have got here first ('delivered', or 'failed' by the
@@ -376,9 +339,8 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> list[Fo
             [r.job_id for r in sent],
             [r.provider_ref for r in sent],
         )
-    waiting = [r for r in alerts if r.outcome in ("retry", "released")]
-    await _back_in_queue(conn, "deliveries", waiting)
-    failed = [r for r in alerts if r.outcome == "failed"]
+    await _back_in_queue(conn, "deliveries", waiting_again(alerts))
+    failed = [r for r in alerts if r.outcome == Outcome.FAILED]
     if failed:
         await conn.execute(
             "UPDATE deliveries d SET state = 'failed', updated_at = now(), claimed_by = NULL,"
@@ -399,12 +361,18 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> list[Fo
             [r.suppress_address for r in bounced],
             [r.error or "hard bounce" for r in bounced],
         )
-    # An alert back in the queue may now have a newer revision waiting behind it.
-    return await refold(conn, [r.key for r in waiting if r.key is not None])
+
+
+def waiting_again(results: Sequence[Result]) -> list[Result]:
+    """The results that put their job back in the queue."""
+    return [r for r in results if r.outcome in (Outcome.RETRY, Outcome.RELEASED)]
+
+
+_DIGEST_ENDS = ((Outcome.SENT, DeliveryState.SENT), (Outcome.FAILED, DeliveryState.FAILED))
 
 
 async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
-    for outcome in ("sent", "failed"):
+    for outcome, state in _DIGEST_ENDS:
         done = [r for r in results if r.outcome == outcome]
         if not done:
             continue
@@ -416,7 +384,7 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
             " WHERE g.id = u.id AND g.state = 'sending'",
             [r.job_id for r in done],
             [r.error for r in done],
-            outcome,
+            state,
             [r.provider_ref for r in done],
         )
         await conn.execute(
@@ -425,11 +393,9 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
             " FROM unnest($1::text[], $2::text[]) AS u(id, error) WHERE d.digest_id = u.id",
             [r.job_id for r in done],
             [r.error for r in done],
-            outcome,
+            state,
         )
-    await _back_in_queue(
-        conn, "digests", [r for r in results if r.outcome in ("retry", "released")]
-    )
+    await _back_in_queue(conn, "digests", waiting_again(results))
 
 
 async def _back_in_queue(
@@ -452,7 +418,10 @@ async def _back_in_queue(
     )
 
 
-async def heartbeat(conn: Connection | asyncpg.Pool, worker: str) -> None:
+# --- The worker's sweeps -------------------------------------------------------------------
+
+
+async def heartbeat(conn: Connection | Pool, worker: str) -> None:
     await conn.execute(
         "INSERT INTO delivery_workers (id) VALUES ($1)"
         " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
@@ -460,7 +429,7 @@ async def heartbeat(conn: Connection | asyncpg.Pool, worker: str) -> None:
     )
 
 
-async def requeue_abandoned(conn: Connection | asyncpg.Pool, *, worker: str, stale_s: float) -> int:
+async def requeue_abandoned(conn: Connection | Pool, *, worker: str, stale_s: float) -> int:
     """Rows left 'sending' by a worker that stopped beating (it died) go back to the queue; they
     are sent again with the same Message-ID. A live worker's rows are never taken from it, even
     after a long database outage: it still knows what it sent."""
@@ -484,11 +453,11 @@ async def requeue_abandoned(conn: Connection | asyncpg.Pool, *, worker: str, sta
         stale_s,
     )
     await conn.execute("DELETE FROM delivery_workers WHERE heartbeat_at < now() - interval '1 day'")
-    return int(alerts.split()[-1]) + int(digests.split()[-1])
+    return _count(alerts) + _count(digests)
 
 
 async def give_up_past_horizon(
-    conn: Connection | asyncpg.Pool, *, channel: str, now: datetime, horizon_s: float
+    conn: Connection | Pool, *, channel: str, now: datetime, horizon_s: float
 ) -> int:
     """Waiting alerts whose horizon has passed fail for good, even if the channel was paused
     the whole time and never tried them."""
@@ -503,10 +472,75 @@ async def give_up_past_horizon(
         str(int(horizon_s)),
         horizon_s,
     )
-    return int(done.split()[-1])
+    return _count(done)
 
 
-async def sends_in_flight(conn: Connection | asyncpg.Pool, channel: str, address: str) -> int:
+# --- Digests -------------------------------------------------------------------------------
+
+
+async def try_lock_digest_assembly(conn: Connection) -> bool:
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", DIGEST_ASSEMBLY_LOCK))
+
+
+async def unlock_digest_assembly(conn: Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", DIGEST_ASSEMBLY_LOCK)
+
+
+async def suppliers_with_batched_alerts(conn: Connection | Pool) -> list[asyncpg.Record]:
+    """Each supplier with alerts waiting for a digest, with its newest address and settings."""
+    return await conn.fetch(
+        "SELECT DISTINCT ON (supplier_id) supplier_id, address, language, timezone,"
+        " digest_hour FROM deliveries WHERE state = 'batched'"
+        " ORDER BY supplier_id, created_at DESC"
+    )
+
+
+async def queue_digest(
+    conn: Connection, *, digest_id: str, supplier: asyncpg.Record, day: date, now: datetime
+) -> int | None:
+    """Queue `day`'s digest for this supplier with every batched alert attached: how many;
+    None if that day's digest exists already (the alerts then wait for the next). In a
+    transaction."""
+    created = await conn.fetchval(
+        "INSERT INTO digests (id, supplier_id, local_date, address, language, timezone,"
+        " state, next_attempt_at, retry_since) VALUES ($1, $2, $3, $4, $5, $6, 'queued',"
+        " $7, $7) ON CONFLICT (supplier_id, local_date) DO NOTHING RETURNING id",
+        digest_id,
+        supplier["supplier_id"],
+        day,
+        supplier["address"],
+        supplier["language"],
+        supplier["timezone"],
+        now,
+    )
+    if created is None:
+        return None
+    entries = await conn.execute(
+        "UPDATE deliveries SET state = 'sending', digest_id = $1, updated_at = now()"
+        " WHERE supplier_id = $2 AND state = 'batched'",
+        digest_id,
+        supplier["supplier_id"],
+    )
+    return _count(entries)
+
+
+# --- Suppressions --------------------------------------------------------------------------
+
+
+async def suppress(conn: Connection, channel: str, address: str, reason: str) -> None:
+    """Add the address to the suppressions, under the exclusive side of the claim gate. In a
+    transaction."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", SUPPRESSION_GATE)
+    await conn.execute(
+        "INSERT INTO suppressions (channel, address, reason) VALUES ($1, lower($2), $3)"
+        " ON CONFLICT DO NOTHING",
+        channel,
+        address,
+        reason,
+    )
+
+
+async def sends_in_flight(conn: Connection | Pool, channel: str, address: str) -> int:
     """Alerts and digests to this address that a worker has claimed and not yet recorded."""
     count = await conn.fetchval(
         "SELECT (SELECT count(*) FROM deliveries WHERE state = 'sending' AND digest_id IS NULL"
@@ -517,3 +551,105 @@ async def sends_in_flight(conn: Connection | asyncpg.Pool, channel: str, address
         address,
     )
     return int(count or 0)
+
+
+# --- Requeue -------------------------------------------------------------------------------
+
+_MATCHING_FAILED = """
+SELECT d.id, d.supplier_id, d.tender_id, d.channel, d.revision,
+       ahead.revision AS ahead_revision, ahead.state AS ahead_state,
+       EXISTS (SELECT 1 FROM suppressions s
+               WHERE s.channel = d.channel AND s.address = lower(d.address)) AS suppressed
+FROM deliveries d
+LEFT JOIN LATERAL (
+    SELECT l.revision, l.state FROM deliveries l
+    WHERE l.supplier_id = d.supplier_id AND l.tender_id = d.tender_id
+      AND l.channel = d.channel AND l.revision > d.revision AND l.state = ANY($6::text[])
+    ORDER BY l.revision DESC LIMIT 1
+) ahead ON true
+WHERE d.state = 'failed' AND d.digest_id IS NULL
+  AND ($1::text IS NULL OR d.tender_id = $1)
+  AND ($2::text IS NULL OR d.supplier_id = $2)
+  AND ($3::timestamptz IS NULL OR d.updated_at >= $3)
+  AND ($4::timestamptz IS NULL OR d.updated_at < $4)
+  AND ($5::text IS NULL OR d.channel = $5)
+ORDER BY d.supplier_id, d.tender_id, d.channel, d.revision
+"""
+
+# Locked so that two operators requeuing at once cannot both count the same row: the second
+# waits, then sees it is no longer 'failed'.
+_LOCKING = " FOR UPDATE OF d"
+
+
+async def failed_alerts(
+    conn: Connection,
+    *,
+    tender_id: str | None,
+    supplier_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    channel: str | None,
+    lock: bool,
+) -> list[asyncpg.Record]:
+    """Failed alerts (not digest entries) matching every filter given, each with the latest
+    later revision of its sequence that is ahead of it (`ahead_revision`, `ahead_state`), and
+    whether its address is suppressed."""
+    return await conn.fetch(
+        _MATCHING_FAILED + _LOCKING if lock else _MATCHING_FAILED,
+        tender_id,
+        supplier_id,
+        since,
+        until,
+        channel,
+        list(AHEAD_OF_A_REQUEUE),
+    )
+
+
+async def requeue(conn: Connection, ids: Sequence[str]) -> None:
+    """Back in the queue with a fresh horizon and attempt count; the last error stays. Wakes
+    the worker on commit, so it never wakes to rows it cannot see yet."""
+    await conn.execute(
+        "UPDATE deliveries SET state = 'queued', attempts = 0, retry_since = now(),"
+        " next_attempt_at = now(), updated_at = now(), claimed_by = NULL"
+        " WHERE id = ANY($1::text[])",
+        list(ids),
+    )
+    await wake(conn)
+
+
+# --- SMS status callbacks ------------------------------------------------------------------
+
+# The ranks of `domain.SMS_RANKS`, as SQL: the callback moves a row only up them.
+SMS_RANK_SQL = (
+    "CASE state "
+    + " ".join(f"WHEN '{state.value}' THEN {rank}" for state, rank in SMS_RANKS.items())
+    + f" ELSE {FINAL_RANK} END"
+)
+_APPLY_SMS_STATUS = (
+    "UPDATE deliveries SET state = $2, updated_at = now(),"  # noqa: S608 - built from constants
+    " sent_at = CASE WHEN $2 = 'failed' THEN sent_at ELSE coalesce(sent_at, now()) END,"
+    " last_error = CASE WHEN $2 = 'failed' THEN $4 ELSE last_error END"
+    f" WHERE id = $1 AND channel = 'sms' AND {SMS_RANK_SQL} < $3 RETURNING true"
+)
+
+
+async def apply_sms_status(
+    pool: Connection | Pool, delivery_id: str, *, state: DeliveryState, rank: int, error: str
+) -> bool:
+    """Move the SMS delivery to `state` if it ranks below `rank`; True when it moved. One
+    statement, atomic on its own."""
+    return bool(await pool.fetchval(_APPLY_SMS_STATUS, delivery_id, state, rank, error))
+
+
+# --- Operators' reads ----------------------------------------------------------------------
+
+
+async def deliveries(
+    pool: Connection | Pool, *, tender_id: str | None, supplier_id: str | None
+) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT * FROM deliveries WHERE ($1::text IS NULL OR tender_id = $1)"
+        " AND ($2::text IS NULL OR supplier_id = $2) ORDER BY created_at LIMIT 1000",
+        tender_id,
+        supplier_id,
+    )

@@ -7,7 +7,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from tenderwire_notify.domain import CircuitBreaker, RetryPolicy
+from tenderwire_notify.domain import ChannelName, CircuitBreaker, RetryPolicy
 from tenderwire_notify.sms import SmsProvider
 from tenderwire_shared.settings import ServiceSettings, weak_secret_problem
 
@@ -125,7 +125,9 @@ class NotifySettings(ServiceSettings):
         return next((p for p in self.sms_providers if p.name == name), None)
 
     def retry_policy(self, channel: str) -> RetryPolicy:
-        horizon = self.sms_retry_horizon_s if channel == "sms" else self.email_retry_horizon_s
+        horizon = (
+            self.sms_retry_horizon_s if channel == ChannelName.SMS else self.email_retry_horizon_s
+        )
         return RetryPolicy(
             base_delay=timedelta(seconds=self.retry_base_delay_s),
             max_delay=timedelta(seconds=self.retry_max_delay_s),

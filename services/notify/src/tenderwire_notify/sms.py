@@ -1,10 +1,14 @@
 """SMS through Twilio-style HTTP providers, with failover to the next provider and a circuit
-breaker per provider. What the text says, and how it fits two parts, is `sms_text`."""
+breaker per provider, and the providers' signature on their status callbacks. What the text
+says, and how it fits two parts, is `sms_text`."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -13,11 +17,13 @@ import structlog
 from pydantic import BaseModel, Field, SecretStr
 
 from tenderwire_notify.channels import Job, PermanentSendError, RelayUnavailableError
-from tenderwire_notify.domain import CircuitBreaker
+from tenderwire_notify.domain import ChannelName, CircuitBreaker
 from tenderwire_notify.sms_text import compose
 from tenderwire_shared.clock import Clock
 
 log = structlog.get_logger()
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
 
 
 class SmsProvider(BaseModel):
@@ -36,11 +42,28 @@ def status_callback_url(base_url: str, provider: SmsProvider, delivery_id: str) 
     return f"{base}/v1/sms/status/{delivery_id}?provider={quote(provider.name, safe='')}"
 
 
+def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """What Twilio sends as X-Twilio-Signature for a form POST of `params` to `url`
+    (Twilio's "Webhooks security": base64 HMAC-SHA1, keyed with the provider's auth token, of
+    the full URL followed by every POST parameter's name and value, sorted by name)."""
+    signed = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def signature_matches(
+    auth_token: str, url: str, params: Iterable[tuple[str, str]], presented: str
+) -> bool:
+    expected = twilio_signature(auth_token, url, params)
+    # Bytes, as compare_digest refuses non-ASCII text, and a header can carry any Latin-1.
+    return hmac.compare_digest(expected.encode(), presented.encode())
+
+
 class SmsChannel:
     """Texts through the configured providers in order; each has its own circuit breaker, and
     a provider whose circuit is open is skipped until its probe is due."""
 
-    name = "sms"
+    name = ChannelName.SMS
 
     def __init__(
         self,

@@ -1,5 +1,8 @@
-"""Sends what the ledger holds, as a pipeline: a claimer keeps each channel's lanes fed, the
-lanes send, a recorder writes the results in batches.
+"""Notify's background loops: the delivery worker, which sends what the ledger holds, and the
+digest scheduler, which assembles each supplier's daily digest at its local hour.
+
+The delivery worker is a pipeline: a claimer keeps each channel's lanes fed, the lanes send,
+a recorder writes the results in batches.
 
 - No database connection is held while a message is with a provider.
 - One supplier's alerts about one tender on one channel leave in revision order: the claim
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -25,7 +27,7 @@ import asyncpg
 import structlog
 from pydantic import ValidationError
 
-from tenderwire_notify import repository
+from tenderwire_notify import repository, services
 from tenderwire_notify.channels import (
     Channel,
     DigestContent,
@@ -34,8 +36,8 @@ from tenderwire_notify.channels import (
     RelayUnavailableError,
     TransientSendError,
 )
-from tenderwire_notify.repository import Result
-from tenderwire_notify.requeue import WAKE_CHANNEL
+from tenderwire_notify.domain import ChannelName, DeliveryState, Outcome, Result
+from tenderwire_notify.repository import WAKE_CHANNEL
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.db import Connection
@@ -43,12 +45,15 @@ from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.events.matches import MatchCreated
 from tenderwire_shared.inbox import TRANSIENT_ERRORS
 from tenderwire_shared.metrics import NOTIFICATIONS
+from tenderwire_shared.periodic import Periodic
 
 log = structlog.get_logger()
 
 _MATCH_CACHE = 4096
 _RESULT_BATCH = 500
 _REFUSALS_BEFORE_DROP = 3
+# The outcomes the notifications metric counts, by the state they leave the row in.
+_COUNTED = {Outcome.SENT: DeliveryState.SENT, Outcome.FAILED: DeliveryState.FAILED}
 
 
 class DeliveryWorker:
@@ -169,7 +174,7 @@ class DeliveryWorker:
                 self._pool, channel=name, now=now, horizon_s=horizon
             )
             if failed:
-                NOTIFICATIONS.labels(name, "failed").inc(failed)
+                NOTIFICATIONS.labels(name, DeliveryState.FAILED).inc(failed)
                 log.warning("notifications_expired", channel=name, count=failed)
 
     def _open_channels(self, now: datetime) -> list[str]:
@@ -196,11 +201,11 @@ class DeliveryWorker:
             )
             digests: list[asyncpg.Record] = []
             entries: dict[str, list[str]] = {}
-            if "email" in channels:
+            if ChannelName.EMAIL in channels:
                 digests, entries = await repository.claim_digests(
                     conn, worker=self.worker_id, now=now, limit=max(1, self._batch_size // 4)
                 )
-            sending = [r for r in rows if r["state"] == "sending"]
+            sending = [r for r in rows if r["state"] == DeliveryState.SENDING]
             # In the claim's transaction: should this read fail, nothing stays claimed by a
             # worker that never queued it (and that requeue_abandoned would never free).
             unreadable = await self._load_matches(conn, sending)
@@ -208,8 +213,8 @@ class DeliveryWorker:
             return 0
         self.last_progress = time.monotonic()
         for row in rows:
-            if row["state"] == "suppressed":
-                NOTIFICATIONS.labels(row["channel"], "suppressed").inc()
+            if row["state"] == DeliveryState.SUPPRESSED:
+                NOTIFICATIONS.labels(row["channel"], DeliveryState.SUPPRESSED).inc()
                 _logger(row).info("notification_suppressed")
         for row in sending:
             reason = unreadable.get(_key(row))
@@ -221,7 +226,7 @@ class DeliveryWorker:
                 Result(
                     row["id"],
                     False,
-                    "failed",
+                    Outcome.FAILED,
                     row["channel"],
                     key=(row["supplier_id"], row["tender_id"], row["channel"]),
                     error=reason,
@@ -277,11 +282,13 @@ class DeliveryWorker:
         except ValidationError as exc:
             reason = f"could not read a digest entry: {exc.error_count()} invalid fields"
             log.error("digest_failed", digest_id=digest["id"], error=reason, permanent=True)
-            self._results.put_nowait(Result(digest["id"], True, "failed", "email", error=reason))
+            self._results.put_nowait(
+                Result(digest["id"], True, Outcome.FAILED, ChannelName.EMAIL, error=reason)
+            )
             return
         job = Job(
             id=digest["id"],
-            channel="email",
+            channel=ChannelName.EMAIL,
             supplier_id=digest["supplier_id"],
             address=digest["address"],
             language=digest["language"],
@@ -293,9 +300,9 @@ class DeliveryWorker:
             retry_since=digest["retry_since"],
         )
         if not matches:
-            self._results.put_nowait(Result(job.id, True, "sent", "email"))
+            self._results.put_nowait(Result(job.id, True, Outcome.SENT, ChannelName.EMAIL))
             return
-        self._queues["email"].put_nowait(job)
+        self._queues[ChannelName.EMAIL].put_nowait(job)
 
     # --- Sending ---------------------------------------------------------------------------
 
@@ -328,50 +335,46 @@ class DeliveryWorker:
                 "notification_failed", error=str(exc), permanent=True, suppressed=exc.hard_bounce
             )
             return self._result(
-                job, "failed", error=str(exc), suppress=job.address if exc.hard_bounce else None
+                job,
+                Outcome.FAILED,
+                error=str(exc),
+                suppress=job.address if exc.hard_bounce else None,
             )
         except TransientSendError as exc:
             return self._retry(job, str(exc), relay=isinstance(exc, RelayUnavailableError))
         except Exception as exc:
             # A message we cannot even build (a template bug) will not build next time either.
             log_.error("notification_failed", error=repr(exc), permanent=True)
-            return self._result(job, "failed", error=f"could not send: {exc!r}")
+            return self._result(job, Outcome.FAILED, error=f"could not send: {exc!r}")
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         if job.digest is not None:
             log_.info("digest_sent", entries=len(job.digest.entries), duration_ms=elapsed_ms)
         else:
             log_.info("notification_sent", duration_ms=elapsed_ms)
-        return self._result(job, "sent", provider_ref=reference)
+        return self._result(job, Outcome.SENT, provider_ref=reference)
 
     def _retry(self, job: Job, error: str, *, relay: bool) -> Result:
         now = self._clock.now()
         policy = self._settings.retry_policy(job.channel)
         retry_since = job.retry_since or now
         if relay:
-            # The relay's fault, not the message's, and its circuit paces the retries: the row
-            # waits a short while, not its own growing backoff, so it leaves soon after the
-            # relay is back.
-            pause = policy.base_delay * random.uniform(0.5, 1.5)
-            when: datetime | None = (
-                min(now + pause, retry_since + policy.horizon)
-                if now < retry_since + policy.horizon
-                else None
-            )
+            # The relay's fault, not the message's: its circuit paces the retries.
+            when = policy.relay_retry_at(now=now, retry_since=retry_since)
         else:
             when = policy.next_attempt(job.attempt, now=now, retry_since=retry_since)
         log_ = _logger(job)
         if when is None:
             log_.warning("notification_failed", error=error, permanent=False)
-            return self._result(job, "failed", error=f"gave up: {error}")
+            return self._result(job, Outcome.FAILED, error=f"gave up: {error}")
         log_.info("notification_retry", error=error, relay=relay, retry_in_s=_seconds(when - now))
-        return self._result(job, "retry", error=error, next_attempt_at=when)
+        return self._result(job, Outcome.RETRY, error=error, next_attempt_at=when)
 
     def _released(self, job: Job, channel: str) -> Result:
         """Claimed but not tried (the channel paused or the worker stops): no attempt used."""
         return Result(
             job.id,
             job.digest is not None,
-            "released",
+            Outcome.RELEASED,
             channel,
             key=_sequence(job),
             next_attempt_at=self._clock.now(),
@@ -381,7 +384,7 @@ class DeliveryWorker:
     def _result(
         self,
         job: Job,
-        outcome: str,
+        outcome: Outcome,
         *,
         error: str | None = None,
         provider_ref: str | None = None,
@@ -423,12 +426,12 @@ class DeliveryWorker:
         while True:
             try:
                 async with self._pool.acquire() as conn:
-                    if all(r.outcome == "sent" and not r.digest for r in batch):
+                    if services.only_sent_alerts(batch):
                         # One statement is atomic on its own: no BEGIN and COMMIT round trips.
-                        folded = await repository.record_results(conn, batch)
+                        folded = await services.record_results(conn, batch)
                     else:
                         async with conn.transaction():
-                            folded = await repository.record_results(conn, batch)
+                            folded = await services.record_results(conn, batch)
                 break
             except asyncio.CancelledError:
                 raise
@@ -461,10 +464,9 @@ class DeliveryWorker:
                 backoff *= 2
         self.last_progress = time.monotonic()
         for result in batch:
-            state = {"sent": "sent", "failed": "failed"}.get(result.outcome)
-            if state is not None:
-                NOTIFICATIONS.labels(result.channel, state).inc()
-        repository.log_folds(folded)
+            if result.outcome in _COUNTED:
+                NOTIFICATIONS.labels(result.channel, _COUNTED[result.outcome]).inc()
+        services.log_folds(folded)
         # A sent alert may be what the next revision of its sequence was waiting for.
         self._wake.set()
 
@@ -509,3 +511,30 @@ def _logger(item: Job | asyncpg.Record) -> structlog.typing.FilteringBoundLogger
             "attempt": item["attempts"],
         }
     return log.bind(**fields)  # type: ignore[no-any-return]
+
+
+class DigestScheduler:
+    """Every `digest_interval_s`, queues the digests that are due (`services.assemble_digests`);
+    the delivery worker sends them.
+
+    A digest row and the claim of its entries commit together, as 'queued'; the worker then
+    sends it through the same lanes, circuit breaker, backoff and horizon as every alert, with
+    its own id as Message-ID. A crash mid-send leaves the digest 'sending' with its entries
+    attached; once the dead worker's heartbeat is stale the same digest goes again, so nothing
+    is lost and no entry moves to another digest.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, settings: NotifySettings, clock: Clock) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._loop = Periodic("digest-sender", self.flush_due, settings.digest_interval_s)
+
+    async def start(self) -> None:
+        await self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+
+    async def flush_due(self) -> int:
+        """Assemble every digest that is due now; returns how many were queued."""
+        return await services.assemble_digests(self._pool, self._clock.now())

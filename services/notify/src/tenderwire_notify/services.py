@@ -1,0 +1,382 @@
+"""Notify's use cases: put alerts in the ledger and fold them, record what the worker did,
+assemble the daily digests, suppress and unsubscribe, record an SMS provider's status, and
+requeue failed alerts.
+
+A use case called inside the consumer's inbox transaction or the worker's claim takes `conn`
+and opens none; the others take the pool and own their transaction (`pool.acquire()` +
+`conn.transaction()`). `requeue_failed` is also run by `tw` on a connection of its own; it
+only needs asyncpg, pydantic and structlog, so `tw` stays quick to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import asyncpg
+import structlog
+
+from tenderwire_notify import domain, repository
+from tenderwire_notify.domain import (
+    NOTHING_TO_SEND,
+    DeliveryState,
+    Folded,
+    NewDelivery,
+    Outcome,
+    Result,
+)
+from tenderwire_notify.repository import Key, Pool
+from tenderwire_notify.schemas import Subscriber
+from tenderwire_shared.db import Connection
+from tenderwire_shared.envelope import RawEnvelope, new_event_id
+from tenderwire_shared.events.matches import MatchCreated
+
+log = structlog.get_logger()
+
+# --- Alerts into the ledger ----------------------------------------------------------------
+
+
+async def queue_alerts(
+    conn: Connection, alerts: Sequence[tuple[RawEnvelope, MatchCreated]], now: datetime
+) -> None:
+    """Put each alert in the ledger, per channel, and fold what waits; a whole batch in a few
+    statements. Nothing is sent from here: the delivery worker sends it later. In the
+    consumer's transaction."""
+    if not alerts:
+        return
+    gone = await repository.deactivated(conn, [m.recipient.supplier_id for _, m in alerts])
+    rows: list[NewDelivery] = []
+    for envelope, match in alerts:
+        if match.recipient.supplier_id in gone:
+            log.info("alert_dropped", supplier_id=match.recipient.supplier_id, reason="deactivated")
+            continue
+        rows.extend(deliveries_for(envelope, match, now))
+    inserted = await repository.insert_deliveries(conn, rows)
+    folded = await refold(conn, [(r.supplier_id, r.tender_id, r.channel) for r in inserted])
+    if any(r.state == DeliveryState.QUEUED for r in inserted):
+        await repository.wake(conn)
+    fresh = {r.id for r in inserted}
+    for row in rows:
+        log.info(
+            "delivery_queued" if row.id in fresh else "delivery_exists",
+            notification_id=row.id if row.id in fresh else None,
+            channel=row.channel,
+            supplier_id=row.supplier_id,
+            tender_id=row.tender_id,
+            correlation_id=row.correlation_id,
+        )
+    log_folds(folded)
+
+
+def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) -> list[NewDelivery]:
+    recipient = match.recipient
+    due = domain.deferred_until(now, recipient.timezone, recipient.quiet_hours)
+    match_json = match.model_dump_json()
+    key = domain.content_key(match, language=recipient.language, timezone=recipient.timezone)
+    return [
+        NewDelivery(
+            id=new_event_id(),
+            supplier_id=recipient.supplier_id,
+            tender_id=match.tender.tender_id,
+            revision=match.tender.revision,
+            kind=match.kind.value,
+            channel=channel,
+            address=address,
+            language=recipient.language,
+            timezone=recipient.timezone,
+            match_json=match_json,
+            correlation_id=envelope.correlationid,
+            state=domain.initial_state(recipient, channel),
+            digest_hour=recipient.digest_hour,
+            next_attempt_at=due,
+            # The horizon counts from when the alert is due, not from a quiet night before it.
+            retry_since=due,
+            content_key=key,
+            recipient_name=recipient.legal_name,
+        )
+        for channel, address in domain.channels_for(recipient)
+    ]
+
+
+async def deactivate_supplier(conn: Connection, supplier_id: str) -> None:
+    """A deactivated supplier gets nothing more. In the consumer's transaction."""
+    dropped = await repository.deactivate(conn, supplier_id)
+    log.info("supplier_deactivated", supplier_id=supplier_id, dropped=dropped)
+
+
+async def refold(conn: Connection, keys: Sequence[Key]) -> list[Folded]:
+    """Where several alerts of one (supplier, tender, channel) wait unsent, fold them into the
+    newest, by `domain.fold`. Rows a worker has claimed are left alone: they are on their way,
+    and the newest waits for them (see `repository.claim_alerts`). In a transaction."""
+    if not keys:
+        return []
+    groups = await repository.waiting_sequences(conn, set(keys))
+    # A lone amendment or cancellation may follow a new-tender alert that folded into nothing:
+    # the supplier has still not been told of the tender, and the lone alert must fold too.
+    # A first, unlocked look keeps the common case cheap (an amendment to suppliers already
+    # told): a row on its way now can only come back through the recorder, which refolds.
+    lone = [repository.key_of(r) for r in groups if r["waiting"] == 1 and r["not_new"]]
+    maybe_never_told = await repository.never_told(conn, lone)
+    candidates = [repository.key_of(r) for r in groups if r["waiting"] > 1]
+    candidates += [key for key in lone if key in maybe_never_told]
+    if not candidates:
+        return []
+    rows = await repository.lock_waiting(conn, candidates)
+    # Only now, with the waiting rows locked, is "never told" asked: a row a worker claimed
+    # while this waited for the lock is on its way, and the supplier counts as told.
+    never_told = await repository.never_told(conn, candidates)
+    sequences: dict[Key, list[asyncpg.Record]] = {}
+    for row in rows:
+        sequences.setdefault(repository.key_of(row), []).append(row)
+    results = []
+    for key, sequence in sequences.items():
+        if len(sequence) == 1 and (key not in never_told or sequence[0]["kind"] == "new"):
+            continue
+        *earlier, newest = sequence
+        folded = domain.fold(
+            [MatchCreated.model_validate_json(r["match"]) for r in earlier],
+            MatchCreated.model_validate_json(newest["match"]),
+            never_told=key in never_told,
+        )
+        gone = [r["id"] for r in earlier]
+        await repository.supersede(conn, gone, by=newest["id"], revision=newest["revision"])
+        if folded is None:
+            await repository.supersede_alone(conn, newest["id"], reason=NOTHING_TO_SEND)
+            results.append(Folded(None, (*gone, newest["id"]), key))
+            continue
+        await repository.replace_match(
+            conn,
+            newest["id"],
+            match_json=folded.model_dump_json(),
+            content_key=domain.content_key(
+                folded, language=newest["language"], timezone=newest["timezone"]
+            ),
+        )
+        results.append(Folded(newest["id"], tuple(gone), key))
+    return results
+
+
+def log_folds(folded: Sequence[Folded]) -> None:
+    for fold in folded:
+        log.info(
+            "delivery_folded",
+            supplier_id=fold.key[0],
+            tender_id=fold.key[1],
+            channel=fold.key[2],
+            notification_id=fold.kept,
+            superseded=list(fold.superseded),
+        )
+
+
+# --- What the worker did -------------------------------------------------------------------
+
+
+async def record_results(conn: Connection, results: Sequence[Result]) -> list[Folded]:
+    """Write a batch of the worker's results. Only a row still 'sending' changes: a status
+    callback may already have moved it on. An alert back in the queue may now have a newer
+    revision waiting behind it, so its sequence is folded again. One transaction, the
+    caller's; a batch of sent alerts only is a single statement and needs none."""
+    await repository.record_results(conn, results)
+    waiting = repository.waiting_again([r for r in results if not r.digest])
+    return await refold(conn, [r.key for r in waiting if r.key is not None])
+
+
+def only_sent_alerts(results: Sequence[Result]) -> bool:
+    """True when `record_results` writes these in one statement, atomic on its own."""
+    return all(r.outcome == Outcome.SENT and not r.digest for r in results)
+
+
+# --- Daily digests -------------------------------------------------------------------------
+
+
+async def assemble_digests(pool: Pool, now: datetime) -> int:
+    """Queue every digest that is due now, with its entries attached; returns how many.
+
+    One replica assembles at a time (a session advisory lock), so two replicas never race to
+    build the same supplier's digest. The worker then sends each like any alert.
+    """
+    async with pool.acquire() as lock_conn:
+        if not await repository.try_lock_digest_assembly(lock_conn):
+            return 0
+        try:
+            queued = 0
+            for supplier in await repository.suppliers_with_batched_alerts(pool):
+                day = domain.local_day_if_due(now, supplier["timezone"], supplier["digest_hour"])
+                if day is not None and await _queue_digest(pool, supplier, day, now):
+                    queued += 1
+            return queued
+        finally:
+            await repository.unlock_digest_assembly(lock_conn)
+
+
+async def _queue_digest(pool: Pool, supplier: asyncpg.Record, day: date, now: datetime) -> bool:
+    """Queue today's digest for this supplier with every batched alert attached; False if
+    today's digest has already gone (the alerts then wait for tomorrow's)."""
+    digest_id = new_event_id()
+    async with pool.acquire() as conn, conn.transaction():
+        entries = await repository.queue_digest(
+            conn, digest_id=digest_id, supplier=supplier, day=day, now=now
+        )
+        if entries is None:
+            return False
+        await repository.wake(conn)
+    log.info(
+        "digest_queued", digest_id=digest_id, supplier_id=supplier["supplier_id"], entries=entries
+    )
+    return True
+
+
+# --- Suppressions and unsubscribes ---------------------------------------------------------
+
+
+async def suppress(pool: Pool, channel: str, address: str, reason: str) -> None:
+    """The address gets nothing more on this channel (hard bounces and unsubscribes)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await repository.suppress(conn, channel, address, reason)
+
+
+async def unsubscribe(pool: Pool, subscriber: Subscriber, *, timeout_s: float) -> None:
+    """Once this returns, nothing more reaches the address.
+
+    No send holds a database connection, so the promise is kept in two steps instead of one
+    long lock:
+    1. The suppression commits under the exclusive side of the claim gate
+       (`repository.SUPPRESSION_GATE`). Every claim takes the shared side, so a claim either
+       sees the suppression, or has made its rows 'sending' before the suppression commits.
+    2. This then waits until no alert or digest to that address is 'sending': those were
+       claimed before it and are finishing now.
+    """
+    await suppress(pool, subscriber.channel, subscriber.address, "unsubscribed")
+    await wait_for_sends_in_flight(
+        pool, subscriber.channel, subscriber.address, timeout_s=timeout_s
+    )
+
+
+async def wait_for_sends_in_flight(
+    pool: Pool, channel: str, address: str, *, timeout_s: float
+) -> bool:
+    """Wait until the sends claimed before a suppression have finished; False on timeout.
+
+    The timeout only bites when a worker died holding a row; a dead worker sends nothing more,
+    and its rows are claimed again later, and then suppressed."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.02
+    while await repository.sends_in_flight(pool, channel, address):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)
+    return True
+
+
+# --- SMS status callbacks ------------------------------------------------------------------
+
+
+async def record_sms_status(pool: Pool, delivery_id: str, state: DeliveryState, error: str) -> bool:
+    """Move the SMS delivery to `state` if that is up its ranks (`domain.SMS_RANKS`); True
+    when it moved. One statement, atomic on its own: a late or repeated callback changes
+    nothing, and the worker only ever moves 'sending' to 'sent', so it cannot undo it."""
+    return await repository.apply_sms_status(
+        pool, delivery_id, state=state, rank=domain.sms_rank(state), error=error
+    )
+
+
+# --- Requeue failed alerts (`tw deliveries requeue`) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class RequeuedDelivery:
+    id: str
+    supplier_id: str
+    tender_id: str
+    channel: str
+    revision: int
+    # The worker will mark it 'suppressed' instead of sending it.
+    to_suppressed_address: bool
+
+
+@dataclass(frozen=True)
+class SkippedDelivery:
+    id: str
+    supplier_id: str
+    tender_id: str
+    channel: str
+    revision: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequeueResult:
+    dry_run: bool
+    requeued: tuple[RequeuedDelivery, ...]
+    skipped: tuple[SkippedDelivery, ...]
+
+    @property
+    def matched(self) -> int:
+        return len(self.requeued) + len(self.skipped)
+
+    @property
+    def to_suppressed(self) -> int:
+        return sum(1 for d in self.requeued if d.to_suppressed_address)
+
+
+async def requeue_failed(
+    conn: Connection,
+    *,
+    tender_id: str | None = None,
+    supplier_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    channel: str | None = None,
+    dry_run: bool = False,
+) -> RequeueResult:
+    """Requeue failed alerts (not digest entries) that match every filter given, with a fresh
+    retry horizon and attempt count; the last error stays as the record of why it failed.
+
+    `since` (inclusive) and `until` (exclusive) bound when the delivery failed. An alert whose
+    later revision (same supplier, tender and channel) is sent, delivered, queued or sending
+    is skipped, with the reason. With `dry_run` nothing changes: the same answer, no write.
+    RequeueFilterError when no tender, supplier, since or until is given. Owns its
+    transaction (read-only for a dry run) on the connection it is given.
+    """
+    domain.check_requeue_filters(tender_id, supplier_id, since, until)
+    async with conn.transaction(readonly=dry_run):
+        rows = await repository.failed_alerts(
+            conn,
+            tender_id=tender_id,
+            supplier_id=supplier_id,
+            since=since,
+            until=until,
+            channel=channel,
+            lock=not dry_run,
+        )
+        requeued = tuple(
+            RequeuedDelivery(
+                r["id"],
+                r["supplier_id"],
+                r["tender_id"],
+                r["channel"],
+                r["revision"],
+                to_suppressed_address=r["suppressed"],
+            )
+            for r in rows
+            if r["ahead_revision"] is None
+        )
+        skipped = tuple(
+            SkippedDelivery(
+                r["id"],
+                r["supplier_id"],
+                r["tender_id"],
+                r["channel"],
+                r["revision"],
+                reason=domain.out_of_order(r["revision"], r["ahead_revision"], r["ahead_state"]),
+            )
+            for r in rows
+            if r["ahead_revision"] is not None
+        )
+        if requeued and not dry_run:
+            await repository.requeue(conn, [d.id for d in requeued])
+    return RequeueResult(dry_run=dry_run, requeued=requeued, skipped=skipped)
