@@ -45,20 +45,33 @@ ROUNDS = 7
 
 def a_match(revision: int = 1) -> MatchCreated:
     return MatchCreated(
-        match_id="m1", kind=MatchKind.NEW,
-        recipient=Recipient(supplier_id="s1", legal_name="Société Générale & Fils",
-                            email="a@example.org", language="fr", timezone="Africa/Dakar"),
+        match_id="m1",
+        kind=MatchKind.NEW,
+        recipient=Recipient(
+            supplier_id="s1",
+            legal_name="Société Générale & Fils",
+            email="a@example.org",
+            language="fr",
+            timezone="Africa/Dakar",
+        ),
         tender=TenderSnapshot(
-            tender_id="t1", revision=revision, agency="UNICEF", reference="RFQ-2026-0042",
-            title="Blouses d'isolation jetables pour centres de santé", description="",
-            language="fr", notice_type=NoticeType.INVITATION_TO_BID,
-            unspsc_codes=("42131606", "42132203"), beneficiary_countries=("SEN", "MLI", "NER"),
-            deadline=datetime(2027, 1, 15, 16, 0, tzinfo=UTC), deadline_utc_offset_minutes=60,
+            tender_id="t1",
+            revision=revision,
+            agency="UNICEF",
+            reference="RFQ-2026-0042",
+            title="Blouses d'isolation jetables pour centres de santé",
+            description="",
+            language="fr",
+            notice_type=NoticeType.INVITATION_TO_BID,
+            unspsc_codes=("42131606", "42132203"),
+            beneficiary_countries=("SEN", "MLI", "NER"),
+            deadline=datetime(2027, 1, 15, 16, 0, tzinfo=UTC),
+            deadline_utc_offset_minutes=60,
             published_at=datetime(2026, 11, 1, tzinfo=UTC),
             url=AnyHttpUrl("https://www.ungm.org/Public/Notice/250042"),
         ),
         matched_codes=("42131600",),
-    )  # fmt: skip
+    )
 
 
 def jobs(count: int, *, distinct_contents: bool) -> list[Job]:
@@ -68,12 +81,18 @@ def jobs(count: int, *, distinct_contents: bool) -> list[Job]:
         match = a_match(revision=i + 1) if distinct_contents else shared
         out.append(
             Job(
-                id=f"01JD{i:022d}", channel="email", supplier_id=f"s{i}",
-                address=f"buyer-{i}@example.org", language="fr", timezone="Africa/Dakar",
-                recipient_name=f"Fournisseur n°{i} & Fils", attempt=1, match=match,
+                id=f"01JD{i:022d}",
+                channel="email",
+                supplier_id=f"s{i}",
+                address=f"buyer-{i}@example.org",
+                language="fr",
+                timezone="Africa/Dakar",
+                recipient_name=f"Fournisseur n°{i} & Fils",
+                attempt=1,
+                match=match,
                 content_key=content_key(match, language="fr", timezone="Africa/Dakar"),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -123,9 +142,13 @@ def cpu() -> None:
 
     def bytes_only(job: Job) -> object:  # without link_for's signing
         return composer.message(
-            content, to=job.address, message_id=job.id, date=now,
-            unsubscribe_link="http://127.0.0.1:18003/v1/unsubscribe/x", supplier=job.recipient_name,
-        )  # fmt: skip
+            content,
+            to=job.address,
+            message_id=job.id,
+            date=now,
+            unsubscribe_link="http://127.0.0.1:18003/v1/unsubscribe/x",
+            supplier=job.recipient_name,
+        )
 
     def link_only(job: Job) -> object:
         return link_for(

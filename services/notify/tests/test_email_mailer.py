@@ -60,19 +60,30 @@ def a_job(address: str, job_id: str = "01JD0000000000000000000001") -> Job:
         match_id="m1",
         kind=MatchKind.NEW,
         recipient=Recipient(
-            supplier_id="s1", legal_name="Acme & Sons", email=address,
-            language="fr", timezone="Africa/Dakar",
+            supplier_id="s1",
+            legal_name="Acme & Sons",
+            email=address,
+            language="fr",
+            timezone="Africa/Dakar",
         ),
         tender=TenderSnapshot(
-            tender_id="t1", revision=1, agency="UNICEF", reference="RFQ-1",
-            title="Isolation gowns", description="", language="en",
-            notice_type=NoticeType.INVITATION_TO_BID, unspsc_codes=("42131606",),
-            beneficiary_countries=("SEN",), deadline=datetime(2027, 1, 15, 16, tzinfo=UTC),
-            deadline_utc_offset_minutes=0, published_at=datetime(2026, 11, 1, tzinfo=UTC),
+            tender_id="t1",
+            revision=1,
+            agency="UNICEF",
+            reference="RFQ-1",
+            title="Isolation gowns",
+            description="",
+            language="en",
+            notice_type=NoticeType.INVITATION_TO_BID,
+            unspsc_codes=("42131606",),
+            beneficiary_countries=("SEN",),
+            deadline=datetime(2027, 1, 15, 16, tzinfo=UTC),
+            deadline_utc_offset_minutes=0,
+            published_at=datetime(2026, 11, 1, tzinfo=UTC),
             url=AnyHttpUrl("https://example.org/t1"),
         ),
         matched_codes=("42131600",),
-    )  # fmt: skip
+    )
     return Job(
         id=job_id,
         channel="email",
@@ -216,9 +227,11 @@ async def test_a_refused_mailbox_is_the_recipients_failure(
 
 @pytest.mark.parametrize(
     ("address", "error"),
-    [("data-reject@example.org", PermanentSendError),
-     ("data-busy@example.org", TransientSendError)],
-)  # fmt: skip
+    [
+        ("data-reject@example.org", PermanentSendError),
+        ("data-busy@example.org", TransientSendError),
+    ],
+)
 async def test_a_refusal_after_data_is_permanent_for_5xx_and_this_messages_for_4xx(
     address: str, error: type[Exception]
 ) -> None:

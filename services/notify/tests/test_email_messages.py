@@ -75,18 +75,30 @@ def a_match(
         match_id="m1",
         kind=kind,
         recipient=Recipient(
-            supplier_id="s1", legal_name=name, email="a@example.org",
-            language="fr", timezone="Africa/Dakar",
+            supplier_id="s1",
+            legal_name=name,
+            email="a@example.org",
+            language="fr",
+            timezone="Africa/Dakar",
         ),
         tender=TenderSnapshot(
-            tender_id="t1", revision=2, agency="UNICEF", reference="RFQ-1", title=title,
-            description="", language="en", notice_type=NoticeType.INVITATION_TO_BID,
-            unspsc_codes=("42131606",), beneficiary_countries=("SEN", "MLI"),
-            deadline=datetime(2027, 1, 15, 16, 0, tzinfo=UTC), deadline_utc_offset_minutes=60,
-            published_at=datetime(2026, 11, 1, tzinfo=UTC), url=AnyHttpUrl("https://example.org/t1"),
+            tender_id="t1",
+            revision=2,
+            agency="UNICEF",
+            reference="RFQ-1",
+            title=title,
+            description="",
+            language="en",
+            notice_type=NoticeType.INVITATION_TO_BID,
+            unspsc_codes=("42131606",),
+            beneficiary_countries=("SEN", "MLI"),
+            deadline=datetime(2027, 1, 15, 16, 0, tzinfo=UTC),
+            deadline_utc_offset_minutes=60,
+            published_at=datetime(2026, 11, 1, tzinfo=UTC),
+            url=AnyHttpUrl("https://example.org/t1"),
         ),
         matched_codes=("42131600",),
-    )  # fmt: skip
+    )
     if kind is MatchKind.NEW:
         return match
     return match.model_copy(
@@ -139,8 +151,15 @@ def assert_reads_as(new: bytes, old: bytes) -> None:
     assert ours.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in ours.iter_parts()] == ["text/plain", "text/html"]
     assert [p.get_content_charset() for p in ours.iter_parts()] == ["utf-8", "utf-8"]
-    for header in ("From", "To", "Subject", "Message-ID", "List-Unsubscribe",
-                   "List-Unsubscribe-Post", "MIME-Version"):  # fmt: skip
+    for header in (
+        "From",
+        "To",
+        "Subject",
+        "Message-ID",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "MIME-Version",
+    ):
         assert str(ours[header]).strip() == str(theirs[header]).strip(), header
     assert ours["Date"].datetime == theirs["Date"].datetime
     for kind in ("plain", "html"):
@@ -224,9 +243,14 @@ def test_a_header_value_that_would_break_the_message_is_refused(
 
 @pytest.mark.parametrize(
     "title",
-    ["Gants", "Seringues à usage unique — lot n°3", "短" * 120, "Gowns " * 60,
-     "Line\nbreak in a title"],
-)  # fmt: skip
+    [
+        "Gants",
+        "Seringues à usage unique — lot n°3",
+        "短" * 120,
+        "Gowns " * 60,
+        "Line\nbreak in a title",
+    ],
+)
 def test_subjects_are_encoded_and_folded_as_the_stdlib_does(title: str) -> None:
     match = a_match(title=title)
     content = open_content(match, "fr", "UTC")

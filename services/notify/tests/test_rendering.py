@@ -16,18 +16,30 @@ def a_match(title: str = "Isolation gowns") -> MatchCreated:
         match_id="m1",
         kind=MatchKind.NEW,
         recipient=Recipient(
-            supplier_id="s1", legal_name="Acme & Sons", email="a@example.org",
-            language="fr", timezone="Africa/Dakar",
+            supplier_id="s1",
+            legal_name="Acme & Sons",
+            email="a@example.org",
+            language="fr",
+            timezone="Africa/Dakar",
         ),
         tender=TenderSnapshot(
-            tender_id="t1", revision=1, agency="UNICEF", reference="RFQ-1", title=title,
-            description="", language="en", notice_type=NoticeType.INVITATION_TO_BID,
-            unspsc_codes=("42131606",), beneficiary_countries=("SEN", "MLI"),
-            deadline=datetime(2027, 1, 15, 16, 0, tzinfo=UTC), deadline_utc_offset_minutes=60,
-            published_at=datetime(2026, 11, 1, tzinfo=UTC), url=AnyHttpUrl("https://example.org/t1"),
+            tender_id="t1",
+            revision=1,
+            agency="UNICEF",
+            reference="RFQ-1",
+            title=title,
+            description="",
+            language="en",
+            notice_type=NoticeType.INVITATION_TO_BID,
+            unspsc_codes=("42131606",),
+            beneficiary_countries=("SEN", "MLI"),
+            deadline=datetime(2027, 1, 15, 16, 0, tzinfo=UTC),
+            deadline_utc_offset_minutes=60,
+            published_at=datetime(2026, 11, 1, tzinfo=UTC),
+            url=AnyHttpUrl("https://example.org/t1"),
         ),
         matched_codes=("42131600",),
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(
@@ -124,9 +136,12 @@ def test_an_amendment_to_a_supplier_no_longer_matching_says_so() -> None:
 
 @pytest.mark.parametrize(
     ("language", "subject_start", "words"),
-    [("en", "[Cancelled]", "has been cancelled"), ("fr", "[Annulé]", "a été annulé"),
-     ("es", "[Cancelada]", "ha sido cancelada")],
-)  # fmt: skip
+    [
+        ("en", "[Cancelled]", "has been cancelled"),
+        ("fr", "[Annulé]", "a été annulé"),
+        ("es", "[Cancelada]", "ha sido cancelada"),
+    ],
+)
 def test_a_cancellation_alert_says_the_tender_is_cancelled(
     language: str, subject_start: str, words: str
 ) -> None:
@@ -137,9 +152,19 @@ def test_a_cancellation_alert_says_the_tender_is_cancelled(
 
 @pytest.mark.parametrize(
     ("text", "parts"),
-    [("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3), ("é" * 160, 1),
-     ("€" * 80, 1), ("€" * 81, 2), ("ş" * 70, 1), ("ş" * 71, 2), ("Ωş" * 67, 2)],
-)  # fmt: skip
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("é" * 160, 1),
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        ("ş" * 70, 1),
+        ("ş" * 71, 2),
+        ("Ωş" * 67, 2),
+    ],
+)
 def test_sms_parts_follow_gsm7_and_ucs2_lengths(text: str, parts: int) -> None:
     assert segments(text) == parts
 

@@ -40,14 +40,19 @@ def test_uvicorn_exits_with_the_reason_instead_of_serving(
 ) -> None:
     started = subprocess.run(
         [
-            sys.executable, "-m", "uvicorn", "--factory",
-            "tenderwire_notify.bootstrap:create_app", "--port", "1",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tenderwire_notify.bootstrap:create_app",
+            "--port",
+            "1",
         ],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-    )  # fmt: skip
+    )
 
     assert started.returncode != 0
     assert "TW_NOTIFY_UNSUBSCRIBE_SECRET" in started.stderr

@@ -40,6 +40,11 @@ _QP_LINE = 76
 _SOFT_BREAK = b"=" + CRLF
 
 
+def _line(*parts: bytes) -> bytes:
+    """One header or boundary line: its parts, then CRLF."""
+    return b"".join(parts) + CRLF
+
+
 def _crlf(data: bytes) -> bytes:
     if b"\r" not in data and b"\n" not in data:
         return data
@@ -257,26 +262,28 @@ class EmailComposer:
                 self._from_line,
                 _verbatim_header(b"To", to),
                 subject_line,
-                b"Date: ", self._date_header(date), CRLF,
+                _line(b"Date: ", self._date_header(date)),
                 _verbatim_header(b"Message-ID", message_id),
                 # RFC 8058 one-click: unfolded, as clients match the <URL> literally.
                 _verbatim_header(b"List-Unsubscribe", unsubscribe_link, brackets=True),
-                b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", CRLF,
-                b"MIME-Version: 1.0", CRLF,
-                b'Content-Type: multipart/alternative; boundary="', boundary, b'"', CRLF,
+                _line(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+                _line(b"MIME-Version: 1.0"),
+                _line(b'Content-Type: multipart/alternative; boundary="', boundary, b'"'),
                 CRLF,
-                delimiter, CRLF,
-                content.text.content_type, CRLF,
-                b"Content-Transfer-Encoding: ", text_cte, CRLF,
+                _line(delimiter),
+                _line(content.text.content_type),
+                _line(b"Content-Transfer-Encoding: ", text_cte),
                 CRLF,
                 # The CRLF before a delimiter belongs to it (RFC 2046 5.1.1): without a second
-                # one the part would lose its last line end.
-                text, CRLF,
-                delimiter, CRLF,
-                content.html.content_type, CRLF,
-                b"Content-Transfer-Encoding: ", html_cte, CRLF,
+                # one the part would lose its last line end. The bodies are not copied again.
+                text,
                 CRLF,
-                html, CRLF,
-                delimiter, b"--", CRLF,
+                _line(delimiter),
+                _line(content.html.content_type),
+                _line(b"Content-Transfer-Encoding: ", html_cte),
+                CRLF,
+                html,
+                CRLF,
+                _line(delimiter, b"--"),
             )
-        )  # fmt: skip
+        )

@@ -74,21 +74,36 @@ def _country_name(alpha3: str, locale: Locale) -> str:
 
 FIELD_LABELS: dict[str, dict[str, str]] = {
     "en": {
-        "title": "Title", "description": "Description", "notice_type": "Type",
-        "unspsc_codes": "UNSPSC codes", "beneficiary_countries": "Beneficiary countries",
-        "deadline": "Deadline", "documents": "Documents", "contacts": "Contacts",
+        "title": "Title",
+        "description": "Description",
+        "notice_type": "Type",
+        "unspsc_codes": "UNSPSC codes",
+        "beneficiary_countries": "Beneficiary countries",
+        "deadline": "Deadline",
+        "documents": "Documents",
+        "contacts": "Contacts",
     },
     "fr": {
-        "title": "Titre", "description": "Description", "notice_type": "Type",
-        "unspsc_codes": "Codes UNSPSC", "beneficiary_countries": "Pays bénéficiaires",
-        "deadline": "Date limite", "documents": "Documents", "contacts": "Contacts",
+        "title": "Titre",
+        "description": "Description",
+        "notice_type": "Type",
+        "unspsc_codes": "Codes UNSPSC",
+        "beneficiary_countries": "Pays bénéficiaires",
+        "deadline": "Date limite",
+        "documents": "Documents",
+        "contacts": "Contacts",
     },
     "es": {
-        "title": "Título", "description": "Descripción", "notice_type": "Tipo",
-        "unspsc_codes": "Códigos UNSPSC", "beneficiary_countries": "Países beneficiarios",
-        "deadline": "Fecha límite", "documents": "Documentos", "contacts": "Contactos",
+        "title": "Título",
+        "description": "Descripción",
+        "notice_type": "Tipo",
+        "unspsc_codes": "Códigos UNSPSC",
+        "beneficiary_countries": "Países beneficiarios",
+        "deadline": "Fecha límite",
+        "documents": "Documentos",
+        "contacts": "Contactos",
     },
-}  # fmt: skip
+}
 
 TEMPLATES = {
     MatchKind.NEW: "new_tender",

@@ -75,23 +75,60 @@ class _Labels:
 
 
 _LABELS = {
-    "en": _Labels({MatchKind.NEW: "New tender", MatchKind.AMENDED: "Amended",
-                   MatchKind.CANCELLED: "Cancelled"}, "deadline"),
-    "fr": _Labels({MatchKind.NEW: "Nouvel appel", MatchKind.AMENDED: "Modifié",
-                   MatchKind.CANCELLED: "Annulé"}, "date limite"),
-    "es": _Labels({MatchKind.NEW: "Nueva licitación", MatchKind.AMENDED: "Modificada",
-                   MatchKind.CANCELLED: "Cancelada"}, "fecha límite"),
-    "pt": _Labels({MatchKind.NEW: "Nova licitação", MatchKind.AMENDED: "Alterada",
-                   MatchKind.CANCELLED: "Cancelada"}, "prazo"),
+    "en": _Labels(
+        {
+            MatchKind.NEW: "New tender",
+            MatchKind.AMENDED: "Amended",
+            MatchKind.CANCELLED: "Cancelled",
+        },
+        "deadline",
+    ),
+    "fr": _Labels(
+        {
+            MatchKind.NEW: "Nouvel appel",
+            MatchKind.AMENDED: "Modifié",
+            MatchKind.CANCELLED: "Annulé",
+        },
+        "date limite",
+    ),
+    "es": _Labels(
+        {
+            MatchKind.NEW: "Nueva licitación",
+            MatchKind.AMENDED: "Modificada",
+            MatchKind.CANCELLED: "Cancelada",
+        },
+        "fecha límite",
+    ),
+    "pt": _Labels(
+        {
+            MatchKind.NEW: "Nova licitação",
+            MatchKind.AMENDED: "Alterada",
+            MatchKind.CANCELLED: "Cancelada",
+        },
+        "prazo",
+    ),
     # UCS-2 leaves little room, so the date is in figures, day first as these readers write it.
-    "ru": _Labels({MatchKind.NEW: "Новый тендер", MatchKind.AMENDED: "Изменён",
-                   MatchKind.CANCELLED: "Отменён"}, "срок", date_pattern="d.MM HH:mm"),
-    "ar": _Labels({MatchKind.NEW: "مناقصة جديدة", MatchKind.AMENDED: "تعديل",
-                   MatchKind.CANCELLED: "إلغاء"}, "آخر موعد", date_pattern="d/M HH:mm"),
+    "ru": _Labels(
+        {
+            MatchKind.NEW: "Новый тендер",
+            MatchKind.AMENDED: "Изменён",
+            MatchKind.CANCELLED: "Отменён",
+        },
+        "срок",
+        date_pattern="d.MM HH:mm",
+    ),
+    "ar": _Labels(
+        {MatchKind.NEW: "مناقصة جديدة", MatchKind.AMENDED: "تعديل", MatchKind.CANCELLED: "إلغاء"},
+        "آخر موعد",
+        date_pattern="d/M HH:mm",
+    ),
     # "5 12月" is what "d MMM" gives in Chinese; "12月5日" is how a date is written.
-    "zh": _Labels({MatchKind.NEW: "新招标", MatchKind.AMENDED: "更正",
-                   MatchKind.CANCELLED: "取消"}, "截止", date_pattern="M月d日 HH:mm"),
-}  # fmt: skip
+    "zh": _Labels(
+        {MatchKind.NEW: "新招标", MatchKind.AMENDED: "更正", MatchKind.CANCELLED: "取消"},
+        "截止",
+        date_pattern="M月d日 HH:mm",
+    ),
+}
 LANGUAGES = tuple(_LABELS)
 
 
