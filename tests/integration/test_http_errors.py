@@ -24,7 +24,7 @@ from tests.support.browser import BROWSER_WAIT_MS, CHROMIUM_ARGS, chromium_or_sk
 from tests.support.infrastructure import free_port
 from tests.support.matching_helpers import supplier
 from tests.support.notices_api import Agency, in_days
-from tests.support.platform import OPERATOR_HEADERS, Platform, create_database
+from tests.support.platform import Platform, create_database
 from tests.support.walkthrough import a_notice
 
 pytestmark = pytest.mark.integration
@@ -84,17 +84,6 @@ async def test_a_nul_in_a_notices_query_parameter_is_a_422_naming_it(
         response = await http.get(url(platform.notices, f"/v1/notices?{query}"))
         assert response.status_code == 422, (query, response.text)
         assert the_error(response)["loc"] == ["query", query.split("=")[0]]
-
-
-async def test_a_nul_in_the_delivery_list_filter_is_a_422_naming_it(
-    platform: Platform, http: httpx.AsyncClient
-) -> None:
-    for name in ("tender_id", "supplier_id"):
-        response = await http.get(
-            url(platform.notify, f"/v1/deliveries?{name}=T-1%00"), headers=OPERATOR_HEADERS
-        )
-        assert response.status_code == 422, response.text
-        assert the_error(response)["loc"] == ["query", name]
 
 
 async def chunks(total: int, size: int = 256 * 1024) -> AsyncIterator[bytes]:
