@@ -20,7 +20,6 @@ from tenderwire_notify.domain import (
     SMS_PROGRESS_ONLY,
     SMS_RANKS,
     SMS_STATUSES,
-    UNSENT,
     BreakerState,
     ChannelName,
     CircuitBreaker,
@@ -631,10 +630,6 @@ def test_the_states_are_the_words_the_ledger_stores() -> None:
         "suppressed",
     }
     assert DeliveryState("queued") is DeliveryState.QUEUED
-
-
-def test_only_waiting_rows_count_as_unsent() -> None:
-    assert set(UNSENT) == {DeliveryState.QUEUED, DeliveryState.BATCHED}
 
 
 # --- Channel choice ------------------------------------------------------------------------

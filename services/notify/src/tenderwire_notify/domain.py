@@ -48,10 +48,6 @@ class DeliveryState(StrEnum):
     """Its address bounced or unsubscribed, or its supplier was deactivated."""
 
 
-UNSENT = (DeliveryState.QUEUED, DeliveryState.BATCHED)
-"""Nothing has left for these yet: folding and a supplier's deactivation act on them."""
-
-
 class Outcome(StrEnum):
     """What became of one claimed job, as the worker reports it to the ledger."""
 
@@ -416,7 +412,8 @@ def sms_state_for(reported: str) -> DeliveryState | None:
 
 
 def sms_status_applies(current: str, reported: DeliveryState) -> bool:
-    """Whether a callback reporting `reported` moves a row now in `current`: only upwards. A
+    """Whether a callback reporting `reported` moves a row now in `current`: only upwards (the
+    rule `repository.apply_sms_status` applies in SQL, from the same ranks). A
     "delivered" that overtakes the worker's own record of the send (the row still 'sending',
     or back to 'queued' after a timed-out request the provider did accept) applies."""
     return sms_rank(current) < sms_rank(reported)

@@ -32,7 +32,7 @@ from tenderwire_notify.repository import Key, Pool
 from tenderwire_notify.schemas import Subscriber
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
-from tenderwire_shared.events.matches import MatchCreated
+from tenderwire_shared.events.matches import MatchCreated, MatchKind
 
 log = structlog.get_logger()
 
@@ -133,7 +133,7 @@ async def refold(conn: Connection, keys: Sequence[Key]) -> list[Folded]:
         sequences.setdefault(repository.key_of(row), []).append(row)
     results = []
     for key, sequence in sequences.items():
-        if len(sequence) == 1 and (key not in never_told or sequence[0]["kind"] == "new"):
+        if len(sequence) == 1 and (key not in never_told or sequence[0]["kind"] == MatchKind.NEW):
             continue
         *earlier, newest = sequence
         folded = domain.fold(
