@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import asyncpg
 
@@ -25,7 +25,9 @@ from tenderwire_notify.domain import (
     Outcome,
     Result,
 )
-from tenderwire_shared.db import Connection
+
+if TYPE_CHECKING:
+    from tenderwire_shared.db import Connection
 
 Pool = asyncpg.Pool
 Key = tuple[str, str, str]

@@ -4,20 +4,22 @@ requeue failed alerts.
 
 A use case called inside the consumer's inbox transaction or the worker's claim takes `conn`
 and opens none; the others take the pool and own their transaction (`pool.acquire()` +
-`conn.transaction()`). `requeue_failed` is also run by `tw` on a connection of its own; it
-only needs asyncpg, pydantic and structlog, so `tw` stays quick to start.
+`conn.transaction()`). `requeue_failed` is also run by `tw` on a connection of its own, so
+this module imports only the domain, the repository and what they need (asyncpg, pydantic,
+structlog), not the HTTP or provider modules: `tw` stays quick to start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
-import structlog
 
 from tenderwire_notify import domain, repository
 from tenderwire_notify.domain import (
@@ -29,12 +31,22 @@ from tenderwire_notify.domain import (
     Result,
 )
 from tenderwire_notify.repository import Key, Pool
-from tenderwire_notify.schemas import Subscriber
-from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 
-log = structlog.get_logger()
+if TYPE_CHECKING:
+    from tenderwire_notify.schemas import Subscriber
+    from tenderwire_shared.db import Connection
+
+
+@functools.cache
+def _log() -> Any:
+    # structlog, and the rich tracebacks it loads, would cost `tw` most of a second at start;
+    # `requeue_failed` does not log, so structlog is imported when a use case first logs.
+    import structlog
+
+    return structlog.get_logger()
+
 
 # --- Alerts into the ledger ----------------------------------------------------------------
 
@@ -51,7 +63,9 @@ async def queue_alerts(
     rows: list[NewDelivery] = []
     for envelope, match in alerts:
         if match.recipient.supplier_id in gone:
-            log.info("alert_dropped", supplier_id=match.recipient.supplier_id, reason="deactivated")
+            _log().info(
+                "alert_dropped", supplier_id=match.recipient.supplier_id, reason="deactivated"
+            )
             continue
         rows.extend(deliveries_for(envelope, match, now))
     inserted = await repository.insert_deliveries(conn, rows)
@@ -60,7 +74,7 @@ async def queue_alerts(
         await repository.wake(conn)
     fresh = {r.id for r in inserted}
     for row in rows:
-        log.info(
+        _log().info(
             "delivery_queued" if row.id in fresh else "delivery_exists",
             notification_id=row.id if row.id in fresh else None,
             channel=row.channel,
@@ -104,7 +118,7 @@ def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) ->
 async def deactivate_supplier(conn: Connection, supplier_id: str) -> None:
     """A deactivated supplier gets nothing more. In the consumer's transaction."""
     dropped = await repository.deactivate(conn, supplier_id)
-    log.info("supplier_deactivated", supplier_id=supplier_id, dropped=dropped)
+    _log().info("supplier_deactivated", supplier_id=supplier_id, dropped=dropped)
 
 
 async def refold(conn: Connection, keys: Sequence[Key]) -> list[Folded]:
@@ -161,7 +175,7 @@ async def refold(conn: Connection, keys: Sequence[Key]) -> list[Folded]:
 
 def log_folds(folded: Sequence[Folded]) -> None:
     for fold in folded:
-        log.info(
+        _log().info(
             "delivery_folded",
             supplier_id=fold.key[0],
             tender_id=fold.key[1],
@@ -223,7 +237,7 @@ async def _queue_digest(pool: Pool, supplier: asyncpg.Record, day: date, now: da
         if entries is None:
             return False
         await repository.wake(conn)
-    log.info(
+    _log().info(
         "digest_queued", digest_id=digest_id, supplier_id=supplier["supplier_id"], entries=entries
     )
     return True
