@@ -11,7 +11,8 @@ import asyncpg
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from tenderwire_shared.inbox import BatchConsumer, DeadLetters, EachOnItsOwn, Record
+from tenderwire_shared.consumer import BatchConsumer, EachOnItsOwn
+from tenderwire_shared.dead_letters import DeadLetters, Record
 
 PARTITION = TopicPartition("tenders.v1", 0)
 
