@@ -359,18 +359,24 @@ async def measure(args: argparse.Namespace, admin_dsn: str, console: Console) ->
             await live.load(conn)
         consumers = {
             "bulk": BatchConsumer(
-                kafka, pool=pool, group=GROUP,
+                kafka,
+                pool=pool,
+                group=GROUP,
                 handler=EachOnItsOwn(
                     TenderHandlers(live, matches_topic=topics.MATCHES, ldc_first=True)
                 ),
-                dead_letters=dead_letters, one_at_a_time=True,
+                dead_letters=dead_letters,
+                one_at_a_time=True,
             ),
             "per row": BatchConsumer(
-                kafka, pool=pool, group=f"{GROUP}-per-row",
+                kafka,
+                pool=pool,
+                group=f"{GROUP}-per-row",
                 handler=EachOnItsOwn(per_row_handler(live)),
-                dead_letters=dead_letters, one_at_a_time=True,
+                dead_letters=dead_letters,
+                one_at_a_time=True,
             ),
-        }  # fmt: skip
+        }
         samples: list[Sample] = []
         offset = 0
         for number in range(args.warmup + args.rounds):

@@ -19,9 +19,18 @@ PARTITION = TopicPartition("tenders.v1", 0)
 
 def record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(
-        PARTITION.topic, PARTITION.partition, offset, 0, 0, b"k", value, None, 1, len(value),
+        PARTITION.topic,
+        PARTITION.partition,
+        offset,
+        0,
+        0,
+        b"k",
+        value,
+        None,
+        1,
+        len(value),
         [("content-type", b"application/json")],
-    )  # fmt: skip
+    )
 
 
 class FakeKafka:

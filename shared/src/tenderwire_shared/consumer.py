@@ -380,8 +380,12 @@ class BatchConsumer:
             elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
             for one in parsed:
                 first_time = fresh.get(one.envelope.id) is one
-                self._consumed(one, Outcome.HANDLED if first_time else Outcome.DUPLICATE,
-                               elapsed_ms, batch_size=len(parsed))  # fmt: skip
+                self._consumed(
+                    one,
+                    Outcome.HANDLED if first_time else Outcome.DUPLICATE,
+                    elapsed_ms,
+                    batch_size=len(parsed),
+                )
             return
 
     async def _apply_together(self, parsed: list[_Parsed]) -> dict[str, _Parsed]:
