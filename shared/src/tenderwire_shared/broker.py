@@ -17,7 +17,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -29,6 +29,9 @@ from tenderwire_shared.consumer import (
     consuming_batches,
 )
 from tenderwire_shared.topics import dead_letter_topic
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
 
 
 @dataclass(frozen=True)
@@ -71,13 +74,16 @@ class KafkaInterface:
     publications: tuple[Publication, ...] = ()
     version: str = "1.0.0"
 
-    def asyncapi(self) -> dict[str, Any]:
-        """The interface as an AsyncAPI 3 document, made by faststream from these declarations."""
-        # Imported here: only `make contracts` and its test need faststream's generator.
-        from faststream.kafka import KafkaBroker
-        from faststream.specification import AsyncAPI
+    def documentation_broker(self) -> KafkaBroker:
+        """A faststream broker holding these declarations; never connected.
 
-        # Never connected: the address is what the document names as the server.
+        Its subscribers only validate what they receive against the declared message, so
+        faststream's TestKafkaBroker can check that a topic's real records fit its declaration.
+        """
+        # Imported here: only contracts and their tests need faststream.
+        from faststream.kafka import KafkaBroker
+
+        # The address is what the AsyncAPI document names as the server.
         broker = KafkaBroker("kafka:9092")
         for subscription in self.subscriptions:
             broker.subscriber(
@@ -93,8 +99,17 @@ class KafkaInterface:
                 description=publication.description,
                 schema=publication.message,
             )
+        return broker
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The interface as an AsyncAPI 3 document, made by faststream from these declarations."""
+        from faststream.specification import AsyncAPI
+
         specification = AsyncAPI(
-            broker, title=self.title, version=self.version, description=self.description
+            self.documentation_broker(),
+            title=self.title,
+            version=self.version,
+            description=self.description,
         )
         document: dict[str, Any] = specification.to_specification().to_jsonable()
         return document
