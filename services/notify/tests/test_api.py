@@ -23,6 +23,7 @@ from tenderwire_notify import dependencies
 from tenderwire_notify.bootstrap import create_app
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SIGNATURE_HEADER, SmsProvider, status_callback_url
+from tenderwire_shared import dependencies as shared_dependencies
 from tenderwire_shared.settings import Environment
 from tests.support.sms_callbacks import post_status
 
@@ -70,7 +71,7 @@ class RecordingPool:
 
 def an_app(pool: RecordingPool, *, operator_checked: bool = False) -> FastAPI:
     app = create_app(SETTINGS)
-    app.dependency_overrides[dependencies.get_pool] = lambda: pool
+    app.dependency_overrides[shared_dependencies.get_pool] = lambda: pool
     if not operator_checked:
         app.dependency_overrides[dependencies.operator] = lambda: None
     return app

@@ -23,9 +23,10 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from tenderwire_notify import domain, repository, services
-from tenderwire_notify.dependencies import Pool, operator, signed_by_provider
+from tenderwire_notify.dependencies import operator, signed_by_provider
 from tenderwire_notify.schemas import DeliveryView
 from tenderwire_shared.api_errors import ApiError
+from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.http import NO_CONTROL_CHARACTERS
 
 log = structlog.get_logger()

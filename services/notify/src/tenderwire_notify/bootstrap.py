@@ -8,16 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenderwire_notify import api, web
-from tenderwire_notify.handlers import MatchHandler, on_supplier_event
+from tenderwire_notify.handlers import MATCHES, SUPPLIERS, MatchHandler, on_supplier_event
 from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SmsChannel
 from tenderwire_notify.workers import DeliveryWorker, DigestScheduler
-from tenderwire_shared import topics
+from tenderwire_shared.broker import Broker
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_http
-from tenderwire_shared.inbox import consuming, consuming_batches
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
@@ -39,20 +38,32 @@ ANSWERS = {
 }
 
 
-def create_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: NotifySettings | None = None,
+    clock: Clock | None = None,
+    broker: Broker | None = None,
+) -> FastAPI:
+    """The notify app. `broker` lets a test bring its own; notify's consumers are registered
+    on it either way."""
     settings = settings or NotifySettings()
     clock = clock or SystemClock()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
+    broker = broker or Broker(settings.kafka_bootstrap_servers, topic=settings.topic)
+    broker.subscribe(
+        MATCHES,
+        MatchHandler(clock),
+        group=settings.consumer_group,
+        max_records=settings.consumer_batch_size,
+    )
+    broker.subscribe(SUPPLIERS, on_supplier_event, group=settings.suppliers_consumer_group)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
         await migrate(pool, MIGRATIONS)
-        matches_topic = settings.topic(topics.MATCHES)
-        suppliers_topic = settings.topic(topics.SUPPLIERS)
         await ensure_topics(
             settings.kafka_bootstrap_servers,
-            [matches_topic, suppliers_topic],
+            broker.topics,
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
@@ -72,23 +83,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         try:
             await worker.start()
             await digests.start()
-            async with (
-                consuming_batches(
-                    settings.kafka_bootstrap_servers,
-                    matches_topic,
-                    pool=pool,
-                    group=settings.consumer_group,
-                    handler=MatchHandler(clock),
-                    max_records=settings.consumer_batch_size,
-                ) as app.state.matches_consumer,
-                consuming(
-                    settings.kafka_bootstrap_servers,
-                    suppliers_topic,
-                    pool=pool,
-                    group=f"{settings.consumer_group}-suppliers",
-                    handler=on_supplier_event,
-                ) as app.state.suppliers_consumer,
-            ):
+            async with broker.running(pool):
                 yield
         finally:
             await digests.stop()
@@ -106,19 +101,12 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.broker = broker
     install_http(app, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.deliveries_router)
     app.include_router(web.router)
     app.include_router(api.sms_router)
-    app.include_router(
-        health_router(
-            lambda: app.state.pool,
-            checks=lambda: [
-                app.state.matches_consumer.readiness,
-                app.state.suppliers_consumer.readiness,
-            ],
-        )
-    )
+    app.include_router(health_router(lambda: app.state.pool, checks=broker.readiness_checks))
     app.include_router(metrics_router())
     install_offline_docs(app)
     document_answers(app, ANSWERS)

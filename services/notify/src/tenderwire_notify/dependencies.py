@@ -1,11 +1,11 @@
-"""FastAPI dependencies of notify's routes: the pool and settings, the operators' token, an SMS
-provider's signature on its status callback, and the subscriber an unsubscribe link names."""
+"""FastAPI dependencies of notify's routes: its settings, the operators' token, an SMS provider's
+signature on its status callback, and the subscriber an unsubscribe link names. The pool is
+`tenderwire_shared.dependencies.Pool`, as in every service."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 import structlog
 from fastapi import Depends, Header, Path, Query, Request, status
 from pydantic import SecretStr
@@ -19,17 +19,11 @@ from tenderwire_shared.operators import require_operator
 log = structlog.get_logger()
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
-
-
 def get_settings(request: Request) -> NotifySettings:
     settings: NotifySettings = request.app.state.settings
     return settings
 
 
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 Settings = Annotated[NotifySettings, Depends(get_settings)]
 
 

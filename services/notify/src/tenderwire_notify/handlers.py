@@ -1,6 +1,10 @@
-"""Notify's Kafka consumers: parse each record, then call a use case. Match events put alerts
-in the delivery ledger, a whole Kafka batch in a few statements; a deactivated supplier gets
-nothing more. Nothing is ever sent from here."""
+"""Notify's Kafka interface and consumers: parse each record, then call a use case. Match
+events put alerts in the delivery ledger, a whole Kafka batch in a few statements; a deactivated
+supplier gets nothing more. Nothing is ever sent from here.
+
+`INTERFACE` declares what notify consumes, once: `bootstrap` runs a consumer per subscription,
+and the AsyncAPI document is made from the same declarations.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,44 @@ from collections.abc import Sequence
 import structlog
 
 from tenderwire_notify import services
+from tenderwire_shared import topics
+from tenderwire_shared.broker import KafkaInterface, Subscription
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import RawEnvelope
+from tenderwire_shared.envelope import Envelope, RawEnvelope
 from tenderwire_shared.events.matches import MATCH_EVENT_TYPES, MatchCreated
 from tenderwire_shared.events.suppliers import SUPPLIER_DEACTIVATED, SupplierChanged
 
 log = structlog.get_logger()
+
+MATCHES = Subscription(
+    topic=topics.MATCHES,
+    group="notify",
+    message=Envelope[MatchCreated],
+    description=(
+        "Each alert matching decided on: match.new, match.amended, match.cancelled. Read in"
+        " batches: a poll's alerts go in the delivery ledger in one transaction, per channel,"
+        " folded with what still waits for the same supplier and tender."
+    ),
+    batched=True,
+)
+SUPPLIERS = Subscription(
+    topic=topics.SUPPLIERS,
+    group="notify-suppliers",
+    message=Envelope[SupplierChanged],
+    description=(
+        "Supplier changes; only supplier.deactivated matters here: the supplier's waiting"
+        " alerts are suppressed and later ones dropped."
+    ),
+)
+INTERFACE = KafkaInterface(
+    title="Tenderwire notify",
+    description=(
+        "Sends each match to its supplier once, by e-mail and SMS, through the delivery ledger."
+        " Notify publishes nothing on Kafka."
+    ),
+    subscriptions=(MATCHES, SUPPLIERS),
+)
 
 
 class MatchHandler:

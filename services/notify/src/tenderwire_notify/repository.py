@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import asyncpg
 
@@ -25,9 +25,7 @@ from tenderwire_notify.domain import (
     Outcome,
     Result,
 )
-
-if TYPE_CHECKING:
-    from tenderwire_shared.db import Connection
+from tenderwire_shared.db import Connection
 
 Pool = asyncpg.Pool
 Key = tuple[str, str, str]

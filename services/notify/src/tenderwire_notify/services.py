@@ -2,24 +2,24 @@
 assemble the daily digests, suppress and unsubscribe, record an SMS provider's status, and
 requeue failed alerts.
 
-A use case called inside the consumer's inbox transaction or the worker's claim takes `conn`
-and opens none; the others take the pool and own their transaction (`pool.acquire()` +
-`conn.transaction()`). `requeue_failed` is also run by `tw` on a connection of its own, so
-this module imports only the domain, the repository and what they need (asyncpg, pydantic,
-structlog), not the HTTP or provider modules: `tw` stays quick to start.
+A use case called inside the consumer's inbox transaction or the worker's recorder takes
+`conn` and opens none; the others take the pool and own their transaction
+(`unit_of_work(pool)`). `requeue_failed` is also run by `tw` on a connection of its own, so it
+opens its transaction on that connection; this module imports no HTTP or provider module, to
+keep `tw` quick to start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
+import structlog
 
 from tenderwire_notify import domain, repository
 from tenderwire_notify.domain import (
@@ -31,21 +31,14 @@ from tenderwire_notify.domain import (
     Result,
 )
 from tenderwire_notify.repository import Key, Pool
+from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 
 if TYPE_CHECKING:
     from tenderwire_notify.schemas import Subscriber
-    from tenderwire_shared.db import Connection
 
-
-@functools.cache
-def _log() -> Any:
-    # structlog, and the rich tracebacks it loads, would cost `tw` most of a second at start;
-    # `requeue_failed` does not log, so structlog is imported when a use case first logs.
-    import structlog
-
-    return structlog.get_logger()
+log = structlog.get_logger()
 
 
 # --- Alerts into the ledger ----------------------------------------------------------------
@@ -63,9 +56,7 @@ async def queue_alerts(
     rows: list[NewDelivery] = []
     for envelope, match in alerts:
         if match.recipient.supplier_id in gone:
-            _log().info(
-                "alert_dropped", supplier_id=match.recipient.supplier_id, reason="deactivated"
-            )
+            log.info("alert_dropped", supplier_id=match.recipient.supplier_id, reason="deactivated")
             continue
         rows.extend(deliveries_for(envelope, match, now))
     inserted = await repository.insert_deliveries(conn, rows)
@@ -74,7 +65,7 @@ async def queue_alerts(
         await repository.wake(conn)
     fresh = {r.id for r in inserted}
     for row in rows:
-        _log().info(
+        log.info(
             "delivery_queued" if row.id in fresh else "delivery_exists",
             notification_id=row.id if row.id in fresh else None,
             channel=row.channel,
@@ -118,7 +109,7 @@ def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) ->
 async def deactivate_supplier(conn: Connection, supplier_id: str) -> None:
     """A deactivated supplier gets nothing more. In the consumer's transaction."""
     dropped = await repository.deactivate(conn, supplier_id)
-    _log().info("supplier_deactivated", supplier_id=supplier_id, dropped=dropped)
+    log.info("supplier_deactivated", supplier_id=supplier_id, dropped=dropped)
 
 
 async def refold(conn: Connection, keys: Sequence[Key]) -> list[Folded]:
@@ -175,7 +166,7 @@ async def refold(conn: Connection, keys: Sequence[Key]) -> list[Folded]:
 
 def log_folds(folded: Sequence[Folded]) -> None:
     for fold in folded:
-        _log().info(
+        log.info(
             "delivery_folded",
             supplier_id=fold.key[0],
             tender_id=fold.key[1],
@@ -230,14 +221,14 @@ async def _queue_digest(pool: Pool, supplier: asyncpg.Record, day: date, now: da
     """Queue today's digest for this supplier with every batched alert attached; False if
     today's digest has already gone (the alerts then wait for tomorrow's)."""
     digest_id = new_event_id()
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         entries = await repository.queue_digest(
             conn, digest_id=digest_id, supplier=supplier, day=day, now=now
         )
         if entries is None:
             return False
         await repository.wake(conn)
-    _log().info(
+    log.info(
         "digest_queued", digest_id=digest_id, supplier_id=supplier["supplier_id"], entries=entries
     )
     return True
@@ -248,7 +239,7 @@ async def _queue_digest(pool: Pool, supplier: asyncpg.Record, day: date, now: da
 
 async def suppress(pool: Pool, channel: str, address: str, reason: str) -> None:
     """The address gets nothing more on this channel (hard bounces and unsubscribes)."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await repository.suppress(conn, channel, address, reason)
 
 

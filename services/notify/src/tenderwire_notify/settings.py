@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from tenderwire_notify.domain import ChannelName, CircuitBreaker, RetryPolicy
+from tenderwire_notify.handlers import MATCHES, SUPPLIERS
 from tenderwire_notify.sms import SmsProvider
 from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings, weak_secret_problem
@@ -28,7 +29,12 @@ class NotifySettings(ServiceSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, gt=0, description="Largest request body accepted (SMS status callbacks)"
     )
-    consumer_group: str = "notify"
+    consumer_group: str = Field(
+        default=MATCHES.group, description=f"The consumer group reading {MATCHES.topic}"
+    )
+    suppliers_consumer_group: str = Field(
+        default=SUPPLIERS.group, description=f"The consumer group reading {SUPPLIERS.topic}"
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = LOCAL_PORTS.smtp
     smtp_security: SmtpSecurity = SmtpSecurity.NONE

@@ -11,7 +11,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from tenderwire_notify import services
-from tenderwire_notify.dependencies import LinkedSubscriber, Pool, Settings
+from tenderwire_notify.dependencies import LinkedSubscriber, Settings
+from tenderwire_shared.dependencies import Pool
 
 router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"])
 

@@ -40,7 +40,7 @@ from tenderwire_notify.domain import ChannelName, DeliveryState, Outcome, Result
 from tenderwire_notify.repository import WAKE_CHANNEL
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import Clock
-from tenderwire_shared.db import Connection
+from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.events.matches import MatchCreated
 from tenderwire_shared.inbox import TRANSIENT_ERRORS
@@ -195,7 +195,7 @@ class DeliveryWorker:
         channels = self._open_channels(now)
         if not channels:
             return 0
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with unit_of_work(self._pool) as conn:
             rows = await repository.claim_alerts(
                 conn, worker=self.worker_id, now=now, channels=channels, limit=self._batch_size
             )
