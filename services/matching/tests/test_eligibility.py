@@ -7,7 +7,7 @@ from importlib import resources
 import pycountry
 import pytest
 
-from tenderwire_matching.eligibility import (
+from tenderwire_matching.domain.eligibility import (
     Classification,
     EconomyGroup,
     classify,
