@@ -1,10 +1,10 @@
 """Matching over real Kafka and PostgreSQL: the registry, each rule and filter, each
-lifecycle path, backfill and replay."""
+lifecycle path, backfill and replay. Refused registrations need no database: they run
+in-process in services/matching/tests/test_api.py."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import httpx
@@ -30,33 +30,6 @@ pytestmark = pytest.mark.integration
 async def agency(platform: Platform) -> Agency:
     code, key = await platform.new_agency()
     return Agency(httpx.AsyncClient(timeout=10.0), platform, code, key)
-
-
-@pytest.mark.parametrize(
-    ("overrides", "field", "words"),
-    [
-        ({"email": "not-an-email"}, "email", "email"),
-        ({"phone": "12345"}, "phone", "international form"),
-        ({"phone": "+221 12"}, "phone", "not a valid phone"),
-        ({"unspsc_codes": ["4213160"]}, "unspsc_codes", "8 digits"),
-        ({"unspsc_codes": []}, "unspsc_codes", "at least 1"),
-        ({"country": "Atlantis"}, "country", "ISO 3166"),
-        ({"country": "FR"}, "country", "developed economy"),
-        ({"timezone": "Mars/Olympus"}, "timezone", "IANA"),
-        ({"language": "de"}, "language", "Input should be"),
-        ({"legal_name": "<b>Acme</b>"}, "legal_name", "HTML"),
-        ({"keywords": ["x"]}, "keywords", "2 to 60"),
-        ({"digest_hour": 24}, "digest_hour", "less than or equal"),
-    ],
-)
-async def test_registration_refuses_bad_fields_naming_them(
-    platform: Platform, http: httpx.AsyncClient, overrides: dict[str, Any], field: str, words: str
-) -> None:
-    assert platform.matching is not None
-    response = await http.post(f"{platform.matching.url}/v1/suppliers", json=supplier(**overrides))
-    assert response.status_code == 422, response.text
-    named = [p for p in response.json()["detail"] if p["loc"][:2] == ["body", field]]
-    assert any(words.lower() in p["msg"].lower() for p in named), response.json()
 
 
 async def test_a_supplier_manages_only_its_own_profile_with_its_token(
