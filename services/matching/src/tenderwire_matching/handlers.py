@@ -1,5 +1,6 @@
-"""Matching's Kafka consumer: each tender event is parsed and handed to
-`services.match_tender`, inside the inbox transaction of its event."""
+"""Matching's Kafka interface, declared once (bootstrap runs it, `make contracts` documents it),
+and its consumer: each tender event is parsed and handed to `services.match_tender`, inside
+the inbox transaction of its event."""
 
 from __future__ import annotations
 
@@ -7,11 +8,55 @@ import structlog
 
 from tenderwire_matching import services
 from tenderwire_matching.live_index import LiveIndex
+from tenderwire_shared import topics
+from tenderwire_shared.broker import KafkaInterface, Publication, Subscription
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import RawEnvelope
-from tenderwire_shared.events.tenders import EVENT_MODELS
+from tenderwire_shared.envelope import Envelope, RawEnvelope
+from tenderwire_shared.events.matches import MatchCreated
+from tenderwire_shared.events.suppliers import SupplierChanged
+from tenderwire_shared.events.tenders import EVENT_MODELS, TenderEventData
 
 log = structlog.get_logger()
+
+TENDERS = Subscription(
+    topic=topics.TENDERS,
+    group="matching",
+    message=Envelope[TenderEventData],
+    description=(
+        "Every change of a tender. tender.published is matched against the registry;"
+        " tender.amended and tender.cancelled reach every supplier alerted before (and an"
+        " amendment, whoever matches only now); tender.closed and tender.awarded are"
+        " remembered and alert no one. A revision older than one already seen is skipped."
+    ),
+)
+
+INTERFACE = KafkaInterface(
+    title="Tenderwire matching",
+    description=(
+        "The registry of eligible suppliers, and the engine that matches tenders; both write"
+        " through a transactional outbox."
+    ),
+    subscriptions=(TENDERS,),
+    publications=(
+        Publication(
+            topic=topics.MATCHES,
+            message=Envelope[MatchCreated],
+            description=(
+                "One alert to one supplier about one tender revision: match.new, match.amended,"
+                " match.cancelled. Keyed by supplier id; a tender's alerts to suppliers in"
+                " least developed countries are queued first."
+            ),
+        ),
+        Publication(
+            topic=topics.SUPPLIERS,
+            message=Envelope[SupplierChanged],
+            description=(
+                "Every change of a supplier's profile: supplier.registered, supplier.updated,"
+                " supplier.deactivated. Keyed by supplier id; `version` goes up with each."
+            ),
+        ),
+    ),
+)
 
 
 class TenderHandlers:

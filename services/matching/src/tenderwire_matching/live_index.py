@@ -25,13 +25,15 @@ class LiveIndex:
         self.applied_seq = 0
 
     async def load(self, conn: Connection) -> None:
-        """Index every active supplier, from one consistent snapshot of the registry."""
+        """Index every active supplier, from one consistent snapshot of the registry (afresh:
+        an app started again loads into the same LiveIndex)."""
         started = time.perf_counter()
+        index = MatchIndex(self.index.levels)
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             seq = await repository.latest_change(conn)
             for r in await repository.all_active(conn):
-                self.index.upsert(repository.profile(r))
-        self.applied_seq = seq
+                index.upsert(repository.profile(r))
+        self.index, self.applied_seq = index, seq
         log.info(
             "index_loaded",
             indexed=len(self.index),
