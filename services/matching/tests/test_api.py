@@ -18,8 +18,9 @@ import pytest
 import pytest_asyncio
 
 from tenderwire_matching.bootstrap import create_app
-from tenderwire_matching.dependencies import get_pool, own_supplier
+from tenderwire_matching.dependencies import own_supplier
 from tenderwire_matching.settings import MatchingSettings
+from tenderwire_shared.dependencies import get_pool
 from tenderwire_shared.envelope import new_event_id
 
 MEGABYTE = "x" * 1_000_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from tenderwire_matching import repository, services
-from tenderwire_matching.dependencies import CorrelationId, OwnSupplier, Policy, Pool
+from tenderwire_matching.dependencies import CorrelationId, OwnSupplier, Policy
 from tenderwire_matching.domain.eligibility import IneligibleCountryError
 from tenderwire_matching.domain.matching import UnmatchableCodesError
 from tenderwire_matching.schemas import (
@@ -15,6 +15,7 @@ from tenderwire_matching.schemas import (
     SupplierView,
 )
 from tenderwire_shared.api_errors import ApiError, FieldError
+from tenderwire_shared.dependencies import Pool
 
 router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"])
 

@@ -1,11 +1,10 @@
-"""FastAPI dependencies of the supplier API: the pool, the matching policy from settings, and
-the supplier token that proves the caller is the supplier it names."""
+"""FastAPI dependencies of the supplier API: the matching policy from settings, and the supplier
+token that proves the caller is the supplier it names. The pool is the shared `Pool`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 
@@ -13,13 +12,9 @@ from tenderwire_matching import repository, services
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.api_errors import ApiError
+from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.http import correlation_id
 from tenderwire_shared.openapi import bearer_scheme
-
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
 
 
 def get_policy(request: Request) -> services.Policy:
@@ -33,7 +28,6 @@ def get_policy(request: Request) -> services.Policy:
     )
 
 
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 Policy = Annotated[services.Policy, Depends(get_policy)]
 CorrelationId = Annotated[str, Depends(correlation_id)]
 SupplierId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]

@@ -32,7 +32,7 @@ from tenderwire_matching.domain.matching import (
 from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.match_events import SOURCE, Cause, MatchEvents
 from tenderwire_matching.schemas import RegisteredSupplier, SupplierRegistration, SupplierUpdate
-from tenderwire_shared.db import Connection
+from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.events.matches import MatchKind
 from tenderwire_shared.events.suppliers import (
@@ -72,7 +72,7 @@ async def register(
     check_eligible(registration.country, refuse_developed=policy.refuse_developed)
     supplier_id = new_event_id()
     token = secrets.token_urlsafe(32)
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await repository.matching_lock(conn)
         await repository.insert(conn, supplier_id, registration, token)
         row = await _changed(conn, supplier_id, SUPPLIER_REGISTERED, policy, correlation_id)
@@ -89,7 +89,7 @@ async def update(
 ) -> asyncpg.Record:
     if change.unspsc_codes is not None:
         check_codes_can_match(change.unspsc_codes, policy.levels)
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await repository.matching_lock(conn)
         await repository.update(conn, supplier_id, change)
         row = await _changed(conn, supplier_id, SUPPLIER_UPDATED, policy, correlation_id)
@@ -101,7 +101,7 @@ async def update(
 async def deactivate(
     pool: asyncpg.Pool, supplier_id: str, policy: Policy, correlation_id: str
 ) -> None:
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await repository.matching_lock(conn)
         await repository.deactivate(conn, supplier_id)
         await _changed(conn, supplier_id, SUPPLIER_DEACTIVATED, policy, correlation_id)
