@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Generic, TypeVar
 
-from tenderwire_matching.rules import SupplierProfile, TenderFacts, fold
+from tenderwire_matching.domain.matching import SupplierProfile, TenderFacts, fold
 
 # Real UNSPSC segments, most popular on UNGM first (medical, IT, construction, services...).
 _SEGMENTS_BY_POPULARITY = (
