@@ -99,14 +99,20 @@ async def build_scenario(http: httpx.AsyncClient, platform: Platform) -> Scenari
     code, key = await platform.new_agency()
     agency = Agency(http, platform, code, key)
     alerted = await register(
-        http, platform, legal_name=unique("Sahel Medical Supplies SARL"),
-        unspsc_codes=["42131600"], email=f"{unique('bids')}@example.org",
+        http,
+        platform,
+        legal_name=unique("Sahel Medical Supplies SARL"),
+        unspsc_codes=["42131600"],
+        email=f"{unique('bids')}@example.org",
         phone="+221771234567",
-    )  # fmt: skip
+    )
     bounced = await register(
-        http, platform, legal_name=unique("Dakar Textiles"), unspsc_codes=["42131600"],
+        http,
+        platform,
+        legal_name=unique("Dakar Textiles"),
+        unspsc_codes=["42131600"],
         email=f"{unique('bounce')}@example.org",
-    )  # fmt: skip
+    )
     notice = await publish(
         agency,
         title="Isolation gowns for health centres in Dakar",
@@ -483,14 +489,18 @@ async def test_in_chromium_a_new_tender_appears_in_the_live_feed_without_a_reloa
     producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
     await producer.start()
     try:
+        hostile_event = {
+            "id": "hostile-1",
+            "type": "tender.published",
+            "source": "x",
+            "subject": hostile_id,
+            "data": {"tender": {"tender_id": hostile_id}},
+        }
         await producer.send_and_wait(
             f"{platform.topic_prefix}{topics.TENDERS}",
-            json.dumps(
-                {"id": "hostile-1", "type": "tender.published", "source": "x",
-                 "subject": hostile_id, "data": {"tender": {"tender_id": hostile_id}}}
-            ).encode(),
+            json.dumps(hostile_event).encode(),
             key=b"hostile",
-        )  # fmt: skip
+        )
     finally:
         await producer.stop()
     await expect(page.locator("#feed-rows").get_by_text(hostile_id)).to_be_visible()

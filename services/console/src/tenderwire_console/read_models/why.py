@@ -62,10 +62,13 @@ def _code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> 
     nearest = min(distances, key=lambda x: x[2], default=None)
     detail = (
         f"supplier codes {list(codes)} vs tender codes {list(tender.unspsc_codes)}: "
-        + (f"nearest {nearest[0]}~{nearest[1]} is {nearest[2]} levels apart" if nearest else
-           "not on the same branch of the hierarchy")
+        + (
+            f"nearest {nearest[0]}~{nearest[1]} is {nearest[2]} levels apart"
+            if nearest
+            else "not on the same branch of the hierarchy"
+        )
         + f"; the limit is {levels}"
-    )  # fmt: skip
+    )
     return Check("unspsc_code", False, detail)
 
 
