@@ -126,7 +126,7 @@ async def trace_tender(
             "; matching or notify know it, so check the notices database URL" if elsewhere else ""
         )
         return TenderTrace(tender_id=tender_id, found=False, summary=summary)
-    return _assemble(tender_id, evidence)
+    return trace_from_evidence(tender_id, evidence)
 
 
 def _storable(text: str) -> bool:
@@ -144,7 +144,7 @@ def _not_found(tender_id: str) -> str:
     return f"no tender {shown if len(shown) <= 80 else shown[:77] + '...'} in notices"
 
 
-def _assemble(tender_id: str, ev: Evidence) -> TenderTrace:
+def trace_from_evidence(tender_id: str, ev: Evidence) -> TenderTrace:
     assert ev.notice is not None
     timeline = _Timeline()
     _add_revisions(timeline, ev)

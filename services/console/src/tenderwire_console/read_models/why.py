@@ -49,7 +49,7 @@ class Explanation:
         return data
 
 
-def _code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> Check:
+def code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> Check:
     distances = [
         (s, t, d)
         for s in codes
@@ -72,7 +72,7 @@ def _code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> 
     return Check("unspsc_code", False, detail)
 
 
-def _eligibility_check(country: str) -> Check:
+def eligibility_check(country: str) -> Check:
     classification = classify(country)
     if classification.eligible:
         return Check("eligible_country", True, f"{country} is {classification.group.value}")
@@ -116,8 +116,8 @@ async def explain(
     facts = facts_of(tender)
     checks = [
         Check("active", supplier["active"], "active" if supplier["active"] else "deactivated"),
-        _eligibility_check(supplier["country"]),
-        _code_check(profile.codes, tender, levels),
+        eligibility_check(supplier["country"]),
+        code_check(profile.codes, tender, levels),
         *(Check(v.rule, v.passed, v.detail) for v in filter_verdicts(profile, facts)),
     ]
     explanation = Explanation(
