@@ -17,6 +17,7 @@ from tenderwire_console.read_models.event_feed import FeedEvent
 from tenderwire_console.read_models.trace import TenderTrace, TraceStep
 from tenderwire_console.read_models.trace_evidence import DatabaseUnreachableError
 from tenderwire_console.read_models.why import Check, Explanation, Verdict
+from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_stack.cli import app
 from tenderwire_stack.cli.common import printable
 from tenderwire_stack.cli.events import event_line
@@ -60,11 +61,9 @@ def test_every_command_answers_help(command: list[str]) -> None:
 
 
 def test_the_sinks_default_to_the_local_stacks_ports() -> None:
-    from tenderwire_stack.stack import Ports
-
     _, out, _ = tw("sink", "mailcatcher", "--help")
-    assert f"default: {Ports().smtp}" in out
-    assert f"default: {Ports().mail_http}" in out
+    assert f"default: {LOCAL_PORTS.smtp}" in out
+    assert f"default: {LOCAL_PORTS.mail_http}" in out
 
 
 def test_text_from_a_record_is_escaped_for_the_terminal() -> None:

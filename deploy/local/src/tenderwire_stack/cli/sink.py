@@ -8,17 +8,15 @@ from typing import Annotated
 
 import typer
 
-from tenderwire_stack.stack import Ports
+from tenderwire_shared.local_ports import LOCAL_PORTS
 
 app = typer.Typer(no_args_is_help=True, help="Run one local sink in the foreground")
-
-_PORTS = Ports()
 
 
 @app.command("mailcatcher")
 def sink_mailcatcher(
-    smtp_port: Annotated[int, typer.Option()] = _PORTS.smtp,
-    http_port: Annotated[int, typer.Option()] = _PORTS.mail_http,
+    smtp_port: Annotated[int, typer.Option()] = LOCAL_PORTS.smtp,
+    http_port: Annotated[int, typer.Option()] = LOCAL_PORTS.mail_http,
     store: Annotated[Path, typer.Option(help="JSON-lines file that keeps caught mail")] = Path(
         "mail.jsonl"
     ),
@@ -29,7 +27,7 @@ def sink_mailcatcher(
 
 
 @app.command("smsgateway")
-def sink_smsgateway(port: Annotated[int, typer.Option()] = _PORTS.sms) -> None:
+def sink_smsgateway(port: Annotated[int, typer.Option()] = LOCAL_PORTS.sms) -> None:
     from tenderwire_stack.smsgateway import serve
 
     asyncio.run(serve(port))
