@@ -6,6 +6,7 @@ and names the rule that passed or failed, then what happened to each alert.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -112,6 +113,32 @@ async def explain(
             f"matching has not seen tender {tender_id!r}: not published, or not consumed yet",
         )
     tender = TenderSnapshot.model_validate_json(stored["snapshot"])
+    if not alerts:
+        # Not matched: notify has nothing on it, so its database is not asked.
+        return judge(supplier, tender, alerts, [], levels=levels)
+    notify = await asyncpg.connect(notify_dsn)
+    try:
+        rows = await notify.fetch(
+            "SELECT kind, revision, channel, state, attempts, last_error, sent_at FROM deliveries"
+            " WHERE supplier_id = $1 AND tender_id = $2 ORDER BY created_at",
+            supplier_id,
+            tender_id,
+        )
+    finally:
+        await notify.close()
+    return judge(supplier, tender, alerts, rows, levels=levels)
+
+
+def judge(
+    supplier: asyncpg.Record,
+    tender: TenderSnapshot,
+    alerts: Sequence[asyncpg.Record],
+    deliveries: Sequence[asyncpg.Record],
+    *,
+    levels: int,
+) -> Explanation:
+    """The answer from the rows read: the supplier's registry row, the tender matching holds,
+    the alerts matching decided and notify's deliveries of them. No I/O."""
     profile = registry.profile(supplier)
     facts = facts_of(tender)
     checks = [
@@ -137,23 +164,13 @@ async def explain(
             why = f"the tender was already {tender.status.value}: closed tenders alert no one"
         explanation.summary = f"not alerted: {why}"
         return explanation
-    notify = await asyncpg.connect(notify_dsn)
-    try:
-        rows = await notify.fetch(
-            "SELECT kind, revision, channel, state, attempts, last_error, sent_at FROM deliveries"
-            " WHERE supplier_id = $1 AND tender_id = $2 ORDER BY created_at",
-            supplier_id,
-            tender_id,
-        )
-    finally:
-        await notify.close()
-    explanation.deliveries = [{k: str(v) for k, v in dict(r).items()} for r in rows]
-    reached = [r for r in rows if r["state"] in ("sent", "delivered")]
+    explanation.deliveries = [{k: str(v) for k, v in dict(r).items()} for r in deliveries]
+    reached = [r for r in deliveries if r["state"] in ("sent", "delivered")]
     if reached:
         explanation.verdict = Verdict.ALERTED
-        explanation.summary = f"alerted: {len(reached)} of {len(rows)} deliveries sent"
+        explanation.summary = f"alerted: {len(reached)} of {len(deliveries)} deliveries sent"
     else:
-        states = ", ".join(f"{r['channel']} {r['state']}" for r in rows) or "none queued yet"
+        states = ", ".join(f"{r['channel']} {r['state']}" for r in deliveries) or "none queued yet"
         explanation.verdict = Verdict.NOT_DELIVERED
         explanation.summary = f"matched ({len(alerts)} alert(s)) but not delivered: {states}"
     return explanation
