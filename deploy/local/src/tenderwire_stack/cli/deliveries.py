@@ -15,19 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tenderwire_stack.exit_codes import NEEDS_ATTENTION, NOT_FOUND, OK, UNREACHABLE, USAGE
+from tenderwire_stack.cli.common import JsonOption, console, console_settings, errors
+from tenderwire_stack.cli.exit_codes import NEEDS_ATTENTION, NOT_FOUND, OK, UNREACHABLE, USAGE
 
 if TYPE_CHECKING:
     from tenderwire_notify.requeue import RequeueResult
 
 app = typer.Typer(no_args_is_help=True, help="Notify's delivery ledger: requeue failed alerts")
-
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 
 # Bounds a connection attempt to a host that drops packets instead of refusing.
 CONNECT_TIMEOUT_S = 10.0
@@ -144,7 +141,7 @@ def requeue(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be requeued; change nothing")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Queue failed alerts again, with a fresh retry horizon, and wake the delivery worker.
 
@@ -156,10 +153,9 @@ def requeue(
     matched, or the database refused the write (a read-only replica); 2 usage (no filter, a
     bad date); 3 some matched but every one was skipped; 8 the database could not be reached.
     """
-    from tenderwire_console.settings import ConsoleSettings
     from tenderwire_notify.requeue import RequeueFilterError
 
-    dsn = ConsoleSettings().notify_database_url
+    dsn = console_settings().notify_database_url
     try:
         result = asyncio.run(
             _requeue(

@@ -81,9 +81,17 @@ async def gather_evidence(
         _notify_followups(notify, match_events),
     )
     return Evidence(
-        notice, revisions, tender_events, seen, matches, match_events, deliveries,
-        matching_inbox, notify_inbox, deactivated,
-    )  # fmt: skip
+        notice=notice,
+        revisions=revisions,
+        tender_events=tender_events,
+        seen_by_matching=seen,
+        matches=matches,
+        match_events=match_events,
+        deliveries=deliveries,
+        matching_inbox=matching_inbox,
+        notify_inbox=notify_inbox,
+        deactivated=deactivated,
+    )
 
 
 # The event's JSON, parsed once per row of the (already narrowed) outbox.

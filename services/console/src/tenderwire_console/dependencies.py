@@ -28,15 +28,15 @@ def _operator_token(request: Request) -> SecretStr | None:
 operators_only = Depends(require_operator(_operator_token))
 
 
-def _settings(request: Request) -> ConsoleSettings:
+def get_settings(request: Request) -> ConsoleSettings:
     settings: ConsoleSettings = request.app.state.settings
     return settings
 
 
-def _pools(request: Request) -> Pools:
+def get_pools(request: Request) -> Pools:
     pools: Pools = request.app.state.pools
     return pools
 
 
-Settings = Annotated[ConsoleSettings, Depends(_settings)]
-Databases = Annotated[Pools, Depends(_pools)]
+Settings = Annotated[ConsoleSettings, Depends(get_settings)]
+Databases = Annotated[Pools, Depends(get_pools)]

@@ -6,6 +6,7 @@ and names the rule that passed or failed, then what happened to each alert.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -48,7 +49,7 @@ class Explanation:
         return data
 
 
-def _code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> Check:
+def code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> Check:
     distances = [
         (s, t, d)
         for s in codes
@@ -61,14 +62,17 @@ def _code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> 
     nearest = min(distances, key=lambda x: x[2], default=None)
     detail = (
         f"supplier codes {list(codes)} vs tender codes {list(tender.unspsc_codes)}: "
-        + (f"nearest {nearest[0]}~{nearest[1]} is {nearest[2]} levels apart" if nearest else
-           "not on the same branch of the hierarchy")
+        + (
+            f"nearest {nearest[0]}~{nearest[1]} is {nearest[2]} levels apart"
+            if nearest
+            else "not on the same branch of the hierarchy"
+        )
         + f"; the limit is {levels}"
-    )  # fmt: skip
+    )
     return Check("unspsc_code", False, detail)
 
 
-def _eligibility_check(country: str) -> Check:
+def eligibility_check(country: str) -> Check:
     classification = classify(country)
     if classification.eligible:
         return Check("eligible_country", True, f"{country} is {classification.group.value}")
@@ -108,12 +112,38 @@ async def explain(
             f"matching has not seen tender {tender_id!r}: not published, or not consumed yet",
         )
     tender = TenderSnapshot.model_validate_json(stored["snapshot"])
+    if not alerts:
+        # Not matched: notify has nothing on it, so its database is not asked.
+        return judge(supplier, tender, alerts, [], levels=levels)
+    notify = await asyncpg.connect(notify_dsn)
+    try:
+        rows = await notify.fetch(
+            "SELECT kind, revision, channel, state, attempts, last_error, sent_at FROM deliveries"
+            " WHERE supplier_id = $1 AND tender_id = $2 ORDER BY created_at",
+            supplier_id,
+            tender_id,
+        )
+    finally:
+        await notify.close()
+    return judge(supplier, tender, alerts, rows, levels=levels)
+
+
+def judge(
+    supplier: asyncpg.Record,
+    tender: TenderSnapshot,
+    alerts: Sequence[asyncpg.Record],
+    deliveries: Sequence[asyncpg.Record],
+    *,
+    levels: int,
+) -> Explanation:
+    """The answer from the rows read: the supplier's registry row, the tender matching holds,
+    the alerts matching decided and notify's deliveries of them. No I/O."""
     profile = repository.profile(supplier)
     facts = facts_of(tender)
     checks = [
         Check("active", supplier["active"], "active" if supplier["active"] else "deactivated"),
-        _eligibility_check(supplier["country"]),
-        _code_check(profile.codes, tender, levels),
+        eligibility_check(supplier["country"]),
+        code_check(profile.codes, tender, levels),
         *(Check(v.rule, v.passed, v.detail) for v in filter_verdicts(profile, facts)),
     ]
     explanation = Explanation(
@@ -133,23 +163,13 @@ async def explain(
             why = f"the tender was already {tender.status.value}: closed tenders alert no one"
         explanation.summary = f"not alerted: {why}"
         return explanation
-    notify = await asyncpg.connect(notify_dsn)
-    try:
-        rows = await notify.fetch(
-            "SELECT kind, revision, channel, state, attempts, last_error, sent_at FROM deliveries"
-            " WHERE supplier_id = $1 AND tender_id = $2 ORDER BY created_at",
-            supplier_id,
-            tender_id,
-        )
-    finally:
-        await notify.close()
-    explanation.deliveries = [{k: str(v) for k, v in dict(r).items()} for r in rows]
-    reached = [r for r in rows if r["state"] in ("sent", "delivered")]
+    explanation.deliveries = [{k: str(v) for k, v in dict(r).items()} for r in deliveries]
+    reached = [r for r in deliveries if r["state"] in ("sent", "delivered")]
     if reached:
         explanation.verdict = Verdict.ALERTED
-        explanation.summary = f"alerted: {len(reached)} of {len(rows)} deliveries sent"
+        explanation.summary = f"alerted: {len(reached)} of {len(deliveries)} deliveries sent"
     else:
-        states = ", ".join(f"{r['channel']} {r['state']}" for r in rows) or "none queued yet"
+        states = ", ".join(f"{r['channel']} {r['state']}" for r in deliveries) or "none queued yet"
         explanation.verdict = Verdict.NOT_DELIVERED
         explanation.summary = f"matched ({len(alerts)} alert(s)) but not delivered: {states}"
     return explanation

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from tenderwire_console.suppliers import Database
+from tenderwire_console.read_models.sql import Database
 from tenderwire_shared.masking import mask_address, mask_contacts
 
 

@@ -6,9 +6,15 @@ to a deployment by the topics it has committed on: only those under `topic_prefi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel
 
-from tenderwire_console.kafka_io import admin_client, existing_partitions, groupless_consumer
+from tenderwire_console.read_models.kafka_io import (
+    admin_client,
+    existing_partitions,
+    groupless_consumer,
+)
 
 
 class PartitionLag(BaseModel):
@@ -65,3 +71,22 @@ async def consumer_lag(
                 )
             )
     return sorted(rows, key=lambda r: (r.group, r.topic, r.partition))
+
+
+@dataclass(frozen=True)
+class GroupLag:
+    group: str
+    partitions: int
+    lag: int
+    behind: int  # partitions with lag
+
+
+def lag_by_group(rows: list[PartitionLag]) -> list[GroupLag]:
+    """The console's summary: one line per group, with how many of its partitions lag."""
+    groups: dict[str, list[PartitionLag]] = {}
+    for row in rows:
+        groups.setdefault(row.group, []).append(row)
+    return [
+        GroupLag(group, len(parts), sum(p.lag for p in parts), sum(1 for p in parts if p.lag > 0))
+        for group, parts in sorted(groups.items())
+    ]

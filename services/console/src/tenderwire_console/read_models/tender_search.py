@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from tenderwire_console.suppliers import Database, like_pattern
+from tenderwire_console.read_models.sql import Database, like_pattern
 
 
 class TenderHit(BaseModel):

@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
-from tenderwire_console.trace_evidence import (
+from tenderwire_console.read_models.trace_evidence import (
     Evidence,
     connected,
     gather_evidence,
@@ -38,6 +38,8 @@ REACHED = frozenset({"sent", "delivered"})
 # Not sent by decision (unsubscribed, bounced before, supplier deactivated, or folded into a
 # later revision of the same tender): nothing to chase.
 SETTLED = REACHED | {"suppressed", "superseded"}
+# The states a summary names after the sent ones, in this order.
+_NOT_REACHED = ("failed", "suppressed", "queued", "batched", "sending")
 
 
 class TraceStep(BaseModel):
@@ -124,7 +126,7 @@ async def trace_tender(
             "; matching or notify know it, so check the notices database URL" if elsewhere else ""
         )
         return TenderTrace(tender_id=tender_id, found=False, summary=summary)
-    return _assemble(tender_id, evidence)
+    return trace_from_evidence(tender_id, evidence)
 
 
 def _storable(text: str) -> bool:
@@ -142,19 +144,27 @@ def _not_found(tender_id: str) -> str:
     return f"no tender {shown if len(shown) <= 80 else shown[:77] + '...'} in notices"
 
 
-def _assemble(tender_id: str, ev: Evidence) -> TenderTrace:
+def trace_from_evidence(tender_id: str, ev: Evidence) -> TenderTrace:
     assert ev.notice is not None
     timeline = _Timeline()
     _add_revisions(timeline, ev)
     _add_events(
-        timeline, ev.tender_events, ev.matching_inbox, producer="notices", to="matching",
+        timeline,
+        ev.tender_events,
+        ev.matching_inbox,
+        producer="notices",
+        to="matching",
         cause=lambda e: f"revision:{e['revision']}",
-    )  # fmt: skip
+    )
     _add_matches(timeline, ev)
     _add_events(
-        timeline, ev.match_events, ev.notify_inbox, producer="matching", to="notify",
+        timeline,
+        ev.match_events,
+        ev.notify_inbox,
+        producer="matching",
+        to="notify",
         cause=lambda e: f"match:{e['match_id']}",
-    )  # fmt: skip
+    )
     _add_deliveries(timeline, ev)
     states = Counter(d["state"] for d in ev.deliveries)
     counts = {
@@ -229,27 +239,38 @@ def _add_events(
         key = f"event:{e['event_id']}"
         if e["published_at"] is None:
             waiting = TraceStep(
-                at=e["created_at"], service=producer, kind="event_unpublished",
-                summary=f"{about} waiting in the {producer} outbox", **common,
-            )  # fmt: skip
+                at=e["created_at"],
+                service=producer,
+                kind="event_unpublished",
+                summary=f"{about} waiting in the {producer} outbox",
+                **common,
+            )
             timeline.add(waiting, key=key, after=[cause(e)])
             continue
         published = TraceStep(
-            at=e["published_at"], service=producer, kind="event_published",
+            at=e["published_at"],
+            service=producer,
+            kind="event_published",
             summary=f"{about} published to "
             + _where(e["topic"], e["kafka_partition"], e["kafka_offset"]),
-            partition=e["kafka_partition"], offset=e["kafka_offset"], **common,
-        )  # fmt: skip
+            partition=e["kafka_partition"],
+            offset=e["kafka_offset"],
+            **common,
+        )
         timeline.add(published, key=key, after=[cause(e)])
         consumed = inbox.get(e["event_id"])
         if consumed is not None:
             step = TraceStep(
-                at=consumed["handled_at"], service=to, kind="event_consumed",
+                at=consumed["handled_at"],
+                service=to,
+                kind="event_consumed",
                 summary=f"{_consumer(to, consumed['consumer'])} consumed {about} from "
                 + _where(consumed["topic"], consumed["partition"], consumed["offset"]),
-                partition=consumed["partition"], offset=consumed["offset"],
-                consumer=consumed["consumer"], **{**common, "topic": consumed["topic"]},
-            )  # fmt: skip
+                partition=consumed["partition"],
+                offset=consumed["offset"],
+                consumer=consumed["consumer"],
+                **{**common, "topic": consumed["topic"]},
+            )
             timeline.add(step, key=f"consumed:{e['event_id']}", after=[key])
 
 
@@ -386,10 +407,7 @@ def _summary(ev: Evidence, counts: dict[str, int], states: Counter[str]) -> str:
         )
     if ev.matches:
         reached = sum(states[s] for s in REACHED)
-        others = "".join(
-            f", {states[s]} {s}" for s in ("failed", "suppressed", "queued", "batched", "sending")
-            if states[s]
-        )  # fmt: skip
+        others = "".join(f", {states[s]} {s}" for s in _NOT_REACHED if states[s])
         parts.append(f"{counts['suppliers_matched']} supplier(s) matched")
         parts.append(f"{reached} of {len(ev.deliveries)} deliveries sent{others}")
     elif _all_consumed(ev):

@@ -5,18 +5,14 @@ never enough to copy one."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeAlias
 
 import asyncpg
 from pydantic import BaseModel
 
+from tenderwire_console.read_models.sql import Database
 from tenderwire_matching import repository
 from tenderwire_matching.domain.eligibility import classify
-from tenderwire_shared.db import Connection
 from tenderwire_shared.masking import mask_address, mask_contacts, mask_email, mask_phone
-
-# A pool or one connection: the console passes its pools, a script may pass a connection.
-Database: TypeAlias = "Connection | asyncpg.Pool"
 
 
 class SupplierProfile(BaseModel):
@@ -149,28 +145,3 @@ def _profile(r: asyncpg.Record, suppressed: list[str]) -> SupplierProfile:
         deactivated_at=r["deactivated_at"],
         suppressed=suppressed,
     )
-
-
-class SupplierHit(BaseModel):
-    id: str
-    legal_name: str
-    country: str
-    active: bool
-
-
-def like_pattern(text: str) -> str:
-    """`text` anywhere, with LIKE's own wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-async def find_suppliers(matching: Database, text: str, *, limit: int = 50) -> list[SupplierHit]:
-    """By exact id, or by a piece of the legal name (contacts are not searchable)."""
-    rows = await matching.fetch(
-        "SELECT id, legal_name, country, active FROM suppliers"
-        " WHERE id = $1 OR legal_name ILIKE $2 ORDER BY id = $1 DESC, legal_name LIMIT $3",
-        text,
-        like_pattern(text),
-        limit,
-    )
-    return [SupplierHit.model_validate(dict(r)) for r in rows]

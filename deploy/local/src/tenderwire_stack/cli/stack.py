@@ -1,4 +1,4 @@
-"""`tw`: the operator's command line. Exit codes: 0 ok, 1 failure, 2 usage."""
+"""`tw stack`: the local platform (Kafka, PostgreSQL, the sinks, the services)."""
 
 from __future__ import annotations
 
@@ -6,47 +6,22 @@ import asyncio
 import json
 import subprocess
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from tenderwire_shared.local_ports import LOCAL_PORTS
-from tenderwire_shared.logging import configure_logging
-from tenderwire_stack import agencies_cli, deliveries_cli, demo, diagnose_cli, ops_cli
+from tenderwire_stack import demo
+from tenderwire_stack.cli.common import JsonOption, console
 from tenderwire_stack.kafka import build_libs
 from tenderwire_stack.stack import Stack
 
-app = typer.Typer(no_args_is_help=True, help="Tenderwire operator tools")
-stack_app = typer.Typer(
+app = typer.Typer(
     no_args_is_help=True, help="The local platform: Kafka, PostgreSQL, sinks, services"
 )
-sink_app = typer.Typer(no_args_is_help=True, help="Run one local sink in the foreground")
-app.add_typer(stack_app, name="stack")
-app.add_typer(sink_app, name="sink")
-app.add_typer(agencies_cli.app, name="agencies")
-app.add_typer(ops_cli.dlq_app, name="dlq")
-app.add_typer(ops_cli.events_app, name="events")
-app.add_typer(deliveries_cli.app, name="deliveries")
-app.command("lag")(ops_cli.lag)
-app.command("why")(diagnose_cli.why)
-app.command("trace")(diagnose_cli.trace)
-
-console = Console()
 
 
-@app.callback()
-def _quiet_logs() -> None:
-    # stdout is for answers (--json is parsed by scripts); library chatter goes to stderr.
-    configure_logging("tw", level="WARNING", json=False)
-
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
-
-
-@stack_app.command("prepare")
+@app.command("prepare")
 def stack_prepare() -> None:
     """Fetch Kafka's jars from Maven Central (once; again when the pom changes)."""
     try:
@@ -57,7 +32,7 @@ def stack_prepare() -> None:
     console.print(f"[dim]kafka: {len(list(libs.glob('*.jar')))} jars in {libs}[/dim]")
 
 
-@stack_app.command("up")
+@app.command("up")
 def stack_up(
     services: Annotated[bool, typer.Option(help="Start the three services too")] = True,
 ) -> None:
@@ -70,13 +45,13 @@ def stack_up(
         raise typer.Exit(1) from exc
 
 
-@stack_app.command("down")
+@app.command("down")
 def stack_down() -> None:
     """Stop every process the stack started, by its pid."""
     Stack().down(say=console.print)
 
 
-@stack_app.command("status")
+@app.command("status")
 def stack_status(as_json: JsonOption = False) -> None:
     """Show each component; exit 1 if any is down."""
     components = Stack().status()
@@ -92,7 +67,7 @@ def stack_status(as_json: JsonOption = False) -> None:
         raise typer.Exit(1)
 
 
-@stack_app.command("logs")
+@app.command("logs")
 def stack_logs(
     component: Annotated[str, typer.Argument(help="kafka, postgres, mailcatcher, notices, ...")],
     follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
@@ -107,7 +82,7 @@ def stack_logs(
     raise typer.Exit(subprocess.call(command))
 
 
-@stack_app.command("demo")
+@app.command("demo")
 def stack_demo() -> None:
     """Load the demo suppliers and print where to look."""
     stack = Stack()
@@ -137,39 +112,3 @@ def stack_demo() -> None:
         highlight=False,
         soft_wrap=True,
     )
-
-
-@app.command("contracts")
-def contracts_command(
-    check: Annotated[bool, typer.Option(help="Only report stale files; exit 1 if any")] = False,
-) -> None:
-    """Write docs/contracts/ (event JSON Schemas, AsyncAPI) from the code."""
-    from tenderwire_stack import contracts  # faststream's AsyncAPI: only this command
-
-    if check:
-        stale = contracts.stale_files()
-        for path in stale:
-            console.print(f"[red]stale:[/red] {path}")
-        raise typer.Exit(1 if stale else 0)
-    for path in contracts.write():
-        console.print(f"wrote {path}")
-
-
-@sink_app.command("mailcatcher")
-def sink_mailcatcher(
-    smtp_port: Annotated[int, typer.Option()] = LOCAL_PORTS.smtp,
-    http_port: Annotated[int, typer.Option()] = LOCAL_PORTS.mail_http,
-    store: Annotated[Path, typer.Option(help="JSON-lines file that keeps caught mail")] = Path(
-        "mail.jsonl"
-    ),
-) -> None:
-    from tenderwire_stack.mailcatcher import serve
-
-    asyncio.run(serve(smtp_port, http_port, store))
-
-
-@sink_app.command("smsgateway")
-def sink_smsgateway(port: Annotated[int, typer.Option()] = LOCAL_PORTS.sms) -> None:
-    from tenderwire_stack.smsgateway import serve
-
-    asyncio.run(serve(port))

@@ -21,7 +21,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, TopicPartition
 from pydantic import BaseModel
 
-from tenderwire_console.kafka_io import (
+from tenderwire_console.read_models.kafka_io import (
     admin_client,
     existing_partitions,
     groupless_consumer,
@@ -43,9 +43,6 @@ _NUMBER = re.compile(r"[0-9]{1,19}")
 
 class DeadLetterNotFoundError(LookupError):
     """The ref is well formed, but no dead letter is there (or its original topic is gone)."""
-
-
-DeadLetterNotFound = DeadLetterNotFoundError  # the name the console and CLI agreed on
 
 
 class DeadLetter(BaseModel):

@@ -19,7 +19,7 @@ from typing import Any
 from aiokafka import TopicPartition
 from pydantic import BaseModel, Field, ValidationError
 
-from tenderwire_console.kafka_io import (
+from tenderwire_console.read_models.kafka_io import (
     admin_client,
     existing_partitions,
     groupless_consumer,

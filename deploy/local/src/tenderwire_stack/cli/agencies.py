@@ -12,20 +12,17 @@ from typing import Annotated
 
 import asyncpg
 import typer
-from rich.console import Console
 
 from tenderwire_notices import agencies
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared.db import create_pool, migrate
-from tenderwire_stack.exit_codes import NOT_FOUND, UNREACHABLE
+from tenderwire_stack.cli.common import JsonOption, console
+from tenderwire_stack.cli.exit_codes import NOT_FOUND, UNREACHABLE
 
 app = typer.Typer(
     no_args_is_help=True,
     help="Agencies and API keys (uses TW_NOTICES_DATABASE_URL, like the notices service)",
 )
-console = Console()
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
 
 async def _with_pool(action: str, agency: str, name: str, label: str) -> str:
