@@ -14,7 +14,8 @@ import asyncpg
 import typer
 from rich.console import Console
 
-from tenderwire_notices import agencies
+from tenderwire_notices import services
+from tenderwire_notices.domain import AgencyError
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_stack.exit_codes import NOT_FOUND, UNREACHABLE
@@ -36,11 +37,11 @@ async def _with_pool(action: str, agency: str, name: str, label: str) -> str:
     try:
         await migrate(pool, MIGRATIONS)
         if action == "add":
-            await agencies.create_agency(pool, agency, name)
-            return await agencies.issue_key(pool, agency, label)
+            await services.create_agency(pool, agency, name)
+            return await services.issue_key(pool, agency, label)
         if action == "key":
-            return await agencies.issue_key(pool, agency, label)
-        return str(await agencies.revoke_keys(pool, agency))
+            return await services.issue_key(pool, agency, label)
+        return str(await services.revoke_keys(pool, agency))
     finally:
         await pool.close()
 
@@ -48,7 +49,7 @@ async def _with_pool(action: str, agency: str, name: str, label: str) -> str:
 def _run(action: str, agency: str, name: str = "", label: str = "") -> str:
     try:
         return asyncio.run(_with_pool(action, agency, name, label))
-    except agencies.AgencyError as exc:
+    except AgencyError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(NOT_FOUND) from exc
     except (OSError, asyncpg.PostgresError) as exc:

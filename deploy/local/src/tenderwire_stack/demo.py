@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tenderwire_notices import agencies
+from tenderwire_notices import repository, services
 
 DEMO_SUPPLIERS: list[dict[str, Any]] = [
     {
@@ -54,9 +54,9 @@ async def agency_key(notices_dsn: str) -> str:
     """A fresh API key for the demo agency, creating the agency on first use."""
     conn = await asyncpg.connect(notices_dsn)
     try:
-        if not await agencies.exists(conn, DEMO_AGENCY[0]):
-            await agencies.create_agency(conn, *DEMO_AGENCY)
-        return await agencies.issue_key(conn, DEMO_AGENCY[0], label="make run demo")
+        if not await repository.agency_exists(conn, DEMO_AGENCY[0]):
+            await services.create_agency(conn, *DEMO_AGENCY)
+        return await services.issue_key(conn, DEMO_AGENCY[0], label="make run demo")
     finally:
         await conn.close()
 

@@ -12,14 +12,12 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from tenderwire_notices.commands import AmendCommand, AwardCommand, CancelCommand, PublishCommand
+from tenderwire_notices.schemas import CommandEnvelope
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import Envelope
 from tenderwire_shared.events.tenders import TenderEventData
 
 broker = KafkaBroker("kafka:9092")
-
-CommandEnvelope = Envelope[PublishCommand | AmendCommand | CancelCommand | AwardCommand]
 
 
 @broker.subscriber(

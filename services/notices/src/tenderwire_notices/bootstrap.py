@@ -7,12 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tenderwire_notices import api, api_ocds
-from tenderwire_notices.closer import DeadlineCloser
-from tenderwire_notices.commands import CommandHandler
-from tenderwire_notices.errors import install_error_handlers
-from tenderwire_notices.lifecycle import Context
+from tenderwire_notices import api
+from tenderwire_notices.handlers import CommandHandler
+from tenderwire_notices.services import Context
 from tenderwire_notices.settings import NoticesSettings
+from tenderwire_notices.workers import DeadlineCloser
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
@@ -99,9 +98,9 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
     app.state.settings = settings
     app.state.clock = clock
     install_http(app, max_body_bytes=settings.max_body_bytes)
-    install_error_handlers(app)
+    api.install_error_handlers(app)
     app.include_router(api.router)
-    app.include_router(api_ocds.router)
+    app.include_router(api.ocds_router)
     app.include_router(
         health_router(
             lambda: app.state.pool, checks=lambda: [app.state.commands_consumer.readiness]

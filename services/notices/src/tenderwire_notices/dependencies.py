@@ -8,8 +8,9 @@ import asyncpg
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from tenderwire_notices import agencies, repository
-from tenderwire_notices.lifecycle import Context
+from tenderwire_notices import services
+from tenderwire_notices.domain import IDEMPOTENCY_KEY, NOTICE_ID
+from tenderwire_notices.services import Context
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
 from tenderwire_shared.api_errors import ApiError
@@ -39,12 +40,12 @@ CorrelationId = Annotated[str, Depends(correlation_id)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key",
+        alias=IDEMPOTENCY_KEY,
         description="Retry with the same key to get the first answer and no second effect",
     ),
 ]
 # Checked before it reaches SQL: a NUL byte in a path would otherwise make PostgreSQL fail.
-NoticeId = Annotated[str, Path(pattern=repository.NOTICE_ID, description="The notice's id")]
+NoticeId = Annotated[str, Path(pattern=NOTICE_ID, description="The notice's id")]
 
 
 agency_api_key = bearer_scheme(
@@ -61,7 +62,7 @@ async def current_agency(
     """The agency whose API key came in `Authorization: Bearer <key>`."""
     if credentials is None or not credentials.credentials.strip():
         raise _unauthorized("send the agency's API key as 'Authorization: Bearer <key>'")
-    agency = await agencies.agency_for_key(pool, credentials.credentials.strip())
+    agency = await services.agency_for_key(pool, credentials.credentials.strip())
     if agency is None:
         raise _unauthorized("unknown or revoked API key")
     return agency
