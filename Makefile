@@ -8,7 +8,10 @@ TW := $(UV) run --frozen tw
 # The console's browser tests drive Debian's chromium package through Playwright.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run stop status test lint format bench contracts setup browser clean
+# Everything that needs no server, over two processes (pytest-xdist): seconds, for every edit.
+UNIT := -m "not integration" -n 2
+
+.PHONY: run stop status test test-unit lint format bench contracts setup browser clean
 
 run: setup ## set up, start the platform and its sinks, load demo data
 	$(TW) stack up
@@ -22,6 +25,9 @@ status: $(UV)
 
 test: setup browser ## set up and run the whole suite (starts and stops its own Kafka and PostgreSQL)
 	$(UV) run --frozen pytest
+
+test-unit: setup ## the fast tier: domain rules, fakes, in-process HTTP; no Kafka or PostgreSQL
+	$(UV) run --frozen pytest $(UNIT)
 
 lint: setup ## ruff (lint + format) and mypy --strict
 	$(UV) run --frozen ruff check .

@@ -88,10 +88,17 @@ async def process_load(
 ) -> tuple[float, float, list[float]]:
     """(started, answered, latencies) with the client in a child process."""
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.load_client", url, str(warmup), str(count),
+        sys.executable,
+        "-m",
+        "benchmarks.load_client",
+        url,
+        str(warmup),
+        str(count),
         str(concurrency),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
     assert child.stdin is not None
     assert child.stdout is not None
     try:

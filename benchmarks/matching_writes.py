@@ -47,7 +47,9 @@ from tenderwire_matching.match_events import SOURCE, Cause, MatchEvent
 from tenderwire_matching.schemas import SupplierRegistration
 from tenderwire_matching.tenders import facts_of, remember
 from tenderwire_shared import topics
+from tenderwire_shared.consumer import BatchConsumer, EachOnItsOwn, Outcome
 from tenderwire_shared.db import Connection, create_pool, migrate
+from tenderwire_shared.dead_letters import DeadLetters, Record
 from tenderwire_shared.envelope import Envelope, RawEnvelope, new_event_id, utc_now
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.events.tenders import (
@@ -58,7 +60,6 @@ from tenderwire_shared.events.tenders import (
     TenderPublished,
     TenderSnapshot,
 )
-from tenderwire_shared.inbox import BatchConsumer, DeadLetters, EachOnItsOwn, Outcome, Record
 from tenderwire_shared.logging import configure_logging
 from tenderwire_shared.outbox import WAKE_CHANNEL, OutboxRow, headers_column
 from tests.support.infrastructure import postgres_server
@@ -358,18 +359,24 @@ async def measure(args: argparse.Namespace, admin_dsn: str, console: Console) ->
             await live.load(conn)
         consumers = {
             "bulk": BatchConsumer(
-                kafka, pool=pool, group=GROUP,
+                kafka,
+                pool=pool,
+                group=GROUP,
                 handler=EachOnItsOwn(
                     TenderHandlers(live, matches_topic=topics.MATCHES, ldc_first=True)
                 ),
-                dead_letters=dead_letters, one_at_a_time=True,
+                dead_letters=dead_letters,
+                one_at_a_time=True,
             ),
             "per row": BatchConsumer(
-                kafka, pool=pool, group=f"{GROUP}-per-row",
+                kafka,
+                pool=pool,
+                group=f"{GROUP}-per-row",
                 handler=EachOnItsOwn(per_row_handler(live)),
-                dead_letters=dead_letters, one_at_a_time=True,
+                dead_letters=dead_letters,
+                one_at_a_time=True,
             ),
-        }  # fmt: skip
+        }
         samples: list[Sample] = []
         offset = 0
         for number in range(args.warmup + args.rounds):

@@ -19,8 +19,9 @@ from tenderwire_notices.schemas import NoticeDraft
 from tenderwire_notices.services import tender_event
 from tenderwire_shared.envelope import new_event_id, utc_now
 from tenderwire_shared.events.tenders import TENDER_PUBLISHED, TenderPublished, TenderSnapshot
+from tenderwire_shared.local_ports import LOCAL_PORTS
 
-PUBLIC_BASE_URL = "http://127.0.0.1:18001"
+PUBLIC_BASE_URL = LOCAL_PORTS.url(LOCAL_PORTS.notices)
 
 _DESCRIPTION = (
     "Supply and delivery of disposable isolation gowns (AAMI level 2, non-sterile, sizes M to"

@@ -227,10 +227,18 @@ class Pipeline:
         self.sample_path = self.workdir / "sample.eml"
         self.sink_log = SinkLog(records)
         self.sink = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.smtp_sink", "--port", str(self.sink_port),
-            "--records", str(records), "--sample", str(self.sample_path),
-            stdout=asyncio.subprocess.PIPE, cwd=ROOT,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "benchmarks.smtp_sink",
+            "--port",
+            str(self.sink_port),
+            "--records",
+            str(records),
+            "--sample",
+            str(self.sample_path),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
         assert self.sink.stdout is not None
         line = await asyncio.wait_for(self.sink.stdout.readline(), 60)
         if line.strip() != b"ready":
@@ -643,11 +651,21 @@ async def profile_notify(pipeline: Pipeline, stamp: str, console: Console) -> Pr
     path = RESULTS_DIR / f"pipeline-{stamp}-notify.pyspy.txt"
     # Blocking sampling (the default): without it py-spy cannot tell idle threads reliably.
     spy = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
-        "--duration", str(math.ceil(options.duration_s)), "--rate", "50", "--format", "raw",
-        "--output", str(path),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        str(Path(sys.executable).with_name("py-spy")),
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(math.ceil(options.duration_s)),
+        "--rate",
+        "50",
+        "--format",
+        "raw",
+        "--output",
+        str(path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     flow = run_flow(pipeline, "prof", options.tender_rate * options.suppliers, options.duration_s)
     profiled, (_, err) = await asyncio.gather(flow, spy.communicate())
     _say_flow(console, "profiled window (py-spy on notify, not in the medians)", profiled)
@@ -691,39 +709,83 @@ def summarise_profile(path: Path, top: int = 12) -> Profile:
 # --- the report ------------------------------------------------------------------------------
 
 METRICS: tuple[tuple[str, str, str, Callable[[Round], float | None]], ...] = (
-    ("offered_alerts_per_s", "offered (saturation)", "alerts/s",
-     lambda r: r.saturation.offered_alerts_per_s),
-    ("sustained_alerts_per_s", "end to end, sustained", "alerts/s",
-     lambda r: r.saturation.sustained_alerts_per_s),
+    (
+        "offered_alerts_per_s",
+        "offered (saturation)",
+        "alerts/s",
+        lambda r: r.saturation.offered_alerts_per_s,
+    ),
+    (
+        "sustained_alerts_per_s",
+        "end to end, sustained",
+        "alerts/s",
+        lambda r: r.saturation.sustained_alerts_per_s,
+    ),
     ("drain_s", "  drain after the last 201", "s", lambda r: r.saturation.drain_s),
-    ("overall_alerts_per_s", "  all alerts / (1st 201 to last)", "alerts/s",
-     lambda r: r.saturation.overall_alerts_per_s),
+    (
+        "overall_alerts_per_s",
+        "  all alerts / (1st 201 to last)",
+        "alerts/s",
+        lambda r: r.saturation.overall_alerts_per_s,
+    ),
     ("saturation_p50_s", "  latency p50", "s", lambda r: r.saturation.percentile_s(50)),
     ("saturation_p95_s", "  latency p95", "s", lambda r: r.saturation.percentile_s(95)),
     ("saturation_p99_s", "  latency p99", "s", lambda r: r.saturation.percentile_s(99)),
-    ("at_70_offered_alerts_per_s", "at 70%: offered", "alerts/s",
-     lambda r: r.at_70.offered_alerts_per_s),
+    (
+        "at_70_offered_alerts_per_s",
+        "at 70%: offered",
+        "alerts/s",
+        lambda r: r.at_70.offered_alerts_per_s,
+    ),
     ("at_70_p50_s", "  latency p50", "s", lambda r: r.at_70.percentile_s(50)),
     ("at_70_p95_s", "  latency p95", "s", lambda r: r.at_70.percentile_s(95)),
     ("at_70_p99_s", "  latency p99", "s", lambda r: r.at_70.percentile_s(99)),
-    ("notify_backlog_per_s", "notify alone: Kafka backlog to SMTP", "alerts/s",
-     lambda r: r.notify_alone.backlog_rate),
-    ("notify_ledger_fill_per_s", "  ledger fill", "rows/s",
-     lambda r: r.notify_alone.ledger_fill_rate),
+    (
+        "notify_backlog_per_s",
+        "notify alone: Kafka backlog to SMTP",
+        "alerts/s",
+        lambda r: r.notify_alone.backlog_rate,
+    ),
+    (
+        "notify_ledger_fill_per_s",
+        "  ledger fill",
+        "rows/s",
+        lambda r: r.notify_alone.ledger_fill_rate,
+    ),
     ("notify_send_per_s", "  send from a full ledger", "msg/s", lambda r: r.notify_alone.send_rate),
-    ("bare_loop_per_s", "bare aiosmtplib sendmail loop", "msg/s",
-     lambda r: r.baseline.messages_per_s),
-    ("message_bytes", "  message size (notify's own)", "bytes",
-     lambda r: float(r.baseline.message_bytes)),
-    ("cpu_notify_ms", "CPU per alert (saturation): notify", "ms",
-     lambda r: r.saturation.cpu_ms_per_alert.get("notify")),
-    ("cpu_matching_ms", "  matching", "ms",
-     lambda r: r.saturation.cpu_ms_per_alert.get("matching")),
+    (
+        "bare_loop_per_s",
+        "bare aiosmtplib sendmail loop",
+        "msg/s",
+        lambda r: r.baseline.messages_per_s,
+    ),
+    (
+        "message_bytes",
+        "  message size (notify's own)",
+        "bytes",
+        lambda r: float(r.baseline.message_bytes),
+    ),
+    (
+        "cpu_notify_ms",
+        "CPU per alert (saturation): notify",
+        "ms",
+        lambda r: r.saturation.cpu_ms_per_alert.get("notify"),
+    ),
+    (
+        "cpu_matching_ms",
+        "  matching",
+        "ms",
+        lambda r: r.saturation.cpu_ms_per_alert.get("matching"),
+    ),
     ("cpu_notices_ms", "  notices", "ms", lambda r: r.saturation.cpu_ms_per_alert.get("notices")),
     ("cpu_sink_ms", "  SMTP sink", "ms", lambda r: r.saturation.cpu_ms_per_alert.get("sink")),
-    ("machine_busy_share", "  machine busy (all processes)", "share",
-     lambda r: r.saturation.machine_busy_share),
-)  # fmt: skip
+    (
+        "machine_busy_share",
+        "  machine busy (all processes)",
+        "share",
+        lambda r: r.saturation.machine_busy_share,
+    ),
+)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -731,13 +793,22 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 RATIOS: tuple[tuple[str, str, Callable[[Round], float | None]], ...] = (
-    ("send_vs_bare", "notify send (full ledger) / bare loop",
-     lambda r: _ratio(r.notify_alone.send_rate, r.baseline.messages_per_s)),
-    ("notify_alone_vs_bare", "notify alone (Kafka backlog) / bare loop",
-     lambda r: _ratio(r.notify_alone.backlog_rate, r.baseline.messages_per_s)),
-    ("e2e_vs_bare", "end to end sustained / bare loop",
-     lambda r: _ratio(r.saturation.sustained_alerts_per_s, r.baseline.messages_per_s)),
-)  # fmt: skip
+    (
+        "send_vs_bare",
+        "notify send (full ledger) / bare loop",
+        lambda r: _ratio(r.notify_alone.send_rate, r.baseline.messages_per_s),
+    ),
+    (
+        "notify_alone_vs_bare",
+        "notify alone (Kafka backlog) / bare loop",
+        lambda r: _ratio(r.notify_alone.backlog_rate, r.baseline.messages_per_s),
+    ),
+    (
+        "e2e_vs_bare",
+        "end to end sustained / bare loop",
+        lambda r: _ratio(r.saturation.sustained_alerts_per_s, r.baseline.messages_per_s),
+    ),
+)
 
 
 def summarise(
@@ -781,8 +852,13 @@ def print_report(console: Console, rounds: list[Round], postgres_mode: str) -> d
         title=f"Alert pipeline end to end, {len(rounds)} rounds, PostgreSQL {postgres_mode}",
         title_justify="left",
     )
-    for column, justify in (("measure", "left"), ("median", "right"), ("min", "right"),
-                            ("max", "right"), ("unit", "left")):  # fmt: skip
+    for column, justify in (
+        ("measure", "left"),
+        ("median", "right"),
+        ("min", "right"),
+        ("max", "right"),
+        ("unit", "left"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for key, label, unit, _ in METRICS:
         row = metrics[key]
@@ -866,16 +942,27 @@ def _arguments(argv: list[str] | None) -> Options:
     parser.add_argument("--rounds", type=int, default=3, help="medians are reported")
     parser.add_argument("--pool-size", type=int, default=POOL_SIZE, help="notify's and baseline's")
     parser.add_argument("--baseline", type=float, default=10.0, help="seconds of bare loop")
-    parser.add_argument("--notify-alone", type=float, default=10.0,
-                        help="about this many seconds of alerts for notify alone")  # fmt: skip
-    parser.add_argument("--drain-timeout", type=float, default=300.0,
-                        help="give up on a phase this long after its last POST")  # fmt: skip
-    parser.add_argument("--fsync", action="store_true",
-                        help="own PostgreSQL, fsync and synchronous_commit on")  # fmt: skip
-    parser.add_argument("--py-spy", action="store_true",
-                        help="profile notify over one more saturation window")  # fmt: skip
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 20 suppliers, 4 s windows, 1 round")  # fmt: skip
+    parser.add_argument(
+        "--notify-alone",
+        type=float,
+        default=10.0,
+        help="about this many seconds of alerts for notify alone",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=300.0,
+        help="give up on a phase this long after its last POST",
+    )
+    parser.add_argument(
+        "--fsync", action="store_true", help="own PostgreSQL, fsync and synchronous_commit on"
+    )
+    parser.add_argument(
+        "--py-spy", action="store_true", help="profile notify over one more saturation window"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 20 suppliers, 4 s windows, 1 round"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.suppliers, args.duration, args.rounds = 20, 4.0, 1

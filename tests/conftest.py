@@ -23,6 +23,19 @@ def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
+# The fixtures that start a server. `make test-unit` deselects `integration` tests; one that
+# starts a server without the marker would make the fast tier slow, or hang without Kafka.
+SERVER_FIXTURES = frozenset({"kafka_bootstrap", "postgres_dsn", "mail_catcher", "platform"})
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    needs = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    if needs and item.get_closest_marker("integration") is None:
+        pytest.fail(
+            f"{item.nodeid} starts a server ({', '.join(sorted(needs))}): mark it integration"
+        )
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with kafka_server(tmp_path_factory.mktemp("kafka")) as bootstrap:

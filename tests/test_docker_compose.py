@@ -16,6 +16,7 @@ from tenderwire_console.settings import ConsoleSettings
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notify.settings import NotifySettings
+from tenderwire_shared.local_ports import LOCAL_PORTS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -109,3 +110,24 @@ def test_the_console_reads_each_services_database_and_has_the_operators_token() 
     for service in ("notices", "matching", "notify"):
         assert getattr(parsed, f"{service}_database_url").endswith(f"@postgres:5432/{service}")
     assert parsed.operator_token is not None
+
+
+def test_docker_compose_publishes_the_local_ports() -> None:
+    """Ports live in tenderwire_shared.local_ports; compose, being YAML, repeats them."""
+    expected = {
+        "kafka": [LOCAL_PORTS.kafka],
+        "postgres": [LOCAL_PORTS.postgres],
+        "mailcatcher": [LOCAL_PORTS.mail_http, LOCAL_PORTS.smtp],
+        "notices": [LOCAL_PORTS.notices],
+        "matching": [LOCAL_PORTS.matching],
+        "notify": [LOCAL_PORTS.notify],
+        "console": [LOCAL_PORTS.console],
+    }
+    published = {
+        name: [int(mapping.split(":")[1]) for mapping in service.get("ports", [])]
+        for name, service in compose()["services"].items()
+        if service.get("ports")
+    }
+    assert published == expected
+    notices_env = compose()["services"]["notices"]["environment"]
+    assert notices_env["TW_NOTICES_PUBLIC_BASE_URL"] == LOCAL_PORTS.url(LOCAL_PORTS.notices)

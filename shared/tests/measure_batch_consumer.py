@@ -23,9 +23,9 @@ from types import FrameType
 
 from aiokafka import AIOKafkaProducer
 
+from tenderwire_shared.consumer import consuming, consuming_batches
 from tenderwire_shared.db import Connection, create_pool, migrate
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
-from tenderwire_shared.inbox import consuming, consuming_batches
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import configure_logging
 from tests.support.eventually import eventually

@@ -10,9 +10,12 @@ from tenderwire_shared.envelope import Envelope, RawEnvelope, supplier_id_of, te
 
 def test_an_envelope_round_trips_and_readers_ignore_unknown_attributes() -> None:
     sent = Envelope[dict[str, int]](
-        type="tender.published", source="tenderwire/notices", subject="t1",
-        correlationid="c1", data={"n": 1},
-    )  # fmt: skip
+        type="tender.published",
+        source="tenderwire/notices",
+        subject="t1",
+        correlationid="c1",
+        data={"n": 1},
+    )
     wire = sent.model_dump_json().replace('"specversion"', '"futureattr":1,"specversion"')
 
     received = RawEnvelope.model_validate_json(wire)
@@ -23,9 +26,12 @@ def test_an_envelope_round_trips_and_readers_ignore_unknown_attributes() -> None
 
 def test_headers_announce_structured_cloudevents_and_carry_what_tools_filter_on() -> None:
     sent = Envelope[dict[str, int]](
-        type="tender.published", source="tenderwire/notices", subject="t1",
-        correlationid="c1", data={"n": 1},
-    )  # fmt: skip
+        type="tender.published",
+        source="tenderwire/notices",
+        subject="t1",
+        correlationid="c1",
+        data={"n": 1},
+    )
     headers = sent.kafka_headers()
     assert dict(headers) == {
         "content-type": b"application/cloudevents+json; charset=utf-8",

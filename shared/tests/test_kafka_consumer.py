@@ -11,16 +11,26 @@ import asyncpg
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from tenderwire_shared.inbox import BatchConsumer, DeadLetters, EachOnItsOwn, Record
+from tenderwire_shared.consumer import BatchConsumer, EachOnItsOwn
+from tenderwire_shared.dead_letters import DeadLetters, Record
 
 PARTITION = TopicPartition("tenders.v1", 0)
 
 
 def record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(
-        PARTITION.topic, PARTITION.partition, offset, 0, 0, b"k", value, None, 1, len(value),
+        PARTITION.topic,
+        PARTITION.partition,
+        offset,
+        0,
+        0,
+        b"k",
+        value,
+        None,
+        1,
+        len(value),
         [("content-type", b"application/json")],
-    )  # fmt: skip
+    )
 
 
 class FakeKafka:

@@ -15,9 +15,9 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
+from tenderwire_shared.consumer import BatchConsumer, PoisonMessageError, consuming_batches
 from tenderwire_shared.db import Connection, create_pool, migrate
 from tenderwire_shared.envelope import Envelope, RawEnvelope, new_event_id
-from tenderwire_shared.inbox import BatchConsumer, PoisonMessageError, consuming_batches
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.topics import dead_letter_topic
 from tests.support.eventually import eventually

@@ -30,9 +30,13 @@ async def test_every_topic_s_events_read_as_structured_cloudevents_with_the_sdk(
 ) -> None:
     assert platform.notices is not None
     supplier = await register(
-        http, platform, legal_name=unique("Cloud Events Ltd"), country="GH",
-        unspsc_codes=["42131606"], email=f"{unique('ce')}@example.org",
-    )  # fmt: skip
+        http,
+        platform,
+        legal_name=unique("Cloud Events Ltd"),
+        country="GH",
+        unspsc_codes=["42131606"],
+        email=f"{unique('ce')}@example.org",
+    )
     _, key = await platform.new_agency()
     published = await http.post(
         f"{platform.notices.url}/v1/notices", json=a_notice(), headers=as_agency(key)

@@ -62,9 +62,13 @@ async def test_poison_tender_events_are_dead_lettered_with_a_reason_and_matching
 
     email = f"{unique('after-poison')}@example.org"
     await register(
-        http, platform, legal_name=unique("After Poison Ltd"), country="GH",
-        unspsc_codes=["42131606"], email=email,
-    )  # fmt: skip
+        http,
+        platform,
+        legal_name=unique("After Poison Ltd"),
+        country="GH",
+        unspsc_codes=["42131606"],
+        email=email,
+    )
     _, key = await platform.new_agency()
     response = await http.post(
         f"{platform.notices.url}/v1/notices", json=a_notice(), headers=as_agency(key)

@@ -27,9 +27,15 @@ async def test_alerts_wait_for_the_local_digest_hour_and_leave_together_once(
     agency = Agency(http, platform, code, key)
     email = f"{unique('digest')}@example.org"
     supplier = await register(
-        http, platform, unspsc_codes=["53101500"], email=email, language="es",
-        timezone="America/Lima", delivery="daily_digest", digest_hour=7,
-    )  # fmt: skip
+        http,
+        platform,
+        unspsc_codes=["53101500"],
+        email=email,
+        language="es",
+        timezone="America/Lima",
+        delivery="daily_digest",
+        digest_hour=7,
+    )
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
     # 04:00 in Lima (UTC-5) tomorrow: three hours before the digest hour.
     platform.clock.jump_to(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=UTC))

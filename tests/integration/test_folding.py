@@ -74,13 +74,21 @@ class Story:
     ) -> MatchCreated:
         now = datetime.now(UTC)
         tender = TenderSnapshot(
-            tender_id=self.tender_id, revision=revision, agency="UNDP", reference=f"F-{self.run}",
-            title=f"Water pumps (revision {revision})", description="", language="en",
-            notice_type=NoticeType.INVITATION_TO_BID, unspsc_codes=("40141700",),
-            beneficiary_countries=("SEN",), deadline=now + timedelta(days=20),
-            deadline_utc_offset_minutes=0, published_at=now,
+            tender_id=self.tender_id,
+            revision=revision,
+            agency="UNDP",
+            reference=f"F-{self.run}",
+            title=f"Water pumps (revision {revision})",
+            description="",
+            language="en",
+            notice_type=NoticeType.INVITATION_TO_BID,
+            unspsc_codes=("40141700",),
+            beneficiary_countries=("SEN",),
+            deadline=now + timedelta(days=20),
+            deadline_utc_offset_minutes=0,
+            published_at=now,
             url=AnyHttpUrl("https://example.org/t"),
-        )  # fmt: skip
+        )
         return MatchCreated(
             match_id=new_event_id(),
             kind=kind,

@@ -65,9 +65,19 @@ content_types = st.sampled_from(
     ]
 )
 header_names = st.sampled_from(
-    ["content-type", "Content-Type", "ce_id", "ce_type", "ce_specversion", "event_id",
-     "dlt_reason", "dlt_original_offset", "correlation_id", ""]
-) | st.text(alphabet=st.characters(codec="utf-8"), max_size=20)  # fmt: skip
+    [
+        "content-type",
+        "Content-Type",
+        "ce_id",
+        "ce_type",
+        "ce_specversion",
+        "event_id",
+        "dlt_reason",
+        "dlt_original_offset",
+        "correlation_id",
+        "",
+    ]
+) | st.text(alphabet=st.characters(codec="utf-8"), max_size=20)
 headers = st.lists(
     st.tuples(header_names, st.none() | content_types | st.binary(max_size=64)), max_size=4
 ).map(tuple)

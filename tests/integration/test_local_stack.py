@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tenderwire_stack.stack import Ports, Stack
+from tenderwire_shared.local_ports import LocalPorts
+from tenderwire_stack.stack import Stack
 from tests.support.infrastructure import free_port
 
 pytestmark = pytest.mark.integration
@@ -30,7 +31,7 @@ def pids_alive(pids: list[int]) -> list[int]:
 def test_the_whole_stack_comes_up_idempotently_and_goes_down_completely(
     tmp_path: Path,
 ) -> None:
-    ports = Ports(**{name: free_port() for name in Ports.__dataclass_fields__})
+    ports = LocalPorts(**{name: free_port() for name in LocalPorts.__dataclass_fields__})
     stack = Stack(home=tmp_path / "state", ports=ports)
     try:
         stack.up(say=lambda _: None)

@@ -56,9 +56,10 @@ async def test_a_killed_notify_sends_every_alert_after_restart_never_a_new_copy(
         for n in range(ALERTS):
             event = alert(n, run)
             await producer.send(
-                f"{prefix}{topics.MATCHES}", event.model_dump_json().encode(),
+                f"{prefix}{topics.MATCHES}",
+                event.model_dump_json().encode(),
                 key=event.subject.encode(),
-            )  # fmt: skip
+            )
         await producer.flush()
     finally:
         await producer.stop()

@@ -18,8 +18,8 @@ from tenderwire_console.dead_letters import DeadLetter, get_dead_letter, list_de
 from tenderwire_console.kafka_io import admin_client, existing_partitions, topic_names
 from tenderwire_console.lag import consumer_lag
 from tenderwire_shared import topics
+from tenderwire_shared.dead_letters import DeadLetters, Record
 from tenderwire_shared.envelope import Envelope, new_event_id
-from tenderwire_shared.inbox import DeadLetters, Record
 from tests.integration.test_notices_hostile_input import command, publish_raw
 from tests.support.eventually import eventually
 from tests.support.kafka_reader import read_until

@@ -27,8 +27,9 @@ TENDERS = 30
 AMENDMENTS = 3
 
 
-async def until_accepted(http: httpx.AsyncClient, url: str, body: dict[str, object], key: str,
-                         api_key: str) -> dict[str, object]:  # fmt: skip
+async def until_accepted(
+    http: httpx.AsyncClient, url: str, body: dict[str, object], key: str, api_key: str
+) -> dict[str, object]:
     """POST, retrying with the same Idempotency-Key through the outage, as a client would."""
     headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": key}
     while True:
@@ -71,15 +72,21 @@ async def burst_with_a_kill_halfway(service: ServiceProcess, api_key: str) -> No
 
     async def one_tender(i: int, http: httpx.AsyncClient) -> None:
         notice = await until_accepted(
-            http, f"{service.url}/v1/notices",
-            a_notice(reference=f"CRASH-{i}", deadline=in_days(30)), f"pub-{i}", api_key,
-        )  # fmt: skip
+            http,
+            f"{service.url}/v1/notices",
+            a_notice(reference=f"CRASH-{i}", deadline=in_days(30)),
+            f"pub-{i}",
+            api_key,
+        )
         count_one()
         for n in range(AMENDMENTS):
             await until_accepted(
-                http, f"{service.url}/v1/notices/{notice['id']}/amendments",
-                {"reason": f"round {n}", "description": f"v{n}"}, f"amend-{i}-{n}", api_key,
-            )  # fmt: skip
+                http,
+                f"{service.url}/v1/notices/{notice['id']}/amendments",
+                {"reason": f"round {n}", "description": f"v{n}"},
+                f"amend-{i}-{n}",
+                api_key,
+            )
             count_one()
 
     async def killer() -> None:

@@ -26,18 +26,24 @@ async def test_an_alert_in_quiet_hours_waits_for_their_end_across_a_dst_change(
     code, key = await platform.new_agency()
     email = f"{unique('quiet')}@example.org"
     supplier = await register(
-        http, platform, country="CL", unspsc_codes=["55101500"], email=email,
-        timezone="America/Santiago", quiet_hours={"start": "22:00", "end": "07:00"},
-    )  # fmt: skip
+        http,
+        platform,
+        country="CL",
+        unspsc_codes=["55101500"],
+        email=email,
+        timezone="America/Santiago",
+        quiet_hours={"start": "22:00", "end": "07:00"},
+    )
     assert supplier["quiet_hours"] == {"start": "22:00", "end": "07:00"}
     control = await register(http, platform, country="CL", unspsc_codes=["55111500"])
     # 23:30 on 3 April 2027 in Santiago (UTC-3); summer time ends at midnight (UTC-4).
     platform.clock.jump_to(datetime(2027, 4, 4, 2, 30, tzinfo=UTC))
     try:
         notice = await publish(
-            Agency(http, platform, code, key), unspsc_codes=["55101501"],
+            Agency(http, platform, code, key),
+            unspsc_codes=["55101501"],
             deadline="2027-06-01T12:00:00+00:00",
-        )  # fmt: skip
+        )
         await seen_by_matching(platform, notice["id"], 1)
 
         async def rows() -> list[Any]:
@@ -52,9 +58,10 @@ async def test_an_alert_in_quiet_hours_waits_for_their_end_across_a_dst_change(
         # An alert for a supplier without quiet hours, sent now, proves the worker has run
         # since the jump; the quiet supplier's alert must still be waiting.
         await publish(
-            Agency(http, platform, code, key), unspsc_codes=["55111501"],
+            Agency(http, platform, code, key),
+            unspsc_codes=["55111501"],
             deadline="2027-06-01T12:00:00+00:00",
-        )  # fmt: skip
+        )
         await eventually(
             lambda: deliveries(http, platform, control["id"]),
             until=lambda r: len(r) == 1 and r[0]["state"] == "sent",

@@ -68,10 +68,19 @@ class Ledger:
             " next_attempt_at, created_at, updated_at, claimed_by)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, 'en', 'Africa/Dakar', '{}', $8, 7, $9, $10,"
             " $11, $11, $11, $11, $12)",
-            delivery_id, supplier, tender, revision, kind, channel, address or default_address,
-            state, last_error, digest_id, failed_at,
+            delivery_id,
+            supplier,
+            tender,
+            revision,
+            kind,
+            channel,
+            address or default_address,
+            state,
+            last_error,
+            digest_id,
+            failed_at,
             "worker-gone" if state == "sending" else None,
-        )  # fmt: skip
+        )
         return delivery_id
 
     async def rows(self, *ids: str) -> dict[str, dict[str, Any]]:
@@ -304,9 +313,13 @@ async def test_usage_errors_exit_2_and_change_nothing(
 async def test_an_unreachable_database_exits_8_without_a_traceback_or_a_password() -> None:
     unreachable = f"postgresql://tw:s3cret@127.0.0.1:{free_port()}/notify"
     code, out, err = await run_tw(
-        "deliveries", "requeue", "--tender", "x", "--json",
+        "deliveries",
+        "requeue",
+        "--tender",
+        "x",
+        "--json",
         env={"TW_NOTIFY_DATABASE_URL": unreachable, "TW_CONSOLE_NOTIFY_DATABASE_URL": unreachable},
-    )  # fmt: skip
+    )
 
     assert (code, out) == (8, "")
     assert "cannot reach notify's database" in err
@@ -384,12 +397,18 @@ async def test_the_failures_page_shows_a_safely_quoted_requeue_line_that_works_w
     # groups, not those still being retried. The same group's two revisions share one line.
     assert sorted(lines) == sorted(
         [
-            ["tw", "deliveries", "requeue", "--tender", HOSTILE_TENDER,
-             "--supplier", HOSTILE_SUPPLIER],
-            ["tw", "deliveries", "requeue", "--tender", plain_tender,
-             "--supplier", plain_supplier],
+            [
+                "tw",
+                "deliveries",
+                "requeue",
+                "--tender",
+                HOSTILE_TENDER,
+                "--supplier",
+                HOSTILE_SUPPLIER,
+            ],
+            ["tw", "deliveries", "requeue", "--tender", plain_tender, "--supplier", plain_supplier],
         ]
-    )  # fmt: skip
+    )
     assert "<form" not in body.split("</header>")[1]  # read-only: nothing to submit
 
     hostile_line = next(line for line in lines if HOSTILE_TENDER in line)

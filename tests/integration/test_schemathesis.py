@@ -581,10 +581,13 @@ class FuzzReport:
                     f"  {label}  [{statuses}]  slowest {stats.slowest_s * 1000:.0f} ms"
                 )
         slowest = sorted(
-            ((s.slowest_s, label, s.slowest_request) for ops in self.operations.values()
-             for label, s in ops.items()),
+            (
+                (s.slowest_s, label, s.slowest_request)
+                for ops in self.operations.values()
+                for label, s in ops.items()
+            ),
             reverse=True,
-        )[:5]  # fmt: skip
+        )[:5]
         lines.append("schemathesis: slowest requests")
         lines.extend(f"  {took * 1000:6.0f} ms  {label}: {curl}" for took, label, curl in slowest)
         return lines
@@ -786,8 +789,10 @@ def _stateful(service: str) -> Callable[..., None]:
             # Which rule a chain can take next depends on what the live stack answered (the
             # ids its links carry); when a replayed prefix is answered differently, Hypothesis
             # stops the run. The chains run so far still count, and must be enough to matter.
-            print(f"schemathesis: {service} chains stopped early: the stack answered a"
-                  " replayed chain differently")  # fmt: skip
+            print(
+                f"schemathesis: {service} chains stopped early: the stack answered a"
+                " replayed chain differently"
+            )
         steps = sum(
             stats.examples for stats in fuzz_report.operations.get(f"{service} chains", {}).values()
         )

@@ -27,9 +27,14 @@ async def a_supplier_with_a_phone(
     http: httpx.AsyncClient, platform: Platform, code: str, phone: str
 ) -> dict[str, Any]:
     return await register(
-        http, platform, unspsc_codes=[code], phone=phone, email=f"{unique('sms')}@example.org",
-        language="fr", timezone="Africa/Dakar",
-    )  # fmt: skip
+        http,
+        platform,
+        unspsc_codes=[code],
+        phone=phone,
+        email=f"{unique('sms')}@example.org",
+        language="fr",
+        timezone="Africa/Dakar",
+    )
 
 
 async def test_an_sms_alert_is_sent_fits_two_parts_and_ends_delivered(

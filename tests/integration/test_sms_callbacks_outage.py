@@ -99,10 +99,14 @@ async def provider_accepts(gateway: SmsGateway, status_callback: str) -> SmsReco
     async with httpx.AsyncClient(base_url=gateway.server.url) as http:
         reply = await http.post(
             "/2010-04-01/Accounts/ACprimary/Messages.json",
-            data={"To": "+221770001234", "From": "TENDERS", "Body": "Nouvel appel",
-                  "StatusCallback": status_callback},
+            data={
+                "To": "+221770001234",
+                "From": "TENDERS",
+                "Body": "Nouvel appel",
+                "StatusCallback": status_callback,
+            },
             auth=(PRIMARY.account_sid, PRIMARY.auth_token.get_secret_value()),
-        )  # fmt: skip
+        )
     assert reply.status_code == 201
     return gateway.messages[-1]
 

@@ -135,9 +135,12 @@ def consumers_of(platform: Platform, agency: str) -> list[ConsumerUnderTest]:
     def good_supplier_event() -> Outgoing:
         supplier_id = f"S-{new_event_id()[-12:]}"
         recipient = Recipient(
-            supplier_id=supplier_id, legal_name="Gone Ltd", email=f"{supplier_id}@example.org",
-            language="en", timezone="UTC",
-        )  # fmt: skip
+            supplier_id=supplier_id,
+            legal_name="Gone Ltd",
+            email=f"{supplier_id}@example.org",
+            language="en",
+            timezone="UTC",
+        )
         return _structured(
             Envelope[SupplierChanged](
                 type=SUPPLIER_DEACTIVATED,
@@ -155,24 +158,38 @@ def consumers_of(platform: Platform, agency: str) -> list[ConsumerUnderTest]:
 
     return [
         ConsumerUnderTest(
-            "notices commands", f"{prefix}{topics.NOTICE_COMMANDS}",
-            NoticesSettings.model_fields["commands_consumer_group"].default, "notices",
-            platform.notices.url, good_command,
+            "notices commands",
+            f"{prefix}{topics.NOTICE_COMMANDS}",
+            NoticesSettings.model_fields["commands_consumer_group"].default,
+            "notices",
+            platform.notices.url,
+            good_command,
         ),
         ConsumerUnderTest(
-            "matching tenders", f"{prefix}{topics.TENDERS}",
-            platform.matching_settings().consumer_group, "matching", platform.matching.url,
+            "matching tenders",
+            f"{prefix}{topics.TENDERS}",
+            platform.matching_settings().consumer_group,
+            "matching",
+            platform.matching.url,
             good_tender,
         ),
         ConsumerUnderTest(
-            "notify matches", f"{prefix}{topics.MATCHES}", notify_group, "notify",
-            platform.notify.url, good_match,
+            "notify matches",
+            f"{prefix}{topics.MATCHES}",
+            notify_group,
+            "notify",
+            platform.notify.url,
+            good_match,
         ),
         ConsumerUnderTest(
-            "notify supplier events", f"{prefix}{topics.SUPPLIERS}", f"{notify_group}-suppliers",
-            "notify", platform.notify.url, good_supplier_event,
+            "notify supplier events",
+            f"{prefix}{topics.SUPPLIERS}",
+            f"{notify_group}-suppliers",
+            "notify",
+            platform.notify.url,
+            good_supplier_event,
         ),
-    ]  # fmt: skip
+    ]
 
 
 @asynccontextmanager

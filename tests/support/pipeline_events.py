@@ -18,13 +18,21 @@ from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
 def a_tender(tender_id: str) -> TenderSnapshot:
     """A published tender for pumps in Senegal, open for 20 more days."""
     return TenderSnapshot(
-        tender_id=tender_id, revision=1, agency="UNDP", reference=f"REF-{tender_id}",
-        title="Water pumps", description="", language="en",
-        notice_type=NoticeType.INVITATION_TO_BID, unspsc_codes=("40141700",),
-        beneficiary_countries=("SEN",), deadline=datetime.now(UTC) + timedelta(days=20),
-        deadline_utc_offset_minutes=0, published_at=datetime.now(UTC),
+        tender_id=tender_id,
+        revision=1,
+        agency="UNDP",
+        reference=f"REF-{tender_id}",
+        title="Water pumps",
+        description="",
+        language="en",
+        notice_type=NoticeType.INVITATION_TO_BID,
+        unspsc_codes=("40141700",),
+        beneficiary_countries=("SEN",),
+        deadline=datetime.now(UTC) + timedelta(days=20),
+        deadline_utc_offset_minutes=0,
+        published_at=datetime.now(UTC),
         url=AnyHttpUrl("https://example.org/t"),
-    )  # fmt: skip
+    )
 
 
 def new_tender_alert(supplier_id: str, email: str, tender_id: str) -> Envelope[MatchCreated]:
@@ -55,9 +63,10 @@ async def produce(kafka: str, prefix: str, events: Sequence[Envelope[MatchCreate
     try:
         for event in events:
             await producer.send(
-                f"{prefix}{topics.MATCHES}", event.model_dump_json().encode(),
+                f"{prefix}{topics.MATCHES}",
+                event.model_dump_json().encode(),
                 key=event.subject.encode(),
-            )  # fmt: skip
+            )
         await producer.flush()
     finally:
         await producer.stop()

@@ -149,9 +149,10 @@ class _Handler:
         if any(to.lower().startswith(_DATA_FAIL) for to in caught.recipients):
             return "451 4.7.1 Try again later (asked for by the address)"
         first_slow = [
-            to for to in caught.recipients
+            to
+            for to in caught.recipients
             if to.lower().startswith(_SLOW_FIRST) and to.lower() not in self._sink.slowed
-        ]  # fmt: skip
+        ]
         if first_slow:
             self._sink.slowed.update(to.lower() for to in first_slow)
             self._sink.slow_held += 1

@@ -27,13 +27,19 @@ class ServiceProcess:
     async def start(self) -> None:
         self.process.start(
             [
-                sys.executable, "-m", "uvicorn", "--factory",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
                 self.app,
-                "--host", "127.0.0.1", "--port", str(self.port),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
             ],
             # A test's service may run on development secrets unless the test says otherwise.
             env={"TW_ENVIRONMENT": "test", **self.env},
-        )  # fmt: skip
+        )
         async with httpx.AsyncClient() as http:
             for _ in range(600):
                 try:

@@ -14,13 +14,16 @@ CLI_DEADLINE_S = 120.0
 async def run_tw(*args: str, env: Mapping[str, str], stdin: bytes = b"") -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of `tw ARGS...`; `env` is added to this process's own."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tenderwire_stack", *args,
+        sys.executable,
+        "-m",
+        "tenderwire_stack",
+        *args,
         # rich wraps tables at 80 columns when it has no terminal; the tests read whole lines.
         env={**os.environ, "COLUMNS": "250", **env},
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), CLI_DEADLINE_S)
     finally:

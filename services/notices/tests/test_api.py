@@ -22,8 +22,9 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from tenderwire_notices.bootstrap import create_app
-from tenderwire_notices.dependencies import current_agency, get_pool
+from tenderwire_notices.dependencies import current_agency
 from tenderwire_notices.settings import NoticesSettings
+from tenderwire_shared.dependencies import get_pool
 
 AGENCY = "UNICEF"
 BASE = "http://notices.test/v1/notices"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, TypeAlias
@@ -24,6 +26,15 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
     assert pool is not None
     return pool
+
+
+@asynccontextmanager
+async def unit_of_work(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """One use case's transaction: everything written through `conn` commits together, or,
+    if the block raises, nothing does. Use cases already inside a transaction (an inbox's)
+    take that connection instead and open none."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn
 
 
 MESSAGING_MIGRATIONS = "tenderwire_shared.migrations"

@@ -69,8 +69,11 @@ async def ensure_room_for_copies(bootstrap_servers: str, *, source: str, copies:
         current = int(configs[MAX_MESSAGE_BYTES][0])
         if current >= needed:
             return current
-        kept = {name: value for name, (value, source_kind) in configs.items()
-                if source_kind == _DYNAMIC_TOPIC_CONFIG}  # fmt: skip
+        kept = {
+            name: value
+            for name, (value, source_kind) in configs.items()
+            if source_kind == _DYNAMIC_TOPIC_CONFIG
+        }
         await set_topic_configs(admin, copies, {**kept, MAX_MESSAGE_BYTES: str(needed)})
         return needed
     finally:

@@ -12,6 +12,8 @@ from typing import Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tenderwire_shared.local_ports import LOCAL_PORTS
+
 
 class Environment(StrEnum):
     LOCAL = "local"
@@ -56,7 +58,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TW_", extra="ignore")
 
     kafka_bootstrap_servers: str = Field(
-        default="127.0.0.1:19092", validation_alias=_shared("kafka_bootstrap_servers")
+        default=f"127.0.0.1:{LOCAL_PORTS.kafka}",
+        validation_alias=_shared("kafka_bootstrap_servers"),
     )
     topic_prefix: str = Field(
         default="",

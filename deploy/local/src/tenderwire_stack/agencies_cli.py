@@ -14,9 +14,7 @@ import asyncpg
 import typer
 from rich.console import Console
 
-from tenderwire_notices import services
 from tenderwire_notices.domain import AgencyError
-from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_stack.exit_codes import NOT_FOUND, UNREACHABLE
 
@@ -31,7 +29,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 async def _with_pool(action: str, agency: str, name: str, label: str) -> str:
     # Imported here: the notices app pulls in FastAPI and OCDS, a second on every `tw` start.
+    from tenderwire_notices import services
     from tenderwire_notices.bootstrap import MIGRATIONS
+    from tenderwire_notices.settings import NoticesSettings
 
     pool = await create_pool(NoticesSettings().database_url, max_size=2)
     try:

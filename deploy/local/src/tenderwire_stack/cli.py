@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.logging import configure_logging
 from tenderwire_stack import agencies_cli, deliveries_cli, demo, diagnose_cli, ops_cli
 from tenderwire_stack.kafka import build_libs
@@ -156,8 +157,8 @@ def contracts_command(
 
 @sink_app.command("mailcatcher")
 def sink_mailcatcher(
-    smtp_port: Annotated[int, typer.Option()] = 11025,
-    http_port: Annotated[int, typer.Option()] = 18025,
+    smtp_port: Annotated[int, typer.Option()] = LOCAL_PORTS.smtp,
+    http_port: Annotated[int, typer.Option()] = LOCAL_PORTS.mail_http,
     store: Annotated[Path, typer.Option(help="JSON-lines file that keeps caught mail")] = Path(
         "mail.jsonl"
     ),
@@ -168,7 +169,7 @@ def sink_mailcatcher(
 
 
 @sink_app.command("smsgateway")
-def sink_smsgateway(port: Annotated[int, typer.Option()] = 18030) -> None:
+def sink_smsgateway(port: Annotated[int, typer.Option()] = LOCAL_PORTS.sms) -> None:
     from tenderwire_stack.smsgateway import serve
 
     asyncio.run(serve(port))

@@ -12,25 +12,11 @@ from pathlib import Path
 
 import httpx
 
+from tenderwire_shared.local_ports import LOCAL_PORTS, LocalPorts
 from tenderwire_stack.kafka import KafkaNode
 from tenderwire_stack.paths import state_dir
 from tenderwire_stack.postgres import PostgresCluster
 from tenderwire_stack.processes import ManagedProcess
-
-
-@dataclass(frozen=True)
-class Ports:
-    kafka: int = 19092
-    kafka_controller: int = 19093
-    postgres: int = 15432
-    smtp: int = 11025
-    mail_http: int = 18025
-    sms: int = 18030
-    notices: int = 18001
-    matching: int = 18002
-    notify: int = 18003
-    console: int = 18004
-
 
 # uvicorn waits for open responses before it stops, and a console tab's live feed never
 # ends: without a limit, `tw stack down` would wait for its SIGKILL deadline.
@@ -49,7 +35,7 @@ class Component:
 @dataclass
 class Stack:
     home: Path = field(default_factory=state_dir)
-    ports: Ports = field(default_factory=Ports)
+    ports: LocalPorts = LOCAL_PORTS
 
     @property
     def kafka(self) -> KafkaNode:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings
 
 
@@ -21,15 +22,15 @@ class ConsoleSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TW_CONSOLE_", extra="ignore")
 
     notices_database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:15432/notices",
+        default=LOCAL_PORTS.database_url("notices"),
         validation_alias=_database("notices"),
     )
     matching_database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:15432/matching",
+        default=LOCAL_PORTS.database_url("matching"),
         validation_alias=_database("matching"),
     )
     notify_database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:15432/notify",
+        default=LOCAL_PORTS.database_url("notify"),
         validation_alias=_database("notify"),
     )
     code_hierarchy_levels: int = Field(
@@ -43,7 +44,7 @@ class ConsoleSettings(ServiceSettings):
         ),
         description="Must equal matching's setting, or `why` explains a different rule",
     )
-    port: int = 18004
+    port: int = LOCAL_PORTS.console
     max_body_bytes: int = Field(
         default=64 * 1024, gt=0, description="Largest request body accepted; the console only reads"
     )

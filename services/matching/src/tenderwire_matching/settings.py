@@ -3,13 +3,14 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings
 
 
 class MatchingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TW_MATCHING_", extra="ignore")
 
-    database_url: str = "postgresql://postgres@127.0.0.1:15432/matching"
+    database_url: str = LOCAL_PORTS.database_url("matching")
     max_body_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Largest request body accepted (a profile is small)"
     )

@@ -21,7 +21,6 @@ from tenderwire_notices.dependencies import (
     IdempotencyKey,
     LifecycleContext,
     NoticeId,
-    Pool,
     Settings,
 )
 from tenderwire_notices.domain import (
@@ -54,6 +53,7 @@ from tenderwire_notices.schemas import (
 from tenderwire_shared.api_errors import ApiError, Loc
 from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.db import Connection
+from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot, TenderStatus
 from tenderwire_shared.http import unique_keys
 

@@ -1,10 +1,10 @@
-"""FastAPI dependencies shared by the notices routers."""
+"""FastAPI dependencies of the notices routes; the pool and the clock are every service's
+(`tenderwire_shared.dependencies`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
@@ -14,14 +14,9 @@ from tenderwire_notices.services import Context
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
 from tenderwire_shared.api_errors import ApiError
-from tenderwire_shared.clock import Clock
+from tenderwire_shared.dependencies import AppClock, Pool
 from tenderwire_shared.http import correlation_id
 from tenderwire_shared.openapi import bearer_scheme
-
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
 
 
 def get_settings(request: Request) -> NoticesSettings:
@@ -29,12 +24,6 @@ def get_settings(request: Request) -> NoticesSettings:
     return settings
 
 
-def get_clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 Settings = Annotated[NoticesSettings, Depends(get_settings)]
 CorrelationId = Annotated[str, Depends(correlation_id)]
 IdempotencyKey = Annotated[
@@ -77,11 +66,11 @@ def _unauthorized(message: str) -> ApiError:
 CurrentAgency = Annotated[str, Depends(current_agency)]
 
 
-def lifecycle_context(request: Request, settings: Settings, cid: CorrelationId) -> Context:
+def lifecycle_context(settings: Settings, clock: AppClock, cid: CorrelationId) -> Context:
     return Context(
         tenders_topic=settings.topic(topics.TENDERS),
         public_base_url=settings.public_base_url,
-        clock=get_clock(request),
+        clock=clock,
         correlation_id=cid,
     )
 

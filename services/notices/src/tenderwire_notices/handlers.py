@@ -1,4 +1,6 @@
-"""Agency commands arriving over Kafka: parsed, then the same use cases as the HTTP API.
+"""The notices service's Kafka interface, declared once (`INTERFACE`: the commands it consumes,
+the tender events it publishes), and its consumer: agency commands, parsed, then the same use
+cases as the HTTP API.
 
 Each message is an envelope whose `type` names the command and whose `data` holds the same
 body the HTTP call takes, plus the agency (`schemas.COMMAND_MODELS`). The topic's ACLs decide
@@ -21,11 +23,42 @@ from tenderwire_notices.schemas import (
     AwardCommand,
     CancelCommand,
     Command,
+    CommandEnvelope,
     PublishCommand,
 )
+from tenderwire_shared import topics
+from tenderwire_shared.broker import KafkaInterface, Publication, Subscription
+from tenderwire_shared.consumer import PoisonMessageError
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import RawEnvelope
-from tenderwire_shared.inbox import PoisonMessageError
+from tenderwire_shared.envelope import Envelope, RawEnvelope
+from tenderwire_shared.events.tenders import TenderEventData
+
+COMMANDS = Subscription(
+    topic=topics.NOTICE_COMMANDS,
+    group="notices-commands",
+    message=CommandEnvelope,
+    description=(
+        "Commands from Kafka-native agency systems: notice.publish, notice.amend,"
+        " notice.cancel, notice.award. Same bodies as the HTTP API."
+    ),
+)
+
+TENDERS = Publication(
+    topic=topics.TENDERS,
+    message=Envelope[TenderEventData],
+    description=(
+        "Every change of a tender: tender.published, tender.amended, tender.closed,"
+        " tender.cancelled, tender.awarded. Keyed by tender id; revision goes up by one"
+        " with each event."
+    ),
+)
+
+INTERFACE = KafkaInterface(
+    title="Tenderwire notices",
+    description="Tender notices and their lifecycle, published through a transactional outbox.",
+    subscriptions=(COMMANDS,),
+    publications=(TENDERS,),
+)
 
 
 class CommandHandler:

@@ -10,8 +10,7 @@ and write the new state, its revision-history row and its outbox event together,
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,7 +39,7 @@ from tenderwire_notices.domain import (
 from tenderwire_notices.schemas import Amendment, AwardDecision, NoticeDraft
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock
-from tenderwire_shared.db import Connection
+from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.events.tenders import (
     TENDER_AMENDED,
@@ -61,13 +60,6 @@ from tenderwire_shared.outbox import add_to_outbox
 
 # The CloudEvents `source` of every event the service announces.
 SOURCE = "tenderwire/notices"
-
-
-@asynccontextmanager
-async def unit_of_work(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
-    # TODO(issue 12): tenderwire_shared.db.unit_of_work once the lead's version is on main.
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,17 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from tenderwire_notices.handlers import COMMANDS
+from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings
 
 
 class NoticesSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TW_NOTICES_", extra="ignore")
 
-    database_url: str = "postgresql://postgres@127.0.0.1:15432/notices"
-    public_base_url: str = "http://127.0.0.1:18001"
-    commands_consumer_group: str = "notices-commands"
+    database_url: str = LOCAL_PORTS.database_url("notices")
+    public_base_url: str = LOCAL_PORTS.url(LOCAL_PORTS.notices)
+    commands_consumer_group: str = COMMANDS.group
     closer_interval_s: float = Field(
         default=5.0, gt=0, description="How often deadlines are checked"
     )

@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from tenderwire_notify.domain import CircuitBreaker, RetryPolicy
 from tenderwire_notify.sms import SmsProvider
+from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings, weak_secret_problem
 
 DEVELOPMENT_UNSUBSCRIBE_SECRET = "local-development-only"  # noqa: S105 - refused in production
@@ -23,13 +24,13 @@ class SmtpSecurity(StrEnum):
 class NotifySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TW_NOTIFY_", extra="ignore")
 
-    database_url: str = "postgresql://postgres@127.0.0.1:15432/notify"
+    database_url: str = LOCAL_PORTS.database_url("notify")
     max_body_bytes: int = Field(
         default=64 * 1024, gt=0, description="Largest request body accepted (SMS status callbacks)"
     )
     consumer_group: str = "notify"
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 11025
+    smtp_port: int = LOCAL_PORTS.smtp
     smtp_security: SmtpSecurity = SmtpSecurity.NONE
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
@@ -38,7 +39,7 @@ class NotifySettings(ServiceSettings):
     mail_from: str = "Tenderwire alerts <alerts@tenderwire.localhost>"
     message_id_domain: str = "tenderwire.localhost"
     public_base_url: str = Field(
-        default="http://127.0.0.1:18003",
+        default=LOCAL_PORTS.url(LOCAL_PORTS.notify),
         description=(
             "Where unsubscribe links and SMS status callbacks point, as the outside world reaches"
             " notify: callbacks' signatures are checked against this URL"

@@ -21,13 +21,6 @@ TENDER_AMENDED = "tender.amended"
 TENDER_CLOSED = "tender.closed"
 TENDER_CANCELLED = "tender.cancelled"
 TENDER_AWARDED = "tender.awarded"
-TENDER_EVENT_TYPES = (
-    TENDER_PUBLISHED,
-    TENDER_AMENDED,
-    TENDER_CLOSED,
-    TENDER_CANCELLED,
-    TENDER_AWARDED,
-)
 
 
 class NoticeType(StrEnum):
