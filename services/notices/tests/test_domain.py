@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import AnyHttpUrl
 
+from tenderwire_notices import domain
 from tenderwire_notices.domain import (
     ALLOWED_FROM,
     MAX_DEADLINE_YEARS,
@@ -218,6 +219,11 @@ AMENDABLE = [
     "documents",
     "contacts",
 ]
+
+
+def test_the_amendable_fields_are_the_amendments_own() -> None:
+    assert list(domain.AMENDABLE) == AMENDABLE
+    assert [f for f in Amendment.model_fields if f != "reason"] == AMENDABLE
 
 
 @pytest.mark.parametrize("field", AMENDABLE)

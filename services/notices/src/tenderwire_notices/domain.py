@@ -192,6 +192,19 @@ def snapshot_from_draft(
     )
 
 
+# What an amendment can change, in the order an amendment lists them.
+AMENDABLE = (
+    "title",
+    "description",
+    "notice_type",
+    "unspsc_codes",
+    "beneficiary_countries",
+    "deadline",
+    "documents",
+    "contacts",
+)
+
+
 def comparable(value: Any) -> Any:
     """What a field's value says, in JSON form: models as their JSON, lists and tuples alike,
     and aware date-times as UTC instants, whatever offset they were written with."""
@@ -208,7 +221,8 @@ def what_changed(current: TenderSnapshot, proposed: Mapping[str, Any]) -> tuple[
     """The amendment diff: each proposed field (valued as the notice holds it) that says
     something other than the notice does, in the order proposed, before and after in JSON form.
 
-    The one decision of what an amendment changes, for the API, Kafka commands and OCDS imports.
+    The one decision of what an amendment changes: for the API and Kafka commands, for OCDS
+    imports, and for the OCDS export naming what each revision changed.
     """
     changes: list[FieldChange] = []
     for field, new in proposed.items():
