@@ -10,8 +10,8 @@ from typing import TypeAlias
 import asyncpg
 from pydantic import BaseModel
 
-from tenderwire_matching import registry
-from tenderwire_matching.eligibility import classify
+from tenderwire_matching import repository
+from tenderwire_matching.domain.eligibility import classify
 from tenderwire_shared.db import Connection
 from tenderwire_shared.masking import mask_address, mask_contacts, mask_email, mask_phone
 
@@ -75,7 +75,7 @@ class SupplierPage(BaseModel):
 async def supplier_page(
     matching: Database, notify: Database, supplier_id: str, *, limit: int = 50
 ) -> SupplierPage | None:
-    record = await registry.row(matching, supplier_id)
+    record = await repository.row(matching, supplier_id)
     if record is None:
         return None
     matches = await matching.fetch(

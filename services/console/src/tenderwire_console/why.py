@@ -12,10 +12,9 @@ from typing import Any
 
 import asyncpg
 
-from tenderwire_matching import registry
-from tenderwire_matching.eligibility import classify
-from tenderwire_matching.rules import code_distance, filter_verdicts
-from tenderwire_matching.tenders import facts_of
+from tenderwire_matching import repository
+from tenderwire_matching.domain.eligibility import classify
+from tenderwire_matching.domain.matching import code_distance, facts_of, filter_verdicts
 from tenderwire_shared.events.tenders import TenderSnapshot
 
 
@@ -89,7 +88,7 @@ async def explain(
 ) -> Explanation:
     matching = await asyncpg.connect(matching_dsn)
     try:
-        supplier = await registry.row(matching, supplier_id)
+        supplier = await repository.row(matching, supplier_id)
         stored = await matching.fetchrow(
             "SELECT snapshot FROM tenders WHERE tender_id = $1", tender_id
         )
@@ -109,7 +108,7 @@ async def explain(
             f"matching has not seen tender {tender_id!r}: not published, or not consumed yet",
         )
     tender = TenderSnapshot.model_validate_json(stored["snapshot"])
-    profile = registry.profile(supplier)
+    profile = repository.profile(supplier)
     facts = facts_of(tender)
     checks = [
         Check("active", supplier["active"], "active" if supplier["active"] else "deactivated"),

@@ -1,18 +1,24 @@
-"""SQL for the supplier registry. Every function takes a connection: the caller owns the
-transaction, so a change, its change-log row and its supplier event commit together."""
+"""All of matching's SQL: the supplier registry and its change log, the tenders as matching last
+saw them, the matches made, and the matching lock; with the mapping of their rows to models.
+
+Every function takes a connection: the caller owns the transaction, so a change, its change-log
+row and its supplier event commit together (and a tender's matches with its inbox row).
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import time
 from typing import Any
 
 import asyncpg
+from pydantic_core import to_json
 
-from tenderwire_matching.eligibility import classify
-from tenderwire_matching.rules import SupplierProfile, fold
+from tenderwire_matching.domain.eligibility import classify
+from tenderwire_matching.domain.matching import Alert, SupplierProfile, fold
 from tenderwire_matching.schemas import (
     QuietWindow,
     SupplierRegistration,
@@ -21,24 +27,36 @@ from tenderwire_matching.schemas import (
 )
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.matches import Delivery, QuietHours, Recipient
+from tenderwire_shared.events.tenders import TenderSnapshot, TenderStatus
 
 
-class RegistryError(Exception):
-    pass
+class DuplicateSupplierError(Exception):
+    """The registry's unique keys refused the row; `field` names the one that clashed."""
 
-
-class IneligibleCountryError(RegistryError):
-    pass
-
-
-class DuplicateSupplierError(RegistryError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
 
 
-class SupplierNotFoundError(RegistryError):
+class SupplierNotFoundError(Exception):
     pass
+
+
+_MATCHING_LOCK = 0x7477_6D61
+
+
+async def matching_lock(conn: Connection) -> None:
+    """Serialise supplier changes with tender matching, for the rest of this transaction.
+
+    Without it a supplier registering while a tender is matched could miss it both ways:
+    the backfill not yet seeing the tender, the tender not yet seeing the supplier. And as
+    every writer of the change log holds it, change-log sequence numbers commit in order,
+    which `LiveIndex.catch_up` relies on.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _MATCHING_LOCK)
+
+
+# The supplier registry.
 
 
 def hash_token(token: str) -> str:
@@ -61,13 +79,23 @@ async def insert(
             " delivery, digest_hour, filter_countries, filter_agencies, filter_notice_types,"
             " keywords, token_hash, quiet_hours_start, quiet_hours_end)"
             " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
-            supplier_id, r.legal_name, r.country, r.email, r.phone, r.language.value,
-            r.timezone, r.delivery.value, r.digest_hour, r.beneficiary_countries or [],
-            r.agencies or [], [t.value for t in r.notice_types or []], r.keywords or [],
+            supplier_id,
+            r.legal_name,
+            r.country,
+            r.email,
+            r.phone,
+            r.language.value,
+            r.timezone,
+            r.delivery.value,
+            r.digest_hour,
+            r.beneficiary_countries or [],
+            r.agencies or [],
+            [t.value for t in r.notice_types or []],
+            r.keywords or [],
             hash_token(token),
             r.quiet_hours.start if r.quiet_hours else None,
             r.quiet_hours.end if r.quiet_hours else None,
-        )  # fmt: skip
+        )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "suppliers_email":
             raise DuplicateSupplierError(
@@ -207,10 +235,18 @@ def view(r: asyncpg.Record) -> SupplierView:
 
 def recipient(r: asyncpg.Record) -> Recipient:
     return _recipient(
-        r["id"], r["legal_name"], r["email"], r["language"], r["timezone"], r["phone"],
-        r["delivery"], r["digest_hour"], r["quiet_hours_start"], r["quiet_hours_end"],
+        r["id"],
+        r["legal_name"],
+        r["email"],
+        r["language"],
+        r["timezone"],
+        r["phone"],
+        r["delivery"],
+        r["digest_hour"],
+        r["quiet_hours_start"],
+        r["quiet_hours_end"],
         r["country"],
-    )  # fmt: skip
+    )
 
 
 # A tender's alerts make one Recipient per matched supplier, and most suppliers are matched
@@ -266,9 +302,87 @@ def profile(r: asyncpg.Record) -> SupplierProfile:
     )
 
 
-def check_eligible(registration: SupplierRegistration, *, refuse_developed: bool) -> None:
-    if refuse_developed and not classify(registration.country).eligible:
-        raise IneligibleCountryError(
-            f"{registration.country} is classified as a developed economy; Tenderwire serves"
-            " suppliers registered in developing countries and economies in transition"
-        )
+# The change log: every replica replays it to keep its index current (see live_index.py).
+
+
+async def latest_change(conn: Connection) -> int:
+    """The change log's last sequence number (0 when empty)."""
+    seq: int = await conn.fetchval("SELECT COALESCE(max(seq), 0) FROM supplier_changes")
+    return seq
+
+
+async def changes_since(conn: Connection, seq: int) -> list[asyncpg.Record]:
+    """The change log after `seq`, in order: (seq, supplier_id) rows."""
+    return await conn.fetch(
+        "SELECT seq, supplier_id FROM supplier_changes WHERE seq > $1 ORDER BY seq", seq
+    )
+
+
+# Tenders as matching last saw them.
+
+OPEN = (TenderStatus.PUBLISHED.value, TenderStatus.AMENDED.value)
+
+
+async def remember(conn: Connection, tender: TenderSnapshot) -> bool:
+    """Store this revision; False when an equal or newer one is already known (a replay)."""
+    stored = await conn.fetchval(
+        "INSERT INTO tenders (tender_id, revision, status, snapshot) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (tender_id) DO UPDATE SET revision = EXCLUDED.revision,"
+        " status = EXCLUDED.status, snapshot = EXCLUDED.snapshot, updated_at = now()"
+        " WHERE tenders.revision < EXCLUDED.revision RETURNING true",
+        tender.tender_id,
+        tender.revision,
+        tender.status.value,
+        tender.model_dump_json(),
+    )
+    return bool(stored)
+
+
+async def open_tenders(conn: Connection) -> list[TenderSnapshot]:
+    rows = await conn.fetch(
+        "SELECT snapshot FROM tenders WHERE status = ANY($1::text[])", list(OPEN)
+    )
+    return [TenderSnapshot.model_validate_json(r["snapshot"]) for r in rows]
+
+
+# Matches: the table's unique key (supplier, tender, revision, kind) is what makes a replayed
+# tender event alert nobody twice.
+
+
+async def record_matches(
+    conn: Connection, matches: Sequence[tuple[str, Alert]], tender: TenderSnapshot
+) -> set[str]:
+    """Insert the matches not made before; returns the ids of those that are new."""
+    # Codes travel as JSON text: unnest cannot take a ragged two-dimensional array.
+    rows = await conn.fetch(
+        "INSERT INTO matches (id, supplier_id, tender_id, revision, kind, codes, still_matches)"
+        " SELECT m.id, m.supplier_id, $5, $6, m.kind,"
+        " ARRAY(SELECT jsonb_array_elements_text(m.codes::jsonb)), m.still_matches"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $7::boolean[])"
+        " AS m(id, supplier_id, kind, codes, still_matches)"
+        " ON CONFLICT DO NOTHING RETURNING id",
+        [match_id for match_id, _ in matches],
+        [alert.supplier_id for _, alert in matches],
+        [alert.kind.value for _, alert in matches],
+        [to_json(alert.matched_codes).decode() for _, alert in matches],
+        tender.tender_id,
+        tender.revision,
+        [alert.still_matches for _, alert in matches],
+    )
+    return {r["id"] for r in rows}
+
+
+async def alerted_suppliers(conn: Connection, tender_id: str) -> set[str]:
+    """Suppliers told about this tender at any revision: they hear about what happens next."""
+    records = await conn.fetch(
+        "SELECT DISTINCT supplier_id FROM matches WHERE tender_id = $1", tender_id
+    )
+    return {r["supplier_id"] for r in records}
+
+
+async def tenders_alerted_to(conn: Connection, supplier_id: str) -> set[str]:
+    """Tenders this supplier was told about at any revision."""
+    records = await conn.fetch(
+        "SELECT DISTINCT tender_id FROM matches WHERE supplier_id = $1", supplier_id
+    )
+    return {r["tender_id"] for r in records}

@@ -1,15 +1,23 @@
 """The matching rules as plain predicates: what the index answers fast, and what `tw why`
-explains. A supplier matches a tender when a code is close enough and every filter it set passes.
+explains. A supplier matches a tender when a code is close enough (UNSPSC, at most
+TW_MATCHING_CODE_HIERARCHY_LEVELS apart, up or down) and every filter it set passes.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from tenderwire_shared.events.matches import MatchKind
+from tenderwire_shared.events.tenders import TenderSnapshot
 from tenderwire_shared.unspsc import LEVELS, ancestors, depth
+
+# What can change which tenders a supplier matches: a change to any of these backfills.
+MATCHING_FIELDS = frozenset(
+    {"unspsc_codes", "beneficiary_countries", "agencies", "notice_types", "keywords"}
+)
 
 
 def fold(text: str) -> str:
@@ -61,6 +69,84 @@ class TenderFacts:
         )
 
 
+def facts_of(tender: TenderSnapshot) -> TenderFacts:
+    return TenderFacts.of(
+        codes=tender.unspsc_codes,
+        beneficiary_countries=tender.beneficiary_countries,
+        agency=tender.agency,
+        notice_type=tender.notice_type.value,
+        title=tender.title,
+        description=tender.description,
+    )
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One supplier to tell about a tender: what happened, and which of its codes matched."""
+
+    supplier_id: str
+    kind: MatchKind
+    matched_codes: tuple[str, ...] = ()
+    still_matches: bool = True
+
+
+@dataclass(frozen=True)
+class IndexedMatch:
+    """A supplier the index found for a tender, with the codes that matched."""
+
+    supplier_id: str
+    matched_codes: tuple[str, ...]
+    least_developed: bool
+
+
+# Who hears about a tender, by what happened to it (services.match_tender applies these):
+# - published: new matches (a tender imported already closed alerts no one);
+# - amended: everyone alerted before hears about the amendment, even if its profile no longer
+#   matches (it may be preparing a bid, and UNGM re-sends revised notices the same way), and
+#   suppliers that match only now get a new-tender alert;
+# - cancelled: everyone alerted before hears about it;
+# - closed, awarded: remembered, no alerts.
+
+
+def new_match_alerts(found: Iterable[IndexedMatch], *, already: set[str]) -> list[Alert]:
+    """A new-tender alert for each supplier found that was not alerted before."""
+    return [
+        Alert(m.supplier_id, MatchKind.NEW, m.matched_codes)
+        for m in found
+        if m.supplier_id not in already
+    ]
+
+
+def amendment_alerts(alerted: Iterable[str], matching_now: Iterable[IndexedMatch]) -> list[Alert]:
+    """Everyone alerted before hears about the amendment, saying whether it still matches."""
+    now = {m.supplier_id: m for m in matching_now}
+    return [
+        Alert(
+            supplier_id,
+            MatchKind.AMENDED,
+            now[supplier_id].matched_codes if supplier_id in now else (),
+            still_matches=supplier_id in now,
+        )
+        for supplier_id in sorted(alerted)
+    ]
+
+
+def alerts_to(alerted: Iterable[str], kind: MatchKind) -> list[Alert]:
+    """The same news for everyone alerted before (a cancellation)."""
+    return [Alert(s, kind, still_matches=True) for s in sorted(alerted)]
+
+
+def in_sending_order(
+    alerts: Iterable[Alert], least_developed: Mapping[str, bool], *, ldc_first: bool
+) -> list[Alert]:
+    """The alerts to suppliers in `least_developed` (the active ones), in the order they are
+    sent: least-developed-country suppliers first when `ldc_first`, else as given."""
+    return sorted(
+        (a for a in alerts if a.supplier_id in least_developed),
+        key=lambda a: not (ldc_first and least_developed[a.supplier_id]),
+    )
+
+
 def code_distance(supplier_code: str, tender_code: str) -> int | None:
     """Levels between two codes on one branch of the hierarchy; None when on different branches."""
     if supplier_code == tender_code:
@@ -99,6 +185,24 @@ def why_code_never_matches(code: str, levels: int) -> str | None:
         f" tenders are classified with. Send the {_either(instead, 'or')} codes you supply"
         " instead"
     )
+
+
+class UnmatchableCodesError(ValueError):
+    """Codes too high in the hierarchy to reach any tender; `reasons` says why, per code."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def check_codes_can_match(codes: list[str], levels: int) -> None:
+    """Refuses codes too high in the hierarchy to reach any tender: the supplier would
+    otherwise be registered and never hear of anything."""
+    reasons = [
+        reason for code in codes if (reason := why_code_never_matches(code, levels)) is not None
+    ]
+    if reasons:
+        raise UnmatchableCodesError(reasons)
 
 
 def _either(words: Iterable[str], conjunction: str) -> str:

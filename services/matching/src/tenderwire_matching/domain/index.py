@@ -9,19 +9,17 @@ keeps a million suppliers in tens of megabytes and makes unions cheap.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from pyroaring import BitMap
 
-from tenderwire_matching.rules import SupplierProfile, TenderFacts, filters_pass, matched_codes
+from tenderwire_matching.domain.matching import (
+    IndexedMatch,
+    SupplierProfile,
+    TenderFacts,
+    filters_pass,
+    matched_codes,
+)
 from tenderwire_shared.unspsc import ancestors
-
-
-@dataclass(frozen=True)
-class IndexedMatch:
-    supplier_id: str
-    matched_codes: tuple[str, ...]
-    least_developed: bool
 
 
 class MatchIndex:

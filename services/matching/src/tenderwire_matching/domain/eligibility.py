@@ -1,8 +1,9 @@
-"""Which suppliers the UN mandate covers: those registered in developing or transition economies.
+"""Who may register: suppliers registered in developing or transition economies (the UN mandate).
 
 The classification lives in ``data/country_groups.json``: one entry for every ISO 3166-1 alpha-3
 code, following UN DESA's WESP country classification, with the UN LDC, LLDC and SIDS lists.
 ``data/README.md`` names the edition, the sources and the fallback rule for codes WESP omits.
+The file ships inside the package and is read once: it is part of the rules, not a data source.
 """
 
 from __future__ import annotations
@@ -109,3 +110,16 @@ def classify(alpha3: str) -> Classification:
         landlocked=entry.lldc,
         small_island=entry.sids,
     )
+
+
+class IneligibleCountryError(Exception):
+    """The supplier's country is outside the mandate."""
+
+
+def check_eligible(country: str, *, refuse_developed: bool) -> None:
+    """Refuses a supplier registered in a developed economy, unless the policy allows them."""
+    if refuse_developed and not classify(country).eligible:
+        raise IneligibleCountryError(
+            f"{country} is classified as a developed economy; Tenderwire serves"
+            " suppliers registered in developing countries and economies in transition"
+        )
