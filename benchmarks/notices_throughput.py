@@ -28,7 +28,7 @@ from asyncpg.pool import PoolAcquireContext
 from benchmarks import BenchmarkError
 from benchmarks.load_client import inline_load, process_load
 from benchmarks.payloads import OutgoingEvent, published_events
-from tenderwire_notices import agencies
+from tenderwire_notices import services as agencies
 from tenderwire_notices.bootstrap import MIGRATIONS, create_app
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics

@@ -59,7 +59,7 @@ from benchmarks import BenchmarkError
 from benchmarks.load_client import fail_missing_sniffio_fast
 from benchmarks.notices_throughput import create_database
 from benchmarks.payloads import notice_body
-from tenderwire_notices import agencies
+from tenderwire_notices import services as agencies
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id

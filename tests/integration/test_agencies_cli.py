@@ -7,7 +7,7 @@ import json
 import asyncpg
 import pytest
 
-from tenderwire_notices import agencies
+from tenderwire_notices import services as agencies
 from tests.support.infrastructure import free_port
 from tests.support.platform import create_database
 from tests.support.tw_cli import run_tw

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tenderwire_notices import agencies
+from tenderwire_notices import services as agencies
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.logging import CONTRACT_KEYS

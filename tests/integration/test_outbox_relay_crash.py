@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tenderwire_notices import agencies
+from tenderwire_notices import services as agencies
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
 from tests.support.infrastructure import free_port

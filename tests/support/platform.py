@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from tenderwire_matching.bootstrap import create_app as matching_app
 from tenderwire_matching.settings import MatchingSettings
-from tenderwire_notices import agencies
+from tenderwire_notices import services as agencies
 from tenderwire_notices.bootstrap import create_app as notices_app
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notify.bootstrap import create_app as notify_app

@@ -13,8 +13,7 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from tenderwire_notices import agencies
-from tenderwire_notices.settings import NoticesSettings
+from tenderwire_notices.domain import AgencyError
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_stack.cli.common import JsonOption, console
 from tenderwire_stack.cli.exit_codes import NOT_FOUND, UNREACHABLE
@@ -27,17 +26,19 @@ app = typer.Typer(
 
 async def _with_pool(action: str, agency: str, name: str, label: str) -> str:
     # Imported here: the notices app pulls in FastAPI and OCDS, a second on every `tw` start.
+    from tenderwire_notices import services
     from tenderwire_notices.bootstrap import MIGRATIONS
+    from tenderwire_notices.settings import NoticesSettings
 
     pool = await create_pool(NoticesSettings().database_url, max_size=2)
     try:
         await migrate(pool, MIGRATIONS)
         if action == "add":
-            await agencies.create_agency(pool, agency, name)
-            return await agencies.issue_key(pool, agency, label)
+            await services.create_agency(pool, agency, name)
+            return await services.issue_key(pool, agency, label)
         if action == "key":
-            return await agencies.issue_key(pool, agency, label)
-        return str(await agencies.revoke_keys(pool, agency))
+            return await services.issue_key(pool, agency, label)
+        return str(await services.revoke_keys(pool, agency))
     finally:
         await pool.close()
 
@@ -45,7 +46,7 @@ async def _with_pool(action: str, agency: str, name: str, label: str) -> str:
 def _run(action: str, agency: str, name: str = "", label: str = "") -> str:
     try:
         return asyncio.run(_with_pool(action, agency, name, label))
-    except agencies.AgencyError as exc:
+    except AgencyError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(NOT_FOUND) from exc
     except (OSError, asyncpg.PostgresError) as exc:

@@ -1,4 +1,5 @@
-"""Applies an OCDS release package to the notice lifecycle, one transaction per release.
+"""The OCDS import use case: applies a release package's releases to the notice lifecycle, one
+transaction per release.
 
 The `ocds_imports` ledger makes an import idempotent: a release (agency, ocid, release id)
 is claimed in the same transaction that applies it, so a second import of the same package,
@@ -15,10 +16,12 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from tenderwire_notices import lifecycle, repository
+from tenderwire_notices import repository, services
 from tenderwire_notices.domain import OPEN, NoticeError
-from tenderwire_notices.ocds import mapping
-from tenderwire_notices.ocds.mapping import (
+from tenderwire_notices.ocds.amending import amendment_against, as_amendment
+from tenderwire_notices.ocds.header import read_header
+from tenderwire_notices.ocds.planning import plan
+from tenderwire_notices.ocds.release import (
     AmendStep,
     AwardStep,
     BrokenRelease,
@@ -29,65 +32,22 @@ from tenderwire_notices.ocds.mapping import (
     ReleaseHeader,
     SkipStep,
 )
-from tenderwire_notices.ocds.report import ImportReport, Outcome, ReleaseReport
+from tenderwire_notices.ocds.schemas import ImportReport, Outcome, ReleaseReport
 from tenderwire_notices.schemas import Amendment
 from tenderwire_shared.api_errors import plain_msg
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import TenderSnapshot, TenderStatus
 
-MAX_RELEASES = 5_000
 
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-
-
-class PackageError(ValueError):
-    """The body is not a release package at all; nothing was imported."""
-
-    def __init__(self, message: str, *loc: str) -> None:
-        super().__init__(message)
-        self.loc = loc
-
-
-class PackageTooLargeError(PackageError):
-    pass
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    return _JSON_TYPES.get(type(value), "a number")
-
-
-def releases_of(package: object) -> list[Any]:
-    """The package's releases array, or PackageError saying what the body is instead."""
-    if not isinstance(package, Mapping):
-        raise PackageError(f"a release package is a JSON object, not {_json_type(package)}")
-    releases = package.get("releases")
-    if releases is None:
-        if "records" in package:
-            raise PackageError(
-                "this is a record package; send a release package instead (its releases,"
-                " under 'releases'): records are compiled from releases, not imported"
-            )
-        raise PackageError("a release package needs a 'releases' array", "releases")
-    if not isinstance(releases, list):
-        raise PackageError(f"'releases' must be an array, not {_json_type(releases)}", "releases")
-    if len(releases) > MAX_RELEASES:
-        raise PackageTooLargeError(
-            f"{len(releases)} releases; send at most {MAX_RELEASES} per package", "releases"
-        )
-    return releases
-
-
-async def import_package(
-    conn: Connection, ctx: lifecycle.Context, agency: str, package: object
+async def import_releases(
+    conn: Connection, ctx: services.Context, agency: str, releases: list[Any]
 ) -> ImportReport:
-    """Import every release, oldest first (by release date, then package order), each in a
-    transaction of its own on `conn`."""
+    """Import every release of a package (`package.releases_of`), oldest first (by release
+    date, then package order), each in a transaction of its own on `conn`."""
     reports: list[ReleaseReport] = []
     ready: list[tuple[int, ReleaseHeader, Mapping[str, Any]]] = []
-    for position, release in enumerate(releases_of(package)):
-        header = mapping.read_header(release)
+    for position, release in enumerate(releases):
+        header = read_header(release)
         if isinstance(header, BrokenRelease):
             reports.append(
                 ReleaseReport(
@@ -124,7 +84,7 @@ def _explain(exc: Exception) -> str:
 @dataclass
 class _ReleaseImport:
     conn: Connection
-    ctx: lifecycle.Context
+    ctx: services.Context
     agency: str
     header: ReleaseHeader
     notes: list[str] = field(default_factory=list)
@@ -156,40 +116,22 @@ class _ReleaseImport:
         )
 
     async def _claimed_and_applied(self, release: Mapping[str, Any]) -> Outcome:
-        key = (self.agency, self.header.ocid, self.header.release_id)
-        claimed = await self.conn.fetchval(
-            "INSERT INTO ocds_imports (agency, ocid, release_id, outcome)"
-            " VALUES ($1, $2, $3, 'importing') ON CONFLICT DO NOTHING RETURNING true",
-            *key,
-        )
-        if not claimed:
+        key = repository.ReleaseKey(self.agency, self.header.ocid, self.header.release_id)
+        if not await repository.claim_release(self.conn, key):
             return await self._previous(key)
-        for step in mapping.plan(self.header, release):
+        for step in plan(self.header, release):
             self.notes.extend(step.notes)
             await self._apply(step)
         outcome = Outcome.IMPORTED if self.applied else Outcome.SKIPPED
         if self.retry_later:
-            await self.conn.execute(
-                "DELETE FROM ocds_imports WHERE agency = $1 AND ocid = $2 AND release_id = $3",
-                *key,
-            )
+            await repository.unclaim_release(self.conn, key)
             self.notes.append("not recorded as imported: send this release again to finish it")
         else:
-            await self.conn.execute(
-                "UPDATE ocds_imports SET outcome = $4, notice_id = $5"
-                " WHERE agency = $1 AND ocid = $2 AND release_id = $3",
-                *key,
-                outcome.value,
-                self.notice_id,
-            )
+            await repository.record_release(self.conn, key, outcome.value, self.notice_id)
         return outcome
 
-    async def _previous(self, key: tuple[str, str, str]) -> Outcome:
-        row = await self.conn.fetchrow(
-            "SELECT notice_id, outcome, imported_at FROM ocds_imports"
-            " WHERE agency = $1 AND ocid = $2 AND release_id = $3",
-            *key,
-        )
+    async def _previous(self, key: repository.ReleaseKey) -> Outcome:
+        row = await repository.imported_release(self.conn, key)
         assert row is not None  # the conflicting row is committed, or the insert would wait
         self.notice_id = row["notice_id"]
         when = row["imported_at"].strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -231,9 +173,9 @@ class _ReleaseImport:
     async def _publish(self, step: PublishStep) -> None:
         current = await self._notice()
         if current is not None:
-            await self._amend(mapping.as_amendment(step), "tender")
+            await self._amend(as_amendment(step), "tender")
             return
-        tender = await lifecycle.publish(
+        tender = await services.publish(
             self.conn,
             self.ctx,
             self.agency,
@@ -262,12 +204,12 @@ class _ReleaseImport:
                 " notices are amended"
             )
             return
-        amendment = mapping.amendment_against(current, proposed)
+        amendment = amendment_against(current, proposed)
         if amendment is None:
             self.notes.append(f"{what}: not applied, the notice already says all of it")
             return
         self._changed(
-            await lifecycle.amend(self.conn, self.ctx, self.agency, current.tender_id, amendment)
+            await services.amend(self.conn, self.ctx, self.agency, current.tender_id, amendment)
         )
         fields = sorted(amendment.model_fields_set - {"reason"})
         self.notes.append(f"{what}: amended {', '.join(fields)}")
@@ -281,7 +223,7 @@ class _ReleaseImport:
             self.notes.append(f"cancellation: not applied, the notice is {current.status.value}")
             return
         self._changed(
-            await lifecycle.cancel(self.conn, self.ctx, self.agency, current.tender_id, step.reason)
+            await services.cancel(self.conn, self.ctx, self.agency, current.tender_id, step.reason)
         )
         self.notes.append("cancellation: cancelled")
 
@@ -299,11 +241,11 @@ class _ReleaseImport:
                 self._not_yet("award", f"the notice is open until its deadline, {deadline}")
                 return
             # The deadline passed before the closer got to it; close it as the closer would.
-            current = await lifecycle.close(self.conn, self.ctx, current)
+            current = await services.close(self.conn, self.ctx, current)
             self._changed(current)
             self.notes.append("award: the notice's deadline had passed, so it was closed first")
         self._changed(
-            await lifecycle.award(
+            await services.award(
                 self.conn,
                 self.ctx,
                 self.agency,

@@ -1,4 +1,4 @@
-"""Closes notices whose deadline has passed, on the injected clock."""
+"""Background loops: the deadline closer, on the injected clock."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
-from tenderwire_notices import lifecycle
+from tenderwire_notices import services
 from tenderwire_shared.periodic import Periodic
 
 log = structlog.get_logger()
 
 
 class DeadlineCloser:
+    """Every `interval_s`, closes the notices whose deadline has passed."""
+
     def __init__(
         self,
         pool: asyncpg.Pool,
-        context: Callable[[], lifecycle.Context],
+        context: Callable[[], services.Context],
         *,
         interval_s: float,
     ) -> None:
@@ -34,11 +36,8 @@ class DeadlineCloser:
     async def close_due(self) -> int:
         """Close everything due now, in batches; returns how many notices were closed."""
         total = 0
-        while True:
-            async with self._pool.acquire() as conn, conn.transaction():
-                closed = await lifecycle.close_due(conn, self._context())
+        while closed := await services.close_due(self._pool, self._context()):
             for tender in closed:
                 log.info("tender_closed", tender_id=tender.tender_id, revision=tender.revision)
             total += len(closed)
-            if not closed:
-                return total
+        return total

@@ -1,4 +1,4 @@
-"""What an import did, release by release, for the agency to read."""
+"""What an import did, release by release, for the agency to read: the import's HTTP reply."""
 
 from __future__ import annotations
 
