@@ -37,8 +37,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.synthetic_suppliers import Generator
-from tenderwire_matching.index import MatchIndex
-from tenderwire_matching.rules import SupplierProfile, TenderFacts, naive_scan
+from tenderwire_matching.domain.index import MatchIndex
+from tenderwire_matching.domain.matching import SupplierProfile, TenderFacts, naive_scan
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / ".state" / "bench"

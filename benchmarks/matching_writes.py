@@ -38,14 +38,14 @@ from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.table import Table
 
-from tenderwire_matching import registry
-from tenderwire_matching.alerts import Alert
-from tenderwire_matching.eligibility import classify
+from tenderwire_matching import repository
+from tenderwire_matching.domain.eligibility import classify
+from tenderwire_matching.domain.matching import Alert, facts_of
 from tenderwire_matching.handlers import TenderHandlers
-from tenderwire_matching.live_index import LiveIndex, matching_lock
+from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.match_events import SOURCE, Cause, MatchEvent
+from tenderwire_matching.repository import matching_lock, remember
 from tenderwire_matching.schemas import SupplierRegistration
-from tenderwire_matching.tenders import facts_of, remember
 from tenderwire_shared import topics
 from tenderwire_shared.consumer import BatchConsumer, EachOnItsOwn, Outcome
 from tenderwire_shared.db import Connection, create_pool, migrate
@@ -169,20 +169,20 @@ async def register_suppliers(pool: asyncpg.Pool, code: str, count: int, first: i
                 timezone="Africa/Dakar",
             )
             supplier_id = new_event_id()
-            await registry.insert(conn, supplier_id, registration, f"token-{number}")
-            await registry.log_change(conn, supplier_id)
+            await repository.insert(conn, supplier_id, registration, f"token-{number}")
+            await repository.log_change(conn, supplier_id)
 
 
 async def _send_per_row(
     conn: Connection, alerts: Sequence[Alert], cause: Cause, *, topic: str, ldc_first: bool
 ) -> int:
-    """alerts.send and add_to_outbox before set-based writes: a match INSERT, an outbox
+    """services.send_alerts and add_to_outbox before set-based writes: a match INSERT, an outbox
     INSERT and a pg_notify per supplier, as they were. Kept here as the baseline."""
-    suppliers = {r["id"]: r for r in await registry.rows(conn, [a.supplier_id for a in alerts])}
+    suppliers = {r["id"]: r for r in await repository.rows(conn, [a.supplier_id for a in alerts])}
     ordered = sorted(
         (a for a in alerts if a.supplier_id in suppliers and suppliers[a.supplier_id]["active"]),
         key=lambda a: (
-            not (ldc_first and registry.recipient(suppliers[a.supplier_id]).least_developed)
+            not (ldc_first and repository.recipient(suppliers[a.supplier_id]).least_developed)
         ),
     )
     sent = 0
@@ -211,7 +211,7 @@ async def _send_per_row(
             data=MatchCreated(
                 match_id=match_id,
                 kind=alert.kind,
-                recipient=registry.recipient(suppliers[alert.supplier_id]),
+                recipient=repository.recipient(suppliers[alert.supplier_id]),
                 tender=cause.tender,
                 matched_codes=alert.matched_codes,
                 changes=cause.changes,
@@ -259,8 +259,8 @@ async def write_floor(pool: asyncpg.Pool, record: Record, live: LiveIndex) -> fl
     snapshot = TenderPublished.model_validate(envelope.data).tender
     found = live.index.match(facts_of(snapshot))
     async with pool.acquire() as conn:
-        rows = await registry.rows(conn, [m.supplier_id for m in found])
-    recipients = {r["id"]: registry.recipient(r) for r in rows}
+        rows = await repository.rows(conn, [m.supplier_id for m in found])
+    recipients = {r["id"]: repository.recipient(r) for r in rows}
     match_ids = [new_event_id() for _ in found]
     events = [
         OutboxRow.of(

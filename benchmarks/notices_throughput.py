@@ -28,7 +28,7 @@ from asyncpg.pool import PoolAcquireContext
 from benchmarks import BenchmarkError
 from benchmarks.load_client import inline_load, process_load
 from benchmarks.payloads import OutgoingEvent, published_events
-from tenderwire_notices import agencies
+from tenderwire_notices import services as notices_services
 from tenderwire_notices.bootstrap import MIGRATIONS, create_app
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
@@ -337,8 +337,8 @@ async def _new_agency(dsn: str) -> str:
     code = f"BENCH{new_event_id()[-8:].upper()}"
     conn = await asyncpg.connect(dsn)
     try:
-        await agencies.create_agency(conn, code, f"Benchmark agency {code}")
-        return await agencies.issue_key(conn, code, label="benchmark")
+        await notices_services.create_agency(conn, code, f"Benchmark agency {code}")
+        return await notices_services.issue_key(conn, code, label="benchmark")
     finally:
         await conn.close()
 

@@ -1,8 +1,8 @@
 """What the benchmarks send: the notice an agency posts, and the tender.published event it makes.
 
 The raw-producer and relay runs send events built exactly as the notices service builds them
-(`lifecycle.publish` and `_record`), from the same notice the API run posts, so all three
-move payloads of the same size.
+(`domain.snapshot_from_draft` and `services.tender_event`, as `services.publish` does), from the
+same notice the API run posts, so all three move payloads of the same size.
 """
 
 from __future__ import annotations
@@ -12,18 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import AnyHttpUrl, BaseModel
+from pydantic import AnyHttpUrl
 
-from tenderwire_notices.lifecycle import SOURCE
+from tenderwire_notices.domain import notice_url, snapshot_from_draft
 from tenderwire_notices.schemas import NoticeDraft
-from tenderwire_shared import topics
-from tenderwire_shared.envelope import Envelope, new_event_id, utc_now
-from tenderwire_shared.events.tenders import (
-    TENDER_PUBLISHED,
-    TenderPublished,
-    TenderSnapshot,
-    TenderStatus,
-)
+from tenderwire_notices.services import tender_event
+from tenderwire_shared.envelope import new_event_id, utc_now
+from tenderwire_shared.events.tenders import TENDER_PUBLISHED, TenderPublished, TenderSnapshot
 from tenderwire_shared.local_ports import LOCAL_PORTS
 
 PUBLIC_BASE_URL = LOCAL_PORTS.url(LOCAL_PORTS.notices)
@@ -87,28 +82,10 @@ class OutgoingEvent:
 
 
 def _snapshot(agency: str) -> TenderSnapshot:
-    """A tender as `lifecycle.publish` makes it from the benchmark's notice."""
+    """A tender as `services.publish` makes it from the benchmark's notice."""
     draft = NoticeDraft.model_validate(notice_body("TEMPLATE"))
-    offset = draft.deadline.utcoffset()
-    assert offset is not None  # AwareDatetime guarantees it
-    return TenderSnapshot(
-        tender_id=new_event_id(),
-        revision=1,
-        status=TenderStatus.PUBLISHED,
-        agency=agency,
-        reference=draft.reference,
-        title=draft.title,
-        description=draft.description,
-        language=draft.language,
-        notice_type=draft.notice_type,
-        unspsc_codes=tuple(draft.unspsc_codes),
-        beneficiary_countries=tuple(draft.beneficiary_countries),
-        deadline=draft.deadline.astimezone(UTC),
-        deadline_utc_offset_minutes=int(offset.total_seconds() // 60),
-        published_at=utc_now(),
-        documents=tuple(d.as_event() for d in draft.documents),
-        contacts=tuple(c.as_event() for c in draft.contacts),
-        url=None,
+    return snapshot_from_draft(
+        draft, tender_id=new_event_id(), agency=agency, published_at=utc_now()
     )
 
 
@@ -122,17 +99,16 @@ def published_events(count: int, *, agency: str = "BENCH") -> list[OutgoingEvent
             update={
                 "tender_id": tender_id,
                 "reference": f"BENCH-{tender_id[-12:]}-{number}",
-                "url": AnyHttpUrl(f"{PUBLIC_BASE_URL}/v1/notices/{tender_id}"),
+                "url": AnyHttpUrl(notice_url(PUBLIC_BASE_URL, tender_id)),
                 "published_at": utc_now(),
             }
         )
-        envelope = Envelope[BaseModel](
-            type=TENDER_PUBLISHED,
-            source=SOURCE,
-            subject=tender_id,
-            dataschema=f"{topics.TENDERS}/{TENDER_PUBLISHED}",
-            correlationid=new_event_id(),
-            data=TenderPublished(tender=tender),
+        envelope = tender_event(
+            TENDER_PUBLISHED,
+            tender,
+            TenderPublished(tender=tender),
+            time=utc_now(),
+            correlation_id=new_event_id(),
         )
         events.append(
             OutgoingEvent(

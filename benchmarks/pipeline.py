@@ -59,7 +59,7 @@ from benchmarks import BenchmarkError
 from benchmarks.load_client import fail_missing_sniffio_fast
 from benchmarks.notices_throughput import create_database
 from benchmarks.payloads import notice_body
-from tenderwire_notices import agencies
+from tenderwire_notices import services as notices_services
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
@@ -278,8 +278,8 @@ async def _new_agency(dsn: str) -> str:
     code = f"E2E{new_event_id()[-8:].upper()}"
     conn = await asyncpg.connect(dsn)
     try:
-        await agencies.create_agency(conn, code, f"End-to-end benchmark agency {code}")
-        return await agencies.issue_key(conn, code, label="benchmark")
+        await notices_services.create_agency(conn, code, f"End-to-end benchmark agency {code}")
+        return await notices_services.issue_key(conn, code, label="benchmark")
     finally:
         await conn.close()
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Generic, TypeVar
 
-from tenderwire_matching.rules import SupplierProfile, TenderFacts, fold
+from tenderwire_matching.domain.matching import SupplierProfile, TenderFacts, fold
 
 # Real UNSPSC segments, most popular on UNGM first (medical, IT, construction, services...).
-SEGMENTS_BY_POPULARITY = tuple(
+_SEGMENTS_BY_POPULARITY = (
     "42 43 72 81 80 44 46 50 25 39 47 56 30 40 31 41 53 78 85 86 70 77 83 84 24 26 27 32 "
-    "45 48 49 51 52 55 60 71 73 76 82 90 91 92 93 94 95 10 11 12 13 14 15 20 21 22 23 54".split()
+    "45 48 49 51 52 55 60 71 73 76 82 90 91 92 93 94 95 10 11 12 13 14 15 20 21 22 23 54"
 )
+SEGMENTS_BY_POPULARITY = tuple(_SEGMENTS_BY_POPULARITY.split())
 
 # Words a tender in the segment uses and a supplier in it may filter on.
 VOCABULARY: dict[str, tuple[str, ...]] = {

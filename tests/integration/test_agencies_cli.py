@@ -7,7 +7,7 @@ import json
 import asyncpg
 import pytest
 
-from tenderwire_notices import agencies
+from tenderwire_notices import services as notices_services
 from tests.support.infrastructure import free_port
 from tests.support.platform import create_database
 from tests.support.tw_cli import run_tw
@@ -30,8 +30,8 @@ async def test_add_issue_and_revoke_keys_with_json_and_exit_codes(postgres_dsn: 
     second = json.loads((await tw(dsn, "issue-key", "UNOPS", "--json"))[1])
     conn = await asyncpg.connect(dsn)
     try:
-        assert await agencies.agency_for_key(conn, first["api_key"]) == "UNOPS"
-        assert await agencies.agency_for_key(conn, second["api_key"]) == "UNOPS"
+        assert await notices_services.agency_for_key(conn, first["api_key"]) == "UNOPS"
+        assert await notices_services.agency_for_key(conn, second["api_key"]) == "UNOPS"
     finally:
         await conn.close()
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tenderwire_notices import agencies
+from tenderwire_notices import services as notices_services
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.logging import CONTRACT_KEYS
@@ -102,8 +102,8 @@ async def _drive_one_tender(
 ) -> dict[str, Any]:
     conn = await asyncpg.connect(where["notices"])
     try:
-        await agencies.create_agency(conn, "LOGS", "Log contract agency")
-        key = await agencies.issue_key(conn, "LOGS")
+        await notices_services.create_agency(conn, "LOGS", "Log contract agency")
+        key = await notices_services.issue_key(conn, "LOGS")
     finally:
         await conn.close()
     async with httpx.AsyncClient(timeout=10.0) as http:

@@ -1,4 +1,4 @@
-"""alerts.send against real PostgreSQL: a tender's matches and events go in a few set-based
+"""services.send_alerts against real PostgreSQL: a tender's matches and events go in a few set-based
 statements, LDC suppliers first in the outbox, and a replay writes nothing twice."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from tenderwire_matching import alerts, registry
-from tenderwire_matching.alerts import Alert
+from tenderwire_matching import repository, services
+from tenderwire_matching.domain.matching import Alert
 from tenderwire_matching.match_events import Cause
 from tenderwire_matching.schemas import SupplierRegistration
 from tenderwire_shared.db import create_pool, migrate
@@ -50,9 +50,9 @@ async def supplier(pool: asyncpg.Pool, name: str, country: str, *, active: bool 
         email=f"{name.lower().replace(' ', '.')}@suppliers.example.org",
     )
     async with pool.acquire() as conn, conn.transaction():
-        await registry.insert(conn, supplier_id, registration, "token")
+        await repository.insert(conn, supplier_id, registration, "token")
         if not active:
-            await registry.deactivate(conn, supplier_id)
+            await repository.deactivate(conn, supplier_id)
     return supplier_id
 
 
@@ -76,7 +76,7 @@ def tender(revision: int = 1) -> TenderSnapshot:
 
 async def send(pool: asyncpg.Pool, found: list[Alert], cause: Cause) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        return await alerts.send(conn, found, cause, topic=TOPIC, ldc_first=True)
+        return await services.send_alerts(conn, found, cause, topic=TOPIC, ldc_first=True)
 
 
 async def outbox(pool: asyncpg.Pool) -> list[asyncpg.Record]:

@@ -134,10 +134,10 @@ async def test_an_amendment_that_changes_nothing_or_moves_the_deadline_into_the_
     agency: Agency,
 ) -> None:
     notice = await published(agency)
+    # One with only a reason is refused by validation alone: services/notices/tests/test_api.py.
     same = await agency.amend(notice["id"], {"reason": "r", "title": notice["title"]})
-    empty = await agency.amend(notice["id"], {"reason": "r"})
     past = await agency.amend(notice["id"], {"reason": "r", "deadline": in_days(-1)})
-    assert (same.status_code, empty.status_code, past.status_code) == (422, 422, 422)
+    assert (same.status_code, past.status_code) == (422, 422)
     assert past.json()["detail"][0]["loc"] == ["body", "deadline"]
     assert (await agency.get(notice["id"]))["revision"] == 1
 
@@ -201,18 +201,14 @@ async def test_search_filters_and_pages_through_notices(
     base = agency.base
 
     first = await http.get(base, params={"agency": agency.code, "unspsc": "4321", "limit": 2})
+    cursor = first.json()["next_cursor"]
     second = await http.get(
-        base,
-        params={"agency": agency.code, "unspsc": "4321", "limit": 2,
-                "cursor": first.json()["next_cursor"]},
-    )  # fmt: skip
+        base, params={"agency": agency.code, "unspsc": "4321", "limit": 2, "cursor": cursor}
+    )
     kenya = await http.get(base, params={"agency": agency.code, "country": "Kenya"})
-    bad_cursor = await http.get(base, params={"cursor": "nonsense"})
-    wildcard = await http.get(base, params={"unspsc": "4%"})
+    # A bad cursor or a wildcard in a code is a 422: services/notices/tests/test_api.py.
 
     assert [n["id"] for n in first.json()["items"]] == ids[::-1][:2]
     assert [n["id"] for n in second.json()["items"]] == ids[:1]
     assert second.json()["next_cursor"] is None
     assert {n["id"] for n in kenya.json()["items"]} == set(ids)
-    assert bad_cursor.status_code == 422
-    assert wildcard.status_code == 422

@@ -14,9 +14,14 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from tenderwire_console.dead_letters import DeadLetter, get_dead_letter, list_dead_letters, replay
-from tenderwire_console.kafka_io import admin_client, existing_partitions, topic_names
-from tenderwire_console.lag import consumer_lag
+from tenderwire_console.read_models.dlq import (
+    DeadLetter,
+    get_dead_letter,
+    list_dead_letters,
+    replay,
+)
+from tenderwire_console.read_models.kafka_io import admin_client, existing_partitions, topic_names
+from tenderwire_console.read_models.lag import consumer_lag
 from tenderwire_shared import topics
 from tenderwire_shared.dead_letters import DeadLetters, Record
 from tenderwire_shared.envelope import Envelope, new_event_id
@@ -313,9 +318,10 @@ async def test_events_tail_returns_exactly_the_events_the_filters_ask_for(
     assert supplier["id"] in matched
 
     exit_code, out, err = await tw(
-        platform, "events", "tail", "--from-beginning", "--tender", notice["id"],
-        "--json", "--count", str(1 + len(matched)),
-    )  # fmt: skip
+        platform,
+        *("events", "tail", "--from-beginning", "--tender", notice["id"]),
+        *("--json", "--count", str(1 + len(matched))),
+    )
 
     assert exit_code == 0, err
     events = json_lines(out)
@@ -327,9 +333,10 @@ async def test_events_tail_returns_exactly_the_events_the_filters_ask_for(
     assert {e["supplier_id"] for e in events if e["event_type"] == "match.new"} == matched
 
     exit_code, out, err = await tw(
-        platform, "events", "tail", "--from-beginning", "--type", "match.*", "--type", "x.*",
-        "--supplier", supplier["id"], "--tender", notice["id"], "--json", "--count", "1",
-    )  # fmt: skip
+        platform,
+        *("events", "tail", "--from-beginning", "--type", "match.*", "--type", "x.*"),
+        *("--supplier", supplier["id"], "--tender", notice["id"], "--json", "--count", "1"),
+    )
     assert exit_code == 0, err
     (only,) = json_lines(out)
     assert (only["event_type"], only["tender_id"]) == ("match.new", notice["id"])
@@ -337,14 +344,19 @@ async def test_events_tail_returns_exactly_the_events_the_filters_ask_for(
     assert only["topic"] == f"{platform.topic_prefix}{topics.MATCHES}"
 
 
+def envelope_bytes(type_: str, subject: str, data: dict[str, Any]) -> bytes:
+    envelope = Envelope[dict[str, Any]](type=type_, source="tests", subject=subject, data=data)
+    return envelope.model_dump_json().encode()
+
+
 async def start_tail(platform: Platform, *args: str) -> asyncio.subprocess.Process:
     """`tw events tail ARGS...`, once it has fixed where it starts reading."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tenderwire_stack", "events", "tail", *args,
+        *(sys.executable, "-m", "tenderwire_stack", "events", "tail", *args),
         env=tw_env(platform),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    )
     assert process.stderr is not None
     line = await asyncio.wait_for(process.stderr.readline(), CLI_DEADLINE_S)
     assert b"tailing" in line, line
@@ -370,10 +382,7 @@ async def test_a_live_tail_shows_garbage_as_not_an_envelope_and_keeps_going(
 ) -> None:
     tenders = f"{platform.topic_prefix}{topics.TENDERS}"
     tender_id = unique("T-hostile")
-    valid = Envelope[dict[str, Any]](
-        type="tender.published", source="tests", subject=tender_id,
-        data={"tender": {"tender_id": tender_id}},
-    ).model_dump_json().encode()  # fmt: skip
+    valid = envelope_bytes("tender.published", tender_id, {"tender": {"tender_id": tender_id}})
     tail = await start_tail(platform, "--topic", topics.TENDERS, "--json", "--count", "2")
 
     await produce(
@@ -395,10 +404,7 @@ async def test_a_tail_picks_up_a_topic_created_after_it_started_and_prints_garba
     late = unique("ops-late")  # no such topic yet
     tail = await start_tail(platform, "--topic", late, "--count", "2")
     hostile = b"[bold]boom[/bold] \x1b[31mred\x1b[0m \xff"
-    valid = Envelope[dict[str, Any]](
-        type="supplier.registered", source="tests", subject="s1",
-        data={"supplier": {"supplier_id": "s1"}},
-    ).model_dump_json().encode()  # fmt: skip
+    valid = envelope_bytes("supplier.registered", "s1", {"supplier": {"supplier_id": "s1"}})
 
     await produce(
         platform.kafka,

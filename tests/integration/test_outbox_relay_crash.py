@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tenderwire_notices import agencies
+from tenderwire_notices import services as notices_services
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
 from tests.support.infrastructure import free_port
@@ -120,8 +120,8 @@ async def test_a_killed_relay_loses_no_event_and_keeps_each_tender_in_revision_o
     await service.start()
     conn = await asyncpg.connect(dsn)
     try:
-        await agencies.create_agency(conn, "CRASH", "Crash test agency")
-        api_key = await agencies.issue_key(conn, "CRASH")
+        await notices_services.create_agency(conn, "CRASH", "Crash test agency")
+        api_key = await notices_services.issue_key(conn, "CRASH")
     finally:
         await conn.close()
 

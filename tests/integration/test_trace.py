@@ -14,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tenderwire_console.trace import TenderTrace, TraceStep, trace_tender
+from tenderwire_console.read_models.trace import TenderTrace, TraceStep, trace_tender
 from tenderwire_matching.bootstrap import create_app as matching_app
 from tenderwire_shared import topics
 from tests.support.eventually import eventually
@@ -66,8 +66,11 @@ async def test_a_delivered_tender_is_traced_from_revision_to_sent_mail(
 
     assert (code, trace.found, trace.problems) == (0, True, [])
     assert (trace.title, trace.agency, trace.status, trace.revision) == (
-        notice["title"], agency[0], "published", 1,
-    )  # fmt: skip
+        notice["title"],
+        agency[0],
+        "published",
+        1,
+    )
     assert kinds(trace) == [
         ("notices", "revision"),
         ("notices", "event_published"),
@@ -85,15 +88,21 @@ async def test_a_delivered_tender_is_traced_from_revision_to_sent_mail(
     assert tender_event.event_type == "tender.published"
     # Matching consumed the very record notices published, where notices says it landed.
     assert (consumed.event_id, consumed.topic, consumed.partition, consumed.offset) == (
-        tender_event.event_id, tender_event.topic, tender_event.partition, tender_event.offset,
-    )  # fmt: skip
+        tender_event.event_id,
+        tender_event.topic,
+        tender_event.partition,
+        tender_event.offset,
+    )
     assert only(trace, "matching", "match").supplier_id == supplier["id"]
     assert (match_event.event_type, match_event.supplier_id) == ("match.new", supplier["id"])
     assert match_event.topic == f"{platform.topic_prefix}{topics.MATCHES}"
     assert only(trace, "notify", "event_consumed").offset == match_event.offset
     assert (delivery.supplier_id, delivery.channel, delivery.state, delivery.attempts) == (
-        supplier["id"], "email", "sent", 1,
-    )  # fmt: skip
+        supplier["id"],
+        "email",
+        "sent",
+        1,
+    )
     assert trace.counts["deliveries_sent"] == 1
     assert "1 supplier(s) matched" in trace.summary
 
@@ -224,9 +233,11 @@ async def test_an_unreachable_database_is_named_and_no_answer_is_printed(
     platform: Platform,
 ) -> None:
     code, out, err = await run_tw_trace(
-        platform, "any-tender", "--json",
+        platform,
+        "any-tender",
+        "--json",
         TW_MATCHING_DATABASE_URL="postgresql://tw:secret@127.0.0.1:1/matching",
-    )  # fmt: skip
+    )
 
     assert (code, out) == (8, "")
     assert "cannot reach the matching database" in err

@@ -196,13 +196,14 @@ async def test_unknown_suppliers_and_tenders_are_not_found(
 async def test_an_unreachable_database_exits_8_without_an_answer_or_a_password(
     platform: Platform,
 ) -> None:
+    unreachable = "postgresql://tw:s3cret@127.0.0.1:1/matching"
     code, out, err = await run_tw(
-        "why", "someone", "something", "--json",
-        env={
-            **platform.operator_env(),
-            "TW_MATCHING_DATABASE_URL": "postgresql://tw:s3cret@127.0.0.1:1/matching",
-        },
-    )  # fmt: skip
+        "why",
+        "someone",
+        "something",
+        "--json",
+        env={**platform.operator_env(), "TW_MATCHING_DATABASE_URL": unreachable},
+    )
 
     assert (code, out) == (8, "")
     assert "cannot reach a database" in err

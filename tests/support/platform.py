@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from tenderwire_matching.bootstrap import create_app as matching_app
 from tenderwire_matching.settings import MatchingSettings
-from tenderwire_notices import agencies
+from tenderwire_notices import services as notices_services
 from tenderwire_notices.bootstrap import create_app as notices_app
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notify.bootstrap import create_app as notify_app
@@ -181,8 +181,8 @@ class Platform:
         code = code or f"AG{new_event_id()[-10:].upper()}"
         conn = await asyncpg.connect(self.dsns["notices"])
         try:
-            await agencies.create_agency(conn, code, f"Agency {code}")
-            key = await agencies.issue_key(conn, code, label="tests")
+            await notices_services.create_agency(conn, code, f"Agency {code}")
+            key = await notices_services.issue_key(conn, code, label="tests")
         finally:
             await conn.close()
         return code, key

@@ -71,10 +71,14 @@ async def test_the_sms_stub_answers_like_twilio_and_reports_status_to_the_callba
         async with httpx.AsyncClient(base_url=gateway.server.url) as http:
             sent = await http.post(
                 "/2010-04-01/Accounts/AC1/Messages.json",
-                data={"To": "+221770000001", "From": "TENDERS", "Body": "New tender",
-                      "StatusCallback": f"{receiver.url}/status"},
+                data={
+                    "To": "+221770000001",
+                    "From": "TENDERS",
+                    "Body": "New tender",
+                    "StatusCallback": f"{receiver.url}/status",
+                },
                 auth=("AC1", "token"),
-            )  # fmt: skip
+            )
             refused = await http.post(
                 "/2010-04-01/Accounts/AC1/Messages.json",
                 data={"To": "+221779999999", "From": "TENDERS", "Body": "x"},

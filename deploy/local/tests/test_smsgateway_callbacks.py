@@ -163,8 +163,11 @@ async def test_callbacks_are_tried_again_after_5xx_and_429(
         await gateway.stop()
 
     assert record.callback_replies == [
-        f"sent:{refusal}", f"sent:{refusal}", "sent:204", "delivered:204",
-    ]  # fmt: skip
+        f"sent:{refusal}",
+        f"sent:{refusal}",
+        "sent:204",
+        "delivered:204",
+    ]
 
 
 async def test_retry_after_is_honoured_over_the_backoff(receiver: Receiver) -> None:
@@ -209,8 +212,12 @@ async def test_retries_stop_at_the_end_of_the_window(receiver: Receiver) -> None
 
     assert record.callback_replies == ["sent:503", "delivered:503"]
     assert statuses == [
-        "queued", "sent", "callback-failed:sent", "delivered", "callback-failed:delivered",
-    ]  # fmt: skip
+        "queued",
+        "sent",
+        "callback-failed:sent",
+        "delivered",
+        "callback-failed:delivered",
+    ]
     assert receiver.received == []
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenderwire_matching.rules import (
+from tenderwire_matching.domain.matching import (
     SupplierProfile,
     TenderFacts,
     matched_codes,

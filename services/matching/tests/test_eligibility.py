@@ -7,9 +7,11 @@ from importlib import resources
 import pycountry
 import pytest
 
-from tenderwire_matching.eligibility import (
+from tenderwire_matching.domain.eligibility import (
     Classification,
     EconomyGroup,
+    IneligibleCountryError,
+    check_eligible,
     classify,
     country_groups,
     edition,
@@ -156,3 +158,23 @@ def test_edition_and_metadata_are_stated() -> None:
     unverified = {code for code, c in groups.countries.items() if not c.verified}
     assert unverified == {"HKG", "BGD", "NPL", "LAO", "BHR"}
     assert all(groups.countries[code].note for code in unverified)
+
+
+@pytest.mark.parametrize("country", ["SEN", "TJK", "KOR", "PER"])
+def test_suppliers_in_developing_and_transition_economies_may_register(country: str) -> None:
+    check_eligible(country, refuse_developed=True)
+
+
+def test_a_supplier_in_a_developed_economy_is_refused_saying_whom_tenderwire_serves() -> None:
+    with pytest.raises(IneligibleCountryError) as refused:
+        check_eligible("FRA", refuse_developed=True)
+
+    assert str(refused.value) == (
+        "FRA is classified as a developed economy; Tenderwire serves suppliers registered in"
+        " developing countries and economies in transition"
+    )
+
+
+def test_the_mandate_can_be_switched_off_for_developed_economies() -> None:
+    check_eligible("FRA", refuse_developed=False)
+    check_eligible("USA", refuse_developed=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenderwire_matching.index import MatchIndex
-from tenderwire_matching.rules import (
+from tenderwire_matching.domain.index import MatchIndex
+from tenderwire_matching.domain.matching import (
     SupplierProfile,
     TenderFacts,
     code_distance,
@@ -113,25 +113,31 @@ def test_the_index_stays_right_as_suppliers_change_and_leave(
 
 def test_ungm_rule_same_code_or_one_level_either_way() -> None:
     index = MatchIndex(levels=1)
-    for supplier_id, code in [
-        ("same", "42131606"), ("class-above", "42131600"), ("family", "42130000"),
-        ("sibling", "42131607"),
-    ]:  # fmt: skip
+    suppliers = {
+        "same": "42131606",
+        "class-above": "42131600",
+        "family": "42130000",
+        "sibling": "42131607",
+    }
+    for supplier_id, code in suppliers.items():
         index.upsert(SupplierProfile(supplier_id, (code,)))
-    commodity = TenderFacts.of(
-        codes=["42131606"], beneficiary_countries=[], agency="UNDP",
-        notice_type="invitation_to_bid", title="t", description="",
-    )  # fmt: skip
-    class_tender = TenderFacts.of(
-        codes=["42131600"], beneficiary_countries=[], agency="UNDP",
-        notice_type="invitation_to_bid", title="t", description="",
-    )  # fmt: skip
+    commodity, class_tender = _tender("42131606"), _tender("42131600")
 
     assert sorted(m.supplier_id for m in index.match(commodity)) == ["class-above", "same"]
     # For a class-level tender, its family is one level up and its commodities one down.
-    assert sorted(m.supplier_id for m in index.match(class_tender)) == [
-        "class-above", "family", "same", "sibling",
-    ]  # fmt: skip
+    found = sorted(m.supplier_id for m in index.match(class_tender))
+    assert found == ["class-above", "family", "same", "sibling"]
+
+
+def _tender(code: str) -> TenderFacts:
+    return TenderFacts.of(
+        codes=[code],
+        beneficiary_countries=[],
+        agency="UNDP",
+        notice_type="invitation_to_bid",
+        title="t",
+        description="",
+    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-from tenderwire_notices.ocds import exporter, mapping, standard
+from tenderwire_notices.ocds import exporter, standard
 from tenderwire_notices.ocds.exporter import RevisionEntry
-from tenderwire_notices.ocds.mapping import PublishStep, ReleaseHeader
+from tenderwire_notices.ocds.header import read_header
+from tenderwire_notices.ocds.planning import plan
+from tenderwire_notices.ocds.release import PublishStep, ReleaseHeader
 from tenderwire_shared.events.tenders import (
     TENDER_AMENDED,
     TENDER_AWARDED,
@@ -325,10 +327,10 @@ def test_merging_follows_ocds_rules() -> None:
 
 def test_an_exported_tender_imports_as_the_same_notice() -> None:
     release = package_of(AWARDED)["releases"][0]
-    header = mapping.read_header(release)
+    header = read_header(release)
     assert isinstance(header, ReleaseHeader)
 
-    (step,) = mapping.plan(header, release)
+    (step,) = plan(header, release)
 
     assert isinstance(step, PublishStep)
     notice = AWARDED[0].snapshot

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tenderwire_notices.ocds.importer import _explain
 from tenderwire_notices.ocds.plain_text import plain_line, plain_paragraphs
+from tenderwire_notices.ocds.services import _explain
 from tenderwire_notices.schemas import Amendment
 
 

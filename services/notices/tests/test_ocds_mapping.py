@@ -13,8 +13,12 @@ from typing import Any, TypeVar
 import pytest
 from pydantic import ValidationError
 
-from tenderwire_notices.ocds import mapping, standard, vocabulary
-from tenderwire_notices.ocds.mapping import (
+from tenderwire_notices.domain import snapshot_from_draft
+from tenderwire_notices.ocds import standard, vocabulary
+from tenderwire_notices.ocds.amending import amendment_against, as_amendment
+from tenderwire_notices.ocds.header import read_header
+from tenderwire_notices.ocds.planning import plan
+from tenderwire_notices.ocds.release import (
     AmendStep,
     AwardStep,
     BrokenRelease,
@@ -25,7 +29,7 @@ from tenderwire_notices.ocds.mapping import (
     ReleaseHeader,
     SkipStep,
 )
-from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot, TenderStatus
+from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
 
 T = TypeVar("T", bound=ImportStep)
 
@@ -50,13 +54,13 @@ def paraguay() -> dict[str, Any]:
 
 
 def header_of(release: dict[str, Any]) -> ReleaseHeader:
-    header = mapping.read_header(release)
+    header = read_header(release)
     assert isinstance(header, ReleaseHeader), header
     return header
 
 
 def steps_of(release: dict[str, Any]) -> list[ImportStep]:
-    return mapping.plan(header_of(release), release)
+    return plan(header_of(release), release)
 
 
 def only(steps: list[ImportStep], kind: type[T]) -> T:
@@ -327,7 +331,7 @@ def test_tags_the_report_cannot_hold_make_the_release_broken(tags: list[str], wo
     release = fictional("02-tender")
     release["tag"] = tags
 
-    header = mapping.read_header(release)
+    header = read_header(release)
 
     assert isinstance(header, BrokenRelease)
     assert len(header.problems) == 1
@@ -472,7 +476,7 @@ def test_a_cancellation_reason_comes_from_the_cancellation_details() -> None:
 
 
 def test_a_release_missing_its_identity_is_broken_naming_every_missing_field() -> None:
-    header = mapping.read_header({"tag": "tender", "ocid": "", "date": "2020-13-45"})
+    header = read_header({"tag": "tender", "ocid": "", "date": "2020-13-45"})
 
     assert isinstance(header, BrokenRelease)
     problems = " | ".join(header.problems)
@@ -482,7 +486,7 @@ def test_a_release_missing_its_identity_is_broken_naming_every_missing_field() -
 
 @pytest.mark.parametrize("release", [[], "tender", None, 42])
 def test_a_release_that_is_not_an_object_is_broken(release: object) -> None:
-    header = mapping.read_header(release)
+    header = read_header(release)
 
     assert isinstance(header, BrokenRelease)
     assert "must be a JSON object" in header.problems[0]
@@ -492,7 +496,7 @@ def test_an_ocid_with_a_nul_byte_never_reaches_the_database() -> None:
     release = fictional("02-tender")
     release["ocid"] = "ocds-x\x00"
 
-    header = mapping.read_header(release)
+    header = read_header(release)
 
     assert isinstance(header, BrokenRelease)
     assert "control characters" in header.problems[0]
@@ -512,25 +516,8 @@ def test_a_naive_release_date_is_read_as_utc() -> None:
 
 
 def notice_from(step: PublishStep, **changes: Any) -> TenderSnapshot:
-    draft = step.draft
-    snapshot = TenderSnapshot(
-        tender_id="n-1",
-        revision=1,
-        status=TenderStatus.PUBLISHED,
-        agency="UNDP",
-        reference=draft.reference,
-        title=draft.title,
-        description=draft.description,
-        language=draft.language,
-        notice_type=draft.notice_type,
-        unspsc_codes=tuple(draft.unspsc_codes),
-        beneficiary_countries=tuple(draft.beneficiary_countries),
-        deadline=draft.deadline.astimezone(UTC),
-        deadline_utc_offset_minutes=0,
-        published_at=step.date,
-        documents=tuple(d.as_event() for d in draft.documents),
-        contacts=tuple(c.as_event() for c in draft.contacts),
-        ocid=step.ocid,
+    snapshot = snapshot_from_draft(
+        step.draft, tender_id="n-1", agency="UNDP", published_at=step.date, ocid=step.ocid
     )
     return snapshot.model_copy(update=changes)
 
@@ -538,7 +525,7 @@ def notice_from(step: PublishStep, **changes: Any) -> TenderSnapshot:
 def test_the_same_tender_again_changes_nothing() -> None:
     step = only(steps_of(fictional("02-tender")), PublishStep)
 
-    assert mapping.amendment_against(notice_from(step), mapping.as_amendment(step)) is None
+    assert amendment_against(notice_from(step), as_amendment(step)) is None
 
 
 def test_an_amendment_keeps_only_what_changed_and_adds_documents_without_dropping_any() -> None:
@@ -546,7 +533,7 @@ def test_an_amendment_keeps_only_what_changed_and_adds_documents_without_droppin
     amendment = only(steps_of(fictional("03-tenderAmendment")), AmendStep)
     current = notice_from(tender, unspsc_codes=("72141100",))
 
-    changed = mapping.amendment_against(current, amendment.proposed)
+    changed = amendment_against(current, amendment.proposed)
 
     assert changed is not None
     assert changed.model_fields_set == {"reason", "deadline", "documents"}
@@ -559,17 +546,17 @@ def test_a_deadline_written_with_another_offset_is_the_same_deadline() -> None:
     later = a_tender(tenderPeriod={"endDate": "2010-04-01T20:00:00+02:00"})
     same_instant = only(steps_of(later), PublishStep)
 
-    assert (
-        mapping.amendment_against(notice_from(tender), mapping.as_amendment(same_instant)) is None
-    )
+    assert amendment_against(notice_from(tender), as_amendment(same_instant)) is None
 
 
 # --- anything at all --------------------------------------------------------------------------
 
 HOSTILE_VALUES: list[object] = [
-    None, True, 0, -1.5, 1e308, "", " ", "\x00", "<b>x</b>", "x" * 30_000, [], [None], {},
-    {"id": None}, "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "http://[::1",
-]  # fmt: skip
+    *(None, True, 0, -1.5, 1e308),
+    *("", " ", "\x00", "<b>x</b>", "x" * 30_000),
+    *([], [None], {}, {"id": None}),
+    *("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "http://[::1"),
+]
 
 
 def paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
@@ -605,12 +592,12 @@ def test_any_field_of_any_type_fails_cleanly_or_imports(stage: str) -> None:
     for path in paths(release):
         for value in HOSTILE_VALUES:
             mutated = replaced(release, path, value)
-            header = mapping.read_header(mutated)
+            header = read_header(mutated)
             tried += 1
             if isinstance(header, BrokenRelease):
                 continue
             with contextlib.suppress(ReleaseError, ValidationError):
-                mapping.plan(header, mutated)
+                plan(header, mutated)
                 planned += 1
     assert tried > 1000
     assert planned > tried // 2  # most damage is repaired or ignored, not refused

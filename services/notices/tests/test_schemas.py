@@ -29,9 +29,11 @@ def problems(exc: pytest.ExceptionInfo[ValidationError]) -> dict[tuple[Any, ...]
 
 def test_all_eight_optional_amendment_fields_are_covered() -> None:
     assert sorted(OPTIONAL_AMENDMENT_FIELDS) == sorted(
-        ["title", "description", "notice_type", "unspsc_codes", "beneficiary_countries",
-         "deadline", "documents", "contacts"]
-    )  # fmt: skip
+        [
+            *("title", "description", "notice_type", "unspsc_codes", "beneficiary_countries"),
+            *("deadline", "documents", "contacts"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("field", OPTIONAL_AMENDMENT_FIELDS)

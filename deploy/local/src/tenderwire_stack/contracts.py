@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tenderwire_notices.asyncapi import document as notices_asyncapi
+from tenderwire_notices.handlers import INTERFACE as NOTICES
 from tenderwire_shared.contracts import all_event_json_schemas
 from tenderwire_stack.paths import REPO_ROOT
 
 CONTRACTS_DIR = REPO_ROOT / "docs" / "contracts"
 
-ASYNCAPI: dict[str, Callable[[], dict[str, Any]]] = {"notices": notices_asyncapi}
+ASYNCAPI: dict[str, Callable[[], dict[str, Any]]] = {"notices": NOTICES.asyncapi}
 
 
 def render(document: dict[str, Any]) -> str:

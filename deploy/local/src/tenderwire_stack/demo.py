@@ -7,8 +7,6 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tenderwire_notices import agencies
-
 DEMO_SUPPLIERS: list[dict[str, Any]] = [
     {
         "legal_name": "Sahel Medical Supplies SARL",
@@ -52,11 +50,14 @@ DEMO_TENDER: dict[str, Any] = {
 
 async def agency_key(notices_dsn: str) -> str:
     """A fresh API key for the demo agency, creating the agency on first use."""
+    # Imported here: the notices use cases pull in FastAPI and OCDS, a second on every `tw` start.
+    from tenderwire_notices import repository, services
+
     conn = await asyncpg.connect(notices_dsn)
     try:
-        if not await agencies.exists(conn, DEMO_AGENCY[0]):
-            await agencies.create_agency(conn, *DEMO_AGENCY)
-        return await agencies.issue_key(conn, DEMO_AGENCY[0], label="make run demo")
+        if not await repository.agency_exists(conn, DEMO_AGENCY[0]):
+            await services.create_agency(conn, *DEMO_AGENCY)
+        return await services.issue_key(conn, DEMO_AGENCY[0], label="make run demo")
     finally:
         await conn.close()
 

@@ -101,9 +101,14 @@ class PostgresCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                "initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
-                "--no-sync", "-E", "UTF8", "--locale=C.UTF-8",
-            )  # fmt: skip
+                "initdb",
+                *("-D", str(self.data_dir)),
+                *("-U", "postgres"),
+                *("-A", "trust"),
+                *("-E", "UTF8"),
+                "--locale=C.UTF-8",
+                "--no-sync",
+            )
         if self.running():
             return
         # fsync and synchronous_commit are off because this cluster is throwaway local
@@ -118,9 +123,14 @@ class PostgresCluster:
             f"{durability} -c max_connections=200"
         )
         result = self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-            "-o", options, "start", check=False,
-        )  # fmt: skip
+            "pg_ctl",
+            *("-D", str(self.data_dir)),
+            *("-l", str(self.log_file)),
+            *("-w", "-t", "60"),
+            *("-o", options),
+            "start",
+            check=False,
+        )
         if result.returncode != 0:
             raise PostgresStartError(
                 f"pg_ctl start failed: {result.stderr.strip()}; see {self.log_file}"

@@ -103,11 +103,12 @@ class Stack:
         python = sys.executable
         self._process("mailcatcher").start(
             [
-                python, "-m", "tenderwire_stack", "sink", "mailcatcher",
-                "--smtp-port", str(self.ports.smtp), "--http-port", str(self.ports.mail_http),
-                "--store", str(self.home / "mail.jsonl"),
+                *(python, "-m", "tenderwire_stack", "sink", "mailcatcher"),
+                *("--smtp-port", str(self.ports.smtp)),
+                *("--http-port", str(self.ports.mail_http)),
+                *("--store", str(self.home / "mail.jsonl")),
             ]
-        )  # fmt: skip
+        )
         self._process("smsgateway").start(
             [python, "-m", "tenderwire_stack", "sink", "smsgateway", "--port", str(self.ports.sms)]
         )
@@ -118,12 +119,12 @@ class Stack:
             for name, (factory, port) in self.services().items():
                 self._process(name).start(
                     [
-                        python, "-m", "uvicorn", "--factory", factory,
-                        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                        *(python, "-m", "uvicorn", "--factory", factory),
+                        *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
                         *_STREAMING_SHUTDOWN.get(name, []),
                     ],
                     env=env,
-                )  # fmt: skip
+                )
             for name, (_, port) in self.services().items():
                 self._wait_http(name, f"http://127.0.0.1:{port}/ready")
         say(f"stack: up after {time.monotonic() - t0:.1f}s")
@@ -158,14 +159,17 @@ class Stack:
         components = [
             Component("postgres", "infrastructure", self.postgres.dsn(), self.postgres.running()),
             Component(
-                "kafka", "infrastructure", self.kafka.bootstrap_servers,
-                self.kafka.process.running(), self.kafka.process.pid(),
+                "kafka",
+                "infrastructure",
+                self.kafka.bootstrap_servers,
+                running=self.kafka.process.running(),
+                pid=self.kafka.process.pid(),
             ),
             self._component(
                 "mailcatcher", "sink", f"http://127.0.0.1:{p.mail_http}/ (SMTP {p.smtp})"
             ),
             self._component("smsgateway", "sink", f"http://127.0.0.1:{p.sms}/api/messages"),
-        ]  # fmt: skip
+        ]
         for name, (_, port) in self.services().items():
             page = "/" if name == "console" else "/docs"  # the console has pages, not an API
             components.append(self._component(name, "service", f"http://127.0.0.1:{port}{page}"))

@@ -15,9 +15,9 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from tenderwire_console.dependencies import Pools
 from tenderwire_console.settings import ConsoleSettings
 from tenderwire_console.web import feed, pages, probes
-from tenderwire_console.web.context import Pools
 from tenderwire_shared.api_errors import DATABASE_UNAVAILABLE
 from tenderwire_shared.http import install_http
 from tenderwire_shared.logging import ServiceLogContext, configure_logging

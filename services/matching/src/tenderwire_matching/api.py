@@ -2,83 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Response, status
 
-import asyncpg
-from fastapi import APIRouter, Depends, Path, Request, Response, status
-from fastapi.security import HTTPAuthorizationCredentials
-
-from tenderwire_matching import registry, suppliers
+from tenderwire_matching import repository, services
+from tenderwire_matching.dependencies import CorrelationId, OwnSupplier, Policy
+from tenderwire_matching.domain.eligibility import IneligibleCountryError
+from tenderwire_matching.domain.matching import UnmatchableCodesError
 from tenderwire_matching.schemas import (
     RegisteredSupplier,
     SupplierRegistration,
     SupplierUpdate,
     SupplierView,
 )
-from tenderwire_matching.settings import MatchingSettings
-from tenderwire_shared import topics
-from tenderwire_shared.api_errors import ApiError
-from tenderwire_shared.http import correlation_id
-from tenderwire_shared.openapi import bearer_scheme
+from tenderwire_shared.api_errors import ApiError, FieldError
+from tenderwire_shared.dependencies import Pool
 
 router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"])
 
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
+# A few examples tell the caller what is wrong; 500 of them would only be long.
+_MAX_CODE_ERRORS = 10
 
 
-def get_policy(request: Request) -> suppliers.Policy:
-    settings: MatchingSettings = request.app.state.settings
-    return suppliers.Policy(
-        suppliers_topic=settings.topic(topics.SUPPLIERS),
-        matches_topic=settings.topic(topics.MATCHES),
-        levels=settings.code_hierarchy_levels,
-        refuse_developed=settings.refuse_developed_economies,
-        ldc_first=settings.ldc_first,
-    )
-
-
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
-Policy = Annotated[suppliers.Policy, Depends(get_policy)]
-CorrelationId = Annotated[str, Depends(correlation_id)]
-SupplierId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
-
-
-supplier_token = bearer_scheme(
-    "SupplierToken",
-    "The token returned when the supplier registered",
-    # One answer for no token, a wrong token and an unknown id: a token never confirms that
-    # an id exists, and clients see plainly that the credential is what failed.
-    {401: "No supplier token, or not this supplier's (an unknown id answers the same)"},
-)
-
-
-async def own_supplier(
-    supplier_id: SupplierId,
-    pool: Pool,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(supplier_token)],
-) -> str:
-    """The supplier id, once the bearer token proves the caller is that supplier."""
-    if credentials is None or not await registry.token_matches(
-        pool, supplier_id, credentials.credentials
-    ):
-        raise ApiError.one(
-            status.HTTP_401_UNAUTHORIZED,
-            ("header", "Authorization"),
-            f"send supplier {supplier_id}'s own token as 'Authorization: Bearer <token>'",
-            "unauthorized",
-            {"WWW-Authenticate": "Bearer"},
-        )
-    return supplier_id
-
-
-OwnSupplier = Annotated[str, Depends(own_supplier)]
-
-
-def _conflict(exc: registry.DuplicateSupplierError) -> ApiError:
+def _conflict(exc: repository.DuplicateSupplierError) -> ApiError:
     return ApiError.one(status.HTTP_409_CONFLICT, ("body", exc.field), str(exc), "conflict")
+
+
+def _unmatchable(exc: UnmatchableCodesError) -> ApiError:
+    # No index in `loc`: the list was deduplicated, so positions may not be the caller's;
+    # each message names its code.
+    return ApiError(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [
+            FieldError(("body", "unspsc_codes"), reason, "unspsc_level_never_matches")
+            for reason in exc.reasons[:_MAX_CODE_ERRORS]
+        ],
+    )
 
 
 @router.post(
@@ -91,23 +49,25 @@ async def register(
     registration: SupplierRegistration, pool: Pool, policy: Policy, cid: CorrelationId
 ) -> RegisteredSupplier:
     try:
-        return await suppliers.register(pool, registration, policy, cid)
-    except registry.IneligibleCountryError as exc:
+        return await services.register(pool, registration, policy, cid)
+    except UnmatchableCodesError as exc:
+        raise _unmatchable(exc) from exc
+    except IneligibleCountryError as exc:
         raise ApiError.one(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             ("body", "country"),
             str(exc),
             "ineligible_country",
         ) from exc
-    except registry.DuplicateSupplierError as exc:
+    except repository.DuplicateSupplierError as exc:
         raise _conflict(exc) from exc
 
 
 @router.get("/{supplier_id}", summary="The supplier's own profile")
 async def get_supplier(supplier_id: OwnSupplier, pool: Pool) -> SupplierView:
-    row = await registry.row(pool, supplier_id)
+    row = await repository.row(pool, supplier_id)
     assert row is not None
-    return registry.view(row)
+    return repository.view(row)
 
 
 @router.patch(
@@ -119,10 +79,12 @@ async def update_supplier(
     supplier_id: OwnSupplier, change: SupplierUpdate, pool: Pool, policy: Policy, cid: CorrelationId
 ) -> SupplierView:
     try:
-        row = await suppliers.update(pool, supplier_id, change, policy, cid)
-    except registry.DuplicateSupplierError as exc:
+        row = await services.update(pool, supplier_id, change, policy, cid)
+    except UnmatchableCodesError as exc:
+        raise _unmatchable(exc) from exc
+    except repository.DuplicateSupplierError as exc:
         raise _conflict(exc) from exc
-    return registry.view(row)
+    return repository.view(row)
 
 
 @router.delete(
@@ -133,5 +95,5 @@ async def update_supplier(
 async def deactivate_supplier(
     supplier_id: OwnSupplier, pool: Pool, policy: Policy, cid: CorrelationId
 ) -> Response:
-    await suppliers.deactivate(pool, supplier_id, policy, cid)
+    await services.deactivate(pool, supplier_id, policy, cid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

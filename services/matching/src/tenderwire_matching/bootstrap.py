@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenderwire_matching import api
-from tenderwire_matching.handlers import TenderHandlers
+from tenderwire_matching.handlers import INTERFACE, TENDERS, TenderHandlers
 from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
+from tenderwire_shared.broker import Broker
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_http
-from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
@@ -33,16 +33,24 @@ ANSWERS = {
 }
 
 
-def create_app(settings: MatchingSettings | None = None) -> FastAPI:
+def create_app(settings: MatchingSettings | None = None, broker: Broker | None = None) -> FastAPI:
+    """The matching app; tests may pass their own `broker`."""
     settings = settings or MatchingSettings()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
+    broker = broker or Broker(settings.kafka_bootstrap_servers, topic=settings.topic)
+    live = LiveIndex(settings.code_hierarchy_levels)
+    broker.subscribe(
+        TENDERS,
+        TenderHandlers(
+            live, matches_topic=settings.topic(topics.MATCHES), ldc_first=settings.ldc_first
+        ),
+        group=settings.consumer_group,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url)
         await migrate(pool, MIGRATIONS)
-        tenders_topic = settings.topic(topics.TENDERS)
-        live = LiveIndex(settings.code_hierarchy_levels)
         async with pool.acquire() as conn:
             await live.load(conn)
         # A million long-lived profiles would otherwise be walked by every full collection,
@@ -51,24 +59,15 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         gc.freeze()
         await ensure_topics(
             settings.kafka_bootstrap_servers,
-            [tenders_topic, settings.topic(topics.MATCHES), settings.topic(topics.SUPPLIERS)],
+            [*broker.topics, *(settings.topic(p.topic) for p in INTERFACE.publications)],
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
-        )
-        handler = TenderHandlers(
-            live, matches_topic=settings.topic(topics.MATCHES), ldc_first=settings.ldc_first
         )
         relay = OutboxRelay(pool, settings.kafka_bootstrap_servers, name=SERVICE)
         app.state.pool = pool
         try:
             await relay.start()
-            async with consuming(
-                settings.kafka_bootstrap_servers,
-                tenders_topic,
-                pool=pool,
-                group=settings.consumer_group,
-                handler=handler,
-            ) as app.state.tenders_consumer:
+            async with broker.running(pool):
                 yield
         finally:
             await relay.stop()
@@ -85,9 +84,7 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     app.state.settings = settings
     install_http(app, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
-    app.include_router(
-        health_router(lambda: app.state.pool, checks=lambda: [app.state.tenders_consumer.readiness])
-    )
+    app.include_router(health_router(lambda: app.state.pool, checks=broker.readiness_checks))
     app.include_router(metrics_router())
     install_offline_docs(app)
     document_answers(app, ANSWERS)

@@ -1,35 +1,62 @@
-"""Reactions to tender events. Each runs inside the inbox transaction of its event.
-
-- published: new matches (a tender imported already closed alerts no one);
-- amended: everyone alerted before hears about the amendment, even if its profile no longer
-  matches (it may be preparing a bid, and UNGM re-sends revised notices the same way), and
-  suppliers that match only now get a new-tender alert;
-- cancelled: everyone alerted before hears about it;
-- closed, awarded: remembered, no alerts.
-"""
+"""Matching's Kafka interface, declared once (bootstrap runs it, `make contracts` documents it),
+and its consumer: each tender event is parsed and handed to `services.match_tender`, inside
+the inbox transaction of its event."""
 
 from __future__ import annotations
 
 import structlog
 
-from tenderwire_matching import alerts
-from tenderwire_matching.alerts import Alert
-from tenderwire_matching.live_index import LiveIndex, matching_lock
-from tenderwire_matching.match_events import Cause
-from tenderwire_matching.rules import TenderFacts
-from tenderwire_matching.tenders import facts_of, remember
+from tenderwire_matching import services
+from tenderwire_matching.live_index import LiveIndex
+from tenderwire_shared import topics
+from tenderwire_shared.broker import KafkaInterface, Publication, Subscription
 from tenderwire_shared.db import Connection
-from tenderwire_shared.envelope import RawEnvelope
-from tenderwire_shared.events.matches import MatchKind
-from tenderwire_shared.events.tenders import (
-    EVENT_MODELS,
-    TENDER_PUBLISHED,
-    TenderAmended,
-    TenderCancelled,
-    TenderStatus,
-)
+from tenderwire_shared.envelope import Envelope, RawEnvelope
+from tenderwire_shared.events.matches import MatchCreated
+from tenderwire_shared.events.suppliers import SupplierChanged
+from tenderwire_shared.events.tenders import EVENT_MODELS, TenderEventData
 
 log = structlog.get_logger()
+
+TENDERS = Subscription(
+    topic=topics.TENDERS,
+    group="matching",
+    message=Envelope[TenderEventData],
+    description=(
+        "Every change of a tender. tender.published is matched against the registry;"
+        " tender.amended and tender.cancelled reach every supplier alerted before (and an"
+        " amendment, whoever matches only now); tender.closed and tender.awarded are"
+        " remembered and alert no one. A revision older than one already seen is skipped."
+    ),
+)
+
+INTERFACE = KafkaInterface(
+    title="Tenderwire matching",
+    description=(
+        "The registry of eligible suppliers, and the engine that matches tenders; both write"
+        " through a transactional outbox."
+    ),
+    subscriptions=(TENDERS,),
+    publications=(
+        Publication(
+            topic=topics.MATCHES,
+            message=Envelope[MatchCreated],
+            description=(
+                "One alert to one supplier about one tender revision: match.new, match.amended,"
+                " match.cancelled. Keyed by supplier id; a tender's alerts to suppliers in"
+                " least developed countries are queued first."
+            ),
+        ),
+        Publication(
+            topic=topics.SUPPLIERS,
+            message=Envelope[SupplierChanged],
+            description=(
+                "Every change of a supplier's profile: supplier.registered, supplier.updated,"
+                " supplier.deactivated. Keyed by supplier id; `version` goes up with each."
+            ),
+        ),
+    ),
+)
 
 
 class TenderHandlers:
@@ -44,61 +71,22 @@ class TenderHandlers:
             log.info("event_ignored", event_id=event.id, event_type=event.type)
             return
         data = model.model_validate(event.data)
-        tender = data.tender
-        await matching_lock(conn)
-        if not await remember(conn, tender):
-            log.info("tender_revision_stale", tender_id=tender.tender_id, revision=tender.revision)
+        sent = await services.match_tender(
+            conn,
+            self._live,
+            data,
+            correlation_id=event.correlationid,
+            causation_id=event.id,
+            topic=self._topic,
+            ldc_first=self._ldc_first,
+        )
+        if sent is None:
             return
-        await self._live.catch_up(conn)
-        cause = Cause(tender, event.correlationid, event.id)
-        if event.type == TENDER_PUBLISHED and tender.status is not TenderStatus.CLOSED:
-            sent = await self._new_matches(conn, cause, facts_of(tender), already=set())
-        elif isinstance(data, TenderAmended):
-            cause = Cause(tender, event.correlationid, event.id, data.changes, data.reason)
-            sent = await self._amended(conn, cause)
-        elif isinstance(data, TenderCancelled):
-            cause = Cause(tender, event.correlationid, event.id, reason=data.reason)
-            sent = await self._to_alerted(conn, cause, MatchKind.CANCELLED)
-        else:
-            sent = 0
         log.info(
             "tender_matched",
-            tender_id=tender.tender_id,
-            revision=tender.revision,
+            tender_id=data.tender.tender_id,
+            revision=data.tender.revision,
             event_type=event.type,
             alerts=sent,
             correlation_id=event.correlationid,
         )
-
-    async def _new_matches(
-        self, conn: Connection, cause: Cause, facts: TenderFacts, *, already: set[str]
-    ) -> int:
-        found = [
-            Alert(m.supplier_id, MatchKind.NEW, m.matched_codes)
-            for m in self._live.index.match(facts)
-            if m.supplier_id not in already
-        ]
-        return await alerts.send(conn, found, cause, topic=self._topic, ldc_first=self._ldc_first)
-
-    async def _amended(self, conn: Connection, cause: Cause) -> int:
-        facts = facts_of(cause.tender)
-        alerted = await alerts.alerted_suppliers(conn, cause.tender.tender_id)
-        matching_now = {m.supplier_id: m for m in self._live.index.match(facts)}
-        amendment_alerts = [
-            Alert(
-                supplier_id,
-                MatchKind.AMENDED,
-                matching_now[supplier_id].matched_codes if supplier_id in matching_now else (),
-                still_matches=supplier_id in matching_now,
-            )
-            for supplier_id in sorted(alerted)
-        ]
-        sent = await alerts.send(
-            conn, amendment_alerts, cause, topic=self._topic, ldc_first=self._ldc_first
-        )
-        return sent + await self._new_matches(conn, cause, facts, already=alerted)
-
-    async def _to_alerted(self, conn: Connection, cause: Cause, kind: MatchKind) -> int:
-        alerted = await alerts.alerted_suppliers(conn, cause.tender.tender_id)
-        found = [Alert(s, kind, still_matches=True) for s in sorted(alerted)]
-        return await alerts.send(conn, found, cause, topic=self._topic, ldc_first=self._ldc_first)

@@ -2,8 +2,8 @@
 
 Each replica keeps its own MatchIndex. Before matching, it replays the supplier changes it
 has not applied yet, so it never matches on a profile older than the database's. Every
-writer of the change log holds the matching lock (see `matching_lock`), so sequence numbers
-commit in order and replaying "everything after the last seen" misses nothing.
+writer of the change log holds the matching lock (`repository.matching_lock`), so sequence
+numbers commit in order and replaying "everything after the last seen" misses nothing.
 """
 
 from __future__ import annotations
@@ -12,22 +12,11 @@ import time
 
 import structlog
 
-from tenderwire_matching import registry
-from tenderwire_matching.index import MatchIndex
+from tenderwire_matching import repository
+from tenderwire_matching.domain.index import MatchIndex
 from tenderwire_shared.db import Connection
 
 log = structlog.get_logger()
-
-_MATCHING_LOCK = 0x7477_6D61
-
-
-async def matching_lock(conn: Connection) -> None:
-    """Serialise supplier changes with tender matching, for the rest of this transaction.
-
-    Without it a supplier registering while a tender is matched could miss it both ways:
-    the backfill not yet seeing the tender, the tender not yet seeing the supplier.
-    """
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _MATCHING_LOCK)
 
 
 class LiveIndex:
@@ -36,13 +25,15 @@ class LiveIndex:
         self.applied_seq = 0
 
     async def load(self, conn: Connection) -> None:
-        """Index every active supplier, from one consistent snapshot of the registry."""
+        """Index every active supplier, from one consistent snapshot of the registry (afresh:
+        an app started again loads into the same LiveIndex)."""
         started = time.perf_counter()
+        index = MatchIndex(self.index.levels)
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            seq = await conn.fetchval("SELECT COALESCE(max(seq), 0) FROM supplier_changes")
-            for r in await registry.all_active(conn):
-                self.index.upsert(registry.profile(r))
-        self.applied_seq = seq
+            seq = await repository.latest_change(conn)
+            for r in await repository.all_active(conn):
+                index.upsert(repository.profile(r))
+        self.index, self.applied_seq = index, seq
         log.info(
             "index_loaded",
             indexed=len(self.index),
@@ -52,16 +43,13 @@ class LiveIndex:
     async def catch_up(self, conn: Connection) -> int:
         """Apply the changes logged since the last call; returns how many suppliers changed."""
         started = time.perf_counter()
-        changes = await conn.fetch(
-            "SELECT seq, supplier_id FROM supplier_changes WHERE seq > $1 ORDER BY seq",
-            self.applied_seq,
-        )
+        changes = await repository.changes_since(conn, self.applied_seq)
         if not changes:
             return 0
         supplier_ids = list(dict.fromkeys(r["supplier_id"] for r in changes))
-        for r in await registry.rows(conn, supplier_ids):
+        for r in await repository.rows(conn, supplier_ids):
             if r["active"]:
-                self.index.upsert(registry.profile(r))
+                self.index.upsert(repository.profile(r))
             else:
                 self.index.remove(r["id"])
         self.applied_seq = changes[-1]["seq"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from tenderwire_matching.handlers import TENDERS
 from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings
 
@@ -14,7 +15,9 @@ class MatchingSettings(ServiceSettings):
     max_body_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Largest request body accepted (a profile is small)"
     )
-    consumer_group: str = "matching"
+    consumer_group: str = Field(
+        default=TENDERS.group, description="The consumer group matching reads tenders in"
+    )
     code_hierarchy_levels: int = Field(
         default=1,
         ge=0,

@@ -1,24 +1,44 @@
-"""HTTP entrypoints for agencies. Thin: authenticate, validate, call a use case, shape the reply."""
+"""HTTP entrypoints. Thin: authenticate, validate, call a use case, shape the reply.
+
+`router` is the notices API for agencies (and the public search); `ocds_router` imports OCDS
+release packages and exports notices as OCDS. `install_error_handlers` says how use-case
+errors read over HTTP, in the one error format, naming the field at fault.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, FastAPI, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from tenderwire_notices import idempotency, lifecycle, repository
-from tenderwire_notices.agencies import AGENCY_CODE
+from tenderwire_notices import repository, services
 from tenderwire_notices.dependencies import (
     CurrentAgency,
     IdempotencyKey,
     LifecycleContext,
     NoticeId,
-    Pool,
     Settings,
 )
-from tenderwire_notices.domain import NoticeNotFoundError
+from tenderwire_notices.domain import (
+    AGENCY_CODE,
+    IDEMPOTENCY_KEY,
+    DuplicateReferenceError,
+    IdempotencyKeyError,
+    IllegalTransitionError,
+    InvalidNoticeError,
+    NoticeNotFoundError,
+    request_fingerprint,
+)
+from tenderwire_notices.ocds import exporter
+from tenderwire_notices.ocds import services as ocds_services
+from tenderwire_notices.ocds.exporter import RevisionEntry
+from tenderwire_notices.ocds.package import MAX_RELEASES, PackageError, PackageTooLargeError
+from tenderwire_notices.ocds.package import releases_of as ocds_releases_of
+from tenderwire_notices.ocds.schemas import ImportReport
 from tenderwire_notices.schemas import (
     Amendment,
     AwardDecision,
@@ -27,13 +47,23 @@ from tenderwire_notices.schemas import (
     NoticeDraft,
     NoticePage,
     NoticeView,
+    decode_cursor,
+    encode_cursor,
 )
-from tenderwire_shared.api_errors import ApiError
+from tenderwire_shared.api_errors import ApiError, Loc
 from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.db import Connection
+from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot, TenderStatus
+from tenderwire_shared.http import unique_keys
 
 router = APIRouter(prefix="/v1/notices", tags=["notices"])
+ocds_router = APIRouter(prefix="/v1", tags=["ocds"])
+
+
+def _answered(answer: services.Answer) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
 UseCase = Callable[[Connection], Awaitable[TenderSnapshot]]
@@ -53,13 +83,11 @@ async def _idempotent(
         tender = await use_case(conn)
         return success, NoticeView.of(tender).model_dump(mode="json")
 
-    request_hash = idempotency.fingerprint(request.method, request.url.path, body)
-    try:
-        outcome = await idempotency.run(pool, agency, key, request_hash, operation)
-    except idempotency.IdempotencyKeyError as exc:
-        raise idempotency.as_api_error(exc) from exc
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
+    request_hash = request_fingerprint(request.method, request.url.path, body)
+    return _answered(await services.idempotent(pool, agency, key, request_hash, operation))
+
+
+# --- notices ----------------------------------------------------------------------------------
 
 
 @router.post(
@@ -74,10 +102,14 @@ async def publish(
     key: IdempotencyKey = None,
 ) -> Response:
     return await _idempotent(
-        request, pool, agency, key, draft.model_dump(mode="json"),
-        lambda conn: lifecycle.publish(conn, ctx, agency, draft),
+        request,
+        pool,
+        agency,
+        key,
+        draft.model_dump(mode="json"),
+        lambda conn: services.publish(conn, ctx, agency, draft),
         success=status.HTTP_201_CREATED,
-    )  # fmt: skip
+    )
 
 
 @router.post("/{notice_id}/amendments", response_model=NoticeView, summary="Amend a notice")
@@ -91,10 +123,14 @@ async def amend(
     key: IdempotencyKey = None,
 ) -> Response:
     return await _idempotent(
-        request, pool, agency, key, amendment.model_dump(mode="json", exclude_unset=True),
-        lambda conn: lifecycle.amend(conn, ctx, agency, notice_id, amendment),
+        request,
+        pool,
+        agency,
+        key,
+        amendment.model_dump(mode="json", exclude_unset=True),
+        lambda conn: services.amend(conn, ctx, agency, notice_id, amendment),
         success=status.HTTP_200_OK,
-    )  # fmt: skip
+    )
 
 
 @router.post("/{notice_id}/cancellation", response_model=NoticeView, summary="Cancel a notice")
@@ -108,10 +144,14 @@ async def cancel(
     key: IdempotencyKey = None,
 ) -> Response:
     return await _idempotent(
-        request, pool, agency, key, cancellation.model_dump(mode="json"),
-        lambda conn: lifecycle.cancel(conn, ctx, agency, notice_id, cancellation.reason),
+        request,
+        pool,
+        agency,
+        key,
+        cancellation.model_dump(mode="json"),
+        lambda conn: services.cancel(conn, ctx, agency, notice_id, cancellation.reason),
         success=status.HTTP_200_OK,
-    )  # fmt: skip
+    )
 
 
 @router.post("/{notice_id}/award", response_model=NoticeView, summary="Award a closed notice")
@@ -125,10 +165,14 @@ async def award(
     key: IdempotencyKey = None,
 ) -> Response:
     return await _idempotent(
-        request, pool, agency, key, decision.model_dump(mode="json"),
-        lambda conn: lifecycle.award(conn, ctx, agency, notice_id, decision),
+        request,
+        pool,
+        agency,
+        key,
+        decision.model_dump(mode="json"),
+        lambda conn: services.award(conn, ctx, agency, notice_id, decision),
         success=status.HTTP_200_OK,
-    )  # fmt: skip
+    )
 
 
 @router.get("/{notice_id}", summary="A notice with its revision history")
@@ -164,7 +208,7 @@ async def search(
     cursor: str | None = None,
 ) -> NoticePage:
     try:
-        after = repository.decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor) if cursor else None
     except ValueError as exc:
         raise ApiError.one(422, ("query", "cursor"), str(exc)) from exc
     try:
@@ -185,5 +229,179 @@ async def search(
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = repository.encode_cursor(last.published_at, last.tender_id)
+        next_cursor = encode_cursor(last.published_at, last.tender_id)
     return NoticePage(items=[NoticeView.of(t) for t in page], next_cursor=next_cursor)
+
+
+# --- OCDS -------------------------------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as infinity, which no amount or id can be
+        raise ValueError(f"the number {text[:50]} is too large")
+    return value
+
+
+def _not_a_package(message: str, *loc: str) -> ApiError:
+    return ApiError.one(422, ("body", *loc), message)
+
+
+async def _json_body(request: Request) -> object:
+    # The app's BodySizeLimit middleware has already refused bodies too large to hold.
+    body = await request.body()
+    if not body.strip():
+        raise _not_a_package("the body is empty; send a package")
+    try:
+        return json.loads(
+            body,
+            parse_constant=_refuse_constant,
+            parse_float=_finite,
+            object_pairs_hook=unique_keys,
+        )
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers malformed JSON and undecodable bytes; RecursionError, nesting
+        # deep enough to exhaust the parser.
+        message = str(exc)[:300] if isinstance(exc, ValueError) else "nested too deeply"
+        raise _not_a_package(f"the body is not JSON: {message}") from exc
+
+
+def _releases(package: object) -> list[Any]:
+    try:
+        return ocds_releases_of(package)
+    except PackageTooLargeError as exc:
+        raise ApiError.one(413, ("body", *exc.loc), str(exc), "too_large") from exc
+    except PackageError as exc:
+        raise _not_a_package(str(exc), *exc.loc) from exc
+
+
+@ocds_router.post(
+    "/ocds/release-packages",
+    response_model=ImportReport,
+    summary="Import an OCDS 1.1 release package",
+    description=(
+        "Each release becomes lifecycle steps of the notice its ocid names: `tender` publishes"
+        " (or amends), `tenderAmendment`/`tenderUpdate` amend, `tenderCancellation` cancels,"
+        " `award` awards; other tags are skipped. Releases are applied oldest first, each in"
+        " its own transaction; one that fails is reported and the rest still import. Sending"
+        f" the same package again changes nothing. At most {MAX_RELEASES} releases."
+    ),
+    responses={
+        status.HTTP_413_CONTENT_TOO_LARGE: {"description": "Too many releases or bytes"},
+        status.HTTP_422_UNPROCESSABLE_CONTENT: {"description": "Not a release package"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def import_release_package(
+    request: Request,
+    pool: Pool,
+    agency: CurrentAgency,
+    ctx: LifecycleContext,
+    key: IdempotencyKey = None,
+) -> Response:
+    package = await _json_body(request)
+    releases = _releases(package)  # checked before a connection is taken, as bodies are
+
+    async def operation(conn: Connection) -> tuple[int, dict[str, Any]]:
+        report = await ocds_services.import_releases(conn, ctx, agency, releases)
+        return status.HTTP_200_OK, report.model_dump(mode="json")
+
+    # Each release is imported once whatever happens; the key adds "same answer as the first
+    # time", which a client retrying after a timeout needs to learn what it did.
+    request_hash = request_fingerprint(request.method, request.url.path, package)
+    return _answered(await services.idempotent_in_steps(pool, agency, key, request_hash, operation))
+
+
+async def _history(pool: Pool, notice_id: str) -> list[RevisionEntry]:
+    history = await repository.revision_history(pool, notice_id)
+    if not history:
+        raise ApiError.one(404, ("path", "notice_id"), f"no notice {notice_id!r}", "not_found")
+    return history
+
+
+def _package_uri(settings: Settings, notice_id: str) -> str:
+    return f"{settings.public_base_url}/v1/notices/{notice_id}/ocds/release-package"
+
+
+@ocds_router.get(
+    "/notices/{notice_id}/ocds/release-package",
+    summary="A notice's history as an OCDS 1.1 release package, one release per revision",
+    response_class=JSONResponse,
+)
+async def release_package(notice_id: NoticeId, pool: Pool, settings: Settings) -> JSONResponse:
+    history = await _history(pool, notice_id)
+    package = exporter.release_package(
+        history,
+        publisher_name=settings.ocds_publisher_name,
+        uri=_package_uri(settings, notice_id),
+        buyer_name=await repository.agency_name(pool, history[-1].snapshot.agency),
+    )
+    return JSONResponse(package)
+
+
+@ocds_router.get(
+    "/notices/{notice_id}/ocds/record",
+    summary="A notice as an OCDS 1.1 record package: linked releases and the compiled release",
+    response_class=JSONResponse,
+)
+async def record(notice_id: NoticeId, pool: Pool, settings: Settings) -> JSONResponse:
+    history = await _history(pool, notice_id)
+    package = exporter.record_package(
+        history,
+        publisher_name=settings.ocds_publisher_name,
+        uri=f"{settings.public_base_url}/v1/notices/{notice_id}/ocds/record",
+        package_uri=_package_uri(settings, notice_id),
+        buyer_name=await repository.agency_name(pool, history[-1].snapshot.agency),
+    )
+    return JSONResponse(package)
+
+
+# --- use-case errors over HTTP ----------------------------------------------------------------
+
+# The routes name the notice in the path as `notice_id`.
+_NOTICE = ("path", "notice_id")
+
+
+def body_loc(field: str) -> Loc:
+    """["body", "awards", 0, "date"] for "awards.0.date"; ["body"] for the body as a whole."""
+    if field in ("", "body"):
+        return ("body",)
+    return ("body", *(int(part) if part.isdigit() else part for part in field.split(".")))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NoticeNotFoundError)
+    async def _not_found(request: Request, exc: NoticeNotFoundError) -> JSONResponse:
+        return ApiError.one(status.HTTP_404_NOT_FOUND, _NOTICE, str(exc), "not_found").response()
+
+    @app.exception_handler(IllegalTransitionError)
+    async def _illegal(request: Request, exc: IllegalTransitionError) -> JSONResponse:
+        # The notice's state is what forbids the step, so the notice is the field at fault.
+        return ApiError.one(status.HTTP_409_CONFLICT, _NOTICE, str(exc), "conflict").response()
+
+    @app.exception_handler(DuplicateReferenceError)
+    async def _duplicate(request: Request, exc: DuplicateReferenceError) -> JSONResponse:
+        return ApiError.one(
+            status.HTTP_409_CONFLICT, ("body", "reference"), str(exc), "conflict"
+        ).response()
+
+    @app.exception_handler(InvalidNoticeError)
+    async def _invalid(request: Request, exc: InvalidNoticeError) -> JSONResponse:
+        return ApiError.one(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, body_loc(exc.field or ""), exc.message
+        ).response()
+
+    @app.exception_handler(IdempotencyKeyError)
+    async def _bad_key(request: Request, exc: IdempotencyKeyError) -> JSONResponse:
+        return ApiError.one(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, ("header", IDEMPOTENCY_KEY), str(exc)
+        ).response()

@@ -7,17 +7,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tenderwire_notices import api, api_ocds
-from tenderwire_notices.closer import DeadlineCloser
-from tenderwire_notices.commands import CommandHandler
-from tenderwire_notices.errors import install_error_handlers
-from tenderwire_notices.lifecycle import Context
+from tenderwire_notices import api
+from tenderwire_notices.handlers import COMMANDS, CommandHandler
+from tenderwire_notices.services import Context
 from tenderwire_notices.settings import NoticesSettings
+from tenderwire_notices.workers import DeadlineCloser
 from tenderwire_shared import topics
+from tenderwire_shared.broker import Broker
 from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import create_pool, migrate
 from tenderwire_shared.http import health_router, install_http
-from tenderwire_shared.inbox import consuming
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
 from tenderwire_shared.metrics import metrics_router
@@ -41,7 +40,13 @@ ANSWERS = {
 }
 
 
-def create_app(settings: NoticesSettings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: NoticesSettings | None = None,
+    clock: Clock | None = None,
+    broker: Broker | None = None,
+) -> FastAPI:
+    """The notices app. `broker` lets a test bring its own; the app registers its consumer on
+    it either way."""
     settings = settings or NoticesSettings()
     clock = clock or SystemClock()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
@@ -54,14 +59,16 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
             correlation_id=correlation_id,
         )
 
+    broker = broker or Broker(settings.kafka_bootstrap_servers, topic=settings.topic)
+    broker.subscribe(COMMANDS, CommandHandler(context), group=settings.commands_consumer_group)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url)
         await migrate(pool, MIGRATIONS)
-        commands_topic = settings.topic(topics.NOTICE_COMMANDS)
         await ensure_topics(
             settings.kafka_bootstrap_servers,
-            [settings.topic(topics.TENDERS), commands_topic],
+            [settings.topic(topics.TENDERS), *broker.topics],
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
         )
@@ -71,13 +78,7 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
         try:
             await relay.start()
             await closer.start()
-            async with consuming(
-                settings.kafka_bootstrap_servers,
-                commands_topic,
-                pool=pool,
-                group=settings.commands_consumer_group,
-                handler=CommandHandler(context),
-            ) as app.state.commands_consumer:
+            async with broker.running(pool):
                 yield
         finally:
             await closer.stop()
@@ -99,14 +100,10 @@ def create_app(settings: NoticesSettings | None = None, clock: Clock | None = No
     app.state.settings = settings
     app.state.clock = clock
     install_http(app, max_body_bytes=settings.max_body_bytes)
-    install_error_handlers(app)
+    api.install_error_handlers(app)
     app.include_router(api.router)
-    app.include_router(api_ocds.router)
-    app.include_router(
-        health_router(
-            lambda: app.state.pool, checks=lambda: [app.state.commands_consumer.readiness]
-        )
-    )
+    app.include_router(api.ocds_router)
+    app.include_router(health_router(lambda: app.state.pool, checks=broker.readiness_checks))
     app.include_router(metrics_router())
     install_offline_docs(app)
     document_answers(app, ANSWERS)

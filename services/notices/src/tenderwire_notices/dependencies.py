@@ -1,26 +1,22 @@
-"""FastAPI dependencies shared by the notices routers."""
+"""FastAPI dependencies of the notices routes; the pool and the clock are every service's
+(`tenderwire_shared.dependencies`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from tenderwire_notices import agencies, repository
-from tenderwire_notices.lifecycle import Context
+from tenderwire_notices import services
+from tenderwire_notices.domain import IDEMPOTENCY_KEY, NOTICE_ID
+from tenderwire_notices.services import Context
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_shared import topics
 from tenderwire_shared.api_errors import ApiError
-from tenderwire_shared.clock import Clock
+from tenderwire_shared.dependencies import AppClock, Pool
 from tenderwire_shared.http import correlation_id
 from tenderwire_shared.openapi import bearer_scheme
-
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
 
 
 def get_settings(request: Request) -> NoticesSettings:
@@ -28,23 +24,17 @@ def get_settings(request: Request) -> NoticesSettings:
     return settings
 
 
-def get_clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 Settings = Annotated[NoticesSettings, Depends(get_settings)]
 CorrelationId = Annotated[str, Depends(correlation_id)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key",
+        alias=IDEMPOTENCY_KEY,
         description="Retry with the same key to get the first answer and no second effect",
     ),
 ]
 # Checked before it reaches SQL: a NUL byte in a path would otherwise make PostgreSQL fail.
-NoticeId = Annotated[str, Path(pattern=repository.NOTICE_ID, description="The notice's id")]
+NoticeId = Annotated[str, Path(pattern=NOTICE_ID, description="The notice's id")]
 
 
 agency_api_key = bearer_scheme(
@@ -61,7 +51,7 @@ async def current_agency(
     """The agency whose API key came in `Authorization: Bearer <key>`."""
     if credentials is None or not credentials.credentials.strip():
         raise _unauthorized("send the agency's API key as 'Authorization: Bearer <key>'")
-    agency = await agencies.agency_for_key(pool, credentials.credentials.strip())
+    agency = await services.agency_for_key(pool, credentials.credentials.strip())
     if agency is None:
         raise _unauthorized("unknown or revoked API key")
     return agency
@@ -76,11 +66,11 @@ def _unauthorized(message: str) -> ApiError:
 CurrentAgency = Annotated[str, Depends(current_agency)]
 
 
-def lifecycle_context(request: Request, settings: Settings, cid: CorrelationId) -> Context:
+def lifecycle_context(settings: Settings, clock: AppClock, cid: CorrelationId) -> Context:
     return Context(
         tenders_topic=settings.topic(topics.TENDERS),
         public_base_url=settings.public_base_url,
-        clock=get_clock(request),
+        clock=clock,
         correlation_id=cid,
     )
 

@@ -1,23 +1,31 @@
-"""SQL for notices. Every function takes a connection, so the caller owns the transaction."""
+"""All of the notices service's SQL: notices and their revisions, agencies and API keys,
+Idempotency-Key answers and the OCDS import ledger.
+
+Every function takes a connection (or the pool, for a single statement), so the caller owns the
+transaction.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
-import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeAlias
 
 import asyncpg
 
-from tenderwire_notices.domain import DuplicateReferenceError
+from tenderwire_notices.domain import AgencyError, DuplicateReferenceError, notice_url
+from tenderwire_notices.ocds.exporter import RevisionEntry
 from tenderwire_notices.schemas import Revision
 from tenderwire_shared.db import Connection
 from tenderwire_shared.events.tenders import FieldChange, TenderSnapshot
 
-NOTICE_ID = r"^[A-Za-z0-9-]{1,64}$"
-_NOTICE_ID = re.compile(NOTICE_ID)
+# One statement needs no transaction: the pool runs it on a connection of its own.
+Executor: TypeAlias = "Connection | asyncpg.Pool"
+
+# --- notices and their revisions --------------------------------------------------------------
 
 _COLUMNS = (
     "id, agency, reference, title, description, language, notice_type, unspsc_codes,"
@@ -27,14 +35,29 @@ _COLUMNS = (
 
 
 def _row_values(t: TenderSnapshot) -> tuple[Any, ...]:
+    """The columns of `_COLUMNS`, in its order."""
     dumped = t.model_dump(mode="json")
     return (
-        t.tender_id, t.agency, t.reference, t.title, t.description, t.language,
-        t.notice_type.value, list(t.unspsc_codes), list(t.beneficiary_countries), t.deadline,
-        t.deadline_utc_offset_minutes, t.status.value, t.revision, t.published_at,
-        json.dumps(dumped["documents"]), json.dumps(dumped["contacts"]), t.ocid,
-        t.cancellation_reason, json.dumps(dumped["award"]) if t.award else None,
-    )  # fmt: skip
+        t.tender_id,
+        t.agency,
+        t.reference,
+        t.title,
+        t.description,
+        t.language,
+        t.notice_type.value,
+        list(t.unspsc_codes),
+        list(t.beneficiary_countries),
+        t.deadline,
+        t.deadline_utc_offset_minutes,
+        t.status.value,
+        t.revision,
+        t.published_at,
+        json.dumps(dumped["documents"]),
+        json.dumps(dumped["contacts"]),
+        t.ocid,
+        t.cancellation_reason,
+        json.dumps(dumped["award"]) if t.award else None,
+    )
 
 
 def to_snapshot(row: asyncpg.Record, public_base_url: str) -> TenderSnapshot:
@@ -43,7 +66,7 @@ def to_snapshot(row: asyncpg.Record, public_base_url: str) -> TenderSnapshot:
     data["documents"] = json.loads(data["documents"])
     data["contacts"] = json.loads(data["contacts"])
     data["award"] = json.loads(data["award"]) if data["award"] else None
-    data["url"] = f"{public_base_url}/v1/notices/{data['tender_id']}"
+    data["url"] = notice_url(public_base_url, data["tender_id"])
     return TenderSnapshot.model_validate(data)
 
 
@@ -79,7 +102,7 @@ async def lock(conn: Connection, notice_id: str, agency: str) -> asyncpg.Record 
     )
 
 
-async def get(conn: Connection | asyncpg.Pool, notice_id: str) -> asyncpg.Record | None:
+async def get(conn: Executor, notice_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_COLUMNS} FROM notices WHERE id = $1", notice_id)  # noqa: S608
 
 
@@ -122,7 +145,7 @@ async def add_revision(
     )
 
 
-async def revisions(conn: Connection | asyncpg.Pool, notice_id: str) -> list[Revision]:
+async def revisions(conn: Executor, notice_id: str) -> list[Revision]:
     rows = await conn.fetch(
         "SELECT revision, event_type, reason, changes, occurred_at FROM notice_revisions"
         " WHERE notice_id = $1 ORDER BY revision",
@@ -140,15 +163,25 @@ async def revisions(conn: Connection | asyncpg.Pool, notice_id: str) -> list[Rev
     ]
 
 
-async def revision_snapshots(
-    conn: Connection | asyncpg.Pool, notice_id: str
-) -> list[asyncpg.Record]:
-    """Every revision with its full snapshot, oldest first (for OCDS export)."""
-    return await conn.fetch(
+async def revision_history(conn: Executor, notice_id: str) -> list[RevisionEntry]:
+    """Every revision with its full snapshot, oldest first (for OCDS export); [] for none."""
+    rows = await conn.fetch(
         "SELECT revision, event_type, reason, snapshot, occurred_at FROM notice_revisions"
         " WHERE notice_id = $1 ORDER BY revision",
         notice_id,
     )
+    return [
+        RevisionEntry(
+            revision=row["revision"],
+            event_type=row["event_type"],
+            reason=row["reason"],
+            snapshot=TenderSnapshot.model_validate_json(row["snapshot"])
+            if isinstance(row["snapshot"], str | bytes)
+            else TenderSnapshot.model_validate(row["snapshot"]),
+            occurred_at=row["occurred_at"],
+        )
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -162,31 +195,8 @@ class SearchFilter:
     deadline_to: datetime | None = None
 
 
-def encode_cursor(published_at: datetime, notice_id: str) -> str:
-    raw = json.dumps([published_at.isoformat(), notice_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Raises ValueError for anything that is not a cursor this service made."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        published_at, notice_id = json.loads(raw)
-        moment = datetime.fromisoformat(published_at)
-        # Both reach SQL: a hand-made cursor must not bring a NUL, a naive time or a year
-        # PostgreSQL's driver cannot convert.
-        moment.astimezone(UTC)
-        if moment.tzinfo is None or not _NOTICE_ID.match(notice_id):
-            raise ValueError("not a cursor this service made")
-    except Exception as exc:
-        raise ValueError(
-            "cursor is not valid; pass back the next_cursor of a previous page"
-        ) from exc
-    return moment, notice_id
-
-
 async def search(
-    conn: Connection | asyncpg.Pool,
+    conn: Executor,
     where: SearchFilter,
     *,
     limit: int,
@@ -223,3 +233,175 @@ async def search(
         f" ORDER BY published_at DESC, id DESC LIMIT {arg(limit)}"
     )
     return await conn.fetch(sql, *args)
+
+
+# --- agencies and their API keys --------------------------------------------------------------
+
+
+async def insert_agency(conn: Executor, code: str, name: str) -> None:
+    try:
+        await conn.execute("INSERT INTO agencies (code, name) VALUES ($1, $2)", code, name)
+    except asyncpg.UniqueViolationError as exc:
+        raise AgencyError(f"agency {code} already exists") from exc
+
+
+async def agency_exists(conn: Executor, agency: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM agencies WHERE code = $1", agency))
+
+
+async def agency_name(conn: Executor, agency: str) -> str | None:
+    name: str | None = await conn.fetchval("SELECT name FROM agencies WHERE code = $1", agency)
+    return name
+
+
+async def insert_api_key(
+    conn: Executor, key_id: str, agency: str, key_hash: str, label: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO api_keys (id, agency, key_hash, label) VALUES ($1, $2, $3, $4)",
+        key_id,
+        agency,
+        key_hash,
+        label,
+    )
+
+
+async def revoke_api_keys(conn: Executor, agency: str) -> int:
+    result = await conn.execute(
+        "UPDATE api_keys SET revoked_at = now() WHERE agency = $1 AND revoked_at IS NULL", agency
+    )
+    return int(result.split()[-1])
+
+
+async def agency_for_key_hash(conn: Executor, key_hash: str) -> str | None:
+    agency: str | None = await conn.fetchval(
+        "SELECT agency FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", key_hash
+    )
+    return agency
+
+
+# --- Idempotency-Key answers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    request_hash: str
+    status_code: int
+    body: dict[str, Any]
+
+
+def _lock_key(agency: str, key: str) -> str:
+    return f"{agency}\n{key}"
+
+
+async def lock_idempotency_key(conn: Connection, agency: str, key: str) -> None:
+    """Until the transaction ends: a request with the same key waits for this one."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _lock_key(agency, key)
+    )
+
+
+@asynccontextmanager
+async def idempotency_key_held(conn: Connection, agency: str, key: str) -> AsyncIterator[None]:
+    """The same lock as `lock_idempotency_key`, held on the session across many transactions
+    (so the two also queue on each other)."""
+    await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", _lock_key(agency, key))
+    try:
+        yield
+    finally:
+        # Released with the session too, and asyncpg unlocks all on returning a connection
+        # to the pool: a request cancelled here leaves no lock behind.
+        await conn.execute(
+            "SELECT pg_advisory_unlock(hashtextextended($1, 0))", _lock_key(agency, key)
+        )
+
+
+async def stored_answer(conn: Executor, agency: str, key: str) -> StoredAnswer | None:
+    stored = await conn.fetchrow(
+        "SELECT request_hash, status_code, response FROM idempotency_keys"
+        " WHERE agency = $1 AND key = $2",
+        agency,
+        key,
+    )
+    if stored is None:
+        return None
+    return StoredAnswer(
+        stored["request_hash"], stored["status_code"], json.loads(stored["response"])
+    )
+
+
+async def store_answer(
+    conn: Executor,
+    agency: str,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    body: dict[str, Any],
+) -> None:
+    await conn.execute(
+        "INSERT INTO idempotency_keys (agency, key, request_hash, status_code, response)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        agency,
+        key,
+        request_hash,
+        status_code,
+        json.dumps(body, default=str),
+    )
+
+
+# --- the OCDS import ledger -------------------------------------------------------------------
+# A release (agency, ocid, release id) is claimed in the transaction that applies it.
+
+
+@dataclass(frozen=True)
+class ReleaseKey:
+    agency: str
+    ocid: str
+    release_id: str
+
+
+async def claim_release(conn: Connection, release: ReleaseKey) -> bool:
+    """False when it is claimed already: imported before, or by an import running now (this
+    waits for that one's transaction to end)."""
+    claimed = await conn.fetchval(
+        "INSERT INTO ocds_imports (agency, ocid, release_id, outcome)"
+        " VALUES ($1, $2, $3, 'importing') ON CONFLICT DO NOTHING RETURNING true",
+        release.agency,
+        release.ocid,
+        release.release_id,
+    )
+    return bool(claimed)
+
+
+async def unclaim_release(conn: Connection, release: ReleaseKey) -> None:
+    await conn.execute(
+        "DELETE FROM ocds_imports WHERE agency = $1 AND ocid = $2 AND release_id = $3",
+        release.agency,
+        release.ocid,
+        release.release_id,
+    )
+
+
+async def record_release(
+    conn: Connection, release: ReleaseKey, outcome: str, notice_id: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE ocds_imports SET outcome = $4, notice_id = $5"
+        " WHERE agency = $1 AND ocid = $2 AND release_id = $3",
+        release.agency,
+        release.ocid,
+        release.release_id,
+        outcome,
+        notice_id,
+    )
+
+
+async def imported_release(conn: Connection, release: ReleaseKey) -> asyncpg.Record | None:
+    """notice_id, outcome and imported_at of a release claimed before."""
+    return await conn.fetchrow(
+        "SELECT notice_id, outcome, imported_at FROM ocds_imports"
+        " WHERE agency = $1 AND ocid = $2 AND release_id = $3",
+        release.agency,
+        release.ocid,
+        release.release_id,
+    )

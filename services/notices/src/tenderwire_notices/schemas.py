@@ -1,7 +1,10 @@
-"""What agencies send and receive over HTTP (and, with the same models, over Kafka)."""
+"""What agencies send and receive over HTTP and, with the same models, over Kafka: the notice
+bodies, the commands that carry them, the replies and the search page's cursor."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -25,8 +28,9 @@ from pydantic import (
     model_validator,
 )
 
-from tenderwire_notices.domain import MAX_DEADLINE_YEARS
+from tenderwire_notices.domain import MAX_DEADLINE_YEARS, NOTICE_ID_PATTERN
 from tenderwire_shared.countries import CountryCode
+from tenderwire_shared.envelope import Envelope
 from tenderwire_shared.events.tenders import (
     Award,
     Contact,
@@ -296,6 +300,23 @@ class Amendment(BaseModel):
             raise ValueError("an amendment must change at least one field besides the reason")
         return self
 
+    def proposed(self) -> dict[str, Any]:
+        """The fields it sets, besides the reason, in the model's order and valued as the
+        notice holds them (documents and contacts as the event models)."""
+        return {
+            name: _as_stored(getattr(self, name))
+            for name in type(self).model_fields
+            if name != "reason" and name in self.model_fields_set
+        }
+
+
+def _as_stored(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_as_stored(v) for v in value)
+    if isinstance(value, NoticeDocument | NoticeContact):
+        return value.as_event()
+    return value
+
 
 class Cancellation(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -403,3 +424,73 @@ class NoticeView(BaseModel):
 class NoticePage(BaseModel):
     items: list[NoticeView]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+def encode_cursor(published_at: datetime, notice_id: str) -> str:
+    raw = json.dumps([published_at.isoformat(), notice_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raises ValueError for anything that is not a cursor this service made."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        published_at, notice_id = json.loads(raw)
+        moment = datetime.fromisoformat(published_at)
+        # Both reach SQL: a hand-made cursor must not bring a NUL, a naive time or a year
+        # PostgreSQL's driver cannot convert.
+        moment.astimezone(UTC)
+        if moment.tzinfo is None or not NOTICE_ID_PATTERN.match(notice_id):
+            raise ValueError("not a cursor this service made")
+    except Exception as exc:
+        raise ValueError(
+            "cursor is not valid; pass back the next_cursor of a previous page"
+        ) from exc
+    return moment, notice_id
+
+
+# --- commands over Kafka ----------------------------------------------------------------------
+# Each message is an envelope whose `type` names the command and whose `data` holds the same
+# body the HTTP call takes, plus the agency.
+
+PUBLISH = "notice.publish"
+AMEND = "notice.amend"
+CANCEL = "notice.cancel"
+AWARD = "notice.award"
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str = Field(min_length=1, max_length=20)
+
+
+class PublishCommand(_Command):
+    notice: NoticeDraft
+
+
+class AmendCommand(_Command):
+    notice_id: str = Field(min_length=1, max_length=64)
+    amendment: Amendment
+
+
+class CancelCommand(_Command):
+    notice_id: str = Field(min_length=1, max_length=64)
+    cancellation: Cancellation
+
+
+class AwardCommand(_Command):
+    notice_id: str = Field(min_length=1, max_length=64)
+    award: AwardDecision
+
+
+Command = PublishCommand | AmendCommand | CancelCommand | AwardCommand
+
+COMMAND_MODELS: dict[str, type[Command]] = {
+    PUBLISH: PublishCommand,
+    AMEND: AmendCommand,
+    CANCEL: CancelCommand,
+    AWARD: AwardCommand,
+}
+
+CommandEnvelope = Envelope[Command]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from tenderwire_notices.handlers import COMMANDS
 from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings
 
@@ -12,7 +13,7 @@ class NoticesSettings(ServiceSettings):
 
     database_url: str = LOCAL_PORTS.database_url("notices")
     public_base_url: str = LOCAL_PORTS.url(LOCAL_PORTS.notices)
-    commands_consumer_group: str = "notices-commands"
+    commands_consumer_group: str = COMMANDS.group
     closer_interval_s: float = Field(
         default=5.0, gt=0, description="How often deadlines are checked"
     )

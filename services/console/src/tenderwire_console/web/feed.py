@@ -19,8 +19,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from prometheus_client import Gauge
 
-from tenderwire_console.event_feed import MAIN_TOPICS, FeedEvent, FeedFilter, follow
-from tenderwire_console.web.context import Settings, operators_only
+from tenderwire_console.dependencies import Settings, operators_only
+from tenderwire_console.read_models.event_feed import MAIN_TOPICS, FeedEvent, FeedFilter, follow
 from tenderwire_console.web.rendering import SECURITY_HEADERS, page, utc
 from tenderwire_shared.masking import mask_contacts
 

@@ -13,21 +13,22 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tenderwire_console.dead_letters import get_dead_letter, list_dead_letters, parse_ref
-from tenderwire_console.deliveries import (
+from tenderwire_console.dependencies import Databases, Settings, operators_only
+from tenderwire_console.read_models.delivery_failures import (
     Problem,
     failed_deliveries,
     failure_counts,
     requeue_groups,
 )
-from tenderwire_console.lag import PartitionLag, consumer_lag
-from tenderwire_console.suppliers import find_suppliers, supplier_page
-from tenderwire_console.trace import trace_tender
-from tenderwire_console.trace_evidence import DatabaseUnreachableError
-from tenderwire_console.web.context import Databases, Settings, operators_only
+from tenderwire_console.read_models.dlq import get_dead_letter, list_dead_letters, parse_ref
+from tenderwire_console.read_models.lag import consumer_lag, lag_by_group
+from tenderwire_console.read_models.supplier_page import supplier_page
+from tenderwire_console.read_models.supplier_search import find_suppliers
+from tenderwire_console.read_models.tender_search import find_tenders
+from tenderwire_console.read_models.trace import trace_tender
+from tenderwire_console.read_models.trace_evidence import DatabaseUnreachableError
+from tenderwire_console.read_models.why import explain
 from tenderwire_console.web.rendering import page, path_part
-from tenderwire_console.web.tender_search import find_tenders
-from tenderwire_console.why import explain
 
 T = TypeVar("T")
 
@@ -74,24 +75,6 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 async def unavailable(request: Request, exc: Exception) -> Response:
     log.warning("console_read_failed", path=request.url.path, error=repr(exc))
     return page(request, "unavailable.html", status_code=503, error=f"{type(exc).__name__}: {exc}")
-
-
-@dataclass(frozen=True)
-class GroupLag:
-    group: str
-    partitions: int
-    lag: int
-    behind: int  # partitions with lag
-
-
-def lag_by_group(rows: list[PartitionLag]) -> list[GroupLag]:
-    groups: dict[str, list[PartitionLag]] = {}
-    for row in rows:
-        groups.setdefault(row.group, []).append(row)
-    return [
-        GroupLag(group, len(parts), sum(p.lag for p in parts), sum(1 for p in parts if p.lag > 0))
-        for group, parts in sorted(groups.items())
-    ]
 
 
 @router.get("/")
@@ -230,8 +213,9 @@ async def dead_letter(request: Request, settings: Settings, ref: str) -> HTMLRes
     try:
         parse_ref(ref)
     except ValueError as exc:
-        return page(request, "dead_letter.html", status_code=404, ref=ref, letter=None,
-                    error=str(exc))  # fmt: skip
+        return page(
+            request, "dead_letter.html", status_code=404, ref=ref, letter=None, error=str(exc)
+        )
     letter = await attempt(get_dead_letter(settings.kafka_bootstrap_servers, ref), "dead letter")
     status = 503 if letter.error is not None else 200 if letter.value is not None else 404
     return page(

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from tenderwire_console.web.context import Databases
+from tenderwire_console.dependencies import Databases
 
 router = APIRouter(tags=["health"])
 

@@ -16,20 +16,10 @@ from typing import Any, NamedTuple
 
 import pycountry
 
+from tenderwire_notices.domain import AMENDABLE, what_changed
 from tenderwire_notices.ocds import standard, vocabulary
 from tenderwire_shared.events.tenders import TENDER_CANCELLED, Award, Contact, TenderSnapshot
 
-# Fields an amendment can change, named in the exported amendment's description.
-_AMENDABLE = (
-    "title",
-    "description",
-    "notice_type",
-    "unspsc_codes",
-    "beneficiary_countries",
-    "deadline",
-    "documents",
-    "contacts",
-)
 _OMIT_WHEN_MERGED = ("id", "date", "tag")
 
 
@@ -152,7 +142,9 @@ def _documents(entry: RevisionEntry) -> list[dict[str, Any]]:
 
 
 def _changed_fields(before: TenderSnapshot, after: TenderSnapshot) -> list[str]:
-    return [f for f in _AMENDABLE if getattr(before, f) != getattr(after, f)]
+    """The fields an amendment changed, named in the exported amendment's description."""
+    proposed = {field: getattr(after, field) for field in AMENDABLE}
+    return [change.field for change in what_changed(before, proposed)]
 
 
 def _tender(

@@ -1,0 +1,175 @@
+"""`tw why SUPPLIER TENDER`: why a supplier heard about a tender, or why it did not.
+
+Reads matching's and notify's databases (TW_MATCHING_DATABASE_URL, TW_NOTIFY_DATABASE_URL)
+and names the rule that passed or failed, then what happened to each alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import asyncpg
+
+from tenderwire_matching import repository
+from tenderwire_matching.domain.eligibility import classify
+from tenderwire_matching.domain.matching import code_distance, facts_of, filter_verdicts
+from tenderwire_shared.events.tenders import TenderSnapshot
+
+
+class Verdict(IntEnum):
+    """Also the command's exit code."""
+
+    ALERTED = 0
+    NOT_FOUND = 1
+    NOT_DELIVERED = 3
+    NOT_MATCHED = 4
+
+
+@dataclass
+class Check:
+    rule: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class Explanation:
+    verdict: Verdict
+    summary: str
+    checks: list[Check] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict.name.lower()
+        return data
+
+
+def code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> Check:
+    distances = [
+        (s, t, d)
+        for s in codes
+        for t in tender.unspsc_codes
+        if (d := code_distance(s, t)) is not None
+    ]
+    close = [f"{s}~{t} ({d} level{'s' if d != 1 else ''})" for s, t, d in distances if d <= levels]
+    if close:
+        return Check("unspsc_code", True, f"within {levels} level(s): {', '.join(close)}")
+    nearest = min(distances, key=lambda x: x[2], default=None)
+    detail = (
+        f"supplier codes {list(codes)} vs tender codes {list(tender.unspsc_codes)}: "
+        + (
+            f"nearest {nearest[0]}~{nearest[1]} is {nearest[2]} levels apart"
+            if nearest
+            else "not on the same branch of the hierarchy"
+        )
+        + f"; the limit is {levels}"
+    )
+    return Check("unspsc_code", False, detail)
+
+
+def eligibility_check(country: str) -> Check:
+    classification = classify(country)
+    if classification.eligible:
+        return Check("eligible_country", True, f"{country} is {classification.group.value}")
+    # Eligibility gates registration, not matching: a supplier admitted before its country was
+    # reclassified (or with the refusal turned off) is still matched. Say so rather than
+    # name a rule that did not decide anything.
+    return Check(
+        "eligible_country",
+        True,
+        f"{country} is {classification.group.value} now; eligibility is checked at"
+        " registration only, so matching still alerts this supplier",
+    )
+
+
+async def explain(
+    matching_dsn: str, notify_dsn: str, supplier_id: str, tender_id: str, *, levels: int
+) -> Explanation:
+    matching = await asyncpg.connect(matching_dsn)
+    try:
+        supplier = await repository.row(matching, supplier_id)
+        stored = await matching.fetchrow(
+            "SELECT snapshot FROM tenders WHERE tender_id = $1", tender_id
+        )
+        alerts = await matching.fetch(
+            "SELECT kind, revision, still_matches, codes, created_at FROM matches"
+            " WHERE supplier_id = $1 AND tender_id = $2 ORDER BY created_at",
+            supplier_id,
+            tender_id,
+        )
+    finally:
+        await matching.close()
+    if supplier is None:
+        return Explanation(Verdict.NOT_FOUND, f"no supplier {supplier_id!r} in the registry")
+    if stored is None:
+        return Explanation(
+            Verdict.NOT_FOUND,
+            f"matching has not seen tender {tender_id!r}: not published, or not consumed yet",
+        )
+    tender = TenderSnapshot.model_validate_json(stored["snapshot"])
+    if not alerts:
+        # Not matched: notify has nothing on it, so its database is not asked.
+        return judge(supplier, tender, alerts, [], levels=levels)
+    notify = await asyncpg.connect(notify_dsn)
+    try:
+        rows = await notify.fetch(
+            "SELECT kind, revision, channel, state, attempts, last_error, sent_at FROM deliveries"
+            " WHERE supplier_id = $1 AND tender_id = $2 ORDER BY created_at",
+            supplier_id,
+            tender_id,
+        )
+    finally:
+        await notify.close()
+    return judge(supplier, tender, alerts, rows, levels=levels)
+
+
+def judge(
+    supplier: asyncpg.Record,
+    tender: TenderSnapshot,
+    alerts: Sequence[asyncpg.Record],
+    deliveries: Sequence[asyncpg.Record],
+    *,
+    levels: int,
+) -> Explanation:
+    """The answer from the rows read: the supplier's registry row, the tender matching holds,
+    the alerts matching decided and notify's deliveries of them. No I/O."""
+    profile = repository.profile(supplier)
+    facts = facts_of(tender)
+    checks = [
+        Check("active", supplier["active"], "active" if supplier["active"] else "deactivated"),
+        eligibility_check(supplier["country"]),
+        code_check(profile.codes, tender, levels),
+        *(Check(v.rule, v.passed, v.detail) for v in filter_verdicts(profile, facts)),
+    ]
+    explanation = Explanation(
+        Verdict.NOT_MATCHED,
+        "",
+        checks,
+        alerts=[{k: str(v) for k, v in dict(a).items()} for a in alerts],
+    )
+    if not alerts:
+        failed = [c.rule for c in checks if not c.passed]
+        why = (
+            f"failed {', '.join(failed)}"
+            if failed
+            else "matches now, but did not when the alerts went out"
+        )
+        if tender.status.value in ("closed", "awarded") and not failed:
+            why = f"the tender was already {tender.status.value}: closed tenders alert no one"
+        explanation.summary = f"not alerted: {why}"
+        return explanation
+    explanation.deliveries = [{k: str(v) for k, v in dict(r).items()} for r in deliveries]
+    reached = [r for r in deliveries if r["state"] in ("sent", "delivered")]
+    if reached:
+        explanation.verdict = Verdict.ALERTED
+        explanation.summary = f"alerted: {len(reached)} of {len(deliveries)} deliveries sent"
+    else:
+        states = ", ".join(f"{r['channel']} {r['state']}" for r in deliveries) or "none queued yet"
+        explanation.verdict = Verdict.NOT_DELIVERED
+        explanation.summary = f"matched ({len(alerts)} alert(s)) but not delivered: {states}"
+    return explanation

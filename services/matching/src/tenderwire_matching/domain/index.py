@@ -1,0 +1,94 @@
+"""An in-memory index from UNSPSC code to suppliers, kept current as suppliers change.
+
+A tender is matched by looking up its few codes (and their neighbours within the configured
+number of levels) instead of checking every supplier: the cost grows with the size of the
+answer, not of the registry. Posting lists are roaring bitmaps of dense internal ids, which
+keeps a million suppliers in tens of megabytes and makes unions cheap.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pyroaring import BitMap
+
+from tenderwire_matching.domain.matching import (
+    IndexedMatch,
+    SupplierProfile,
+    TenderFacts,
+    filters_pass,
+    matched_codes,
+)
+from tenderwire_shared.unspsc import ancestors
+
+
+class MatchIndex:
+    def __init__(self, levels: int) -> None:
+        self.levels = levels
+        self._internal: dict[str, int] = {}
+        self._profiles: list[SupplierProfile | None] = []
+        self._free: list[int] = []
+        # _at[code]: suppliers holding exactly that code.
+        self._at: defaultdict[str, BitMap] = defaultdict(BitMap)
+        # _under[code]: suppliers holding a code at most `levels` below it.
+        self._under: defaultdict[str, BitMap] = defaultdict(BitMap)
+
+    def __len__(self) -> int:
+        return len(self._internal)
+
+    def upsert(self, profile: SupplierProfile) -> None:
+        self.remove(profile.supplier_id)
+        internal = self._free.pop() if self._free else len(self._profiles)
+        if internal == len(self._profiles):
+            self._profiles.append(profile)
+        else:
+            self._profiles[internal] = profile
+        self._internal[profile.supplier_id] = internal
+        for code in profile.codes:
+            self._at[code].add(internal)
+            for parent in ancestors(code)[: self.levels]:
+                self._under[parent].add(internal)
+
+    def remove(self, supplier_id: str) -> None:
+        internal = self._internal.pop(supplier_id, None)
+        if internal is None:
+            return
+        profile = self._profiles[internal]
+        assert profile is not None
+        for code in profile.codes:
+            self._at[code].discard(internal)
+            for parent in ancestors(code)[: self.levels]:
+                self._under[parent].discard(internal)
+        self._profiles[internal] = None
+        self._free.append(internal)
+
+    def candidates(self, codes: tuple[str, ...]) -> BitMap:
+        """Suppliers with a code within `levels` of any of `codes`, before filters."""
+        postings = []
+        for code in codes:
+            postings.append(self._at.get(code, _EMPTY))
+            postings.extend(
+                self._at.get(parent, _EMPTY) for parent in ancestors(code)[: self.levels]
+            )
+            if self.levels:
+                postings.append(self._under.get(code, _EMPTY))
+        return BitMap.union(*postings) if postings else BitMap()
+
+    def match(self, tender: TenderFacts) -> list[IndexedMatch]:
+        found = []
+        for internal in self.candidates(tender.codes):
+            profile = self._profiles[internal]
+            assert profile is not None
+            if not filters_pass(profile, tender):
+                continue
+            found.append(
+                IndexedMatch(
+                    supplier_id=profile.supplier_id,
+                    matched_codes=matched_codes(profile, tender, self.levels),
+                    least_developed=profile.least_developed,
+                )
+            )
+        return found
+
+
+_EMPTY = BitMap()
