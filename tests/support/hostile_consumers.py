@@ -184,7 +184,7 @@ def consumers_of(platform: Platform, agency: str) -> list[ConsumerUnderTest]:
         ConsumerUnderTest(
             "notify supplier events",
             f"{prefix}{topics.SUPPLIERS}",
-            f"{notify_group}-suppliers",
+            platform.notify_settings().suppliers_consumer_group,
             "notify",
             platform.notify.url,
             good_supplier_event,

@@ -10,13 +10,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tenderwire_matching.handlers import INTERFACE as MATCHING
 from tenderwire_notices.handlers import INTERFACE as NOTICES
+from tenderwire_notify.handlers import INTERFACE as NOTIFY
 from tenderwire_shared.contracts import all_event_json_schemas
 from tenderwire_stack.paths import REPO_ROOT
 
 CONTRACTS_DIR = REPO_ROOT / "docs" / "contracts"
 
-ASYNCAPI: dict[str, Callable[[], dict[str, Any]]] = {"notices": NOTICES.asyncapi}
+ASYNCAPI: dict[str, Callable[[], dict[str, Any]]] = {
+    "notices": NOTICES.asyncapi,
+    "matching": MATCHING.asyncapi,
+    "notify": NOTIFY.asyncapi,
+}
 
 
 def render(document: dict[str, Any]) -> str:

@@ -40,10 +40,10 @@ from tenderwire_notify.domain import ChannelName, DeliveryState, Outcome, Result
 from tenderwire_notify.repository import WAKE_CHANNEL
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import Clock
+from tenderwire_shared.consumer import TRANSIENT_ERRORS
 from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.events.matches import MatchCreated
-from tenderwire_shared.inbox import TRANSIENT_ERRORS
 from tenderwire_shared.metrics import NOTIFICATIONS
 from tenderwire_shared.periodic import Periodic
 

@@ -1,7 +1,7 @@
 """`tw dlq`: list, show and replay dead letters.
 
 A dead letter is the original record, byte for byte, on `<topic>.<group>.dlt`, with why it
-failed in dlt_* headers (tenderwire_shared.inbox.DeadLetters). Replaying puts it back on its
+failed in dlt_* headers (tenderwire_shared.dead_letters.DeadLetters). Replaying puts it back on its
 original topic. That is safe to repeat: a dead-lettered event never reached the consumer's
 inbox, and the inbox drops a second replay by its envelope id.
 
