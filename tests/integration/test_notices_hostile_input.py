@@ -15,13 +15,11 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaProducer
 
 from tenderwire_shared import topics
-from tenderwire_shared.envelope import Envelope
 from tests.support.eventually import eventually
 from tests.support.kafka_reader import read_until
-from tests.support.notices_api import Agency, closed, in_days
+from tests.support.notices_api import Agency, closed, command, in_days, publish_raw
 from tests.support.platform import Platform
 from tests.support.walkthrough import a_notice, unique
 
@@ -51,22 +49,6 @@ async def test_a_deadline_already_past_is_refused_for_a_new_notice(agency: Agenc
     response = await agency.publish(a_notice(deadline=in_days(-1)))
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "deadline"]
-
-
-async def publish_raw(platform: Platform, value: bytes, key: bytes = b"k") -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            f"{platform.topic_prefix}{topics.NOTICE_COMMANDS}", value, key=key
-        )
-    finally:
-        await producer.stop()
-
-
-def command(type_: str, data: dict[str, Any]) -> bytes:
-    envelope = Envelope[dict[str, Any]](type=type_, source="agency-erp", subject="s", data=data)
-    return envelope.model_dump_json().encode()
 
 
 async def test_commands_on_the_inbound_topic_act_like_the_api_and_bad_ones_are_dead_lettered(

@@ -25,11 +25,10 @@ from tenderwire_console.read_models.lag import consumer_lag
 from tenderwire_shared import topics
 from tenderwire_shared.dead_letters import DeadLetters, Record
 from tenderwire_shared.envelope import Envelope, new_event_id
-from tests.integration.test_notices_hostile_input import command, publish_raw
 from tests.support.eventually import eventually
 from tests.support.kafka_reader import read_until
 from tests.support.matching_helpers import matched_ids, publish, register, seen_by_matching
-from tests.support.notices_api import Agency, in_days
+from tests.support.notices_api import Agency, command, in_days, publish_raw
 from tests.support.platform import Platform
 from tests.support.tw_cli import CLI_DEADLINE_S, run_tw
 from tests.support.walkthrough import a_notice, unique

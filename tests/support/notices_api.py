@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from tenderwire_shared import topics
+from tenderwire_shared.envelope import Envelope
 from tests.support.eventually import eventually
 from tests.support.kafka_reader import Seen, read_until
 from tests.support.platform import Platform
@@ -99,3 +101,19 @@ async def closed(agency: Agency, platform: Platform) -> dict[str, Any]:
         )
     finally:
         platform.clock.advance(timedelta(days=-2))
+
+
+async def publish_raw(platform: Platform, value: bytes, key: bytes = b"k") -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            f"{platform.topic_prefix}{topics.NOTICE_COMMANDS}", value, key=key
+        )
+    finally:
+        await producer.stop()
+
+
+def command(type_: str, data: dict[str, Any]) -> bytes:
+    envelope = Envelope[dict[str, Any]](type=type_, source="agency-erp", subject="s", data=data)
+    return envelope.model_dump_json().encode()
