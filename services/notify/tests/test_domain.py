@@ -26,6 +26,7 @@ from tenderwire_notify.domain import (
     DeliveryState,
     RequeueFilterError,
     RetryPolicy,
+    SmtpVerdict,
     channels_for,
     check_requeue_filters,
     content_key,
@@ -39,6 +40,7 @@ from tenderwire_notify.domain import (
     sms_state_for,
     sms_status_applies,
     sms_status_error,
+    smtp_verdict,
 )
 from tenderwire_shared.events.matches import (
     Delivery,
@@ -822,3 +824,27 @@ def test_a_later_revision_on_its_way_or_arrived_holds_a_requeue_back() -> None:
     assert out_of_order(1, 3, "sent") == (
         "r3 is already sent: sending r1 now would deliver revisions out of order"
     )
+
+
+# --- SMTP replies -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "at_recipient", "verdict"),
+    [
+        (550, True, SmtpVerdict.HARD_BOUNCE),
+        (551, True, SmtpVerdict.HARD_BOUNCE),
+        (553, True, SmtpVerdict.HARD_BOUNCE),
+        (552, False, SmtpVerdict.PERMANENT),
+        (554, False, SmtpVerdict.PERMANENT),
+        (421, True, SmtpVerdict.RELAY_DOWN),
+        (421, False, SmtpVerdict.RELAY_DOWN),
+        (450, True, SmtpVerdict.TRANSIENT),
+        (451, False, SmtpVerdict.TRANSIENT),
+        (452, True, SmtpVerdict.TRANSIENT),
+    ],
+)
+def test_a_5xx_for_the_mailbox_is_a_hard_bounce_and_only_421_blames_the_relay(
+    code: int, at_recipient: bool, verdict: SmtpVerdict
+) -> None:
+    assert smtp_verdict(code, at_recipient=at_recipient) is verdict

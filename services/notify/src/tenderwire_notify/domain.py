@@ -245,6 +245,36 @@ def content_key(match: MatchCreated, *, language: str, timezone: str) -> str:
     return hashlib.blake2b(words.encode(), digest_size=16).hexdigest()
 
 
+# --- SMTP replies --------------------------------------------------------------------------
+
+# The relay is closing the session (RFC 5321 4.2.3): about the relay, whichever command it ends.
+SERVICE_CLOSING = 421
+
+
+class SmtpVerdict(StrEnum):
+    """What one SMTP reply to one message means for it."""
+
+    HARD_BOUNCE = "hard_bounce"  # never again to this address: the address is suppressed
+    PERMANENT = "permanent"  # this message fails for good; the address may take others
+    TRANSIENT = "transient"  # this message waits its own backoff
+    RELAY_DOWN = "relay_down"  # the relay's failure: the circuit breaker's, not the message's
+
+
+def smtp_verdict(code: int, *, at_recipient: bool) -> SmtpVerdict:
+    """A reply `code`, to RCPT TO (`at_recipient`) or to MAIL FROM or DATA.
+
+    A 5xx to RCPT TO (550 mailbox unavailable, 551, 553...) refuses the mailbox itself: a hard
+    bounce, and the address gets nothing more. A 5xx at MAIL FROM or DATA refuses this message
+    (its size, its content), not the mailbox. 421 is the relay saying it is unwell. Any other
+    4xx (greylisting, a full mailbox, a content filter's soft reject) is for now only.
+    """
+    if 500 <= code < 600:
+        return SmtpVerdict.HARD_BOUNCE if at_recipient else SmtpVerdict.PERMANENT
+    if code == SERVICE_CLOSING:
+        return SmtpVerdict.RELAY_DOWN
+    return SmtpVerdict.TRANSIENT
+
+
 # --- Retries -------------------------------------------------------------------------------
 
 

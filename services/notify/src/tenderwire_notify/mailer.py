@@ -16,13 +16,24 @@ from tenderwire_notify.channels import (
     RelayUnavailableError,
     TransientSendError,
 )
-from tenderwire_notify.domain import BreakerState, ChannelName, CircuitBreaker
+from tenderwire_notify.domain import (
+    BreakerState,
+    ChannelName,
+    CircuitBreaker,
+    SmtpVerdict,
+    smtp_verdict,
+)
 from tenderwire_notify.email_messages import EmailComposer
 from tenderwire_notify.settings import NotifySettings, SmtpSecurity
 from tenderwire_shared.clock import Clock
 
-# The relay is closing the session (RFC 5321 4.2.3): about the relay, whichever command it ends.
-_SERVICE_CLOSING = 421
+
+def _failure(verdict: SmtpVerdict, reason: str) -> Exception:
+    if verdict is SmtpVerdict.RELAY_DOWN:
+        return RelayUnavailableError(reason)
+    if verdict is SmtpVerdict.TRANSIENT:
+        return TransientSendError(reason)
+    return PermanentSendError(reason, hard_bounce=verdict is SmtpVerdict.HARD_BOUNCE)
 
 
 class _StaleConnectionError(Exception):
@@ -81,23 +92,14 @@ class Mailer:
                 # One recipient per message, so its refusal is the message's fate.
                 refusal = exc.recipients[0]
                 reason = f"SMTP {refusal.code} {refusal.message}"
-                if 500 <= refusal.code < 600:
-                    raise PermanentSendError(reason, hard_bounce=True) from exc
-                if refusal.code == _SERVICE_CLOSING:
-                    raise RelayUnavailableError(reason) from exc
-                raise TransientSendError(reason) from exc
+                raise _failure(smtp_verdict(refusal.code, at_recipient=True), reason) from exc
             except aiosmtplib.SMTPHeloError as exc:
                 raise RelayUnavailableError(f"SMTP {exc.code} {exc.message}") from exc
             except aiosmtplib.SMTPResponseException as exc:
                 reason = f"SMTP {exc.code} {exc.message}"
-                if 500 <= exc.code < 600:
-                    raise PermanentSendError(reason) from exc
-                # 421 is the relay saying it is unwell; any other 4xx at MAIL FROM or DATA
-                # (greylisting, a content filter's soft reject) refuses this one message, for
-                # now: it waits its own backoff and must not pause the whole channel.
-                if exc.code == _SERVICE_CLOSING:
-                    raise RelayUnavailableError(reason) from exc
-                raise TransientSendError(reason) from exc
+                # A 4xx here refuses this one message for now: it waits its own backoff and
+                # must not pause the whole channel.
+                raise _failure(smtp_verdict(exc.code, at_recipient=False), reason) from exc
             except aiosmtplib.SMTPNotSupported as exc:
                 # Only SMTPUTF8 is asked for; a relay without it never takes this address.
                 raise PermanentSendError(str(exc)) from exc
@@ -138,7 +140,7 @@ class Mailer:
         except aiosmtplib.SMTPSenderRefused as exc:
             client.close()
             # An idle-timeout 421 is read as the answer to MAIL, the first command.
-            if exc.code == _SERVICE_CLOSING:
+            if smtp_verdict(exc.code, at_recipient=False) is SmtpVerdict.RELAY_DOWN:
                 raise _StaleConnectionError from exc
             raise
         except BaseException:
