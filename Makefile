@@ -9,7 +9,8 @@ TW := $(UV) run --frozen tw
 CHROMIUM := /usr/bin/chromium
 
 # Everything that needs no server, over two processes (pytest-xdist): seconds, for every edit.
-UNIT := -m "not integration" -n 2
+# tests/integration holds only server tests; not even importing it saves each worker seconds.
+UNIT := -m "not integration" -n 2 --ignore=tests/integration
 
 .PHONY: run stop status test test-unit lint format bench contracts setup browser clean
 
@@ -27,7 +28,7 @@ test: setup browser ## set up and run the whole suite (starts and stops its own 
 	$(UV) run --frozen pytest
 
 test-unit: setup ## the fast tier: domain rules, fakes, in-process HTTP; no Kafka or PostgreSQL
-	$(UV) run --frozen pytest $(UNIT)
+	TW_TEST_TIER=unit $(UV) run --frozen pytest $(UNIT)
 
 lint: setup ## ruff (lint + format) and mypy --strict
 	$(UV) run --frozen ruff check .

@@ -16,6 +16,9 @@ from tenderwire_stack.smsgateway import SmsGateway
 from tests.support.eventually import eventually
 from tests.support.infrastructure import free_port
 
+# Real SMTP and HTTP servers on loopback: `make test`, not the fast tier.
+pytestmark = pytest.mark.integration
+
 
 def a_message(to: str) -> EmailMessage:
     message = EmailMessage()

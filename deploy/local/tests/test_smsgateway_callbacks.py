@@ -19,6 +19,9 @@ from tenderwire_stack.smsgateway import SmsGateway, SmsRecord
 from tests.support.eventually import eventually
 from tests.support.infrastructure import free_port
 
+# Real SMTP and HTTP servers on loopback: `make test`, not the fast tier.
+pytestmark = pytest.mark.integration
+
 
 @dataclass
 class Receiver:

@@ -16,6 +16,7 @@ from tenderwire_matching.domain.matching import (
     matched_codes,
     naive_scan,
 )
+from tests.support.examples import examples
 
 # A small corner of the hierarchy, so random codes often share segments, families and classes.
 SEGMENTS = ["42", "43"]
@@ -68,7 +69,7 @@ def registries(draw: st.DrawFn) -> list[SupplierProfile]:
     return [draw(profiles(f"s{i}")) for i in range(count)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(registries(), tenders(), st.integers(min_value=0, max_value=3))
 def test_the_index_and_the_naive_scan_agree(
     suppliers: list[SupplierProfile], tender: TenderFacts, levels: int
@@ -82,7 +83,7 @@ def test_the_index_and_the_naive_scan_agree(
     assert found == naive_scan(suppliers, tender, levels)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from(["upsert", "remove"]), st.integers(0, 6), st.data()),
@@ -140,7 +141,7 @@ def _tender(code: str) -> TenderFacts:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(profiles("s"), tenders())
 def test_the_quick_filter_check_and_the_explained_one_agree(
     profile: SupplierProfile, tender: TenderFacts
@@ -148,7 +149,7 @@ def test_the_quick_filter_check_and_the_explained_one_agree(
     assert filters_pass(profile, tender) == all(v.passed for v in filter_verdicts(profile, tender))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(profiles("s"), tenders(), st.integers(min_value=0, max_value=3))
 def test_matched_codes_are_exactly_those_within_the_levels(
     profile: SupplierProfile, tender: TenderFacts, levels: int

@@ -21,6 +21,7 @@ from tenderwire_shared.events.tenders import (
     TenderStatus,
 )
 from tenderwire_shared.outbox import OutboxRow, headers_column
+from tests.support.examples import examples
 
 # Quotes, backslashes, control characters, accents and emoji: everything JSON must escape or not.
 awkward_text = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40)
@@ -153,7 +154,7 @@ def test_a_value_that_is_a_stand_in_takes_the_slow_path_and_stays_exact() -> Non
     assert_same(row, expected)
 
 
-@settings(max_examples=150, deadline=timedelta(seconds=2))
+@settings(max_examples=examples(150), deadline=timedelta(seconds=2))
 @given(
     title=awkward_text,
     description=awkward_text,

@@ -43,6 +43,7 @@ from tenderwire_shared.events.tenders import (
     TenderSnapshot,
     TenderStatus,
 )
+from tests.support.examples import examples
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -262,7 +263,7 @@ def test_what_changed_says_before_and_after_in_json_in_the_order_proposed() -> N
     )
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(title=st.text(min_size=1, max_size=50))
 def test_a_new_title_is_one_change_and_only_a_different_one_is(title: str) -> None:
     notice = a_notice()

@@ -50,6 +50,7 @@ from tenderwire_shared.events.matches import (
     Recipient,
 )
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
+from tests.support.examples import examples
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 SUPPLIER = Recipient(
@@ -280,7 +281,7 @@ def as_compared(folded: MatchCreated | None) -> object:
     return folded.model_copy(update={"changes": tuple(sorted(folded.changes, key=str))})
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(revisions())
 def test_folding_revision_by_revision_gives_what_folding_them_all_at_once_gives(
     sequence: list[MatchCreated],
@@ -434,7 +435,7 @@ def test_a_huge_attempt_count_is_capped_not_overflowed() -> None:
     assert delay(10_000, rng=NoJitter()) == timedelta(seconds=300)
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(
     attempts=st.integers(min_value=0, max_value=200), seed=st.integers(min_value=0, max_value=2**32)
 )
@@ -458,7 +459,7 @@ def test_jitter_spreads_retries_of_the_same_attempt() -> None:
     assert min(delays) < timedelta(seconds=8) < max(delays)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(
     attempts=st.integers(min_value=1, max_value=40),
     elapsed_ms=st.integers(min_value=0, max_value=4 * 3600 * 1000 - 1),
@@ -592,7 +593,7 @@ def test_a_failed_probe_reopens_with_twice_the_cooldown_up_to_the_cap() -> None:
     assert pauses == [2, 4, 5, 5, 5]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from(["allows", "failed", "succeeded"]), st.integers(0, 3000)),
@@ -722,7 +723,7 @@ def test_after_a_relay_failure_the_row_waits_about_the_base_delay_whatever_its_a
     assert retry_at == NOW + POLICY.base_delay
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(st.integers(0, 4 * 3600 * 1000), st.integers(0, 2**32))
 def test_a_relay_retry_stays_within_jitter_and_never_beyond_the_horizon(
     elapsed_ms: int, seed: int

@@ -31,6 +31,9 @@ from tenderwire_shared.settings import Environment
 from tenderwire_stack.mailcatcher import MailCatcher
 from tests.support.infrastructure import free_port
 
+# Real SMTP and HTTP servers on loopback: `make test`, not the fast tier.
+pytestmark = pytest.mark.integration
+
 
 def settings_for(port: int, **overrides: object) -> NotifySettings:
     return NotifySettings(

@@ -33,6 +33,7 @@ from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
 from tenderwire_shared.settings import Environment
+from tests.support.examples import examples
 
 SETTINGS = NotifySettings(environment=Environment.TEST)
 SENT_AT = datetime(2026, 12, 1, 9, 30, 15, tzinfo=UTC)
@@ -265,7 +266,7 @@ def test_subjects_are_encoded_and_folded_as_the_stdlib_does(title: str) -> None:
         assert_reads_as(new, old_bytes(render(match, language="fr", timezone_name="UTC")))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     name=st.text(st.characters(exclude_categories=["Cs"]), max_size=300),
     language=st.sampled_from(["en", "fr", "es"]),
@@ -399,7 +400,7 @@ CHUNK_TEXT = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     chunks=st.lists(
         CHUNK_TEXT.map(lambda t: t.replace("\r", "").replace("\n", "\r\n").encode()),

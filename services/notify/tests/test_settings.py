@@ -35,6 +35,7 @@ def test_without_an_environment_notify_will_not_build_on_the_default_secret(
     assert "TW_ENVIRONMENT" in message
 
 
+@pytest.mark.integration  # starts uvicorn in a process of its own
 def test_uvicorn_exits_with_the_reason_instead_of_serving(
     production_env: pytest.MonkeyPatch,
 ) -> None:

@@ -22,6 +22,7 @@ from tenderwire_notify.sms_text import (
     to_gsm7,
 )
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
+from tests.support.examples import examples
 
 TENDER_ID = "0190a7b6-1234-7abc-8def-0123456789ab"
 LINK = f"https://tenderwire.example.org/v1/notices/{TENDER_ID}"
@@ -262,7 +263,7 @@ LINKS = [
 ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     title=st.text(max_size=400),
     language=st.sampled_from([*LANGUAGES, "de"]),
@@ -293,7 +294,7 @@ def test_any_title_and_time_zone_fit_two_parts_with_deadline_and_link_whole(
     assert f"{minute}. {link}" in text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     title=st.text(
         alphabet=st.characters(categories=("Lu", "Ll", "Lo"), max_codepoint=0xFFFF),
