@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import asyncpg
 import pytest
-from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiokafka.structs import TopicPartition
 from pydantic import BaseModel
 
 from tenderwire_shared.consumer import (
@@ -24,8 +24,9 @@ from tenderwire_shared.consumer import (
 )
 from tenderwire_shared.dead_letters import DeadLetters, Record
 from tenderwire_shared.envelope import Envelope, RawEnvelope
+from tests.support.kafka_records import PARTITION
+from tests.support.kafka_records import consumer_record as kafka_record
 
-PARTITION = TopicPartition("tenders.v1", 0)
 MAX_ATTEMPTS = 3
 
 
@@ -107,22 +108,6 @@ def event(event_type: str, event_id: str, **data: Any) -> bytes:
         id=event_id, type=event_type, source="tests", subject="s", data=data
     )
     return envelope.model_dump_json().encode()
-
-
-def kafka_record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        PARTITION.topic,
-        PARTITION.partition,
-        offset,
-        0,
-        0,
-        b"k",
-        value,
-        None,
-        1,
-        len(value),
-        [],
-    )
 
 
 def consumer(

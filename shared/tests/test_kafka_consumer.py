@@ -13,24 +13,10 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from tenderwire_shared.consumer import BatchConsumer, EachOnItsOwn
 from tenderwire_shared.dead_letters import DeadLetters, Record
+from tests.support.kafka_records import PARTITION
+from tests.support.kafka_records import consumer_record as record
 
-PARTITION = TopicPartition("tenders.v1", 0)
-
-
-def record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        PARTITION.topic,
-        PARTITION.partition,
-        offset,
-        0,
-        0,
-        b"k",
-        value,
-        None,
-        1,
-        len(value),
-        [("content-type", b"application/json")],
-    )
+JSON = [("content-type", b"application/json")]
 
 
 class FakeKafka:
@@ -107,7 +93,7 @@ async def test_a_dead_letter_refused_holds_the_offset_and_readiness_says_so_unti
     kafka, dead_letters = FakeKafka(), RefusingDeadLetters(refusals=2)
     consumer = consumer_over(kafka, dead_letters)
 
-    await consumer.handle({PARTITION: [record(7, b"\xff not json")]})
+    await consumer.handle({PARTITION: [record(7, b"\xff not json", headers=JSON)]})
 
     assert dead_letters.seen_readiness[0] is None
     for said in dead_letters.seen_readiness[1:]:
@@ -153,7 +139,7 @@ class RedeliveringKafka(FakeKafka):
             await asyncio.sleep(0)
             return {}
         offset, self.position = self.position, self.position + 1
-        return {PARTITION: [record(offset, b"\xff not json")]} if offset == 7 else {}
+        return {PARTITION: [record(offset, b"\xff not json", headers=JSON)]} if offset == 7 else {}
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks.append(offset)
