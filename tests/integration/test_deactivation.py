@@ -22,9 +22,14 @@ async def test_waiting_alerts_of_a_deactivated_supplier_are_dropped(
     assert platform.matching is not None
     code, key = await platform.new_agency()
     supplier = await register(
-        http, platform, unspsc_codes=["57101500"], email=f"{unique('leaver')}@example.org",
-        timezone="UTC", delivery="daily_digest", digest_hour=12,
-    )  # fmt: skip
+        http,
+        platform,
+        unspsc_codes=["57101500"],
+        email=f"{unique('leaver')}@example.org",
+        timezone="UTC",
+        delivery="daily_digest",
+        digest_hour=12,
+    )
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
     # 01:00 UTC: the digest hour (12:00) is eleven hours away, whatever the real time.
     platform.clock.jump_to(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 1, tzinfo=UTC))
