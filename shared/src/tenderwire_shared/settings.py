@@ -77,6 +77,11 @@ class ServiceSettings(BaseSettings):
         validation_alias=_shared("environment"),
         description="local, test or production; only local and test accept development secrets",
     )
+    migrate_on_start: bool = Field(
+        default=True,
+        validation_alias=_shared("migrate_on_start"),
+        description="Migrate the database at start-up; false: only check `tw migrate` did",
+    )
     log_level: str = Field(default="INFO", validation_alias=_shared("log_level"))
     log_json: bool = Field(default=True, validation_alias=_shared("log_json"))
     operator_token: SecretStr | None = Field(

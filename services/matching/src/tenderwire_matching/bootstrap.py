@@ -14,7 +14,7 @@ from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.broker import Broker
-from tenderwire_shared.db import create_pool, migrate
+from tenderwire_shared.db import create_pool, prepare_database
 from tenderwire_shared.http import health_router, install_http
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
@@ -50,7 +50,7 @@ def create_app(settings: MatchingSettings | None = None, broker: Broker | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url)
-        await migrate(pool, MIGRATIONS)
+        await prepare_database(pool, MIGRATIONS, migrate_on_start=settings.migrate_on_start)
         async with pool.acquire() as conn:
             await live.load(conn)
         # A million long-lived profiles would otherwise be walked by every full collection,

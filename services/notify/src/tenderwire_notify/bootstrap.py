@@ -15,7 +15,7 @@ from tenderwire_notify.sms import SmsChannel
 from tenderwire_notify.workers import DeliveryWorker, DigestScheduler
 from tenderwire_shared.broker import Broker
 from tenderwire_shared.clock import Clock, SystemClock
-from tenderwire_shared.db import create_pool, migrate
+from tenderwire_shared.db import create_pool, prepare_database
 from tenderwire_shared.http import health_router, install_http
 from tenderwire_shared.kafka_admin import ensure_topics
 from tenderwire_shared.logging import ServiceLogContext, configure_logging
@@ -60,7 +60,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
-        await migrate(pool, MIGRATIONS)
+        await prepare_database(pool, MIGRATIONS, migrate_on_start=settings.migrate_on_start)
         await ensure_topics(
             settings.kafka_bootstrap_servers,
             broker.topics,

@@ -7,6 +7,7 @@
 | `tw contracts` | contracts.py | writes docs/contracts/ |
 | `tw agencies add, issue-key, revoke-keys` | agencies.py | writes notices' database |
 | `tw deliveries requeue` | deliveries.py | writes notify's database |
+| `tw migrate` | migrate.py | writes every service's schema (a prestart step) |
 | `tw why` | why.py | tenderwire_console.read_models.why |
 | `tw trace` | trace.py | tenderwire_console.read_models.trace |
 | `tw lag` | lag.py | tenderwire_console.read_models.lag |
@@ -28,6 +29,7 @@ from tenderwire_stack.cli import (
     dlq,
     events,
     lag,
+    migrate,
     sink,
     stack,
     trace,
@@ -45,6 +47,7 @@ app.command("lag")(lag.lag)
 app.command("why")(why.why)
 app.command("trace")(trace.trace)
 app.command("contracts")(contracts.contracts)
+app.command("migrate")(migrate.migrate_command)
 
 
 @app.callback()
