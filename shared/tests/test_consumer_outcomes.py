@@ -7,8 +7,7 @@ The same promises over real Kafka and PostgreSQL: tests/integration/test_batch_c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import asyncpg
@@ -24,54 +23,11 @@ from tenderwire_shared.consumer import (
 )
 from tenderwire_shared.dead_letters import DeadLetters, Record
 from tenderwire_shared.envelope import Envelope, RawEnvelope
+from tests.support.fake_inbox import FakeInbox
 from tests.support.kafka_records import PARTITION
 from tests.support.kafka_records import consumer_record as kafka_record
 
 MAX_ATTEMPTS = 3
-
-
-class FakeTransaction:
-    def __init__(self, conn: FakeConnection) -> None:
-        self._conn = conn
-
-    async def __aenter__(self) -> None:
-        self._conn.staged = set()
-
-    async def __aexit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self._conn.inbox.committed |= self._conn.staged
-            self._conn.inbox.effects.extend(self._conn.effects)
-        self._conn.staged, self._conn.effects = set(), []
-
-
-class FakeConnection:
-    """Runs the inbox insert against a set; a rolled-back transaction leaves no row."""
-
-    def __init__(self, inbox: FakeInbox) -> None:
-        self.inbox = inbox
-        self.staged: set[str] = set()
-        self.effects: list[str] = []
-
-    def transaction(self) -> FakeTransaction:
-        return FakeTransaction(self)
-
-    async def fetch(self, sql: str, group: str, ids: list[str], *_: object) -> list[dict[str, str]]:
-        assert "INSERT INTO inbox" in sql
-        fresh = [i for i in ids if i not in self.inbox.committed and i not in self.staged]
-        self.staged |= set(fresh)
-        return [{"event_id": i} for i in fresh]
-
-
-class FakeInbox:
-    """What a pool's database holds: committed inbox rows and the effects that came with them."""
-
-    def __init__(self) -> None:
-        self.committed: set[str] = set()
-        self.effects: list[str] = []
-
-    @asynccontextmanager
-    async def acquire(self) -> AsyncIterator[FakeConnection]:
-        yield FakeConnection(self)
 
 
 class FakeDeadLetters:

@@ -13,6 +13,8 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from tenderwire_shared.consumer import BatchConsumer, EachOnItsOwn
 from tenderwire_shared.dead_letters import DeadLetters, Record
+from tenderwire_shared.envelope import Envelope
+from tests.support.fake_inbox import FakeInbox
 from tests.support.kafka_records import PARTITION
 from tests.support.kafka_records import consumer_record as record
 
@@ -165,3 +167,99 @@ async def test_a_batch_that_fails_after_it_was_read_is_read_again_not_skipped() 
     # At least once: the copy is written again rather than the record skipped.
     assert [r.offset for r in dead_letters.published] == [7, 7]
     assert kafka.committed == [{PARTITION: 8}]
+
+
+class OneBatchKafka:
+    """Hands out one batch of three records, then nothing; the partition holds five."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    async def getmany(self, **_: Any) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        self.polls += 1
+        if self.polls == 1:
+            return {PARTITION: [record(offset, event_bytes(offset)) for offset in (2, 3, 4)]}
+        await asyncio.sleep(0.001)
+        return {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return {PARTITION}
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return 7
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        raise AssertionError("nothing fails here")
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        pass
+
+
+def event_bytes(offset: int) -> bytes:
+    envelope = Envelope[dict[str, Any]](
+        id=f"e-{offset}", type="t", source="tests", subject="s", data={}
+    )
+    return envelope.model_dump_json().encode()
+
+
+async def test_a_consumer_stuck_with_records_waiting_fails_readiness_until_it_moves_again() -> None:
+    release = asyncio.Event()
+
+    async def hangs(conn: Any, envelope: Any) -> None:
+        await release.wait()
+
+    kafka = OneBatchKafka()
+    consumer = BatchConsumer(
+        cast(Any, kafka),
+        pool=cast(asyncpg.Pool, FakeInbox()),
+        group="g",
+        handler=EachOnItsOwn(hangs),
+        dead_letters=cast(DeadLetters, RefusingDeadLetters(0)),
+        one_at_a_time=True,
+        stall_after_s=0.05,
+    )
+    consumer.start()
+    try:
+        await asyncio.sleep(0.01)
+        assert consumer.readiness() is None, "not stuck yet: the batch has only just begun"
+        await asyncio.sleep(0.1)
+        problem = consumer.readiness()
+        assert problem is not None
+        assert "5 record(s) waiting on tenders.v1/0" in problem
+        assert "no batch finished" in problem
+
+        release.set()
+        for _ in range(100):
+            if consumer.batches:
+                break
+            await asyncio.sleep(0.01)
+        assert consumer.readiness() is None, "a batch has just finished"
+        # Offsets 5 and 6 are on the partition, yet every poll comes back empty: stuck again.
+        await asyncio.sleep(0.1)
+        problem = consumer.readiness()
+        assert problem is not None
+        assert "2 record(s) waiting on tenders.v1/0" in problem
+    finally:
+        await consumer.stop(grace_s=1)
+
+
+async def test_an_idle_consumer_with_nothing_waiting_stays_ready_however_long() -> None:
+    class Idle(OneBatchKafka):
+        async def getmany(self, **_: Any) -> dict[TopicPartition, Any]:
+            await asyncio.sleep(0.001)
+            return {}
+
+    consumer = BatchConsumer(
+        cast(Any, Idle()),
+        pool=cast(asyncpg.Pool, FakeInbox()),
+        group="g",
+        handler=EachOnItsOwn(never_called),
+        dead_letters=cast(DeadLetters, RefusingDeadLetters(0)),
+        stall_after_s=0.01,
+    )
+    consumer.start()
+    try:
+        await asyncio.sleep(0.05)
+        assert consumer.readiness() is None
+    finally:
+        await consumer.stop(grace_s=1)

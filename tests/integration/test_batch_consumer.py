@@ -90,10 +90,15 @@ class Scene:
         await eventually(self.lag, until=lambda lag: lag == (0, total))
 
     def consuming(
-        self, handler: Ledger, pool: asyncpg.Pool | None = None
+        self, handler: Ledger, pool: asyncpg.Pool | None = None, *, stall_after_s: float = 120.0
     ) -> contextlib.AbstractAsyncContextManager[BatchConsumer]:
         return consuming_batches(
-            self.kafka, self.topic, pool=pool or self.pool, group=self.group, handler=handler
+            self.kafka,
+            self.topic,
+            pool=pool or self.pool,
+            group=self.group,
+            handler=handler,
+            stall_after_s=stall_after_s,
         )
 
     async def dead_letters(self, count: int) -> list[Seen]:
@@ -321,3 +326,24 @@ async def test_a_rebalance_in_the_middle_of_a_batch_loses_nothing_and_applies_no
             gate.set()
             await scene.caught_up(len(records))
     assert await scene.applied() == {id_of(v): 1 for v in records}
+
+
+async def test_a_consumer_stuck_in_a_batch_with_records_waiting_is_not_ready(scene: Scene) -> None:
+    stuck = Ledger(gate=asyncio.Event())
+    async with scene.consuming(stuck, stall_after_s=1.0) as consumer:
+        await scene.publish(*(event(n) for n in range(6)), key=b"one-partition")
+        await asyncio.wait_for(stuck.entered.wait(), timeout=60)
+        assert consumer.readiness() is None
+
+        async def readiness() -> str | None:
+            return consumer.readiness()
+
+        problem = await eventually(readiness, until=lambda p: p is not None)
+        assert problem is not None
+        assert f"consumer {scene.group}: " in problem
+        assert "no batch finished" in problem
+
+        assert stuck.gate is not None
+        stuck.gate.set()
+        await scene.caught_up(6)
+        assert consumer.readiness() is None

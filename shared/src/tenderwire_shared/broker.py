@@ -144,12 +144,21 @@ class _Registered:
 class Broker:
     """The consumers one service runs, built in its composition root.
 
-    `topic` maps a declared topic name to the deployed one (the settings' topic prefix).
+    `topic` maps a declared topic name to the deployed one (the settings' topic prefix);
+    `stall_after_s` is how long a consumer with records waiting may finish no batch before
+    its readiness check fails.
     """
 
-    def __init__(self, bootstrap_servers: str, *, topic: Callable[[str], str] = str) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        topic: Callable[[str], str] = str,
+        stall_after_s: float = 120.0,
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self._topic = topic
+        self._stall_after_s = stall_after_s
         self._registered: list[_Registered] = []
         self.consumers: dict[str, BatchConsumer] = {}
 
@@ -185,6 +194,7 @@ class Broker:
                         pool=pool,
                         group=registered.group,
                         handler=batch_handler,
+                        stall_after_s=self._stall_after_s,
                         **_limits(registered),
                     )
                 else:
@@ -195,6 +205,7 @@ class Broker:
                         pool=pool,
                         group=registered.group,
                         handler=handler,
+                        stall_after_s=self._stall_after_s,
                         **_limits(registered),
                     )
                 self.consumers[registered.subscription.topic] = await stack.enter_async_context(

@@ -212,6 +212,7 @@ class BatchConsumer:
         max_attempts: int = 5,
         base_delay: float = 0.2,
         max_delay: float = 10.0,
+        stall_after_s: float = 120.0,
     ) -> None:
         self._consumer = consumer
         self._pool = pool
@@ -241,6 +242,11 @@ class BatchConsumer:
         # What /ready reports: a dead letter that cannot be written, a poll that keeps failing.
         self.dead_letters_failing: _Failing | None = None
         self.polls_failing: _Failing | None = None
+        # For spotting a stuck consumer: the next offset to apply per partition, and when a
+        # batch last finished (or a poll found nothing to do).
+        self._stall_after_s = stall_after_s
+        self._next_offsets: dict[TopicPartition, int] = {}
+        self.last_progress_at = utc_now()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"batch-consumer-{self.group}")
@@ -269,7 +275,32 @@ class BatchConsumer:
             )
         if self._task is not None and self._task.done() and not self._stopping.is_set():
             return f"consumer {self.group} has stopped"
-        return None
+        return self._stalled()
+
+    def _stalled(self) -> str | None:
+        """Records wait on a partition this consumer holds, and no batch has finished for
+        `stall_after_s`: it is stuck (a hung handler, or polls that come back empty although
+        the partition has more, as aiokafka's can after a broker restart)."""
+        idle_s = (utc_now() - self.last_progress_at).total_seconds()
+        if idle_s < self._stall_after_s:
+            return None
+        waiting = self._waiting()
+        if not waiting:
+            return None
+        return (
+            f"consumer {self.group}: {sum(waiting.values())} record(s) waiting on"
+            f" {', '.join(sorted(waiting))} and no batch finished for {idle_s:.0f} s"
+        )
+
+    def _waiting(self) -> dict[str, int]:
+        """Records beyond what this consumer applied, per partition it holds and has read."""
+        assigned = self._consumer.assignment()
+        waiting = {}
+        for tp, next_offset in self._next_offsets.items():
+            highwater = self._consumer.highwater(tp) if tp in assigned else None
+            if highwater is not None and highwater > next_offset:
+                waiting[f"{tp.topic}/{tp.partition}"] = highwater - next_offset
+        return waiting
 
     async def _run(self) -> None:
         attempt = 0
@@ -282,6 +313,10 @@ class BatchConsumer:
                 self.last_poll_at = utc_now()
                 if batch:
                     await self.handle(batch)
+                elif not self._waiting():
+                    # Caught up: nothing to do is progress. An empty poll while records wait
+                    # is not.
+                    self.last_progress_at = self.last_poll_at
                 attempt, self.polls_failing = 0, None
             except _StopRequestedError:
                 return
@@ -303,6 +338,9 @@ class BatchConsumer:
     async def handle(self, batch: Batch) -> None:
         """Apply one poll's records and commit their offsets; retries until it can."""
         started = time.perf_counter()
+        for tp, records in batch.items():
+            if records:
+                self._next_offsets[tp] = records[0].offset
         parsed: list[_Parsed] = []
         for records in batch.values():
             for raw in records:
@@ -312,9 +350,11 @@ class BatchConsumer:
         if parsed:
             await self._apply(parsed, started)
         HANDLER_SECONDS.labels(self.group).observe(time.perf_counter() - started)
-        await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items() if records})
+        done = {tp: records[-1].offset + 1 for tp, records in batch.items() if records}
+        await self._commit(done)
+        self._next_offsets.update(done)
         self.batches += 1
-        self.last_batch_at = utc_now()
+        self.last_batch_at = self.last_progress_at = utc_now()
 
     async def handle_one(self, record: Record) -> Outcome:
         """One record in its own transaction, offsets untouched: what a poll does to each."""
@@ -546,6 +586,7 @@ async def consuming(
     handler: Handler,
     max_records: int = 100,
     max_wait_ms: int = 50,
+    stall_after_s: float = 120.0,
 ) -> AsyncIterator[BatchConsumer]:
     """Feed `topic` to `handler` through the inbox, each record in its own transaction."""
     async with _running(
@@ -557,6 +598,7 @@ async def consuming(
         one_at_a_time=True,
         max_records=max_records,
         max_wait_ms=max_wait_ms,
+        stall_after_s=stall_after_s,
     ) as consumer:
         yield consumer
 
@@ -571,6 +613,7 @@ async def consuming_batches(
     handler: BatchHandler[Any],
     max_records: int = 500,
     max_wait_ms: int = 50,
+    stall_after_s: float = 120.0,
 ) -> AsyncIterator[BatchConsumer]:
     """Feed `topic` to `handler` a poll at a time through the inbox, for the block."""
     async with _running(
@@ -582,6 +625,7 @@ async def consuming_batches(
         one_at_a_time=False,
         max_records=max_records,
         max_wait_ms=max_wait_ms,
+        stall_after_s=stall_after_s,
     ) as consumer:
         yield consumer
 
@@ -597,6 +641,7 @@ async def _running(
     one_at_a_time: bool,
     max_records: int,
     max_wait_ms: int,
+    stall_after_s: float,
 ) -> AsyncIterator[BatchConsumer]:
     dead_letters = DeadLetters(bootstrap_servers)
     kafka = AIOKafkaConsumer(
@@ -620,6 +665,7 @@ async def _running(
                 one_at_a_time=one_at_a_time,
                 max_records=max_records,
                 max_wait_ms=max_wait_ms,
+                stall_after_s=stall_after_s,
             )
             consumer.start()
             try:

@@ -82,6 +82,12 @@ class ServiceSettings(BaseSettings):
         validation_alias=_shared("migrate_on_start"),
         description="Migrate the database at start-up; false: only check `tw migrate` did",
     )
+    consumer_stall_after_s: float = Field(
+        default=120.0,
+        gt=0,
+        validation_alias=_shared("consumer_stall_after_s"),
+        description="/ready fails once a consumer with records waiting finishes no batch this long",
+    )
     log_level: str = Field(default="INFO", validation_alias=_shared("log_level"))
     log_json: bool = Field(default=True, validation_alias=_shared("log_json"))
     operator_token: SecretStr | None = Field(

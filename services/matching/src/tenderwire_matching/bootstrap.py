@@ -37,7 +37,11 @@ def create_app(settings: MatchingSettings | None = None, broker: Broker | None =
     """The matching app; tests may pass their own `broker`."""
     settings = settings or MatchingSettings()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
-    broker = broker or Broker(settings.kafka_bootstrap_servers, topic=settings.topic)
+    broker = broker or Broker(
+        settings.kafka_bootstrap_servers,
+        topic=settings.topic,
+        stall_after_s=settings.consumer_stall_after_s,
+    )
     live = LiveIndex(settings.code_hierarchy_levels)
     broker.subscribe(
         TENDERS,

@@ -59,7 +59,11 @@ def create_app(
             correlation_id=correlation_id,
         )
 
-    broker = broker or Broker(settings.kafka_bootstrap_servers, topic=settings.topic)
+    broker = broker or Broker(
+        settings.kafka_bootstrap_servers,
+        topic=settings.topic,
+        stall_after_s=settings.consumer_stall_after_s,
+    )
     broker.subscribe(COMMANDS, CommandHandler(context), group=settings.commands_consumer_group)
 
     @asynccontextmanager

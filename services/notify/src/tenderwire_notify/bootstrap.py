@@ -48,7 +48,11 @@ def create_app(
     settings = settings or NotifySettings()
     clock = clock or SystemClock()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
-    broker = broker or Broker(settings.kafka_bootstrap_servers, topic=settings.topic)
+    broker = broker or Broker(
+        settings.kafka_bootstrap_servers,
+        topic=settings.topic,
+        stall_after_s=settings.consumer_stall_after_s,
+    )
     broker.subscribe(
         MATCHES,
         MatchHandler(clock),
