@@ -184,3 +184,9 @@ async def test_tw_migrate_brings_each_database_up_to_date_and_check_says_so(
         env={"TW_NOTICES_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
     )
     assert code == 8, (out, err)
+    for unusable in ("nonsense", "postgresql://postgres@127.0.0.1:99999/none"):
+        env = {"TW_NOTICES_DATABASE_URL": unusable}
+        code, out, err = await run_tw("migrate", "--service", "notices", env=env)
+        assert code == 2, (unusable, out, err)
+        assert "TW_NOTICES_DATABASE_URL is not a usable PostgreSQL URL" in err
+        assert "Traceback" not in err

@@ -28,6 +28,7 @@ from tenderwire_shared.consumer import (
     consuming,
     consuming_batches,
 )
+from tenderwire_shared.settings import DEFAULT_STALL_AFTER_S
 from tenderwire_shared.topics import dead_letter_topic
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ class Broker:
         bootstrap_servers: str,
         *,
         topic: Callable[[str], str] = str,
-        stall_after_s: float = 120.0,
+        stall_after_s: float = DEFAULT_STALL_AFTER_S,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self._topic = topic

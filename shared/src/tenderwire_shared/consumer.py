@@ -32,6 +32,7 @@ from tenderwire_shared.db import Connection
 from tenderwire_shared.dead_letters import DeadLetters, Record, bounded
 from tenderwire_shared.envelope import RawEnvelope, supplier_id_of, tender_id_of, utc_now
 from tenderwire_shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_SECONDS
+from tenderwire_shared.settings import DEFAULT_STALL_AFTER_S
 
 log = structlog.get_logger()
 
@@ -212,7 +213,7 @@ class BatchConsumer:
         max_attempts: int = 5,
         base_delay: float = 0.2,
         max_delay: float = 10.0,
-        stall_after_s: float = 120.0,
+        stall_after_s: float = DEFAULT_STALL_AFTER_S,
     ) -> None:
         self._consumer = consumer
         self._pool = pool
@@ -586,7 +587,7 @@ async def consuming(
     handler: Handler,
     max_records: int = 100,
     max_wait_ms: int = 50,
-    stall_after_s: float = 120.0,
+    stall_after_s: float = DEFAULT_STALL_AFTER_S,
 ) -> AsyncIterator[BatchConsumer]:
     """Feed `topic` to `handler` through the inbox, each record in its own transaction."""
     async with _running(
@@ -613,7 +614,7 @@ async def consuming_batches(
     handler: BatchHandler[Any],
     max_records: int = 500,
     max_wait_ms: int = 50,
-    stall_after_s: float = 120.0,
+    stall_after_s: float = DEFAULT_STALL_AFTER_S,
 ) -> AsyncIterator[BatchConsumer]:
     """Feed `topic` to `handler` a poll at a time through the inbox, for the block."""
     async with _running(

@@ -29,6 +29,10 @@ def _shared(name: str) -> AliasChoices:
     return AliasChoices(name, f"TW_{name.upper()}")
 
 
+# How long a consumer with records waiting may finish no batch before /ready fails: far longer
+# than any batch takes, short enough that an orchestrator replaces a stuck replica soon.
+DEFAULT_STALL_AFTER_S = 120.0
+
 # Long enough that guessing is hopeless: `secrets.token_urlsafe(24)` or `openssl rand -base64 24`.
 MIN_SECRET_LENGTH = 32
 
@@ -83,7 +87,7 @@ class ServiceSettings(BaseSettings):
         description="Migrate the database at start-up; false: only check `tw migrate` did",
     )
     consumer_stall_after_s: float = Field(
-        default=120.0,
+        default=DEFAULT_STALL_AFTER_S,
         gt=0,
         validation_alias=_shared("consumer_stall_after_s"),
         description="/ready fails once a consumer with records waiting finishes no batch this long",

@@ -6,7 +6,8 @@ date and refuse to start on one that is not. Each service's database comes from 
 settings (TW_NOTICES_DATABASE_URL, TW_MATCHING_DATABASE_URL, TW_NOTIFY_DATABASE_URL).
 
 Exit codes (see exit_codes.py): 0 done (or, with --check, nothing pending), 1 an applied
-migration file was edited, 3 --check found migrations pending, 8 a database is unreachable.
+migration file was edited, 2 a database URL that is no PostgreSQL URL, 3 --check found
+migrations pending, 8 a database is unreachable.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tenderwire_shared.db import (
     migrate,
 )
 from tenderwire_stack.cli.common import JsonOption, console, errors
-from tenderwire_stack.cli.exit_codes import NEEDS_ATTENTION, NOT_FOUND, UNREACHABLE
+from tenderwire_stack.cli.exit_codes import NEEDS_ATTENTION, NOT_FOUND, UNREACHABLE, USAGE
 
 
 class Service(StrEnum):
@@ -86,6 +87,10 @@ def migrate_command(
             errors.print(f"[red]{one.value}:[/red] {exc}")
             pending = isinstance(exc, MigrationsPendingError)
             raise typer.Exit(NEEDS_ATTENTION if pending else NOT_FOUND) from exc
+        except (asyncpg.ClientConfigurationError, ValueError, OverflowError) as exc:
+            setting = f"TW_{one.value.upper()}_DATABASE_URL"
+            errors.print(f"[red]{setting} is not a usable PostgreSQL URL:[/red] {exc}")
+            raise typer.Exit(USAGE) from exc
         except (OSError, asyncpg.PostgresError) as exc:
             errors.print(f"[red]cannot reach the {one.value} database:[/red] {exc}")
             raise typer.Exit(UNREACHABLE) from exc
