@@ -176,6 +176,9 @@ async def test_a_number_that_is_not_finite_gets_a_422(http: httpx.AsyncClient, n
 
     assert response.status_code == 422, response.text[:2000]
     assert isinstance(response.json()["detail"], list)
+    # The guard refuses the number itself, before the field's own type check could.
+    refused = {(tuple(p["loc"]), p["type"]) for p in response.json()["detail"]}
+    assert (("body", "legal_name"), "finite_number") in refused
 
 
 @pytest.mark.parametrize(

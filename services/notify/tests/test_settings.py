@@ -106,3 +106,13 @@ def test_sms_providers_need_distinct_names_and_a_token() -> None:
         )
     with pytest.raises(ValidationError, match="auth_token"):
         _provider("one", token="")
+
+
+def test_the_suppliers_group_follows_a_renamed_matches_group_unless_set_itself() -> None:
+    def groups(**fields: str) -> tuple[str, str]:
+        settings = NotifySettings(environment=Environment.TEST, **fields)  # type: ignore[arg-type]
+        return settings.consumer_group, settings.suppliers_consumer_group
+
+    assert groups() == ("notify", "notify-suppliers")
+    assert groups(consumer_group="notify-eu") == ("notify-eu", "notify-eu-suppliers")
+    assert groups(consumer_group="a", suppliers_consumer_group="b") == ("a", "b")

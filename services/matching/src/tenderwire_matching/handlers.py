@@ -8,6 +8,7 @@ import structlog
 
 from tenderwire_matching import services
 from tenderwire_matching.live_index import LiveIndex
+from tenderwire_matching.settings import TENDERS_GROUP
 from tenderwire_shared import topics
 from tenderwire_shared.broker import KafkaInterface, Publication, Subscription
 from tenderwire_shared.db import Connection
@@ -20,7 +21,7 @@ log = structlog.get_logger()
 
 TENDERS = Subscription(
     topic=topics.TENDERS,
-    group="matching",
+    group=TENDERS_GROUP,
     message=Envelope[TenderEventData],
     description=(
         "Every change of a tender. tender.published is matched against the registry;"

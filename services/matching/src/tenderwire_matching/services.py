@@ -174,15 +174,14 @@ async def match_tender(
         log.info("tender_revision_stale", tender_id=tender.tender_id, revision=tender.revision)
         return None
     await live.catch_up(conn)
-    facts = facts_of(tender)
     cause = Cause(tender, correlation_id, causation_id)
     batches: list[list[Alert]] = []
     if isinstance(data, TenderPublished) and tender.status is not TenderStatus.CLOSED:
-        batches = [new_match_alerts(live.index.match(facts), already=set())]
+        batches = [new_match_alerts(live.index.match(facts_of(tender)), already=set())]
     elif isinstance(data, TenderAmended):
         cause = Cause(tender, correlation_id, causation_id, data.changes, data.reason)
         alerted = await repository.alerted_suppliers(conn, tender.tender_id)
-        matching_now = live.index.match(facts)
+        matching_now = live.index.match(facts_of(tender))
         # The amendment to those who heard before, then the suppliers that match only now.
         batches = [
             amendment_alerts(alerted, matching_now),

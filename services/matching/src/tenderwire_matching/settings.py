@@ -3,9 +3,12 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from tenderwire_matching.handlers import TENDERS
 from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings
+
+# Consumer group defaults live here rather than in handlers.py (whose declarations use them),
+# so that reading settings, as `tw` does, does not import the whole service.
+TENDERS_GROUP = "matching"
 
 
 class MatchingSettings(ServiceSettings):
@@ -16,7 +19,7 @@ class MatchingSettings(ServiceSettings):
         default=1024 * 1024, gt=0, description="Largest request body accepted (a profile is small)"
     )
     consumer_group: str = Field(
-        default=TENDERS.group, description="The consumer group matching reads tenders in"
+        default=TENDERS_GROUP, description="The consumer group matching reads tenders in"
     )
     code_hierarchy_levels: int = Field(
         default=1,

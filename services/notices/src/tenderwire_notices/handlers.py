@@ -26,6 +26,7 @@ from tenderwire_notices.schemas import (
     CommandEnvelope,
     PublishCommand,
 )
+from tenderwire_notices.settings import COMMANDS_GROUP
 from tenderwire_shared import topics
 from tenderwire_shared.broker import KafkaInterface, Publication, Subscription
 from tenderwire_shared.consumer import PoisonMessageError
@@ -35,7 +36,7 @@ from tenderwire_shared.events.tenders import TenderEventData
 
 COMMANDS = Subscription(
     topic=topics.NOTICE_COMMANDS,
-    group="notices-commands",
+    group=COMMANDS_GROUP,
     message=CommandEnvelope,
     description=(
         "Commands from Kafka-native agency systems: notice.publish, notice.amend,"

@@ -3,9 +3,12 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from tenderwire_notices.handlers import COMMANDS
 from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings
+
+# The consumer group's default, here rather than in handlers.py (whose COMMANDS declaration
+# uses it) so that reading settings, as `tw` does, does not import the whole service.
+COMMANDS_GROUP = "notices-commands"
 
 
 class NoticesSettings(ServiceSettings):
@@ -13,7 +16,7 @@ class NoticesSettings(ServiceSettings):
 
     database_url: str = LOCAL_PORTS.database_url("notices")
     public_base_url: str = LOCAL_PORTS.url(LOCAL_PORTS.notices)
-    commands_consumer_group: str = COMMANDS.group
+    commands_consumer_group: str = COMMANDS_GROUP
     closer_interval_s: float = Field(
         default=5.0, gt=0, description="How often deadlines are checked"
     )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import structlog
 
 from tenderwire_notify import services
+from tenderwire_notify.settings import MATCHES_GROUP, SUPPLIERS_GROUP
 from tenderwire_shared import topics
 from tenderwire_shared.broker import KafkaInterface, Subscription
 from tenderwire_shared.clock import Clock
@@ -25,7 +26,7 @@ log = structlog.get_logger()
 
 MATCHES = Subscription(
     topic=topics.MATCHES,
-    group="notify",
+    group=MATCHES_GROUP,
     message=Envelope[MatchCreated],
     description=(
         "Each alert matching decided on: match.new, match.amended, match.cancelled. Read in"
@@ -36,7 +37,7 @@ MATCHES = Subscription(
 )
 SUPPLIERS = Subscription(
     topic=topics.SUPPLIERS,
-    group="notify-suppliers",
+    group=SUPPLIERS_GROUP,
     message=Envelope[SupplierChanged],
     description=(
         "Supplier changes; only supplier.deactivated matters here: the supplier's waiting"

@@ -8,8 +8,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from tenderwire_notify.domain import ChannelName, CircuitBreaker, RetryPolicy
-from tenderwire_notify.handlers import MATCHES, SUPPLIERS
 from tenderwire_notify.sms import SmsProvider
+from tenderwire_shared import topics
 from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_shared.settings import ServiceSettings, weak_secret_problem
 
@@ -22,6 +22,12 @@ class SmtpSecurity(StrEnum):
     TLS = "tls"
 
 
+# Consumer group defaults live here rather than in handlers.py (whose declarations use them),
+# so that reading settings, as `tw` does, does not import the whole service.
+MATCHES_GROUP = "notify"
+SUPPLIERS_GROUP = f"{MATCHES_GROUP}-suppliers"
+
+
 class NotifySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TW_NOTIFY_", extra="ignore")
 
@@ -30,10 +36,11 @@ class NotifySettings(ServiceSettings):
         default=64 * 1024, gt=0, description="Largest request body accepted (SMS status callbacks)"
     )
     consumer_group: str = Field(
-        default=MATCHES.group, description=f"The consumer group reading {MATCHES.topic}"
+        default=MATCHES_GROUP, description=f"The consumer group reading {topics.MATCHES}"
     )
     suppliers_consumer_group: str = Field(
-        default=SUPPLIERS.group, description=f"The consumer group reading {SUPPLIERS.topic}"
+        default="",
+        description=f"The group reading {topics.SUPPLIERS}; unset, <consumer_group>-suppliers",
     )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = LOCAL_PORTS.smtp
@@ -103,6 +110,14 @@ class NotifySettings(ServiceSettings):
     consumer_batch_size: int = Field(
         default=500, ge=1, description="Match events read from Kafka and written at a time"
     )
+
+    @model_validator(mode="after")
+    def _suppliers_group_follows_the_matches_group(self) -> Self:
+        # As before the group had a setting of its own: a deployment that renames its matches
+        # group moves its suppliers group with it, so two deployments never share one.
+        if not self.suppliers_consumer_group:
+            self.suppliers_consumer_group = f"{self.consumer_group}-suppliers"
+        return self
 
     @model_validator(mode="after")
     def _no_development_unsubscribe_secret(self) -> Self:

@@ -228,7 +228,7 @@ class DeliveryWorker:
                     False,
                     Outcome.FAILED,
                     row["channel"],
-                    key=(row["supplier_id"], row["tender_id"], row["channel"]),
+                    key=repository.key_of(row),
                     error=reason,
                 )
             )
