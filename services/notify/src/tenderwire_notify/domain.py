@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -496,3 +497,127 @@ def out_of_order(revision: int, ahead_revision: int, ahead_state: str) -> str:
         f"r{ahead_revision} is already {ahead_state}: sending r{revision} now would deliver"
         " revisions out of order"
     )
+
+
+# --- Replies to an SMS alert: STOP, START and HELP in every language ------------------------
+
+
+class SmsCommand(StrEnum):
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+
+
+# The words carriers and regulators expect (the CTIA and AWS End User Messaging's opt-out and
+# opt-in lists), and their usual equivalents in each language, as a reply's whole text.
+# Compared after `sms_keyword` folds case, accents and punctuation, so "Arrêt", "ARRET" and
+# "arret." are one word. Ambiguous words are left out: SI/SIM/YES mean "yes" to anything.
+# fmt: off
+_SMS_WORDS: Mapping[SmsCommand, frozenset[str]] = {
+    SmsCommand.STOP: frozenset(
+        {
+            # English, and the carriers' standard set
+            "stop",
+            "stopall",
+            "unsubscribe",
+            "cancel",
+            "end",
+            "quit",
+            "optout",
+            "opt out",
+            "revoke",
+            "remove",
+            # French
+            "arret",
+            "arreter",
+            "desabonner",
+            "desinscrire",
+            # Spanish
+            "alto",
+            "parar",
+            "baja",
+            "cancelar",
+            "detener",
+            # Portuguese
+            "sair",
+            "pare",
+            # Russian
+            "стоп",
+            "отписаться",
+            "отписка",
+            "отмена",
+            # Chinese: 退订 and its pinyin initials TD are China's usual opt-out reply
+            "停止",
+            "退订",
+            "td",
+            "取消订阅",
+            "取消",
+            # Arabic (the hamza is folded away: ايقاف and إيقاف are one word)
+            "ايقاف",
+            "الغاء",
+            "الغاء الاشتراك",
+            "توقف",
+        }
+    ),
+    SmsCommand.START: frozenset(
+        {
+            "start",
+            "unstop",
+            "subscribe",
+            "resume",
+            "demarrer",
+            "reprendre",
+            "iniciar",
+            "alta",
+            "reanudar",
+            "comecar",
+            "retomar",
+            "voltar",
+            "старт",
+            "начать",
+            "подписаться",
+            "开始",
+            "订阅",
+            "恢复",
+            "بدء",
+            "اشتراك",
+            "استئناف",
+        }
+    ),
+    SmsCommand.HELP: frozenset(
+        {"help", "info", "aide", "ayuda", "ajuda", "помощь", "帮助", "مساعدة"}
+    ),
+}
+# fmt: on
+
+
+def sms_keyword(text: str) -> str:
+    """A reply's text as the keyword lists are written: case, accents (and Arabic's hamza
+    seats and diacritics), punctuation, emoji and extra spaces folded away."""
+    folded = []
+    for character in unicodedata.normalize("NFKD", text.casefold()):
+        if unicodedata.combining(character):
+            continue
+        c = _ARABIC_FOLDS.get(character, character)
+        folded.append(c if unicodedata.category(c)[0] in "LN" else " ")
+    return " ".join("".join(folded).split())
+
+
+# Alef forms with hamza or madda, and alef maksura, as most people type them without.
+_ARABIC_FOLDS = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"}
+
+
+SMS_KEYWORDS: Mapping[SmsCommand, frozenset[str]] = {
+    command: frozenset(sms_keyword(word) for word in words) for command, words in _SMS_WORDS.items()
+}
+
+
+def sms_command(text: str) -> SmsCommand | None:
+    """What a reply asks for, or None: a STOP keyword wins over START or HELP."""
+    keyword = sms_keyword(text)
+    if not keyword:
+        return None
+    for command in (SmsCommand.STOP, SmsCommand.START, SmsCommand.HELP):
+        if keyword in SMS_KEYWORDS[command]:
+            return command
+    return None

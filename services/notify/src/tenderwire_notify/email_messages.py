@@ -1,9 +1,10 @@
 """E-mail as the bytes an SMTP relay takes: rendered once per content, completed per recipient.
 
 Everything that reads the same for every recipient of the same words (subject, the text and
-HTML with the greeting's name left open, the MIME scaffolding) is prepared once per
-`Job.content_key`. Each message then only fills in To, Date, Message-ID, the unsubscribe link
-and the recipient's name: a few byte joins instead of building and flattening an EmailMessage.
+HTML with the greeting's name and the footer's unsubscribe link left open, the MIME
+scaffolding) is prepared once per `Job.content_key`. Each message then only fills in To,
+Date, Message-ID, the List-Unsubscribe header, the recipient's name and its unsubscribe link:
+a few byte joins instead of building and flattening an EmailMessage.
 
 The bytes are 7-bit clean (quoted-printable wherever a part is not plain short-lined ASCII),
 so a relay takes them as they are, with or without 8BITMIME; only a non-ASCII address puts
@@ -31,6 +32,8 @@ from tenderwire_notify.settings import NotifySettings
 # Private-use characters: no template, tender or escaping ever produces them, and markupsafe
 # leaves them alone, so the HTML keeps the exact spot where the escaped name goes.
 SUPPLIER_PLACEHOLDER = "\ue000tenderwire-supplier\ue001"
+UNSUBSCRIBE_PLACEHOLDER = "\ue000tenderwire-unsubscribe\ue001"
+_OPEN_SPOTS = re.compile(f"({SUPPLIER_PLACEHOLDER}|{UNSUBSCRIBE_PLACEHOLDER})")
 
 CRLF = b"\r\n"
 MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
@@ -87,17 +90,21 @@ def _header_line(name: str, value: str) -> bytes:
 
 @dataclass(frozen=True)
 class _OpenBody:
-    """A part's text, UTF-8 with CRLF line ends, split where the supplier's name goes, and
-    already quoted-printable per piece, so a message encodes only the name."""
+    """A part's text, UTF-8 with CRLF line ends, split where the supplier's name and its
+    unsubscribe link go, and already quoted-printable per piece, so a message encodes only
+    those two."""
 
     content_type: bytes
     pieces: tuple[bytes, ...]
     quoted_pieces: tuple[bytes, ...]
+    spots: tuple[str, ...]
+    """Which placeholder each gap between two pieces held."""
     seven_bit: bool
 
     @classmethod
     def of(cls, rendered: str, subtype: str) -> _OpenBody:
-        pieces = [_crlf(p.encode()) for p in rendered.split(SUPPLIER_PLACEHOLDER)]
+        parts = _OPEN_SPOTS.split(rendered)
+        pieces = [_crlf(p.encode()) for p in parts[0::2]]
         if not pieces[-1].endswith(CRLF):
             pieces[-1] += CRLF
         quoted = [_continued(_quoted(p)) for p in pieces[:-1]] + [_quoted(pieces[-1])]
@@ -105,18 +112,30 @@ class _OpenBody:
             content_type=f'Content-Type: text/{subtype}; charset="utf-8"'.encode(),
             pieces=tuple(pieces),
             quoted_pieces=tuple(quoted),
+            spots=tuple(parts[1::2]),
             seven_bit=all(_fits_seven_bit(p) for p in pieces),
         )
 
-    def encoded(self, name: bytes) -> tuple[bytes, bytes]:
-        """(Content-Transfer-Encoding, body) with `name` (UTF-8, CRLF) in every open spot."""
-        if self.seven_bit and name.isascii():
-            body = name.join(self.pieces)
+    def encoded(self, values: dict[str, bytes]) -> tuple[bytes, bytes]:
+        """(Content-Transfer-Encoding, body) with each placeholder's value (UTF-8, CRLF) in
+        its spots."""
+        if not self.spots:
+            if self.seven_bit:
+                return b"7bit", self.pieces[0]
+            return b"quoted-printable", self.quoted_pieces[0]
+        if self.seven_bit and all(values[spot].isascii() for spot in self.spots):
+            body = _joined(self.pieces, [values[spot] for spot in self.spots])
             if _fits_seven_bit(body):
                 return b"7bit", body
-        if len(self.pieces) == 1:
-            return b"quoted-printable", self.quoted_pieces[0]
-        return b"quoted-printable", _continued(_quoted(name)).join(self.quoted_pieces)
+        quoted = {spot: _continued(_quoted(value)) for spot, value in values.items()}
+        return b"quoted-printable", _joined(self.quoted_pieces, [quoted[s] for s in self.spots])
+
+
+def _joined(pieces: tuple[bytes, ...], fillings: list[bytes]) -> bytes:
+    out = [pieces[0]]
+    for filling, piece in zip(fillings, pieces[1:], strict=True):
+        out += (filling, piece)
+    return b"".join(out)
 
 
 @dataclass(frozen=True)
@@ -142,13 +161,15 @@ class PreparedContent:
 
 
 def render_content(job: Job) -> PreparedContent:
-    """The alert or digest of a job, rendered with the supplier's name left open."""
+    """The alert or digest of a job, rendered with the supplier's name and its unsubscribe
+    link left open."""
     if job.match is not None:
         rendered = render(
             job.match,
             language=job.language,
             timezone_name=job.timezone,
             supplier=SUPPLIER_PLACEHOLDER,
+            unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
         )
     elif job.digest is not None:
         rendered = render_digest(
@@ -157,6 +178,7 @@ def render_content(job: Job) -> PreparedContent:
             timezone_name=job.timezone,
             day=job.digest.day,
             supplier=SUPPLIER_PLACEHOLDER,
+            unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
         )
     else:
         raise ValueError(f"job {job.id} carries neither a match nor a digest")
@@ -214,7 +236,12 @@ class EmailComposer:
         message_id = f"<{job.id}@{self._message_id_domain}>"
         link = link_for(
             self._settings,
-            Subscriber(supplier_id=job.supplier_id, channel="email", address=job.address),
+            Subscriber(
+                supplier_id=job.supplier_id,
+                channel="email",
+                address=job.address,
+                language=job.language,
+            ),
         )
         data = self.message(
             self.content(job),
@@ -250,8 +277,16 @@ class EmailComposer:
         else:
             named = content.subject.replace(SUPPLIER_PLACEHOLDER, supplier)
             subject_line = _header_line("Subject", named)
-        text_cte, text = content.text.encoded(_crlf(supplier.encode()))
-        html_cte, html = content.html.encoded(_crlf(str(escape(supplier)).encode()))
+        link = unsubscribe_link.encode()
+        text_cte, text = content.text.encoded(
+            {SUPPLIER_PLACEHOLDER: _crlf(supplier.encode()), UNSUBSCRIBE_PLACEHOLDER: link}
+        )
+        html_cte, html = content.html.encoded(
+            {
+                SUPPLIER_PLACEHOLDER: _crlf(str(escape(supplier)).encode()),
+                UNSUBSCRIBE_PLACEHOLDER: str(escape(unsubscribe_link)).encode(),
+            }
+        )
         boundary = b"=_tw_" + secrets.token_hex(12).encode()
         # A quoted-printable body cannot hold "=_"; a 7bit one could, by a hostile name.
         while not _boundary_free(boundary, text, html):

@@ -1,60 +1,92 @@
-"""Turns a match into the subject, text and HTML of an alert, in the supplier's language."""
+"""Turns a match into the subject, text and HTML of an alert, in the supplier's language.
+
+One template set (`templates/email/`) for every language; the words come from the gettext
+catalogs in `locale/` (`tw catalogs update` extracts and compiles them), dates, numbers,
+amounts, country and time-zone names from CLDR through Babel, and Arabic reads right to left
+with codes, references, amounts and links kept left to right (`tenderwire_shared.i18n`).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pycountry
 from babel import Locale
-from babel.dates import format_date, format_datetime
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
+from babel.lists import format_list
+from babel.numbers import format_currency
 
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
-from tenderwire_shared.events.tenders import NOTICE_TYPE_LABELS as UNGM_LABELS
-from tenderwire_shared.events.tenders import NoticeType
+from tenderwire_shared.events.tenders import Award, NoticeType, TenderSnapshot
+from tenderwire_shared.i18n import (
+    LANGUAGES,
+    NP_,
+    Gettext,
+    Messages,
+    Templates,
+    language_or_fallback,
+    locale,
+)
 
-LANGUAGES = ("en", "fr", "es")
-FALLBACK_LANGUAGE = "en"
+__all__ = ["LANGUAGES", "MESSAGES", "RenderedEmail", "render", "render_digest"]
 
-NOTICE_TYPE_LABELS: dict[str, dict[NoticeType, str]] = {
-    "en": UNGM_LABELS,
-    "fr": {
-        NoticeType.REQUEST_FOR_EOI: "Appel à manifestation d'intérêt",
-        NoticeType.REQUEST_FOR_INFORMATION: "Demande d'informations",
-        NoticeType.REQUEST_FOR_PREQUALIFICATION: "Demande de préqualification",
-        NoticeType.INVITATION_TO_BID: "Appel d'offres",
-        NoticeType.REQUEST_FOR_PROPOSAL: "Demande de propositions",
-        NoticeType.REQUEST_FOR_QUOTATION: "Demande de cotation",
-        NoticeType.CALL_FOR_INDIVIDUAL_CONSULTANTS: "Appel à consultants individuels",
-        NoticeType.CALL_FOR_IMPLEMENTING_PARTNERS: "Appel à partenaires de mise en œuvre",
-        NoticeType.GRANT_SUPPORT_CALL_FOR_PROPOSAL: "Appel à propositions (subvention)",
-        NoticeType.PRE_BID_NOTICE: "Avis de pré-soumission",
-    },
-    "es": {
-        NoticeType.REQUEST_FOR_EOI: "Solicitud de expresión de interés",
-        NoticeType.REQUEST_FOR_INFORMATION: "Solicitud de información",
-        NoticeType.REQUEST_FOR_PREQUALIFICATION: "Solicitud de precalificación",
-        NoticeType.INVITATION_TO_BID: "Invitación a licitar",
-        NoticeType.REQUEST_FOR_PROPOSAL: "Solicitud de propuestas",
-        NoticeType.REQUEST_FOR_QUOTATION: "Solicitud de cotización",
-        NoticeType.CALL_FOR_INDIVIDUAL_CONSULTANTS: "Convocatoria de consultores individuales",
-        NoticeType.CALL_FOR_IMPLEMENTING_PARTNERS: "Convocatoria de socios implementadores",
-        NoticeType.GRANT_SUPPORT_CALL_FOR_PROPOSAL: "Convocatoria de propuestas (subvención)",
-        NoticeType.PRE_BID_NOTICE: "Aviso previo a la licitación",
-    },
+MESSAGES = Messages("tenderwire_notify")
+TEMPLATES = Templates("tenderwire_notify", MESSAGES)
+
+# English as UNGM writes it (tenderwire_shared.events.tenders.NOTICE_TYPE_LABELS; a test
+# keeps the two equal), translated through the catalogs.
+NOTICE_TYPES: dict[NoticeType, tuple[str, str]] = {
+    NoticeType.REQUEST_FOR_EOI: NP_("notice type", "Request for expression of interest"),
+    NoticeType.REQUEST_FOR_INFORMATION: NP_("notice type", "Request for information"),
+    NoticeType.REQUEST_FOR_PREQUALIFICATION: NP_("notice type", "Request for pre-qualification"),
+    NoticeType.INVITATION_TO_BID: NP_("notice type", "Invitation to bid"),
+    NoticeType.REQUEST_FOR_PROPOSAL: NP_("notice type", "Request for proposal"),
+    NoticeType.REQUEST_FOR_QUOTATION: NP_("notice type", "Request for quotation"),
+    NoticeType.CALL_FOR_INDIVIDUAL_CONSULTANTS: NP_(
+        "notice type", "Call for individual consultants"
+    ),
+    NoticeType.CALL_FOR_IMPLEMENTING_PARTNERS: NP_("notice type", "Call for implementing partners"),
+    NoticeType.GRANT_SUPPORT_CALL_FOR_PROPOSAL: NP_(
+        "notice type", "Grant support-call for proposal"
+    ),
+    NoticeType.PRE_BID_NOTICE: NP_("notice type", "Pre-bid notice"),
 }
 
-_env = Environment(
-    loader=PackageLoader("tenderwire_notify", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+# The tender fields an amendment can change (tenderwire_notices.domain.AMENDABLE).
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "title": NP_("tender field", "Title"),
+    "description": NP_("tender field", "Description"),
+    "notice_type": NP_("tender field", "Type"),
+    "unspsc_codes": NP_("tender field", "UNSPSC codes"),
+    "beneficiary_countries": NP_("tender field", "Beneficiary countries"),
+    "deadline": NP_("tender field", "Deadline"),
+    "documents": NP_("tender field", "Documents"),
+    "contacts": NP_("tender field", "Contacts"),
+}
+
+# What the digest says of each alert it lists.
+KIND_LABELS: dict[MatchKind, tuple[str, str]] = {
+    MatchKind.NEW: NP_("alert kind", "New"),
+    MatchKind.AMENDED: NP_("alert kind", "Amended"),
+    MatchKind.CANCELLED: NP_("alert kind", "Cancelled"),
+}
+
+TEMPLATE_NAMES = {
+    MatchKind.NEW: "email/new_tender",
+    MatchKind.AMENDED: "email/amended_tender",
+    MatchKind.CANCELLED: "email/cancelled_tender",
+}
+
+# Enough to tell a supplier whether to read on, short enough for a phone's first screen.
+DESCRIPTION_LIMIT = 600
+_LONG_VALUE = 160
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
 @dataclass(frozen=True)
@@ -64,56 +96,6 @@ class RenderedEmail:
     html: str
 
 
-def _country_name(alpha3: str, locale: Locale) -> str:
-    country = pycountry.countries.get(alpha_3=alpha3)
-    if country is None:
-        return alpha3
-    name: str = locale.territories.get(country.alpha_2, country.name)
-    return name
-
-
-FIELD_LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Title",
-        "description": "Description",
-        "notice_type": "Type",
-        "unspsc_codes": "UNSPSC codes",
-        "beneficiary_countries": "Beneficiary countries",
-        "deadline": "Deadline",
-        "documents": "Documents",
-        "contacts": "Contacts",
-    },
-    "fr": {
-        "title": "Titre",
-        "description": "Description",
-        "notice_type": "Type",
-        "unspsc_codes": "Codes UNSPSC",
-        "beneficiary_countries": "Pays bénéficiaires",
-        "deadline": "Date limite",
-        "documents": "Documents",
-        "contacts": "Contacts",
-    },
-    "es": {
-        "title": "Título",
-        "description": "Descripción",
-        "notice_type": "Tipo",
-        "unspsc_codes": "Códigos UNSPSC",
-        "beneficiary_countries": "Países beneficiarios",
-        "deadline": "Fecha límite",
-        "documents": "Documentos",
-        "contacts": "Contactos",
-    },
-}
-
-TEMPLATES = {
-    MatchKind.NEW: "new_tender",
-    MatchKind.AMENDED: "amended_tender",
-    MatchKind.CANCELLED: "cancelled_tender",
-}
-
-_LONG_VALUE = 160
-
-
 @dataclass(frozen=True)
 class ChangeLine:
     label: str
@@ -121,90 +103,112 @@ class ChangeLine:
     after: str
 
 
-def _deadline(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
-    return format_datetime(datetime.fromisoformat(str(value)), "full", tzinfo=zone, locale=locale)
+@dataclass(frozen=True)
+class AwardLine:
+    supplier: str
+    amount: str
 
 
-def _countries(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
-    return ", ".join(_country_name(c, locale) for c in value)
+def _translated(words: Gettext, label: tuple[str, str]) -> str:
+    return words.pgettext(*label)
 
 
-def _notice_type(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
-    known = {t.value: label for t, label in NOTICE_TYPE_LABELS[lang].items()}
-    return known.get(str(value), str(value))
+def _country_name(alpha3: str, cldr: Locale) -> str:
+    country = pycountry.countries.get(alpha_3=alpha3)
+    if country is None:
+        return alpha3
+    name: str = cldr.territories.get(country.alpha_2, country.name)
+    return name
 
 
-def _named_items(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
-    return ", ".join(str(item.get("title") or item.get("name") or item) for item in value)
+def excerpt(text: str, limit: int = DESCRIPTION_LIMIT) -> tuple[str, bool]:
+    """The start of a description, whitespace tidied, paragraphs kept; True when it was cut.
+
+    A cut falls on the last space within the limit when there is one in its last fifth (so
+    a word is not split), otherwise between characters (Chinese has no spaces), and ends
+    with an ellipsis."""
+    tidy = _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", text.replace("\r\n", "\n"))).strip()
+    if len(tidy) <= limit:
+        return tidy, False
+    cut = tidy[:limit]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space >= limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip(" \n,;:-") + "…", True
 
 
-def _plain(value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
-    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+class _Describer:
+    """A changed value as the supplier should read it: dates in its zone, names in its
+    language, amounts in its number format."""
+
+    def __init__(self, words: Gettext, cldr: Locale, zone: ZoneInfo) -> None:
+        self.words = words
+        self.cldr = cldr
+        self.zone = zone
+
+    def __call__(self, field: str, value: Any) -> str:
+        if value is None or value in ([], ""):
+            return "-"
+        describe = getattr(self, f"_{field}", self._plain)
+        text: str = describe(value)
+        return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
+
+    def _deadline(self, value: Any) -> str:
+        return when(datetime.fromisoformat(str(value)), self.zone, self.cldr)
+
+    def _beneficiary_countries(self, value: Any) -> str:
+        return format_list([_country_name(c, self.cldr) for c in value], locale=self.cldr)
+
+    def _notice_type(self, value: Any) -> str:
+        try:
+            return _translated(self.words, NOTICE_TYPES[NoticeType(str(value))])
+        except ValueError:
+            return str(value)
+
+    def _documents(self, value: Any) -> str:
+        return self._named_items(value)
+
+    def _contacts(self, value: Any) -> str:
+        return self._named_items(value)
+
+    def _named_items(self, value: Any) -> str:
+        if not isinstance(value, list):
+            return self._plain(value)
+        names = [
+            str(item.get("title") or item.get("name") or item)
+            if isinstance(item, dict)
+            else str(item)
+            for item in value
+        ]
+        return format_list(names, locale=self.cldr) if names else "-"
+
+    def _plain(self, value: Any) -> str:
+        if isinstance(value, list):
+            return format_list([str(v) for v in value], locale=self.cldr)
+        return str(value)
 
 
-_DESCRIBE = {
-    "deadline": _deadline,
-    "beneficiary_countries": _countries,
-    "notice_type": _notice_type,
-    "documents": _named_items,
-    "contacts": _named_items,
-}
+def _amount(award: Award, cldr: Locale) -> str:
+    return format_currency(award.amount, award.currency, locale=cldr)
 
 
-def _describe_value(field: str, value: Any, lang: str, locale: Locale, zone: ZoneInfo) -> str:
-    """A changed value as the supplier should read it: dates in its zone, names in its language."""
-    if value is None or value in ([], ""):
-        return "-"
-    text = _DESCRIBE.get(field, _plain)(value, lang, locale, zone)
-    return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
-
-
-def render(
-    match: MatchCreated, *, language: str, timezone_name: str, supplier: str | None = None
-) -> RenderedEmail:
-    """The alert for any kind of match: a new tender, an amendment or a cancellation.
-
-    `supplier` replaces the recipient's legal name in the greeting, so one rendering can serve
-    every recipient of the same words (see email_messages)."""
-    lang = language if language in LANGUAGES else FALLBACK_LANGUAGE
-    locale = Locale.parse(lang)
-    zone = ZoneInfo(timezone_name)
-    tender = match.tender
-    agency_zone = timezone(timedelta(minutes=tender.deadline_utc_offset_minutes))
-    deadline_supplier = format_datetime(tender.deadline, "full", tzinfo=zone, locale=locale)
-    deadline_agency = (
-        format_datetime(tender.deadline.astimezone(agency_zone), "d MMM y HH:mm", locale=locale)
-        + " (UTC"
-        + _offset(tender.deadline_utc_offset_minutes)
-        + ")"
+def when(moment: datetime, zone: tzinfo, cldr: Locale) -> str:
+    """A deadline as the reader writes one, day of the week included, without the zone's
+    name (the templates say whose time it is): CLDR's full date and short time, joined as
+    the locale joins them ("Friday, January 15, 2027, 4:00 PM", "15 января 2027 г., 16:00")."""
+    glue = str(cldr.datetime_formats.get("full", "{1} {0}")).replace("'", "")
+    return glue.format(
+        format_time(moment, "short", tzinfo=zone, locale=cldr),
+        format_date(moment.astimezone(zone), "full", locale=cldr),
     )
-    changes = [
-        ChangeLine(
-            label=FIELD_LABELS[lang].get(c.field, c.field),
-            before=_describe_value(c.field, c.before, lang, locale, zone),
-            after=_describe_value(c.field, c.after, lang, locale, zone),
-        )
-        for c in match.changes
-    ]
-    context = {
-        "supplier": match.recipient.legal_name if supplier is None else supplier,
-        "tender": tender,
-        "notice_type": NOTICE_TYPE_LABELS[lang][tender.notice_type],
-        "deadline_supplier": deadline_supplier,
-        "supplier_timezone": timezone_name,
-        "deadline_agency": deadline_agency,
-        "countries": [_country_name(c, locale) for c in tender.beneficiary_countries],
-        "codes": list(tender.unspsc_codes),
-        "url": str(tender.url) if tender.url else "",
-        "changes": changes,
-        "reason": match.reason or "-",
-        "still_matches": match.still_matches,
-    }
-    name = TEMPLATES[match.kind]
-    return RenderedEmail(
-        subject=_env.get_template(f"{lang}/{name}.subject.j2").render(context).strip(),
-        text=_env.get_template(f"{lang}/{name}.txt.j2").render(context),
-        html=_env.get_template(f"{lang}/{name}.html").render(context),
+
+
+def short_when(moment: datetime, zone: tzinfo, cldr: Locale) -> str:
+    """A date and 24-hour time in few characters: CLDR's day, short month and year for the
+    locale ("Jan 15, 2027 16:00", "15 janv. 2027 16:00", "2027年1月15日 16:00")."""
+    local = moment.astimezone(zone)
+    return (
+        f"{format_skeleton('yMMMd', local, locale=cldr)} {format_time(local, 'HH:mm', locale=cldr)}"
     )
 
 
@@ -212,6 +216,95 @@ def _offset(minutes: int) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, mins = divmod(abs(minutes), 60)
     return f"{sign}{hours:02d}:{mins:02d}"
+
+
+def _list_separator(cldr: Locale) -> str:
+    # CLDR's separator between list items: ", " in most languages, "、" in Chinese, "، " in
+    # Arabic, taken from the middle of a three-item list.
+    sample = format_list(["\ue000", "\ue001", "\ue002"], locale=cldr)
+    return sample[sample.index("\ue000") + 1 : sample.index("\ue001")]
+
+
+def tender_context(tender: TenderSnapshot, *, language: str, timezone_name: str) -> dict[str, Any]:
+    """What every alert about this tender shows: its details in the reader's language."""
+    lang = language_or_fallback(language)
+    cldr = locale(lang)
+    words = MESSAGES(lang)
+    zone = ZoneInfo(timezone_name)
+    agency_zone = timezone(timedelta(minutes=tender.deadline_utc_offset_minutes))
+    deadline_agency = (
+        short_when(tender.deadline, agency_zone, cldr)
+        + " (UTC"
+        + _offset(tender.deadline_utc_offset_minutes)
+        + ")"
+    )
+    description, cut = excerpt(tender.description)
+    award = (
+        AwardLine(supplier=tender.award.supplier_name, amount=_amount(tender.award, cldr))
+        if tender.award is not None
+        else None
+    )
+    return {
+        "tender": tender,
+        "notice_type": _translated(words, NOTICE_TYPES[tender.notice_type]),
+        "deadline_supplier": when(tender.deadline, zone, cldr),
+        "supplier_zone": get_timezone_name(
+            tender.deadline.astimezone(zone), width="long", locale=cldr
+        ),
+        "supplier_timezone": timezone_name,
+        "deadline_agency": deadline_agency,
+        "countries": [_country_name(c, cldr) for c in tender.beneficiary_countries],
+        "list_separator": _list_separator(cldr),
+        "codes": list(tender.unspsc_codes),
+        "url": str(tender.url) if tender.url else "",
+        "description": description,
+        "description_cut": cut,
+        "award": award,
+    }
+
+
+def render(
+    match: MatchCreated,
+    *,
+    language: str,
+    timezone_name: str,
+    supplier: str | None = None,
+    unsubscribe_url: str = "",
+) -> RenderedEmail:
+    """The alert for any kind of match: a new tender, an amendment or a cancellation.
+
+    `supplier` replaces the recipient's legal name in the greeting and `unsubscribe_url` is
+    the footer's link, so one rendering can serve every recipient of the same words, each
+    completed later (see email_messages)."""
+    lang = language_or_fallback(language)
+    words = MESSAGES(lang)
+    describe = _Describer(words, locale(lang), ZoneInfo(timezone_name))
+    changes = [
+        ChangeLine(
+            label=_translated(words, FIELD_LABELS[c.field]) if c.field in FIELD_LABELS else c.field,
+            before=describe(c.field, c.before),
+            after=describe(c.field, c.after),
+        )
+        for c in match.changes
+    ]
+    context = {
+        **tender_context(match.tender, language=lang, timezone_name=timezone_name),
+        "supplier": match.recipient.legal_name if supplier is None else supplier,
+        "changes": changes,
+        "reason": match.reason or "-",
+        "still_matches": match.still_matches,
+        "unsubscribe_url": unsubscribe_url,
+    }
+    name = TEMPLATE_NAMES[match.kind]
+    return RenderedEmail(
+        subject=_one_line(TEMPLATES.render(f"{name}.subject.txt", lang, **context)),
+        text=TEMPLATES.render(f"{name}.txt", lang, **context),
+        html=TEMPLATES.render(f"{name}.html", lang, **context),
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -231,20 +324,20 @@ def render_digest(
     timezone_name: str,
     day: date,
     supplier: str | None = None,
+    unsubscribe_url: str = "",
 ) -> RenderedEmail:
     """One e-mail listing every alert since the last digest, oldest first."""
-    lang = language if language in LANGUAGES else FALLBACK_LANGUAGE
-    locale = Locale.parse(lang)
+    lang = language_or_fallback(language)
+    cldr = locale(lang)
+    words = MESSAGES(lang)
     zone = ZoneInfo(timezone_name)
     entries = [
         DigestEntry(
-            kind=m.kind.value,
+            kind=_translated(words, KIND_LABELS[m.kind]),
             title=m.tender.title,
             agency=m.tender.agency,
             reference=m.tender.reference,
-            deadline=format_datetime(
-                m.tender.deadline, "d MMM y HH:mm", tzinfo=zone, locale=locale
-            ),
+            deadline=short_when(m.tender.deadline, zone, cldr),
             url=str(m.tender.url) if m.tender.url else "",
         )
         for m in matches
@@ -252,12 +345,13 @@ def render_digest(
     context = {
         "supplier": supplier if supplier is not None else _first_legal_name(matches),
         "entries": entries,
-        "day": format_date(day, "long", locale=locale),
+        "day": format_date(day, "long", locale=cldr),
+        "unsubscribe_url": unsubscribe_url,
     }
     return RenderedEmail(
-        subject=_env.get_template(f"{lang}/digest.subject.j2").render(context).strip(),
-        text=_env.get_template(f"{lang}/digest.txt.j2").render(context),
-        html=_env.get_template(f"{lang}/digest.html").render(context),
+        subject=_one_line(TEMPLATES.render("email/digest.subject.txt", lang, **context)),
+        text=TEMPLATES.render("email/digest.txt", lang, **context),
+        html=TEMPLATES.render("email/digest.html", lang, **context),
     )
 
 

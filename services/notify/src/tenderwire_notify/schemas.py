@@ -28,11 +28,14 @@ class DeliveryView(BaseModel):
 
 
 class Subscriber(BaseModel):
-    """Who an unsubscribe link stops alerts to: one address of one supplier on one channel."""
+    """Who an unsubscribe link stops alerts to: one address of one supplier on one channel,
+    and the language its pages speak (links signed before there was one follow the
+    browser's Accept-Language)."""
 
     supplier_id: str
     channel: str
     address: str
+    language: str | None = None
 
 
 _SALT = "tenderwire-unsubscribe"
@@ -43,7 +46,7 @@ def _serializer(settings: NotifySettings) -> URLSafeSerializer:
 
 
 def token_for(settings: NotifySettings, subscriber: Subscriber) -> str:
-    return str(_serializer(settings).dumps(subscriber.model_dump()))
+    return str(_serializer(settings).dumps(subscriber.model_dump(exclude_none=True)))
 
 
 def link_for(settings: NotifySettings, subscriber: Subscriber) -> str:

@@ -38,10 +38,14 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from anyascii import anyascii
-from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_skeleton, format_time
 
+from tenderwire_notify.domain import SmsCommand
+from tenderwire_notify.rendering import MESSAGES
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
+from tenderwire_shared.i18n import LANGUAGES, NP_, language_or_fallback, locale
+
+__all__ = ["LANGUAGES", "compose", "reply_to", "segments"]
 
 _GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -67,69 +71,24 @@ _GSM7 = _Encoding(single=160, per_part=153, ellipsis="...")
 _UCS2 = _Encoding(single=70, per_part=67, ellipsis="…")
 
 
-@dataclass(frozen=True)
-class _Labels:
-    prefix: dict[MatchKind, str]
-    deadline: str
-    date_pattern: str = "d MMM HH:mm"
-
-
-_LABELS = {
-    "en": _Labels(
-        {
-            MatchKind.NEW: "New tender",
-            MatchKind.AMENDED: "Amended",
-            MatchKind.CANCELLED: "Cancelled",
-        },
-        "deadline",
-    ),
-    "fr": _Labels(
-        {
-            MatchKind.NEW: "Nouvel appel",
-            MatchKind.AMENDED: "Modifié",
-            MatchKind.CANCELLED: "Annulé",
-        },
-        "date limite",
-    ),
-    "es": _Labels(
-        {
-            MatchKind.NEW: "Nueva licitación",
-            MatchKind.AMENDED: "Modificada",
-            MatchKind.CANCELLED: "Cancelada",
-        },
-        "fecha límite",
-    ),
-    "pt": _Labels(
-        {
-            MatchKind.NEW: "Nova licitação",
-            MatchKind.AMENDED: "Alterada",
-            MatchKind.CANCELLED: "Cancelada",
-        },
-        "prazo",
-    ),
-    # UCS-2 leaves little room, so the date is in figures, day first as these readers write it.
-    "ru": _Labels(
-        {
-            MatchKind.NEW: "Новый тендер",
-            MatchKind.AMENDED: "Изменён",
-            MatchKind.CANCELLED: "Отменён",
-        },
-        "срок",
-        date_pattern="d.MM HH:mm",
-    ),
-    "ar": _Labels(
-        {MatchKind.NEW: "مناقصة جديدة", MatchKind.AMENDED: "تعديل", MatchKind.CANCELLED: "إلغاء"},
-        "آخر موعد",
-        date_pattern="d/M HH:mm",
-    ),
-    # "5 12月" is what "d MMM" gives in Chinese; "12月5日" is how a date is written.
-    "zh": _Labels(
-        {MatchKind.NEW: "新招标", MatchKind.AMENDED: "更正", MatchKind.CANCELLED: "取消"},
-        "截止",
-        date_pattern="M月d日 HH:mm",
-    ),
+# Translators keep these short: every character they spend is one the tender's title loses.
+_PREFIXES: dict[MatchKind, tuple[str, str]] = {
+    # Translators: starts the SMS for a newly published tender, before the agency code.
+    MatchKind.NEW: NP_("sms", "New tender"),
+    # Translators: starts the SMS for an amended tender.
+    MatchKind.AMENDED: NP_("sms", "Amended"),
+    # Translators: starts the SMS for a cancelled tender.
+    MatchKind.CANCELLED: NP_("sms", "Cancelled"),
 }
-LANGUAGES = tuple(_LABELS)
+# Translators: the SMS's deadline, e.g. "deadline Dec 5 14:00.". Keep it short.
+_DEADLINE = NP_("sms", "deadline %(date)s.")
+# Translators: ends every SMS alert. The word to reply must be one notify understands
+# (domain.SMS_KEYWORDS), preferably the usual one in your language.
+_HOW_TO_STOP = NP_("sms", "Reply STOP to opt out")
+
+
+def how_to_stop(language: str) -> str:
+    return MESSAGES(language).pgettext(*_HOW_TO_STOP)
 
 
 def is_gsm7(text: str) -> bool:
@@ -190,28 +149,29 @@ def to_gsm7(text: str) -> str | None:
 
 
 def deadline_words(match: MatchCreated, *, language: str, timezone_name: str) -> str:
-    """The deadline as the message gives it, before folding: "deadline 5 Dec 14:00."."""
-    lang = _language(language)
-    labels = _LABELS[lang]
-    deadline = format_datetime(
-        match.tender.deadline,
-        labels.date_pattern,
-        tzinfo=ZoneInfo(timezone_name),
-        locale=Locale.parse(lang),
-    )
-    return f"{labels.deadline} {deadline}."
+    """The deadline as the message gives it, before folding: "deadline Dec 5 14:00."; the
+    date is CLDR's day-and-month for the language (12月5日, 5 дек., 5 ديسمبر)."""
+    lang = language_or_fallback(language)
+    cldr = locale(lang)
+    moment = match.tender.deadline.astimezone(ZoneInfo(timezone_name))
+    day = format_skeleton("MMMd", moment, locale=cldr)
+    when = f"{day} {format_time(moment, 'HH:mm', locale=cldr)}"
+    return MESSAGES(lang).pgettext(*_DEADLINE) % {"date": when}
 
 
 def compose(match: MatchCreated, *, language: str, timezone_name: str) -> str:
-    labels = _LABELS[_language(language)]
+    lang = language_or_fallback(language)
     tender = match.tender
+    link = str(tender.url) if tender.url else ""
     words = _Words(
-        prefix=labels.prefix[match.kind],
+        prefix=MESSAGES(lang).pgettext(*_PREFIXES[match.kind]),
         agency=f" ({tender.agency})",
         # Tabs, line breaks and runs of spaces spend room (a tab is not even GSM-7).
         title=" ".join(tender.title.split()),
-        deadline=" " + deadline_words(match, language=language, timezone_name=timezone_name),
-        link=str(tender.url) if tender.url else "",
+        deadline=" " + deadline_words(match, language=lang, timezone_name=timezone_name),
+        link=link,
+        # On a line of its own, so no phone takes it for part of the link.
+        stop="\n" + how_to_stop(lang),
     )
     best = _best_fit(words.in_gsm7() or words)
     if segments(best.text) > MAX_PARTS and (untitled := replace(words, title="").in_gsm7()):
@@ -228,21 +188,23 @@ class _Words:
     title: str
     deadline: str
     link: str
+    stop: str
 
     @property
     def tail(self) -> str:
-        return f"{self.deadline} {self.link}" if self.link else self.deadline
+        return f"{self.deadline} {self.link}{self.stop}" if self.link else self.deadline + self.stop
 
     def in_gsm7(self) -> _Words | None:
         """These words folded into GSM-7, if they all can be; the link is never altered."""
-        prefix, agency, title, deadline = (
-            to_gsm7(part) for part in (self.prefix, self.agency, self.title, self.deadline)
+        prefix, agency, title, deadline, stop = (
+            to_gsm7(part)
+            for part in (self.prefix, self.agency, self.title, self.deadline, self.stop)
         )
-        if prefix is None or agency is None or title is None or deadline is None:
+        if prefix is None or agency is None or title is None or deadline is None or stop is None:
             return None
         if not is_gsm7(self.link):
             return None
-        return _Words(prefix, agency, title, deadline, self.link)
+        return _Words(prefix, agency, title, deadline, self.link, stop)
 
 
 def _best_fit(words: _Words) -> _Fit:
@@ -309,6 +271,28 @@ def _encoding_of(text: str) -> _Encoding:
     return _GSM7 if is_gsm7(text) else _UCS2
 
 
-def _language(language: str) -> str:
-    base = language.replace("_", "-").split("-")[0].lower()
-    return base if base in _LABELS else "en"
+# What notify answers a reply with (as TwiML, so the provider sends it back at once). Each
+# names the word for the opposite action in the reader's language.
+_REPLIES: dict[SmsCommand, tuple[str, str]] = {
+    # Translators: the SMS answering a STOP. The word to reply must be one notify
+    # understands (domain.SMS_KEYWORDS).
+    SmsCommand.STOP: NP_(
+        "sms",
+        "Tenderwire: you will get no more text messages about tenders. Reply START to resume.",
+    ),
+    # Translators: the SMS answering a START.
+    SmsCommand.START: NP_(
+        "sms", "Tenderwire: text messages about tenders start again. Reply STOP to opt out."
+    ),
+    # Translators: the SMS answering HELP.
+    SmsCommand.HELP: NP_(
+        "sms",
+        "Tenderwire tender alerts. Reply STOP to opt out, START to resume. Help: %(contact)s",
+    ),
+}
+
+
+def reply_to(command: SmsCommand, *, language: str, help_contact: str) -> str:
+    """The answer to a STOP, START or HELP, in the sender's language."""
+    text = MESSAGES(language_or_fallback(language)).pgettext(*_REPLIES[command])
+    return text % {"contact": help_contact} if command is SmsCommand.HELP else text

@@ -5,6 +5,7 @@
 | `tw stack prepare, up, down, status, logs, demo` | stack.py | the local platform |
 | `tw sink mailcatcher, smsgateway` | sink.py | one local sink, in the foreground |
 | `tw contracts` | contracts.py | writes docs/contracts/ |
+| `tw catalogs update, check` | catalogs.py | writes each translated package's locale/ |
 | `tw agencies add, issue-key, revoke-keys` | agencies.py | writes notices' database |
 | `tw deliveries requeue` | deliveries.py | writes notify's database |
 | `tw migrate` | migrate.py | writes every service's schema (a prestart step) |
@@ -24,6 +25,7 @@ import typer
 from tenderwire_shared.logging import configure_logging
 from tenderwire_stack.cli import (
     agencies,
+    catalogs,
     contracts,
     deliveries,
     dlq,
@@ -40,6 +42,7 @@ app = typer.Typer(no_args_is_help=True, help="Tenderwire operator tools")
 app.add_typer(stack.app, name="stack")
 app.add_typer(sink.app, name="sink")
 app.add_typer(agencies.app, name="agencies")
+app.add_typer(catalogs.app, name="catalogs")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(events.app, name="events")
 app.add_typer(deliveries.app, name="deliveries")
