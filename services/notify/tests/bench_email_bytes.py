@@ -106,7 +106,10 @@ def old_message_bytes(job: Job) -> bytes:
     match = job.match.model_copy(update={"recipient": recipient})
     rendered = render(match, language=job.language, timezone_name=job.timezone)
     link = link_for(
-        SETTINGS, Subscriber(supplier_id=job.supplier_id, channel="email", address=job.address)
+        SETTINGS,
+        Subscriber(
+            supplier_id=job.supplier_id, channel="email", address=job.address, language=job.language
+        ),
     )
     message = old_build_message(
         to=job.address, delivery_id=job.id, rendered=rendered, unsubscribe_link=link
@@ -153,7 +156,12 @@ def cpu() -> None:
     def link_only(job: Job) -> object:
         return link_for(
             SETTINGS,
-            Subscriber(supplier_id=job.supplier_id, channel="email", address=job.address),
+            Subscriber(
+                supplier_id=job.supplier_id,
+                channel="email",
+                address=job.address,
+                language=job.language,
+            ),
         )
 
     for label, work, batch in [
@@ -269,7 +277,12 @@ async def old_path_loop(port: int, batch: list[Job]) -> Figures:
             rendered = render(job.match, language=job.language, timezone_name=job.timezone)
             link = link_for(
                 SETTINGS,
-                Subscriber(supplier_id=job.supplier_id, channel="email", address=job.address),
+                Subscriber(
+                    supplier_id=job.supplier_id,
+                    channel="email",
+                    address=job.address,
+                    language=job.language,
+                ),
             )
             message = old_build_message(
                 to=job.address, delivery_id=job.id, rendered=rendered, unsubscribe_link=link

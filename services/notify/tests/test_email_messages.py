@@ -310,7 +310,10 @@ def test_a_job_carries_its_ledger_id_its_address_and_its_own_unsubscribe_link() 
     assert resent.message_id == first.message_id  # a resend after a crash folds with the first
     assert str(message["Message-ID"]) == first.message_id
     assert str(message["To"]) == job.address
-    link = link_for(SETTINGS, Subscriber(supplier_id="s1", channel="email", address=job.address))
+    link = link_for(
+        SETTINGS,
+        Subscriber(supplier_id="s1", channel="email", address=job.address, language=job.language),
+    )
     assert str(message["List-Unsubscribe"]) == f"<{link}>"
     assert f"List-Unsubscribe: <{link}>\r\n".encode() in first.data  # unfolded, for clients
     assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
@@ -382,7 +385,10 @@ def test_a_digest_reads_back_as_the_old_message_did(language: str, name: str) ->
             list(entries), language=language, timezone_name=job.timezone, day=day
         ),
         unsubscribe_link=link_for(
-            SETTINGS, Subscriber(supplier_id="s1", channel="email", address=job.address)
+            SETTINGS,
+            Subscriber(
+                supplier_id="s1", channel="email", address=job.address, language=job.language
+            ),
         ),
     )
 

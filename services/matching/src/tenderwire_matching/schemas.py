@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import time
-from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +26,7 @@ from pydantic import (
 from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.events.matches import Delivery
 from tenderwire_shared.events.tenders import NoticeType
+from tenderwire_shared.i18n import Language
 from tenderwire_shared.text import PlainLine, check_line
 from tenderwire_shared.unspsc import UnspscCode
 
@@ -94,12 +94,6 @@ def _keyword(value: str) -> str:
 
 
 Keyword = Annotated[str, AfterValidator(_keyword)]
-
-
-class Language(StrEnum):
-    EN = "en"
-    FR = "fr"
-    ES = "es"
 
 
 def _dedupe(values: list[str]) -> list[str]:
@@ -187,7 +181,10 @@ class SupplierRegistration(_SupplierRules):
     )
     email: EmailStr
     phone: PhoneNumber | None = _phone_field()
-    language: Language = Language.EN
+    language: Language = Field(
+        default=Language.EN,
+        description="What its alerts and pages are written in: the six UN languages and Portuguese",
+    )
     timezone: TimeZoneName = Field(default="UTC", examples=["Africa/Dakar"])
     delivery: Delivery = Delivery.IMMEDIATE
     digest_hour: int = Field(default=8, ge=0, le=23, description="Local hour of the digest")

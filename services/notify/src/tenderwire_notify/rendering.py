@@ -232,12 +232,7 @@ def tender_context(tender: TenderSnapshot, *, language: str, timezone_name: str)
     words = MESSAGES(lang)
     zone = ZoneInfo(timezone_name)
     agency_zone = timezone(timedelta(minutes=tender.deadline_utc_offset_minutes))
-    deadline_agency = (
-        short_when(tender.deadline, agency_zone, cldr)
-        + " (UTC"
-        + _offset(tender.deadline_utc_offset_minutes)
-        + ")"
-    )
+    deadline_agency = short_when(tender.deadline, agency_zone, cldr)
     description, cut = excerpt(tender.description)
     award = (
         AwardLine(supplier=tender.award.supplier_name, amount=_amount(tender.award, cldr))
@@ -253,6 +248,7 @@ def tender_context(tender: TenderSnapshot, *, language: str, timezone_name: str)
         ),
         "supplier_timezone": timezone_name,
         "deadline_agency": deadline_agency,
+        "agency_offset": "UTC" + _offset(tender.deadline_utc_offset_minutes),
         "countries": [_country_name(c, cldr) for c in tender.beneficiary_countries],
         "list_separator": _list_separator(cldr),
         "codes": list(tender.unspsc_codes),

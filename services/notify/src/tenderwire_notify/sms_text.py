@@ -2,11 +2,15 @@
 
 Length: a message whose every character is in the GSM 03.38 alphabet goes as GSM-7 (160
 septets, or 153 per part once split; the extension table's characters cost two); any other
-goes as UCS-2 (70 UTF-16 units, or 67 per part). An alert is at most two parts.
+goes as UCS-2 (70 UTF-16 units, or 67 per part). An alert is two parts at most, unless two
+would leave its title fewer than `MIN_TITLE_CHARACTERS`: then it may take a third
+(`MAX_PARTS_FOR_A_TITLE`). In practice that is a Russian, Arabic or Chinese alert beside a
+long link, whose two UCS-2 parts hold only 134 characters.
 
-The message is `<prefix> (<agency>): <title>. <deadline word> <deadline>. <link>`, or
-`<prefix> (<agency>): <start of the title>... <deadline word> <deadline>. <link>`. The link
-and the deadline are never cut; the title gives way.
+The message is `<prefix> (<agency>): <title>. <deadline word> <deadline>. <link>` and, on a
+line of its own, how to stop (`Reply STOP to opt out`, in the reader's language), or the same
+with `<start of the title>...`. The link, the deadline and the way to stop are never cut; the
+title gives way. Every word but the tender's own comes from the catalogs (msgctxt "sms").
 
 Which alphabet, and so how much of the title survives:
 
@@ -21,8 +25,9 @@ Which alphabet, and so how much of the title survives:
 - Text with a letter of another script (Arabic, Cyrillic, Chinese, ...) stays UCS-2:
   transliterating it would lose the reader. Those labels are short, the ellipsis is the
   one-unit "…", and when the agency code would leave the title fewer than
-  `MIN_TITLE_CHARACTERS`, the agency is left out (the link leads to it). Only when such a title
-  finds no room at all (a very long link) is it left out, and the rest folded into GSM-7.
+  `MIN_TITLE_CHARACTERS`, the agency is left out (the link leads to it), and then a third
+  part is allowed. Only when such a title finds no room even in three parts (a very long
+  link) is it left out, and the rest folded into GSM-7.
 - The link is never folded: pydantic already gives it as ASCII (punycode host, escaped path).
 
 A title that does not fit is cut on the last word boundary when that keeps most of the room
@@ -54,6 +59,10 @@ _GSM7_BASIC = frozenset(
 _GSM7_EXTENDED = frozenset("^{}\\[~]|€")  # each costs two septets: an escape, then the code
 _GSM7_ALPHABET = _GSM7_BASIC | _GSM7_EXTENDED
 MAX_PARTS = 2
+# A title in a script GSM-7 lacks may take a third part, and only when two would leave it
+# fewer than MIN_TITLE_CHARACTERS: without it a Russian, Arabic or Chinese reader, whose
+# two parts hold 134 characters, would often get no title beside a long link.
+MAX_PARTS_FOR_A_TITLE = 3
 MIN_TITLE_CHARACTERS = 20
 # A cut backs off to the last space only if that keeps this share of what would fit.
 _WORD_BOUNDARY_SHARE = 0.7
@@ -80,8 +89,9 @@ _PREFIXES: dict[MatchKind, tuple[str, str]] = {
     # Translators: starts the SMS for a cancelled tender.
     MatchKind.CANCELLED: NP_("sms", "Cancelled"),
 }
-# Translators: the SMS's deadline, e.g. "deadline Dec 5 14:00.". Keep it short.
-_DEADLINE = NP_("sms", "deadline %(date)s.")
+# Translators: the SMS's deadline, after the title's full stop: "Deadline Dec 5 14:00.".
+# Keep it short.
+_DEADLINE = NP_("sms", "Deadline %(date)s.")
 # Translators: ends every SMS alert. The word to reply must be one notify understands
 # (domain.SMS_KEYWORDS), preferably the usual one in your language.
 _HOW_TO_STOP = NP_("sms", "Reply STOP to opt out")
@@ -149,7 +159,7 @@ def to_gsm7(text: str) -> str | None:
 
 
 def deadline_words(match: MatchCreated, *, language: str, timezone_name: str) -> str:
-    """The deadline as the message gives it, before folding: "deadline Dec 5 14:00."; the
+    """The deadline as the message gives it, before folding: "Deadline Dec 5 14:00."; the
     date is CLDR's day-and-month for the language (12月5日, 5 дек., 5 ديسمبر)."""
     lang = language_or_fallback(language)
     cldr = locale(lang)
@@ -173,11 +183,19 @@ def compose(match: MatchCreated, *, language: str, timezone_name: str) -> str:
         # On a line of its own, so no phone takes it for part of the link.
         stop="\n" + how_to_stop(lang),
     )
-    best = _best_fit(words.in_gsm7() or words)
-    if segments(best.text) > MAX_PARTS and (untitled := replace(words, title="").in_gsm7()):
+    best = _best_fit(words.in_gsm7() or words, MAX_PARTS)
+    if len(best.title) < min(MIN_TITLE_CHARACTERS, len(words.title)):
+        best = max(
+            best,
+            _best_fit(words.in_gsm7() or words, MAX_PARTS_FOR_A_TITLE),
+            key=lambda fit: len(fit.title),
+        )
+    if segments(best.text) > MAX_PARTS_FOR_A_TITLE and (
+        untitled := replace(words, title="").in_gsm7()
+    ):
         # A title in another script that found no room at all: without it, the rest may fit
         # in GSM-7's larger room.
-        best = _best_fit(untitled)
+        best = _best_fit(untitled, MAX_PARTS)
     return best.text
 
 
@@ -207,16 +225,16 @@ class _Words:
         return _Words(prefix, agency, title, deadline, self.link, stop)
 
 
-def _best_fit(words: _Words) -> _Fit:
-    with_agency = _fit(words.prefix + words.agency, words.title, words.tail)
-    fits = segments(with_agency.text) <= MAX_PARTS
+def _best_fit(words: _Words, parts: int) -> _Fit:
+    with_agency = _fit(words.prefix + words.agency, words.title, words.tail, parts)
+    fits = segments(with_agency.text) <= parts
     if fits and len(with_agency.title) >= min(MIN_TITLE_CHARACTERS, len(words.title)):
         return with_agency
-    without_agency = _fit(words.prefix, words.title, words.tail)
+    without_agency = _fit(words.prefix, words.title, words.tail, parts)
     return max(
         with_agency,
         without_agency,
-        key=lambda fit: (segments(fit.text) <= MAX_PARTS, len(fit.title)),
+        key=lambda fit: (segments(fit.text) <= parts, len(fit.title)),
     )
 
 
@@ -226,26 +244,26 @@ class _Fit:
     title: str
 
 
-def _fit(head: str, title: str, tail: str) -> _Fit:
-    """`head: title. tail`, the title cut to keep the whole within MAX_PARTS if need be."""
+def _fit(head: str, title: str, tail: str, parts: int) -> _Fit:
+    """`head: title. tail`, the title cut to keep the whole within `parts` if need be."""
     if not title:
         return _Fit(f"{head}.{tail}", "")
     stop = "" if title.endswith((".", "!", "?", "…")) else "."
     whole = f"{head}: {title}{stop}{tail}"
-    if segments(whole) <= MAX_PARTS:
+    if segments(whole) <= parts:
         return _Fit(whole, title)
     ellipsis = _encoding_of(whole).ellipsis
 
     def candidate(kept: int) -> str:
         return f"{head}: {title[:kept]}{ellipsis}{tail}"
 
-    if segments(candidate(0)) > MAX_PARTS:
+    if segments(candidate(0)) > parts:
         return _Fit(f"{head}.{tail}", "")
     # A longer cut never takes fewer parts, so the longest that fits is found by bisection.
     low, high = 0, len(title) - 1
     while low < high:
         middle = (low + high + 1) // 2
-        if segments(candidate(middle)) <= MAX_PARTS:
+        if segments(candidate(middle)) <= parts:
             low = middle
         else:
             high = middle - 1

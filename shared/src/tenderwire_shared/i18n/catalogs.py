@@ -193,7 +193,7 @@ def _placeholders(text: str) -> set[str]:
 
 
 def _problems_with(message: Message, language: str) -> Iterator[str]:
-    where = f"{language}: {message.id!r}" + (
+    where = f"{language}: {_key(message)[0]!r}" + (
         f" (context {message.context!r})" if message.context else ""
     )
     ids = message.id if isinstance(message.id, tuple) else (message.id,)

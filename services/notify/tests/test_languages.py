@@ -1,0 +1,289 @@
+"""Every word a supplier reads, in each of the seven languages: the catalogs are complete
+and current, the templates hold no word outside gettext, and each alert kind's e-mail and
+SMS, rendered from the real templates, leaves no English behind outside English."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from pydantic import AnyHttpUrl
+
+from tenderwire_notify.domain import SMS_KEYWORDS, SmsCommand, sms_command
+from tenderwire_notify.rendering import MESSAGES, RenderedEmail, render, render_digest
+from tenderwire_notify.sms_text import compose, how_to_stop, reply_to
+from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
+from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
+from tenderwire_shared.i18n import LANGUAGES
+from tenderwire_shared.i18n import catalogs as babel_catalogs
+
+PACKAGE = Path(str(files("tenderwire_notify")))
+SOURCE = babel_catalogs.CatalogSource(PACKAGE)
+TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")
+KINDS = ("new", "amended", "cancelled", "digest")
+
+
+def test_every_catalog_is_complete_current_and_compiled() -> None:
+    """No message without a translation, no dropped placeholder or plural form, nothing
+    stale against the templates and code, every .mo what its .po compiles to."""
+    assert babel_catalogs.check(SOURCE) == []
+
+
+# --- No word outside gettext --------------------------------------------------------------
+
+_JINJA = re.compile(r"\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_STYLE = re.compile(r"<style>.*?</style>", re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_ENTITY = re.compile(r"&\w+;")
+_WORDED_ATTRIBUTE = re.compile(r"\b(?:title|alt|aria-label|placeholder)=\"(?!\{\{)[^\"]*\"")
+
+
+@pytest.mark.parametrize(
+    "template",
+    sorted(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "templates").rglob("*.*")),
+)
+def test_templates_say_nothing_outside_gettext(template: str) -> None:
+    source = (PACKAGE / template).read_text()
+    assert not _WORDED_ATTRIBUTE.search(source), "an attribute's words must go through _()"
+    left = _ENTITY.sub(" ", _TAG.sub(" ", _STYLE.sub(" ", _JINJA.sub(" ", source))))
+    assert not re.search(r"[^\W\d_]", left), f"words outside gettext: {left.split()}"
+
+
+# --- Each kind, each language --------------------------------------------------------------
+
+
+def a_match(kind: MatchKind, language: str) -> MatchCreated:
+    # The tender's own words are the agency's; these carry none of the templates' English.
+    return MatchCreated(
+        match_id="m1",
+        kind=kind,
+        recipient=Recipient(
+            supplier_id="s1",
+            legal_name="Kibo Medical Ltd",
+            email="tenders@kibo.example",
+            language=language,
+            timezone="Africa/Nairobi",
+        ),
+        tender=TenderSnapshot(
+            tender_id="t1",
+            revision=2 if kind is not MatchKind.NEW else 1,
+            agency="UNICEF",
+            reference="RFQ/2027/0042",
+            title="Isolation gowns, AAMI level 2",
+            description="Isolation gowns, AAMI level 2, sizes M-XXL, 20,000 units. " * 20,
+            language="en",
+            notice_type=NoticeType.REQUEST_FOR_QUOTATION,
+            unspsc_codes=("42131606",),
+            beneficiary_countries=("KEN", "UGA"),
+            deadline=datetime(2027, 1, 15, 13, 0, tzinfo=UTC),
+            deadline_utc_offset_minutes=120,
+            published_at=datetime(2026, 12, 1, tzinfo=UTC),
+            url=AnyHttpUrl("https://tenderwire.example.org/v1/notices/t1"),
+        ),
+        matched_codes=("42131600",),
+        changes=(
+            FieldChange(
+                field="deadline",
+                before="2027-01-15T13:00:00+00:00",
+                after="2027-01-22T13:00:00+00:00",
+            ),
+            FieldChange(field="beneficiary_countries", before=["KEN"], after=["KEN", "UGA"]),
+            FieldChange(
+                field="notice_type", before="request_for_quotation", after="invitation_to_bid"
+            ),
+        )
+        if kind is MatchKind.AMENDED
+        else (),
+        reason="RFQ/2027/0042-A1" if kind is not MatchKind.NEW else None,
+        still_matches=kind is not MatchKind.AMENDED,
+    )
+
+
+def rendered(kind: str, language: str) -> RenderedEmail:
+    link = "https://tenderwire.example.org/v1/unsubscribe/TOKEN"
+    if kind == "digest":
+        matches = [a_match(MatchKind(k), language) for k in ("new", "amended", "cancelled")]
+        return render_digest(
+            matches,
+            language=language,
+            timezone_name="Africa/Nairobi",
+            day=date(2027, 1, 3),
+            unsubscribe_url=link,
+        )
+    return render(
+        a_match(MatchKind(kind), language),
+        language=language,
+        timezone_name="Africa/Nairobi",
+        unsubscribe_url=link,
+    )
+
+
+_PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[sdif]")
+
+
+@cache
+def english_fragments(language: str) -> frozenset[str]:
+    """The English pieces of every message, between its placeholders, that this language's
+    translation does not itself contain (a brand, "UNSPSC", a word two languages share)."""
+    catalog = babel_catalogs.read_catalog(SOURCE.po_path(language), language)
+    fragments = set()
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        translated = " ".join(str(s) for s in strings)
+        for msgid in ids:
+            for between in _PLACEHOLDER.split(str(msgid)):
+                piece = between.strip(" ,.:;()[]/-")
+                if re.search(r"[A-Za-z]{3}", piece) and piece not in translated:
+                    fragments.add(piece)
+    return frozenset(fragments)
+
+
+def english_left(text: str, language: str) -> list[str]:
+    return sorted(f for f in english_fragments(language) if re.search(rf"\b{re.escape(f)}\b", text))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_an_alert_email_leaves_no_english_behind(kind: str, language: str) -> None:
+    email = rendered(kind, language)
+    for part, text in (("subject", email.subject), ("text", email.text), ("html", email.html)):
+        assert english_left(text, language) == [], (part, text)
+    assert f'<html lang="{language}" dir="{"rtl" if language == "ar" else "ltr"}">' in email.html
+
+
+@pytest.mark.parametrize("kind", ["new", "amended", "cancelled"])
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_an_sms_alert_leaves_no_english_behind(kind: str, language: str) -> None:
+    text = compose(a_match(MatchKind(kind), language), language=language, timezone_name="UTC")
+    assert english_left(text, language) == [], text
+    assert how_to_stop(language) in text or language in ("es", "fr", "pt")  # folded to GSM-7
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_english_alert_reads_as_english(kind: str) -> None:
+    email = rendered(kind, "en")
+    assert email.text.startswith("Hello Kibo Medical Ltd,")
+    assert "Unsubscribe or stop all alerts" in email.text
+    assert '<html lang="en" dir="ltr">' in email.html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_alert_email_has_the_description_and_a_visible_unsubscribe_link(
+    language: str,
+) -> None:
+    email = rendered("new", language)
+    for body in (email.text, email.html):
+        assert "https://tenderwire.example.org/v1/unsubscribe/TOKEN" in body
+        assert "Isolation gowns, AAMI level 2, sizes M-XXL" in body
+    # Trimmed, with the link for the rest: 20 repetitions would be over 1,200 characters.
+    assert email.text.count("20,000 units") < 20
+    assert "…" in email.text
+
+
+def test_arabic_keeps_codes_references_and_dates_left_to_right() -> None:
+    email = rendered("new", "ar")
+    assert '<bdi dir="ltr">RFQ/2027/0042</bdi>' in email.html
+    assert '<bdi dir="ltr">42131606</bdi>' in email.html
+    assert "\u2066RFQ/2027/0042\u2069" in email.text
+    assert "\u2066RFQ/2027/0042\u2069" in email.subject
+    # Left-to-right text carries no isolates.
+    assert "\u2066" not in rendered("new", "fr").text
+
+
+@pytest.mark.parametrize(
+    ("count", "form"),
+    [(1, 0), (2, 1), (3, 1), (5, 2), (11, 2), (21, 0), (22, 1), (25, 2), (101, 0), (112, 2)],
+)
+def test_a_russian_digest_uses_russian_plural_forms(count: int, form: int) -> None:
+    matches = [a_match(MatchKind.NEW, "ru")] * count
+    email = render_digest(matches, language="ru", timezone_name="UTC", day=date(2027, 1, 3))
+    catalog = babel_catalogs.read_catalog(SOURCE.po_path("ru"), "ru")
+    message = catalog.get("Your %(num)d tender alert since the last digest:")
+    assert message is not None
+    assert isinstance(message.string, tuple)
+    assert len(message.string) == 3
+    assert (message.string[form] % {"num": count}) in email.text
+
+
+def test_an_arabic_digest_has_a_distinct_form_for_each_of_cldrs_six_categories() -> None:
+    words = MESSAGES("ar")
+    forms = {
+        words.ngettext(
+            "Your %(num)d tender alert since the last digest:",
+            "Your %(num)d tender alerts since the last digest:",
+            n,
+        )
+        for n in (0, 1, 2, 3, 11, 100)  # zero, one, two, few, many, other
+    }
+    assert len(forms) == 6, forms
+
+
+# --- SMS: how to stop, in every language --------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_sms_says_how_to_stop_with_a_word_notify_understands(language: str) -> None:
+    hint = how_to_stop(language)
+    words = re.findall(r"[^\W\d_]+", hint)
+    assert any(sms_command(w) is SmsCommand.STOP for w in words), hint
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_replies_to_stop_start_and_help_name_words_notify_understands(language: str) -> None:
+    stop = reply_to(SmsCommand.STOP, language=language, help_contact="help@tenderwire.example")
+    start = reply_to(SmsCommand.START, language=language, help_contact="help@tenderwire.example")
+    helping = reply_to(SmsCommand.HELP, language=language, help_contact="help@tenderwire.example")
+    assert any(sms_command(w) is SmsCommand.START for w in re.findall(r"[^\W\d_]+", stop)), stop
+    assert any(sms_command(w) is SmsCommand.STOP for w in re.findall(r"[^\W\d_]+", start)), start
+    assert "help@tenderwire.example" in helping
+    if language != "en":
+        english = reply_to(SmsCommand.STOP, language="en", help_contact="")
+        assert stop != english
+
+
+@pytest.mark.parametrize(
+    ("reply", "command"),
+    [
+        ("STOP", SmsCommand.STOP),
+        ("Arrêt", SmsCommand.STOP),
+        ("alto", SmsCommand.STOP),
+        ("PARAR", SmsCommand.STOP),
+        ("Parar.", SmsCommand.STOP),
+        ("СТОП", SmsCommand.STOP),
+        ("стоп!", SmsCommand.STOP),
+        ("停止", SmsCommand.STOP),
+        ("退订", SmsCommand.STOP),
+        ("TD", SmsCommand.STOP),
+        ("إيقاف", SmsCommand.STOP),
+        ("ايقاف", SmsCommand.STOP),
+        ("START", SmsCommand.START),
+        ("Começar", SmsCommand.START),
+        ("СТАРТ", SmsCommand.START),
+        ("开始", SmsCommand.START),
+        ("بدء", SmsCommand.START),
+        ("aide", SmsCommand.HELP),
+        ("AJUDA", SmsCommand.HELP),
+        ("Stop sending me these please", None),
+        ("yes", None),
+        ("", None),
+        ("\x00", None),
+    ],
+)
+def test_stop_start_and_help_are_understood_in_every_language(
+    reply: str, command: SmsCommand | None
+) -> None:
+    assert sms_command(reply) is command
+
+
+def test_no_word_means_two_things() -> None:
+    stop, start, helping = (SMS_KEYWORDS[c] for c in SmsCommand)
+    assert not stop & start
+    assert not stop & helping
+    assert not start & helping
