@@ -326,7 +326,7 @@ async def test_the_channel_sends_a_job_and_returns_its_message_id(catcher: MailC
     assert channel.name == "email"
     assert channel.lanes == 3
     assert reference == f"<{job.id}@tenderwire.localhost>" == message.message_id
-    assert message.subject.startswith("[Nouvel appel] Isolation gowns")
+    assert message.subject.startswith("[Nouvel appel d'offres] Isolation gowns")
     assert "Bonjour Acme & Sons," in message.text
     assert "Bonjour Acme &amp; Sons," in message.html
     assert message.headers["List-Unsubscribe"].startswith("<http://127.0.0.1:18003/v1/")

@@ -15,7 +15,7 @@ from pydantic import AnyHttpUrl
 
 from tenderwire_notify.domain import SMS_KEYWORDS, SmsCommand, sms_command
 from tenderwire_notify.rendering import MESSAGES, RenderedEmail, render, render_digest
-from tenderwire_notify.sms_text import compose, how_to_stop, reply_to
+from tenderwire_notify.sms_text import compose, how_to_stop, is_gsm7, reply_to, segments
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
 from tenderwire_shared.i18n import LANGUAGES
@@ -246,6 +246,15 @@ def test_the_replies_to_stop_start_and_help_name_words_notify_understands(langua
     if language != "en":
         english = reply_to(SmsCommand.STOP, language="en", help_contact="")
         assert stop != english
+
+
+@pytest.mark.parametrize("command", list(SmsCommand))
+@pytest.mark.parametrize("language", ["en", "fr", "es", "pt"])
+def test_a_reply_in_a_latin_script_language_is_gsm7(command: SmsCommand, language: str) -> None:
+    reply = reply_to(command, language=language, help_contact="help@tenderwire.example")
+    assert is_gsm7(reply), reply
+    if command is not SmsCommand.HELP:
+        assert segments(reply) == 1, reply
 
 
 @pytest.mark.parametrize(

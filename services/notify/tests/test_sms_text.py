@@ -1,5 +1,6 @@
-"""The SMS alert's words: every language keeps a recognisable part of a long title within two
-parts, Latin-script text is folded into GSM-7, and the deadline and link are never cut."""
+"""The SMS alert's words: every language keeps a recognisable part of a long title (two parts,
+or three for a title in a script GSM-7 lacks beside a long link), Latin-script text is folded
+into GSM-7, and the deadline, the link and how to stop are never cut."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from hypothesis import strategies as st
 from tenderwire_notify.sms_text import (
     LANGUAGES,
     MAX_PARTS,
+    MAX_PARTS_FOR_A_TITLE,
+    MIN_TITLE_CHARACTERS,
     compose,
     deadline_words,
+    how_to_stop,
     is_gsm7,
     length_units,
     segments,
@@ -48,18 +52,40 @@ LONG_TITLES = {
     "zh": "为北部省份各地区卫生中心采购并安装太阳能疫苗冰箱及相关配套设备"
     "和技术培训服务以及五年维护保养合同",
 }
-# Latin-script text has the room of GSM-7 (306 septets); the others share 134 UCS-2 units
-# with the prefix, the deadline and an 80-character link.
-RECOGNISABLE = {"en": 100, "fr": 100, "es": 100, "pt": 100, "ru": 18, "ar": 18, "zh": 18}
-# How each language writes 14:00 UTC on 5 December, in Dakar (UTC+0).
+# Latin-script text has the room of GSM-7 (306 septets in two parts); the others share 134
+# UCS-2 units in two parts, or 201 in three, with the prefix, the deadline, an 80-character
+# link and how to stop.
+RECOGNISABLE = {"en": 100, "fr": 100, "es": 100, "pt": 100, "ru": 20, "ar": 20, "zh": 20}
+# How each language writes 14:00 UTC on 5 December, in Dakar (UTC+0): CLDR's day and month.
 DEADLINES = {
-    "en": "deadline 5 Dec 14:00.",
-    "fr": "date limite 5 déc. 14:00.",
-    "es": "fecha limite 5 dic 14:00.",
-    "pt": "prazo 5 dez. 14:00.",
-    "ru": "срок 5.12 14:00.",
-    "ar": "آخر موعد 5/12 14:00.",
-    "zh": "截止 12月5日 14:00.",
+    "en": "Deadline Dec 5 14:00.",
+    "fr": "Date limite 5 déc. 14:00.",
+    "es": "Plazo: 5 dic 14:00.",
+    "pt": "Prazo 5/12 14:00.",
+    "ru": "Срок 5 дек. 14:00.",
+    "ar": "آخر موعد 5 ديسمبر 14:00.",
+    "zh": "截止12月5日 14:00。",
+}
+SHORT_TITLES = {
+    "en": "Water pumps",
+    "fr": "Pompes à eau",
+    "es": "Bombas de agua",
+    "pt": "Bombas de água",
+    "ru": "Водяные насосы",
+    "ar": "مضخات مياه",
+    "zh": "水泵",
+}
+UNGM_LINK = "https://www.ungm.org/Public/Notice/245871"
+# The parts each language's alert takes: (long title, short title) with the 80-character
+# link above, then with a 41-character UNGM link. The closing note quotes this table.
+SEGMENTS = {
+    "en": ((2, 2), (2, 1)),
+    "fr": ((2, 2), (2, 1)),
+    "es": ((2, 2), (2, 1)),
+    "pt": ((2, 2), (2, 1)),
+    "ru": ((3, 3), (2, 2)),
+    "ar": ((3, 3), (2, 2)),
+    "zh": ((2, 2), (2, 2)),
 }
 
 
@@ -113,9 +139,14 @@ def kept_of(title: str, text: str) -> str:
     return title[:kept]
 
 
+def stop_hint(language: str, text: str) -> str:
+    hint = how_to_stop(language)
+    return (to_gsm7(hint) or hint) if is_gsm7(text) else hint
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("kind", list(MatchKind))
-def test_a_long_title_keeps_a_recognisable_start_within_two_parts(
+def test_a_long_title_keeps_a_recognisable_start_within_its_parts(
     language: str, kind: MatchKind
 ) -> None:
     title = LONG_TITLES[language]
@@ -124,8 +155,21 @@ def test_a_long_title_keeps_a_recognisable_start_within_two_parts(
     as_written = to_gsm7(title) if is_gsm7(text) else title
     assert as_written is not None
     assert len(kept_of(as_written, text).strip()) >= RECOGNISABLE[language]
-    assert segments(text) <= MAX_PARTS
-    assert text.endswith(f" {DEADLINES[language]} {LINK}")
+    assert segments(text) <= (MAX_PARTS if is_gsm7(text) else MAX_PARTS_FOR_A_TITLE)
+    deadline = to_gsm7(DEADLINES[language]) if is_gsm7(text) else DEADLINES[language]
+    assert text.endswith(f" {deadline} {LINK}\n{stop_hint(language, text)}")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_language_takes_the_parts_its_rule_gives(language: str) -> None:
+    counts = tuple(
+        tuple(
+            segments(compose(a_match(title, link=link), language=language, timezone_name="UTC"))
+            for title in (LONG_TITLES[language], SHORT_TITLES[language])
+        )
+        for link in (LINK, UNGM_LINK)
+    )
+    assert counts == SEGMENTS[language]
 
 
 @pytest.mark.parametrize("language", ["es", "fr", "pt", "en"])
@@ -150,7 +194,10 @@ def test_a_spanish_alert_keeps_its_title_where_it_used_to_lose_it() -> None:
 def test_a_short_title_is_sent_whole_and_unchanged() -> None:
     text = compose(a_match("Water pumps"), language="en", timezone_name="Africa/Dakar")
 
-    assert text == f"New tender (AG0123456789): Water pumps. deadline 5 Dec 14:00. {LINK}"
+    assert text == (
+        f"New tender (AG0123456789): Water pumps. Deadline Dec 5 14:00. {LINK}"
+        "\nReply STOP to opt out"
+    )
 
 
 def test_whitespace_in_a_title_becomes_single_spaces() -> None:
@@ -160,14 +207,14 @@ def test_whitespace_in_a_title_becomes_single_spaces() -> None:
         timezone_name="Africa/Dakar",
     )
 
-    assert text.startswith("New tender (AG0123456789): Water pumps and valves (lot 2). deadline")
+    assert text.startswith("New tender (AG0123456789): Water pumps and valves (lot 2). Deadline")
 
 
 def test_a_cut_title_ends_on_a_whole_word_and_an_ellipsis() -> None:
     title = LONG_TITLES["en"]
     text = compose(a_match(title), language="en", timezone_name="Africa/Dakar")
 
-    kept = text.removeprefix("New tender (AG0123456789): ").split("... deadline")[0]
+    kept = text.removeprefix("New tender (AG0123456789): ").split("... Deadline")[0]
     assert kept != title
     assert title.startswith(kept)
     assert title[len(kept)] in " ,"
@@ -178,6 +225,7 @@ def test_a_title_in_a_script_without_spaces_is_cut_between_characters() -> None:
     text = compose(a_match(title), language="zh", timezone_name="Asia/Shanghai")
 
     kept = text.removeprefix("新招标: ").split("… 截止")[0]
+    assert kept != text
     assert title.startswith(kept)
     assert len(kept) >= 20
 
@@ -208,15 +256,18 @@ def test_a_latin_language_supplier_still_reads_a_cyrillic_title_as_written() -> 
     spanish = compose(a_match(title), language="es", timezone_name="Europe/Moscow")
 
     assert not is_gsm7(english)
-    assert len(kept_of(title, english)) >= 18
-    assert segments(english) <= MAX_PARTS
-    # Spanish labels are longer, so less of the title fits; UCS-2 carries their accents.
-    assert spanish.startswith("Nueva licitación: Поставка")
-    assert segments(spanish) <= MAX_PARTS
+    assert len(kept_of(title, english)) >= MIN_TITLE_CHARACTERS
+    assert segments(english) <= MAX_PARTS_FOR_A_TITLE
+    # UCS-2 carries the Spanish labels' accents.
+    assert spanish.startswith("Nueva licitación (AG0123456789): Поставка")
+    assert segments(spanish) <= MAX_PARTS_FOR_A_TITLE
 
 
 def test_the_agency_gives_way_to_the_title_only_when_room_is_short() -> None:
-    russian = compose(a_match(LONG_TITLES["ru"]), language="ru", timezone_name="Europe/Moscow")
+    long_link = f"{LINK}?utm_source=tenderwire&utm_medium=sms&utm_campaign=alerts-{'x' * 20}"
+    russian = compose(
+        a_match(LONG_TITLES["ru"], link=long_link), language="ru", timezone_name="Europe/Moscow"
+    )
     short = compose(a_match("Насосы"), language="ru", timezone_name="Europe/Moscow")
 
     assert russian.startswith("Новый тендер: Поставка")
@@ -227,7 +278,7 @@ def test_a_regional_language_tag_uses_its_base_language_and_unknown_ones_english
     brazil = compose(a_match("Bombas"), language="pt-BR", timezone_name="America/Sao_Paulo")
     unknown = compose(a_match("Pumps"), language="xx", timezone_name="UTC")
 
-    assert brazil.startswith("Nova licitacao (AG0123456789): Bombas.")
+    assert brazil.startswith("Novo concurso (AG0123456789): Bombas.")
     assert unknown.startswith("New tender (AG0123456789): Pumps.")
 
 
@@ -275,7 +326,7 @@ LINKS = [
     agency=st.from_regex(r"[A-Z][A-Z0-9]{1,15}", fullmatch=True),
     link=st.sampled_from(LINKS),
 )
-def test_any_title_and_time_zone_fit_two_parts_with_deadline_and_link_whole(
+def test_any_title_and_time_zone_fit_the_parts_with_deadline_link_and_stop_whole(
     title: str,
     language: str,
     kind: MatchKind,
@@ -289,9 +340,10 @@ def test_any_title_and_time_zone_fit_two_parts_with_deadline_and_link_whole(
     words = deadline_words(match, language=language, timezone_name=timezone_name)
     minute = deadline.astimezone(zoneinfo.ZoneInfo(timezone_name)).strftime("%H:%M")
 
-    assert segments(text) <= MAX_PARTS
-    assert text.endswith(f" {to_gsm7(words) if is_gsm7(text) else words} {link}")
-    assert f"{minute}. {link}" in text
+    assert segments(text) <= MAX_PARTS_FOR_A_TITLE
+    tail = f" {to_gsm7(words) if is_gsm7(text) else words} {link}\n{stop_hint(language, text)}"
+    assert text.endswith(tail)
+    assert minute in words
 
 
 @settings(max_examples=examples(200), deadline=None)

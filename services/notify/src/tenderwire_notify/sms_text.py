@@ -311,6 +311,9 @@ _REPLIES: dict[SmsCommand, tuple[str, str]] = {
 
 
 def reply_to(command: SmsCommand, *, language: str, help_contact: str) -> str:
-    """The answer to a STOP, START or HELP, in the sender's language."""
+    """The answer to a STOP, START or HELP, in the sender's language, folded into GSM-7 as an
+    alert is when its script allows (so a French or Spanish reply costs one part)."""
     text = MESSAGES(language_or_fallback(language)).pgettext(*_REPLIES[command])
-    return text % {"contact": help_contact} if command is SmsCommand.HELP else text
+    if command is SmsCommand.HELP:
+        text %= {"contact": help_contact}
+    return to_gsm7(text) or text
