@@ -54,9 +54,11 @@ setup: $(UV) ## Python environment from uv.lock, Kafka jars from Maven Central
 	$(TW) stack prepare
 
 # Playwright's own browser download does not work everywhere; Debian's package does. Without
-# root or password-less sudo this says why and carries on: the browser tests then skip.
-browser: ## Debian's chromium for the console's browser tests, installed if missing
-	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+# root or password-less sudo this says why and carries on: the browser tests then skip. The Noto
+# fonts draw Arabic and Chinese alerts as suppliers see them (docs/notify's screenshots).
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-noto-cjk
+browser: ## Debian's chromium and fonts for the browser tests, installed if missing
+	@if [ -x $(CHROMIUM) ] && fc-list | grep -q "Noto Sans CJK" && fc-list | grep -q "Noto Naskh Arabic"; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	elif ! command -v sudo >/dev/null; then sudo=none; \
 	elif [ -t 0 ]; then sudo="sudo"; \
@@ -64,9 +66,9 @@ browser: ## Debian's chromium for the console's browser tests, installed if miss
 	if [ "$$sudo" != none ] && command -v apt-get >/dev/null \
 		&& $$sudo apt-get update -qq \
 		&& $$sudo env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends chromium \
+			apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) \
 		&& [ -x $(CHROMIUM) ]; then \
-		echo "browser: chromium installed at $(CHROMIUM)"; \
+		echo "browser: $(BROWSER_PACKAGES) installed"; \
 	else \
 		echo "browser: could not install chromium at $(CHROMIUM) (needs apt-get, and root or sudo)."; \
 		echo "browser: the console's browser tests will be skipped; install Debian's chromium to run them."; \

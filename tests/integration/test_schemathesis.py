@@ -41,6 +41,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CaseMetadata, TestPhase
 
+from tenderwire_shared.i18n import LANGUAGES
 from tests.support.fuzz_stack import (
     UNMATCHED_CODE,
     FuzzStack,
@@ -361,7 +362,7 @@ def _valid_values(choice: _Choice) -> dict[str, Callable[[], Any]]:
         "beneficiary_countries": lambda: choice.pick([["SN"], ["SEN", "Mali"]]),
         "country": lambda: choice.pick(["SEN", "SN", "Burkina Faso"]),
         "supplier_country": lambda: choice.pick(["SEN", "ML"]),
-        "language": lambda: choice.pick(["en", "fr", "es"]),
+        "language": lambda: choice.pick(list(LANGUAGES)),
         "amount": lambda: choice.pick(["125000.50", "0", 9800]),
         "currency": lambda: choice.pick(["USD", "XOF", "EUR"]),
         # Awards are dated on or before today and after publication.
