@@ -71,6 +71,8 @@ def test_the_layout_table_names_each_behaviours_file_and_the_file_holds_it() -> 
             # One file per `tw` command.
             for command in ("stack", "agencies", "deliveries", "why", "trace", "lag", "dlq"):
                 assert (ROOT / pattern.replace("X", command)).is_file(), command
+        elif pattern.endswith("/") and not symbol:
+            assert (ROOT / pattern).is_dir(), (behaviour, pattern)
         elif pattern.endswith("/"):
             assert (ROOT / pattern / f"{symbol}.py").is_file(), (behaviour, pattern, symbol)
         else:
