@@ -74,8 +74,16 @@ class Platform:
 
     async def start(self) -> None:
         # Two SMS providers, so tests can switch the first off and watch the second take over.
+        # Each forwards the texts sent to it to notify's inbound webhook, signed with its own
+        # auth token (`SmsGateway.receive`, or POST /api/inbound).
+        self.notify_port = free_port()
         for name in ("primary", "secondary"):
-            gateway = SmsGateway(port=free_port(), callback_delay_s=0.05)
+            gateway = SmsGateway(
+                port=free_port(),
+                callback_delay_s=0.05,
+                inbound_url=self.inbound_webhook_url(name),
+                inbound_auth_token=SMS_AUTH_TOKENS[name].get_secret_value(),
+            )
             await gateway.start()
             self.sms_gateways[name] = gateway
         for name in ("notices", "matching", "notify"):
@@ -94,7 +102,6 @@ class Platform:
             )
         )
         self.matching = running(matching_app(self.matching_settings()))
-        self.notify_port = free_port()
         self.notify = BackgroundServer(
             notify_app(self.notify_settings(), clock=self.clock), port=self.notify_port
         )
@@ -111,6 +118,10 @@ class Platform:
             "TW_TOPIC_PREFIX": self.topic_prefix,
             **{f"TW_{name.upper()}_DATABASE_URL": dsn for name, dsn in self.dsns.items()},
         }
+
+    def inbound_webhook_url(self, provider: str) -> str:
+        """notify's inbound SMS webhook as `provider` calls it (the URL its signature is over)."""
+        return f"http://127.0.0.1:{self.notify_port}/v1/sms/inbound?provider={provider}"
 
     def notify_settings(self) -> NotifySettings:
         return NotifySettings(

@@ -19,6 +19,18 @@ cap; the stub gives up `callback_retry_window_s` after the first try (4 hours by
 like GOV.UK Notify's SMS retry period). Other 4xx answers are final, as a retry cannot mend
 them. A message's "delivered" waits for its "sent" to get through, so they arrive in order.
 
+Inbound texts, as a phone replying to an alert: `POST /api/inbound` with JSON
+`{"from": "+258840001122", "to": "+15005550006", "body": "PARAR"}` ("to" is optional: the
+number's last alert came from it, else "TENDERS") posts a Twilio-style inbound form (From,
+To, Body, MessageSid, AccountSid, NumSegments, NumMedia) to the configured inbound webhook,
+signed as Twilio signs it with the configured auth token. The webhook is set when the stub is
+built (`inbound_url`, `inbound_auth_token`) or by `PUT /api/inbound-webhook` with JSON
+`{"url": ..., "auth_token": ...}`, which the local stack does once notify's address is known.
+Each `<Message>` of the TwiML answer is recorded as a message from that number's side back to
+the sender (`to` is the sender, `in_reply_to` the inbound message's sid), listed by
+`GET /api/messages` like any other. The answer is `{"status": <the webhook's HTTP status>,
+"replies": [<each reply's text>]}`; 409 when no webhook is set, 502 when it cannot be reached.
+
 What real providers do, as far as we know it: Twilio retries a webhook only as its URL's
 connection overrides say (`#rc=` retries, up to 5, `rp=` which failures: connect timeouts by
 default, or 4xx, 5xx, all), and we know of no documented Retry-After support; other providers
@@ -35,13 +47,15 @@ import hashlib
 import hmac
 import secrets
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, Form, Header, HTTPException
+from fastapi import FastAPI, Form, Header, HTTPException, Response
+from pydantic import BaseModel, Field
 
 from tenderwire_stack.http_server import BackgroundServer
 
@@ -59,6 +73,36 @@ class SmsRecord:
     statuses: list[str] = field(default_factory=list)
     # One entry per callback try, "<status>:<HTTP status or error>", for tests and debugging.
     callback_replies: list[str] = field(default_factory=list)
+    # Set on a reply to an inbound text: that text's sid.
+    in_reply_to: str | None = None
+
+
+@dataclass
+class InboundRecord:
+    """A text a phone sent to the provider, and what the webhook answered."""
+
+    sid: str
+    from_: str
+    to: str
+    body: str
+    created_at: str
+    webhook_status: int | None = None
+    replies: list[str] = field(default_factory=list)
+
+
+class WebhookUnreachableError(RuntimeError):
+    """The inbound webhook did not answer (refused, timed out, dropped)."""
+
+
+class InboundText(BaseModel):
+    from_: str = Field(alias="from", min_length=1, max_length=40)
+    to: str | None = Field(default=None, max_length=40)
+    body: str = Field(max_length=1600)
+
+
+class InboundWebhook(BaseModel):
+    url: str = Field(min_length=1, max_length=2000)
+    auth_token: str = Field(min_length=1, max_length=200)
 
 
 class SmsGateway:
@@ -71,8 +115,18 @@ class SmsGateway:
         callback_retry_base_s: float = 1.0,
         callback_retry_cap_s: float = 60.0,
         callback_retry_window_s: float = 4 * 3600.0,
+        inbound_url: str | None = None,
+        inbound_auth_token: str | None = None,
+        inbound_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.port = port
+        # Where inbound texts go, and the auth token that signs them (as Twilio's number
+        # configuration and the account's token).
+        self.inbound_url = inbound_url
+        self.inbound_auth_token = inbound_auth_token
+        self.inbound: list[InboundRecord] = []
+        # For tests that serve the webhook in process; None is the network.
+        self._inbound_transport = inbound_transport
         # Set by tests to play a provider that is down: every request gets HTTP 503.
         self.outage = False
         self.callback_delay_s = callback_delay_s
@@ -130,6 +184,24 @@ class SmsGateway:
                 "num_segments": "1",
             }
 
+        @app.put("/api/inbound-webhook", status_code=204)
+        async def set_inbound_webhook(webhook: InboundWebhook) -> Response:
+            self.inbound_url = webhook.url
+            self.inbound_auth_token = webhook.auth_token
+            return Response(status_code=204)
+
+        @app.post("/api/inbound")
+        async def inbound(text: InboundText) -> dict[str, Any]:
+            if not self.inbound_url or not self.inbound_auth_token:
+                raise HTTPException(
+                    409, "no inbound webhook: PUT /api/inbound-webhook {url, auth_token} first"
+                )
+            try:
+                record = await self.receive(text.from_, text.body, to=text.to)
+            except WebhookUnreachableError as exc:
+                raise HTTPException(502, f"inbound webhook unreachable: {exc}") from exc
+            return {"status": record.webhook_status, "replies": record.replies}
+
         @app.get("/api/messages")
         async def list_messages() -> list[dict[str, Any]]:
             # The auth token stays in the stub, as a real provider never shows it back.
@@ -138,6 +210,65 @@ class SmsGateway:
             ]
 
         return app
+
+    async def receive(self, from_: str, body: str, *, to: str | None = None) -> InboundRecord:
+        """A text from `from_` reaches the provider: post it to the inbound webhook, signed,
+        and send back what the TwiML answer says. WebhookUnreachableError if it cannot be
+        reached."""
+        assert self.inbound_url is not None
+        assert self.inbound_auth_token is not None
+        record = InboundRecord(
+            sid="SM" + secrets.token_hex(16),
+            from_=from_,
+            to=to or self._our_number_for(from_),
+            body=body,
+            created_at=datetime.now(UTC).isoformat(),
+        )
+        self.inbound.append(record)
+        form = {
+            "MessageSid": record.sid,
+            "SmsSid": record.sid,
+            "AccountSid": "AC0000000000stub",
+            "From": record.from_,
+            "To": record.to,
+            "Body": record.body,
+            "NumSegments": "1",
+            "NumMedia": "0",
+        }
+        headers = {
+            "X-Twilio-Signature": provider_signature(
+                self.inbound_auth_token, self.inbound_url, form
+            )
+        }
+        async with httpx.AsyncClient(timeout=15.0, transport=self._inbound_transport) as client:
+            try:
+                response = await client.post(self.inbound_url, data=form, headers=headers)
+            except httpx.HTTPError as exc:
+                raise WebhookUnreachableError(type(exc).__name__) from exc
+        record.webhook_status = response.status_code
+        if response.status_code < 300:
+            record.replies = twiml_messages(response.content)
+        for reply in record.replies:
+            self.messages.append(
+                SmsRecord(
+                    sid="SM" + secrets.token_hex(16),
+                    account="AC0000000000stub",
+                    to=record.from_,
+                    from_=record.to,
+                    body=reply,
+                    status_callback=None,
+                    created_at=datetime.now(UTC).isoformat(),
+                    auth_token="",
+                    statuses=["sent", "delivered"],
+                    in_reply_to=record.sid,
+                )
+            )
+        return record
+
+    def _our_number_for(self, phone: str) -> str:
+        """The sender of the newest message to `phone`: the number a reply goes to."""
+        sent = [m for m in self.messages if m.to == phone and m.in_reply_to is None]
+        return sent[-1].from_ if sent else "TENDERS"
 
     async def _report(self, record: SmsRecord) -> None:
         final = "undelivered" if record.to.endswith("0000") else "delivered"
@@ -191,6 +322,24 @@ def provider_signature(auth_token: str, url: str, form: dict[str, str]) -> str:
     signed = url + "".join(name + form[name] for name in sorted(form))
     digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def twiml_messages(document: bytes) -> list[str]:
+    """The text of each `<Message>` of a TwiML answer (its `<Body>`, or its own text); none for
+    an empty answer or one that is not TwiML."""
+    if not document.strip():
+        return []
+    try:
+        root = ET.fromstring(document)  # noqa: S314 - the stub's own webhook, a local service
+    except ET.ParseError:
+        return []
+    if root.tag != "Response":
+        return []
+    texts = []
+    for message in root.iter("Message"):
+        body = message.find("Body")
+        texts.append((body.text if body is not None else message.text) or "")
+    return texts
 
 
 def _basic_auth_token(authorization: str) -> str | None:

@@ -22,6 +22,11 @@ from tenderwire_stack.processes import ManagedProcess
 # ends: without a limit, `tw stack down` would wait for its SIGKILL deadline.
 _STREAMING_SHUTDOWN = {"console": ["--timeout-graceful-shutdown", "3"]}
 
+# The SMS stub as notify's one provider: its auth token signs the stub's status callbacks
+# and the texts it forwards to notify's inbound webhook.
+LOCAL_SMS_PROVIDER = "local-stub"
+LOCAL_SMS_AUTH_TOKEN = "local"  # noqa: S105 - the local stub's, nothing real
+
 
 @dataclass(frozen=True)
 class Component:
@@ -74,15 +79,34 @@ class Stack:
             "TW_NOTIFY_SMS_PROVIDERS": json.dumps(
                 [
                     {
-                        "name": "local-stub",
+                        "name": LOCAL_SMS_PROVIDER,
                         "base_url": f"http://127.0.0.1:{p.sms}",
                         "account_sid": "AC0000000000local",
-                        "auth_token": "local",
+                        "auth_token": LOCAL_SMS_AUTH_TOKEN,
                         "sender": "TENDERS",
                     }
                 ]
             ),
         }
+
+    def inbound_webhook(self) -> dict[str, str]:
+        """Where the SMS stub forwards texts sent to it (a phone replying STOP to an alert):
+        notify's inbound webhook at the address notify signs against, with the provider's
+        auth token."""
+        return {
+            "url": f"http://127.0.0.1:{self.ports.notify}/v1/sms/inbound"
+            f"?provider={LOCAL_SMS_PROVIDER}",
+            "auth_token": LOCAL_SMS_AUTH_TOKEN,
+        }
+
+    def _route_inbound_texts(self) -> None:
+        # Set on every `up`: the stub may have been running already, from before.
+        response = httpx.put(
+            f"http://127.0.0.1:{self.ports.sms}/api/inbound-webhook",
+            json=self.inbound_webhook(),
+            timeout=5.0,
+        )
+        response.raise_for_status()
 
     def services(self) -> dict[str, tuple[str, int]]:
         return {
@@ -114,6 +138,7 @@ class Stack:
         )
         self._wait_http("mailcatcher", f"http://127.0.0.1:{self.ports.mail_http}/api/messages")
         self._wait_http("smsgateway", f"http://127.0.0.1:{self.ports.sms}/api/messages")
+        self._route_inbound_texts()
         if with_services:
             env = self.service_env()
             for name, (factory, port) in self.services().items():

@@ -1,11 +1,12 @@
-"""HTTP entrypoints: delivery status for operators, behind the operators' token, and the SMS
-providers' status callbacks.
+"""HTTP entrypoints: delivery status for operators, behind the operators' token, the SMS
+providers' status callbacks, and the texts suppliers send back to an SMS alert (STOP, START,
+HELP).
 
 A status callback is idempotent, monotonic, and never lost. It only moves a delivery up the
 ranks (`domain.SMS_RANKS`), so a late "sent" never overwrites "delivered", and a repeated
 callback changes nothing; both, like an unknown status, get 204 so the provider stops. Each
 callback must carry the provider's `X-Twilio-Signature` (`dependencies.signed_by_provider`);
-anything else gets 403 and changes nothing.
+anything else gets 403 and changes nothing. Inbound texts are signed the same way.
 
 While notify's database cannot be reached (refused, shutting down, restarting, pool
 exhausted), the callback gets 503 with Retry-After within `DATABASE_WAIT_S`: providers retry
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated
+from xml.sax.saxutils import escape
 
 import asyncpg
 import structlog
@@ -23,8 +25,10 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from tenderwire_notify import domain, repository, services
-from tenderwire_notify.dependencies import operator, signed_by_provider
+from tenderwire_notify.dependencies import Settings, operator, signed_by_provider
+from tenderwire_notify.domain import SmsCommand
 from tenderwire_notify.schemas import DeliveryView
+from tenderwire_notify.sms_text import reply_to
 from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.http import NO_CONTROL_CHARACTERS
@@ -110,20 +114,134 @@ async def status_callback(
             error=repr(exc),
             retry_after_s=RETRY_AFTER_S,
         )
-        # Answered here rather than raised: this must stay a quick 503 whatever error
-        # handlers the app has.
-        unavailable = ApiError.one(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            (),
-            "the delivery ledger is unavailable; retry this callback later",
-            "unavailable",
-        )
-        return JSONResponse(
-            unavailable.body(),
-            status_code=unavailable.status_code,
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
+        return _unavailable("the delivery ledger is unavailable; retry this callback later")
     log.info("sms_status", notification_id=delivery_id, status=message_status, applied=updated)
     # 204 even when nothing changed: a provider retrying a callback we already applied must
     # not retry forever.
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _unavailable(message: str) -> JSONResponse:
+    # Answered here rather than raised: this must stay a quick 503 whatever error handlers
+    # the app has.
+    unavailable = ApiError.one(status.HTTP_503_SERVICE_UNAVAILABLE, (), message, "unavailable")
+    return JSONResponse(
+        unavailable.body(),
+        status_code=unavailable.status_code,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+# --- Texts sent back to an SMS alert: STOP, START, HELP ------------------------------------
+
+inbound_router = APIRouter(prefix="/v1/sms", tags=["sms"])
+
+# A reply's confirmation waits this long, at most, for texts to the number already on their
+# way, so it is the last text the number gets; the provider waits 10-15 s for the webhook.
+STOP_WAIT_S = 3.0
+# Twilio's "From" for a text: E.164.
+E164 = r"^\+[1-9][0-9]{6,14}$"
+# A text may hold line breaks and tabs, never NUL or another control character.
+SMS_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# Twilio's longest message: 1600 characters (ten or more parts).
+MAX_SMS_CHARACTERS = 1600
+TWIML = "application/xml"
+_TWIML_ANSWER = {
+    "description": (
+        "TwiML for the provider: `<Response><Message>…</Message></Response>` confirms a STOP or"
+        " START, or answers HELP, in the sender's language; any other text gets `<Response/>`"
+        " (no reply: answering everything invites loops between robots)"
+    ),
+    "content": {TWIML: {"schema": {"type": "string"}}},
+}
+
+
+def twiml(message: str | None) -> Response:
+    """The TwiML answer to an inbound text: one reply, XML-escaped, or none."""
+    body = (
+        "<Response/>"
+        if message is None
+        else f"<Response><Message>{escape(message)}</Message></Response>"
+    )
+    return Response(
+        f'<?xml version="1.0" encoding="UTF-8"?>{body}', media_type=f"{TWIML}; charset=utf-8"
+    )
+
+
+@inbound_router.post(
+    "/inbound",
+    response_class=Response,
+    dependencies=[Depends(signed_by_provider)],
+    summary="A text sent back to an SMS alert (Twilio-style webhook): STOP, START or HELP",
+    responses={
+        200: _TWIML_ANSWER,
+        403: {"description": "No valid X-Twilio-Signature from the provider the URL names"},
+        503: {"description": "The database is unavailable; retry after Retry-After"},
+    },
+)
+async def inbound_text(
+    pool: Pool,
+    settings: Settings,
+    sender: Annotated[
+        str,
+        Form(alias="From", max_length=16, pattern=E164, description="The sender, E.164"),
+    ],
+    text: Annotated[
+        str,
+        Form(
+            alias="Body",
+            max_length=MAX_SMS_CHARACTERS,
+            pattern=SMS_TEXT,
+            description="What the sender wrote",
+        ),
+    ] = "",
+    to: Annotated[
+        str | None,
+        Form(alias="To", max_length=40, pattern=NO_CONTROL_CHARACTERS, description="Our number"),
+    ] = None,
+    message_sid: Annotated[
+        str | None,
+        Form(alias="MessageSid", max_length=64, pattern=r"^[A-Za-z0-9]+$"),
+    ] = None,
+) -> Response:
+    """What a text sent back to an SMS alert does, by its words (`domain.sms_command`: STOP,
+    START, HELP and their usual equivalents in each language, ignoring case and accents):
+
+    - STOP: no more SMS alerts to the sender's number (a suppression, reason 'sms-stop'), on
+      this channel only: e-mail alerts go on. Confirmed by a text.
+    - START: SMS alerts to the number start again with the next alert, if the number stopped
+      them itself (STOP, or an unsubscribe link); confirmed by a text.
+    - HELP: a text saying how to stop and resume, and where to ask (TW_NOTIFY_SMS_HELP_CONTACT).
+    - anything else: no reply, nothing changes.
+
+    Replies are in the language of the newest alert to the number, else English.
+    """
+    command = domain.sms_command(text)
+    log.info(
+        "sms_inbound" if command else "sms_inbound_ignored",
+        message_sid=message_sid,
+        sender=sender,
+        command=command.value if command else None,
+        characters=len(text),
+    )
+    if command is None:
+        return twiml(None)
+    try:
+        async with asyncio.timeout(DATABASE_WAIT_S + STOP_WAIT_S):
+            if command is SmsCommand.STOP:
+                language = await services.stop_texts(pool, sender, wait_s=STOP_WAIT_S)
+            elif command is SmsCommand.START:
+                language = await services.resume_texts(pool, sender)
+            else:
+                language = await services.texts_language(pool, sender)
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning(
+            "sms_inbound_deferred",
+            message_sid=message_sid,
+            command=command.value,
+            error=repr(exc),
+            retry_after_s=RETRY_AFTER_S,
+        )
+        return _unavailable("the delivery ledger is unavailable; retry this message later")
+    reply = reply_to(command, language=language or "en", help_contact=settings.sms_help_contact)
+    return twiml(reply)

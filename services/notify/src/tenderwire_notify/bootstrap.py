@@ -110,6 +110,7 @@ def create_app(
     app.include_router(api.deliveries_router)
     app.include_router(web.router)
     app.include_router(api.sms_router)
+    app.include_router(api.inbound_router)
     app.include_router(health_router(lambda: app.state.pool, checks=broker.readiness_checks))
     app.include_router(metrics_router())
     install_offline_docs(app)

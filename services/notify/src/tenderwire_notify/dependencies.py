@@ -1,5 +1,6 @@
 """FastAPI dependencies of notify's routes: its settings, the operators' token, an SMS provider's
-signature on its status callback, and the subscriber an unsubscribe link names. The pool is
+signature on its webhooks (status callbacks and inbound texts), and the subscriber an
+unsubscribe link names. The pool is
 `tenderwire_shared.dependencies.Pool`, as in every service."""
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ operator = require_operator(_operator_token)
 """Lets only holders of the operators' token through (the deliveries API)."""
 
 
-# --- SMS status callbacks ------------------------------------------------------------------
+# --- SMS providers' webhooks: status callbacks and inbound texts ---------------------------
 
 
 def _signed_url(request: Request, public_base_url: str) -> str:
@@ -55,29 +56,31 @@ async def signed_by_provider(
     provider: Annotated[str | None, Query(max_length=100)] = None,
     signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER, max_length=200)] = None,
 ) -> None:
-    """Lets through only callbacks signed with the auth token of the provider the URL names
-    (`?provider=`, set by `sms.status_callback_url`), so each provider's callbacks are
-    checked against its own token; anything else gets 403, before the database is asked."""
+    """Lets through only webhooks (status callbacks, inbound texts) signed with the auth token
+    of the provider the URL names (`?provider=`, set by `sms.status_callback_url`, and in the
+    inbound URL each provider is given), so each provider's calls are checked against its own
+    token; anything else gets 403, before the database is asked."""
     configured = settings.provider(provider) if provider is not None else None
     if configured is None:
         raise _refused(
             ("query", "provider"),
-            "the callback URL must name a configured SMS provider (?provider=<name>), as the"
-            " StatusCallback notify sends does",
+            "the webhook URL must name a configured SMS provider (?provider=<name>), as the"
+            " StatusCallback notify sends and the inbound URL it is given do",
         )
     if not signature:
         raise _refused(
             ("header", SIGNATURE_HEADER),
-            f"missing: sign the callback with provider {provider!r}'s auth token",
+            f"missing: sign the request with provider {provider!r}'s auth token",
         )
     form = await request.form()
     params = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
     url = _signed_url(request, settings.public_base_url)
     if not signature_matches(configured.auth_token.get_secret_value(), url, params, signature):
+        # One event for both webhooks, as before there were two; `url` says which.
         log.warning("sms_status_bad_signature", provider=provider, url=url)
         raise _refused(
             ("header", SIGNATURE_HEADER),
-            f"does not match this callback's URL and parameters signed with provider"
+            f"does not match this request's URL and parameters signed with provider"
             f" {provider!r}'s auth token",
         )
 

@@ -621,3 +621,74 @@ def sms_command(text: str) -> SmsCommand | None:
         if keyword in SMS_KEYWORDS[command]:
             return command
     return None
+
+
+# --- Stopping and resuming: the unsubscribe link's scopes and the opt-out suppressions -----
+
+UNSUBSCRIBED = "unsubscribed"
+"""The suppression reason of an unsubscribe link's POST (either scope)."""
+SMS_STOP = "sms-stop"
+"""The suppression reason of a STOP texted back to an alert."""
+OPT_OUT_REASONS: frozenset[str] = frozenset({UNSUBSCRIBED, SMS_STOP})
+"""The suppressions a supplier made itself, and so may lift (START, "Undo"). A hard bounce or
+a complaint is never lifted this way: the address refused mail, whoever asks."""
+
+
+class StopScope(StrEnum):
+    """What an unsubscribe link's POST stops or resumes."""
+
+    CHANNEL = "channel"
+    """Only the link's own address on the link's own channel (the e-mail address of the
+    e-mail it came in; RFC 8058 one-click means this)."""
+    ALL = "all"
+    """Every address the supplier is reached at, on every channel: each (channel, address)
+    of its alerts in the ledger, and the e-mail and phone of its newest alert."""
+
+
+class LinkAction(StrEnum):
+    UNSUBSCRIBE = "unsubscribe"
+    RESUBSCRIBE = "resubscribe"
+
+
+_LINK_SCOPES: Mapping[str, tuple[LinkAction, StopScope]] = {
+    "channel": (LinkAction.UNSUBSCRIBE, StopScope.CHANNEL),
+    "all": (LinkAction.UNSUBSCRIBE, StopScope.ALL),
+    "resubscribe-channel": (LinkAction.RESUBSCRIBE, StopScope.CHANNEL),
+    "resubscribe-all": (LinkAction.RESUBSCRIBE, StopScope.ALL),
+}
+LINK_SCOPES: tuple[str, ...] = tuple(_LINK_SCOPES)
+"""The `scope` values an unsubscribe link's POST takes."""
+
+
+def link_action(scope: str | None) -> tuple[LinkAction, StopScope] | None:
+    """What a POST to an unsubscribe link asks for. No scope at all is RFC 8058's one-click
+    (`List-Unsubscribe=One-Click`, sent by mail apps): this channel only. None for a scope
+    that is not one of `LINK_SCOPES`."""
+    if scope is None:
+        return LinkAction.UNSUBSCRIBE, StopScope.CHANNEL
+    return _LINK_SCOPES.get(scope)
+
+
+def every_address(
+    link: tuple[str, str],
+    ledger: Sequence[tuple[str, str]],
+    newest_email: str | None,
+    newest_phone: str | None,
+) -> list[tuple[str, str]]:
+    """The (channel, address) pairs "all alerts" stops: the link's own first, then every pair
+    of the supplier's alerts in the ledger, then the e-mail and phone of its newest alert (a
+    phone it registered may have had no text yet: digest suppliers get none). One pair per
+    channel and address, compared as suppressions compare them (ignoring case)."""
+    candidates = [link, *ledger]
+    if newest_email:
+        candidates.append((ChannelName.EMAIL.value, newest_email))
+    if newest_phone:
+        candidates.append((ChannelName.SMS.value, newest_phone))
+    seen: set[tuple[str, str]] = set()
+    pairs = []
+    for channel, address in candidates:
+        key = (str(channel), address.lower())
+        if key not in seen:
+            seen.add(key)
+            pairs.append((str(channel), address))
+    return pairs

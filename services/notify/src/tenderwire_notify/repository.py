@@ -530,14 +530,76 @@ async def queue_digest(
 async def suppress(conn: Connection, channel: str, address: str, reason: str) -> None:
     """Add the address to the suppressions, under the exclusive side of the claim gate. In a
     transaction."""
+    await suppress_addresses(conn, [(channel, address)], reason)
+
+
+async def suppress_addresses(
+    conn: Connection, pairs: Sequence[tuple[str, str]], reason: str
+) -> None:
+    """Add these (channel, address) pairs to the suppressions, in one statement, under the
+    exclusive side of the claim gate. A pair already suppressed keeps its first reason, so a
+    bounce stays a bounce. In a transaction."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", SUPPRESSION_GATE)
     await conn.execute(
-        "INSERT INTO suppressions (channel, address, reason) VALUES ($1, lower($2), $3)"
+        "INSERT INTO suppressions (channel, address, reason)"
+        " SELECT u.channel, lower(u.address), $3"
+        " FROM unnest($1::text[], $2::text[]) AS u(channel, address)"
         " ON CONFLICT DO NOTHING",
-        channel,
-        address,
+        [channel for channel, _ in pairs],
+        [address for _, address in pairs],
         reason,
     )
+
+
+async def lift_suppressions(
+    conn: Connection, pairs: Sequence[tuple[str, str]], reasons: Collection[str]
+) -> list[tuple[str, str]]:
+    """Remove the suppressions of these (channel, address) pairs that have one of `reasons`;
+    the pairs lifted, as stored (lower case). Others, a bounce say, stay."""
+    rows = await conn.fetch(
+        "DELETE FROM suppressions s USING unnest($1::text[], $2::text[]) AS u(channel, address)"
+        " WHERE s.channel = u.channel AND s.address = lower(u.address)"
+        " AND s.reason = ANY($3::text[])"
+        " RETURNING s.channel, s.address",
+        [channel for channel, _ in pairs],
+        [address for _, address in pairs],
+        sorted(reasons),
+    )
+    return [(r["channel"], r["address"]) for r in rows]
+
+
+async def supplier_addresses(conn: Connection, supplier_id: str) -> list[tuple[str, str]]:
+    """Every (channel, address) the supplier's alerts went or go to, as the ledger holds them."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT channel, address FROM deliveries WHERE supplier_id = $1"
+        " ORDER BY channel, address",
+        supplier_id,
+    )
+    return [(r["channel"], r["address"]) for r in rows]
+
+
+async def newest_contacts(conn: Connection, supplier_id: str) -> tuple[str | None, str | None]:
+    """The e-mail and phone the supplier's newest alert carries (its registration as matching
+    last sent it); (None, None) when the ledger holds none."""
+    row = await conn.fetchrow(
+        "SELECT match->'recipient'->>'email' AS email, match->'recipient'->>'phone' AS phone"
+        " FROM deliveries WHERE supplier_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        supplier_id,
+    )
+    if row is None:
+        return None, None
+    return row["email"], row["phone"]
+
+
+async def latest_language(conn: Connection | Pool, channel: str, address: str) -> str | None:
+    """The language of the newest alert to this address on this channel; None if none went."""
+    language = await conn.fetchval(
+        "SELECT language FROM deliveries WHERE channel = $1 AND lower(address) = lower($2)"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        channel,
+        address,
+    )
+    return None if language is None else str(language)
 
 
 async def sends_in_flight(conn: Connection | Pool, channel: str, address: str) -> int:

@@ -1,5 +1,6 @@
 """Notify's use cases: put alerts in the ledger and fold them, record what the worker did,
-assemble the daily digests, suppress and unsubscribe, record an SMS provider's status, and
+assemble the daily digests, suppress, unsubscribe and resubscribe (from a link, on one channel
+or all), stop and resume texts (STOP and START replies), record an SMS provider's status, and
 requeue failed alerts.
 
 A use case called inside the consumer's inbox transaction or the worker's recorder takes
@@ -24,11 +25,13 @@ import structlog
 from tenderwire_notify import domain, repository
 from tenderwire_notify.domain import (
     NOTHING_TO_SEND,
+    ChannelName,
     DeliveryState,
     Folded,
     NewDelivery,
     Outcome,
     Result,
+    StopScope,
 )
 from tenderwire_notify.repository import Key, Pool
 from tenderwire_shared.db import Connection, unit_of_work
@@ -243,21 +246,117 @@ async def suppress(pool: Pool, channel: str, address: str, reason: str) -> None:
         await repository.suppress(conn, channel, address, reason)
 
 
-async def unsubscribe(pool: Pool, subscriber: Subscriber, *, timeout_s: float) -> None:
-    """Once this returns, nothing more reaches the address.
+async def unsubscribe(
+    pool: Pool, subscriber: Subscriber, *, scope: StopScope | str, timeout_s: float
+) -> list[tuple[str, str]]:
+    """Stop alerts from an unsubscribe link; returns the (channel, address) pairs now stopped.
 
-    No send holds a database connection, so the promise is kept in two steps instead of one
-    long lock:
-    1. The suppression commits under the exclusive side of the claim gate
+    - scope `channel` (and RFC 8058 one-click) stops the link's own address on the link's
+      own channel: an e-mail's link stops e-mail to that address, and nothing else. Texts to
+      the supplier's phone go on.
+    - scope `all` stops every address the supplier is reached at, on every channel: each
+      (channel, address) its alerts in the ledger went or go to, and the e-mail and phone of
+      its newest alert, so its texts stop too. A phone or e-mail address the supplier
+      registers later is a new address, and is not stopped.
+
+    Stopping is per (channel, address), as a bounce is: alerts waiting for a stopped address,
+    and every later one, are marked 'suppressed' and never sent; a digest to it is not sent.
+    Once this returns, nothing more reaches a stopped address. No send holds a database
+    connection, so the promise is kept in two steps instead of one long lock:
+    1. The suppressions commit under the exclusive side of the claim gate
        (`repository.SUPPRESSION_GATE`). Every claim takes the shared side, so a claim either
-       sees the suppression, or has made its rows 'sending' before the suppression commits.
-    2. This then waits until no alert or digest to that address is 'sending': those were
-       claimed before it and are finishing now.
+       sees the suppressions, or has made its rows 'sending' before they commit.
+    2. This then waits, up to `timeout_s` in all, until no alert or digest to those
+       addresses is 'sending': those were claimed before and are finishing now.
     """
-    await suppress(pool, subscriber.channel, subscriber.address, "unsubscribed")
-    await wait_for_sends_in_flight(
-        pool, subscriber.channel, subscriber.address, timeout_s=timeout_s
+    scope = StopScope(scope)
+    link = (subscriber.channel, subscriber.address)
+    async with unit_of_work(pool) as conn:
+        pairs = [link] if scope is StopScope.CHANNEL else await _every_address(conn, subscriber)
+        await repository.suppress_addresses(conn, pairs, domain.UNSUBSCRIBED)
+    if not await wait_for_sends_to(pool, pairs, timeout_s=timeout_s):
+        log.warning("unsubscribe_wait_timed_out", supplier_id=subscriber.supplier_id)
+    log.info(
+        "unsubscribed",
+        supplier_id=subscriber.supplier_id,
+        scope=scope.value,
+        channels=sorted({channel for channel, _ in pairs}),
+        addresses=len(pairs),
     )
+    return pairs
+
+
+async def resubscribe(
+    pool: Pool, subscriber: Subscriber, *, scope: StopScope | str
+) -> list[tuple[str, str]]:
+    """Undo an unsubscribe from the link's page; returns the (channel, address) pairs lifted.
+
+    Lifts only the suppressions the supplier made itself (an unsubscribe link, or STOP by
+    text: `domain.OPT_OUT_REASONS`) of the same addresses `unsubscribe` with that scope
+    stops. A hard bounce or a complaint stays: that address refused mail, and still gets
+    nothing. Alerts already marked 'suppressed' stay unsent; the next alert goes out.
+    """
+    scope = StopScope(scope)
+    async with unit_of_work(pool) as conn:
+        pairs = (
+            [(subscriber.channel, subscriber.address)]
+            if scope is StopScope.CHANNEL
+            else await _every_address(conn, subscriber)
+        )
+        lifted = await repository.lift_suppressions(conn, pairs, domain.OPT_OUT_REASONS)
+    log.info(
+        "resubscribed",
+        supplier_id=subscriber.supplier_id,
+        scope=scope.value,
+        channels=sorted({channel for channel, _ in lifted}),
+        addresses=len(lifted),
+    )
+    return lifted
+
+
+async def _every_address(conn: Connection, subscriber: Subscriber) -> list[tuple[str, str]]:
+    email, phone = await repository.newest_contacts(conn, subscriber.supplier_id)
+    return domain.every_address(
+        (subscriber.channel, subscriber.address),
+        await repository.supplier_addresses(conn, subscriber.supplier_id),
+        email,
+        phone,
+    )
+
+
+# --- Replies to SMS alerts: STOP, START, HELP ----------------------------------------------
+
+
+async def stop_texts(pool: Pool, number: str, *, wait_s: float) -> str | None:
+    """STOP texted back: no more SMS alerts reach this number, from any supplier's alerts,
+    until it texts START. E-mail is not touched. Idempotent: a second STOP changes nothing.
+
+    The suppression (reason 'sms-stop') commits under the claim gate, as an unsubscribe
+    does; this then waits up to `wait_s` for texts to the number already on their way, so the
+    confirmation is, as far as it can be, the last text the number gets. Returns the language
+    of the newest alert to the number (what the confirmation is written in), or None."""
+    async with unit_of_work(pool) as conn:
+        await repository.suppress_addresses(conn, [(ChannelName.SMS, number)], domain.SMS_STOP)
+        language = await repository.latest_language(conn, ChannelName.SMS, number)
+    await wait_for_sends_in_flight(pool, ChannelName.SMS, number, timeout_s=wait_s)
+    return language
+
+
+async def resume_texts(pool: Pool, number: str) -> str | None:
+    """START texted back: SMS alerts to this number start again with the next alert, if the
+    number stopped them itself (STOP, or an unsubscribe link); a number the provider refused
+    stays suppressed. Returns the language of the newest alert to the number, or None."""
+    async with unit_of_work(pool) as conn:
+        await repository.lift_suppressions(
+            conn, [(ChannelName.SMS, number)], domain.OPT_OUT_REASONS
+        )
+        return await repository.latest_language(conn, ChannelName.SMS, number)
+
+
+async def texts_language(pool: Pool, number: str) -> str | None:
+    """The language of the newest SMS alert to this number, or None: what a reply to it
+    (HELP, say) is written in. Changes nothing."""
+    return await repository.latest_language(pool, ChannelName.SMS, number)
 
 
 async def wait_for_sends_in_flight(
@@ -274,6 +373,19 @@ async def wait_for_sends_in_flight(
             return False
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.25)
+    return True
+
+
+async def wait_for_sends_to(
+    pool: Pool, pairs: Sequence[tuple[str, str]], *, timeout_s: float
+) -> bool:
+    """`wait_for_sends_in_flight` for several (channel, address) pairs, within one timeout in
+    all; False if it ran out."""
+    deadline = time.monotonic() + timeout_s
+    for channel, address in pairs:
+        left = max(0.0, deadline - time.monotonic())
+        if not await wait_for_sends_in_flight(pool, channel, address, timeout_s=left):
+            return False
     return True
 
 

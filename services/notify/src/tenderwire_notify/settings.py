@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import parseaddr
 from enum import StrEnum
 from typing import Self
 
@@ -50,6 +51,15 @@ class NotifySettings(ServiceSettings):
     smtp_timeout_s: float = 10.0
     smtp_pool_size: int = Field(default=4, ge=1, description="Open SMTP connections kept")
     mail_from: str = "Tenderwire alerts <alerts@tenderwire.localhost>"
+    sms_help_contact: str = Field(
+        default="",
+        max_length=60,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description=(
+            "Where the answer to an SMS HELP sends people (an e-mail address, a phone number or"
+            " a short URL); unset, the address of TW_NOTIFY_MAIL_FROM"
+        ),
+    )
     message_id_domain: str = "tenderwire.localhost"
     public_base_url: str = Field(
         default=LOCAL_PORTS.url(LOCAL_PORTS.notify),
@@ -117,6 +127,12 @@ class NotifySettings(ServiceSettings):
         # group moves its suppliers group with it, so two deployments never share one.
         if not self.suppliers_consumer_group:
             self.suppliers_consumer_group = f"{self.consumer_group}-suppliers"
+        return self
+
+    @model_validator(mode="after")
+    def _help_contact_defaults_to_the_sender(self) -> Self:
+        if not self.sms_help_contact:
+            self.sms_help_contact = parseaddr(self.mail_from)[1] or self.mail_from
         return self
 
     @model_validator(mode="after")

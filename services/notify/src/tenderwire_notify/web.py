@@ -1,71 +1,170 @@
-"""One-click unsubscribe (RFC 8058): a confirmation page, and a POST that stops every further
-alert to the address. The links are signed (`schemas.link_for`); a link we did not sign names
-nobody."""
+"""The unsubscribe pages: a confirmation with two choices, and a POST that stops alerts on the
+link's channel or on every channel, or undoes that. The links are signed
+(`schemas.link_for`); a link we did not sign names nobody.
+
+Every page is in the supplier's language: the one its link carries, else the browser's
+`Accept-Language`, else English (`tenderwire_shared.i18n.negotiate`).
+
+What each POST stops (`scope`, a form field):
+
+- none (RFC 8058 one-click, `List-Unsubscribe=One-Click`, as mail apps send it) or `channel`:
+  alerts to the link's address on the link's channel only. The e-mail's link stops e-mail to
+  that address; texts to the supplier's phone go on.
+- `all`: every address the supplier is reached at, on every channel (e-mail and SMS), as
+  `services.unsubscribe` says; the page lists them.
+- `resubscribe-channel`, `resubscribe-all`: undo the above, lifting only suppressions the
+  supplier made itself (unsubscribe, SMS STOP), never a bounce (`services.resubscribe`).
+
+The POST answers only once the sends claimed before the suppression have left, so nothing
+reaches an address after the page says it will not. A GET changes nothing: mail scanners
+follow links.
+"""
 
 from __future__ import annotations
 
-import html
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse
 
 from tenderwire_notify import services
 from tenderwire_notify.dependencies import LinkedSubscriber, Settings
+from tenderwire_notify.domain import LINK_SCOPES, LinkAction, StopScope, link_action
+from tenderwire_notify.rendering import TEMPLATES
+from tenderwire_notify.schemas import Subscriber
 from tenderwire_shared.dependencies import Pool
+from tenderwire_shared.i18n import negotiate
 
 router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"])
 
-
-def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-        f"<title>{html.escape(title)}</title><body style='font-family:sans-serif;max-width:30em'>"
-        f"<h1>{html.escape(title)}</h1>{body}",
-        status_code=status_code,
-    )
-
-
+_HTML = {"text/html": {"schema": {"type": "string"}}}
 # 404 rather than 400: the link names a subscription, and no such (unforged) one exists.
-_INVALID = ("Link not recognised", "<p>This unsubscribe link is not valid.</p>", 404)
 _NOT_RECOGNISED: dict[int | str, dict[str, Any]] = {
     404: {
         "description": "The link is not valid (altered, or not one of ours): an HTML page",
-        "content": {"text/html": {"schema": {"type": "string"}}},
+        "content": _HTML,
     }
 }
+_BAD_SCOPE: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": (
+            "An unknown `scope`: the confirmation page again, as an HTML page, nothing changed;"
+            " or a body that is not a form, in the one error format"
+        ),
+        "content": {
+            **_HTML,
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}},
+        },
+    }
+}
+
+
+def page_language(request: Request, subscriber: Subscriber | None) -> str:
+    """The link's language, else the browser's Accept-Language, else English."""
+    return negotiate(
+        request.headers.get("accept-language"), subscriber.language if subscriber else None
+    )
+
+
+def _page(
+    request: Request,
+    subscriber: Subscriber | None,
+    name: str,
+    *,
+    status_code: int = status.HTTP_200_OK,
+    **context: Any,
+) -> HTMLResponse:
+    language = page_language(request, subscriber)
+    return HTMLResponse(
+        TEMPLATES.render(f"pages/{name}.html", language, **context),
+        status_code=status_code,
+        headers={"Content-Language": language, "Vary": "Accept-Language"},
+    )
+
+
+def _invalid(request: Request) -> HTMLResponse:
+    return _page(request, None, "invalid_link", status_code=status.HTTP_404_NOT_FOUND)
 
 
 @router.get(
     "/{token}",
     response_class=HTMLResponse,
-    summary="Confirm before unsubscribing",
+    summary="Confirm before unsubscribing: this channel, or all alerts",
     responses=_NOT_RECOGNISED,
 )
-async def confirm(subscriber: LinkedSubscriber) -> HTMLResponse:
+async def confirm(request: Request, subscriber: LinkedSubscriber) -> HTMLResponse:
     # Mail scanners follow links: a GET must never unsubscribe by itself.
     if subscriber is None:
-        return _page(*_INVALID)
+        return _invalid(request)
     return _page(
-        "Stop tender alerts?",
-        f"<p>No more tender alerts will be sent to <b>{html.escape(subscriber.address)}</b>."
-        "</p><form method=post><button type=submit>Unsubscribe</button></form>",
+        request,
+        subscriber,
+        "unsubscribe_confirm",
+        channel=subscriber.channel,
+        address=subscriber.address,
     )
 
 
 @router.post(
     "/{token}",
     response_class=HTMLResponse,
-    summary="Unsubscribe (RFC 8058 one-click)",
-    responses=_NOT_RECOGNISED,
+    summary="Unsubscribe (RFC 8058 one-click), from all alerts, or undo",
+    responses={**_NOT_RECOGNISED, **_BAD_SCOPE},
 )
-async def unsubscribe(subscriber: LinkedSubscriber, pool: Pool, settings: Settings) -> HTMLResponse:
+async def unsubscribe(
+    request: Request,
+    subscriber: LinkedSubscriber,
+    pool: Pool,
+    settings: Settings,
+    scope: Annotated[
+        str | None,
+        Form(
+            description=(
+                "What to stop or resume: " + ", ".join(LINK_SCOPES) + ". Left out (RFC 8058"
+                " one-click), `channel`"
+            ),
+            examples=["all"],
+        ),
+    ] = None,
+    one_click: Annotated[
+        str | None,
+        Form(
+            alias="List-Unsubscribe",
+            description="`One-Click`, as RFC 8058 mail apps send it; the same as scope=channel",
+        ),
+    ] = None,
+) -> HTMLResponse:
     if subscriber is None:
-        return _page(*_INVALID)
+        return _invalid(request)
+    chosen = link_action(scope)
+    if chosen is None:
+        # Nothing changed: the two choices again, so the reader can pick one.
+        return _page(
+            request,
+            subscriber,
+            "unsubscribe_confirm",
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            channel=subscriber.channel,
+            address=subscriber.address,
+        )
+    action, stop_scope = chosen
+    if action is LinkAction.RESUBSCRIBE:
+        await services.resubscribe(pool, subscriber, scope=stop_scope)
+        return _page(request, subscriber, "resubscribed", address=subscriber.address)
     # Answers only when the sends claimed before the suppression have left, so nothing
     # reaches the address after this page says it will not.
-    await services.unsubscribe(pool, subscriber, timeout_s=settings.smtp_timeout_s + 5)
+    stopped = await services.unsubscribe(
+        pool,
+        subscriber,
+        scope=stop_scope,
+        timeout_s=max(settings.smtp_timeout_s, settings.sms_timeout_s) + 5,
+    )
     return _page(
-        "Unsubscribed",
-        f"<p>{html.escape(subscriber.address)} will get no more tender alerts.</p>",
+        request,
+        subscriber,
+        "unsubscribed",
+        scope=stop_scope.value,
+        channel=subscriber.channel,
+        address=subscriber.address,
+        stopped_addresses=stopped if stop_scope is StopScope.ALL else [],
     )
