@@ -29,7 +29,7 @@ from tenderwire_notify.domain import (
     every_address,
     link_action,
 )
-from tenderwire_notify.rendering import TEMPLATES
+from tenderwire_notify.rendering import MESSAGES, TEMPLATES
 from tenderwire_notify.schemas import Subscriber, link_for
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared import dependencies as shared_dependencies
@@ -60,6 +60,7 @@ class Recorder:
 
     calls: list[tuple[str, Subscriber, dict[str, Any]]] = field(default_factory=list)
     stopped: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     async def unsubscribe(
         self, pool: object, subscriber: Subscriber, **kwargs: Any
@@ -71,9 +72,11 @@ class Recorder:
 
     async def resubscribe(
         self, pool: object, subscriber: Subscriber, **kwargs: Any
-    ) -> list[tuple[str, str]]:
+    ) -> services.Resubscribed:
         self.calls.append(("resubscribe", subscriber, kwargs))
-        return [(subscriber.channel, subscriber.address)]
+        return services.Resubscribed(
+            lifted=[(subscriber.channel, subscriber.address)], still_refused=self.refused
+        )
 
 
 @pytest.fixture
@@ -120,7 +123,11 @@ async def test_the_confirmation_is_in_the_links_language_whatever_the_browser_sa
     assert page.status_code == 200
     assert language_of(page) == "pt"
     assert page.text == TEMPLATES.render(
-        "pages/unsubscribe_confirm.html", "pt", channel="email", address=EMAIL.address
+        "pages/unsubscribe_confirm.html",
+        "pt",
+        channel="email",
+        address=EMAIL.address,
+        unknown_choice=False,
     )
     assert "Accept-Language" in page.headers["Vary"]
 
@@ -242,7 +249,9 @@ async def test_undo_resubscribes_with_the_same_scope(
     assert page.status_code == 200
     assert recorder.calls == [("resubscribe", EMAIL, {"scope": expected})]
     assert language_of(page) == "pt"
-    assert page.text == TEMPLATES.render("pages/resubscribed.html", "pt", address=EMAIL.address)
+    assert page.text == TEMPLATES.render(
+        "pages/resubscribed.html", "pt", address=EMAIL.address, still_refused=[]
+    )
 
 
 @pytest.mark.parametrize(
@@ -294,3 +303,40 @@ def test_all_alerts_means_the_link_then_the_ledger_then_the_newest_registration(
 def test_all_alerts_of_a_supplier_the_ledger_knows_nothing_of_is_the_link_alone() -> None:
     assert every_address(("email", "a@example.org"), [], None, None) == [("email", "a@example.org")]
     assert every_address(("sms", PHONE), [], None, PHONE) == [("sms", PHONE)]
+
+
+async def test_undo_says_so_when_an_address_still_refuses_alerts(
+    http: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    recorder.refused = [("email", EMAIL.address)]
+    page = await http.post(link_for(SETTINGS, EMAIL), data={"scope": "resubscribe-all"})
+
+    assert page.status_code == 200
+    words = MESSAGES("pt")
+    refused = words.gettext(
+        "Your choice to stop has been undone, but these addresses refused our messages and get"
+        " no alerts until the problem is fixed:"
+    )
+    assert refused in page.text
+    assert EMAIL.address in page.text
+    assert (
+        words.gettext(
+            "Tender alerts to %(address)s start again with the next tender that matches your codes."
+        ).split("%(address)s")[0]
+        not in page.text
+    )
+
+
+async def test_an_unknown_choice_says_nothing_changed(
+    http: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    page = await http.post(link_for(SETTINGS, EMAIL), data={"scope": "everything"})
+
+    assert page.status_code == 422
+    assert (
+        MESSAGES("pt").gettext(
+            "That choice is not one of these. Nothing has changed: please choose again."
+        )
+        in page.text
+    )
+    assert recorder.calls == []

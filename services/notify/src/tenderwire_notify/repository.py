@@ -568,6 +568,21 @@ async def lift_suppressions(
     return [(r["channel"], r["address"]) for r in rows]
 
 
+async def still_suppressed(
+    conn: Connection, pairs: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Which of these (channel, address) pairs are suppressed, for whatever reason."""
+    rows = await conn.fetch(
+        "SELECT s.channel, s.address FROM suppressions s"
+        " JOIN unnest($1::text[], $2::text[]) AS u(channel, address)"
+        " ON s.channel = u.channel AND s.address = lower(u.address)"
+        " ORDER BY s.channel, s.address",
+        [channel for channel, _ in pairs],
+        [address for _, address in pairs],
+    )
+    return [(r["channel"], r["address"]) for r in rows]
+
+
 async def supplier_addresses(conn: Connection, supplier_id: str) -> list[tuple[str, str]]:
     """Every (channel, address) the supplier's alerts went or go to, as the ledger holds them."""
     rows = await conn.fetch(

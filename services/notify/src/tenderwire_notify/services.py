@@ -286,15 +286,24 @@ async def unsubscribe(
     return pairs
 
 
+@dataclass(frozen=True)
+class Resubscribed:
+    lifted: list[tuple[str, str]]
+    """The (channel, address) pairs whose opt-out was lifted."""
+    still_refused: list[tuple[str, str]]
+    """Those that stay suppressed for another reason (a bounce, a complaint)."""
+
+
 async def resubscribe(
     pool: Pool, subscriber: Subscriber, *, scope: StopScope | str
-) -> list[tuple[str, str]]:
-    """Undo an unsubscribe from the link's page; returns the (channel, address) pairs lifted.
+) -> Resubscribed:
+    """Undo an unsubscribe from the link's page.
 
     Lifts only the suppressions the supplier made itself (an unsubscribe link, or STOP by
     text: `domain.OPT_OUT_REASONS`) of the same addresses `unsubscribe` with that scope
     stops. A hard bounce or a complaint stays: that address refused mail, and still gets
-    nothing. Alerts already marked 'suppressed' stay unsent; the next alert goes out.
+    nothing, and the page says so. Alerts already marked 'suppressed' stay unsent; the next
+    alert goes out.
     """
     scope = StopScope(scope)
     async with unit_of_work(pool) as conn:
@@ -304,14 +313,16 @@ async def resubscribe(
             else await _every_address(conn, subscriber)
         )
         lifted = await repository.lift_suppressions(conn, pairs, domain.OPT_OUT_REASONS)
+        refused = await repository.still_suppressed(conn, pairs)
     log.info(
         "resubscribed",
         supplier_id=subscriber.supplier_id,
         scope=scope.value,
         channels=sorted({channel for channel, _ in lifted}),
         addresses=len(lifted),
+        still_refused=len(refused),
     )
-    return lifted
+    return Resubscribed(lifted=lifted, still_refused=refused)
 
 
 async def _every_address(conn: Connection, subscriber: Subscriber) -> list[tuple[str, str]]:

@@ -102,6 +102,7 @@ async def confirm(request: Request, subscriber: LinkedSubscriber) -> HTMLRespons
         "unsubscribe_confirm",
         channel=subscriber.channel,
         address=subscriber.address,
+        unknown_choice=False,
     )
 
 
@@ -146,11 +147,18 @@ async def unsubscribe(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             channel=subscriber.channel,
             address=subscriber.address,
+            unknown_choice=True,
         )
     action, stop_scope = chosen
     if action is LinkAction.RESUBSCRIBE:
-        await services.resubscribe(pool, subscriber, scope=stop_scope)
-        return _page(request, subscriber, "resubscribed", address=subscriber.address)
+        outcome = await services.resubscribe(pool, subscriber, scope=stop_scope)
+        return _page(
+            request,
+            subscriber,
+            "resubscribed",
+            address=subscriber.address,
+            still_refused=outcome.still_refused,
+        )
     # Answers only when the sends claimed before the suppression have left, so nothing
     # reaches the address after this page says it will not.
     stopped = await services.unsubscribe(
