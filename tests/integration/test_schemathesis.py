@@ -230,6 +230,8 @@ class _Seeder:
             case.path_parameters = {"token": choice.pick(seeds.unsubscribe_tokens)}
         if path == "/v1/sms/status/{delivery_id}":
             self._sms_callback(case, choice, path_is_free, meta)
+        if path == "/v1/sms/inbound":
+            self._sms_signature(case, choice, meta)
         return None
 
     def _sms_callback(
@@ -239,6 +241,11 @@ class _Seeder:
         operation asks for a signature (`?provider=` and `X-Twilio-Signature`)."""
         if path_is_free:
             case.path_parameters = {"delivery_id": choice.pick(self.seeds.sms_delivery_ids)}
+        self._sms_signature(case, choice, meta)
+
+    def _sms_signature(self, case: Case, choice: _Choice, meta: CaseMetadata | None) -> None:
+        """A status callback or an inbound text signed as the provider would sign it, so most
+        requests get past the signature check to the body's validation and the database."""
         asks = {parameter.name for parameter in case.operation.query}
         if "provider" not in asks:
             return
@@ -369,6 +376,9 @@ def _valid_values(choice: _Choice) -> dict[str, Callable[[], Any]]:
         "date": today.isoformat,
         "email": lambda: f"fuzz-{choice.pick(_HEX)}@example.org",
         "phone": lambda: choice.pick(["+221 77 000 99 01", None]),
+        # An inbound text: from a seeded supplier's phone, saying a keyword or chatting.
+        "From": lambda: choice.pick(["+221770001000", "+221770001100", "+221770009901"]),
+        "Body": lambda: choice.pick(["STOP", "START", "HELP", "Arrêt", "PARAR", "hello"]),
         "timezone": lambda: choice.pick(["Africa/Dakar", "UTC"]),
         "reference": lambda: f"FUZZ-{choice.pick(_HEX)}{choice.pick(_HEX)}",
     }

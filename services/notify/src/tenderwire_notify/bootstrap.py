@@ -25,17 +25,9 @@ from tenderwire_shared.openapi import document_answers, install_offline_docs
 SERVICE = "notify"
 MIGRATIONS = "tenderwire_notify.migrations"
 
-# A page for a person who followed a link, not an error body for a program.
-_LINK_NOT_RECOGNISED = {
-    "description": "The unsubscribe link is not valid (an HTML page says so)",
-    "content": {"text/html": {"schema": {"type": "string"}}},
-}
-# What only some routes answer; the rest (401 and 503 for operator views, 413, 422, 503)
+# The answers only some routes give are documented on the routes themselves (the unsubscribe
+# pages' 404 and 422 in web.py); the rest (401 and 503 for operator views, 413, 422, 503)
 # follows from the route.
-ANSWERS = {
-    "GET /v1/unsubscribe/{token}": {400: _LINK_NOT_RECOGNISED},
-    "POST /v1/unsubscribe/{token}": {400: _LINK_NOT_RECOGNISED},
-}
 
 
 def create_app(
@@ -114,7 +106,7 @@ def create_app(
     app.include_router(health_router(lambda: app.state.pool, checks=broker.readiness_checks))
     app.include_router(metrics_router())
     install_offline_docs(app)
-    document_answers(app, ANSWERS)
+    document_answers(app)
     # Outermost, so request logs and the lifespan's consumers and workers carry the service.
     app.add_middleware(ServiceLogContext, service=SERVICE)
     return app
