@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -17,7 +18,7 @@ from tenderwire_notify.domain import SMS_KEYWORDS, SmsCommand, sms_command
 from tenderwire_notify.rendering import MESSAGES, RenderedEmail, render, render_digest
 from tenderwire_notify.sms_text import compose, how_to_stop, is_gsm7, reply_to, segments
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
-from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
+from tenderwire_shared.events.tenders import Award, FieldChange, NoticeType, TenderSnapshot
 from tenderwire_shared.i18n import LANGUAGES
 from tenderwire_shared.i18n import catalogs as babel_catalogs
 
@@ -296,3 +297,38 @@ def test_no_word_means_two_things() -> None:
     assert not stop & start
     assert not stop & helping
     assert not start & helping
+
+
+@pytest.mark.parametrize(
+    ("language", "amount"),
+    [
+        ("en", "$1,234,567.50"),
+        ("fr", "1\u202f234\u202f567,50\u00a0$US"),
+        ("es", "1.234.567,50\u00a0US$"),
+        ("pt", "1\u00a0234\u00a0567,50\u00a0US$"),
+        ("ru", "1\u00a0234\u00a0567,50\u00a0$"),
+        ("zh", "US$1,234,567.50"),
+    ],
+)
+def test_an_awarded_amount_is_written_as_the_readers_locale_writes_money(
+    language: str, amount: str
+) -> None:
+    match = a_match(MatchKind.CANCELLED, language)
+    awarded = match.model_copy(
+        update={
+            "tender": match.tender.model_copy(
+                update={
+                    "award": Award(
+                        supplier_name="Kibo Medical Ltd",
+                        supplier_country="KEN",
+                        amount=Decimal("1234567.50"),
+                        currency="USD",
+                        date=date(2026, 12, 20),
+                    )
+                }
+            )
+        }
+    )
+    email = render(awarded, language=language, timezone_name="UTC")
+    assert amount in email.text
+    assert amount in email.html
