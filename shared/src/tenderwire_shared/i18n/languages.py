@@ -8,6 +8,7 @@ write it (European norm, CLDR's `pt_PT`); Chinese is Simplified.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 from typing import Literal
 
 from babel import Locale, UnknownLocaleError
@@ -61,12 +62,14 @@ def language_or_fallback(language: str | None) -> str:
     return supported(language) or FALLBACK_LANGUAGE
 
 
+@cache
 def locale(language: str) -> Locale:
     """The CLDR locale behind one of LANGUAGES: its date, number and currency formats."""
     lang = language_or_fallback(language)
     return Locale.parse(_CLDR_LOCALE.get(lang, lang))
 
 
+@cache
 def direction(language: str) -> Literal["ltr", "rtl"]:
     return "rtl" if locale(language).character_order == "right-to-left" else "ltr"
 

@@ -70,13 +70,18 @@ def _environment(package: str, folder: str, messages: Messages, language: str) -
         autoescape=select_autoescape(enabled_extensions=HTML_EXTENSIONS, default_for_string=False),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
+        # Packaged templates do not change under a running service: no stat() per render.
+        auto_reload=False,
         **JINJA_OPTIONS,
     )
     env.install_gettext_translations(messages(language), newstyle=True)  # type: ignore[attr-defined]
     cldr = locale(language)
     text_dir = direction(language)
     env.globals.update(lang=language, dir=text_dir, rtl=text_dir == "rtl")
-    env.filters["ltr"] = lambda value: isolate_ltr(str(value), language)
+    if text_dir == "rtl":
+        env.filters["ltr"] = lambda value: isolate_ltr(str(value), language)
+    else:
+        env.filters["ltr"] = str
     env.filters["bdi"] = _html_ltr
 
     def date_filter(value: date, form: str = "long") -> str:
