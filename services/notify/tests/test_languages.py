@@ -15,7 +15,12 @@ import pytest
 from pydantic import AnyHttpUrl
 
 from tenderwire_notify.domain import SMS_KEYWORDS, SmsCommand, sms_command
-from tenderwire_notify.rendering import MESSAGES, RenderedEmail, render, render_digest
+from tenderwire_notify.rendering import (
+    MESSAGES,
+    RenderedEmail,
+    render,
+    render_digest,
+)
 from tenderwire_notify.sms_text import compose, how_to_stop, is_gsm7, reply_to, segments
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import Award, FieldChange, NoticeType, TenderSnapshot
@@ -332,3 +337,26 @@ def test_an_awarded_amount_is_written_as_the_readers_locale_writes_money(
     email = render(awarded, language=language, timezone_name="UTC")
     assert amount in email.text
     assert amount in email.html
+
+
+@pytest.mark.parametrize(
+    ("field", "before", "after", "shown"),
+    [
+        ("deadline", "not a date", "2027-01-22T13:00:00", "2027-01-22T13:00:00"),
+        ("__init__", "x", "y-value", "__init__"),
+        ("_plain", 1, 2, "_plain"),
+        ("beneficiary_countries", 5, {"QQZ": 1}, "QQZ"),
+        ("documents", "x", [{"title": None}, 3], "3"),
+        ("notice_type", ["x"], "no_such_type", "no_such_type"),
+    ],
+)
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_a_change_in_an_unexpected_shape_is_shown_as_it_came(
+    field: str, before: object, after: object, shown: str, language: str
+) -> None:
+    """A field change is the sender's JSON: an odd shape must not cost the supplier its alert."""
+    match = a_match(MatchKind.AMENDED, language).model_copy(
+        update={"changes": (FieldChange(field=field, before=before, after=after),)}
+    )
+    email = render(match, language=language, timezone_name="UTC")
+    assert shown in email.text

@@ -149,27 +149,35 @@ class _Describer:
     def __call__(self, field: str, value: Any) -> str:
         if value is None or value in ([], ""):
             return "-"
-        describe = getattr(self, f"_{field}", self._plain)
-        text: str = describe(value)
+        describers = {
+            "deadline": self._deadline,
+            "beneficiary_countries": self._beneficiary_countries,
+            "notice_type": self._notice_type,
+            "documents": self._named_items,
+            "contacts": self._named_items,
+        }
+        try:
+            text = describers.get(field, self._plain)(value)
+        except (TypeError, ValueError, AttributeError):
+            # A value not in the shape its field should have: shown as it came, rather than
+            # no alert at all.
+            text = self._plain(value)
         return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
 
     def _deadline(self, value: Any) -> str:
-        return when(datetime.fromisoformat(str(value)), self.zone, self.cldr)
+        moment = datetime.fromisoformat(str(value))
+        if moment.tzinfo is None:
+            raise ValueError("a deadline without its offset")
+        return when(moment, self.zone, self.cldr)
 
     def _beneficiary_countries(self, value: Any) -> str:
-        return format_list([_country_name(c, self.cldr) for c in value], locale=self.cldr)
+        return format_list([_country_name(str(c), self.cldr) for c in value], locale=self.cldr)
 
     def _notice_type(self, value: Any) -> str:
         try:
             return _translated(self.words, NOTICE_TYPES[NoticeType(str(value))])
         except ValueError:
             return str(value)
-
-    def _documents(self, value: Any) -> str:
-        return self._named_items(value)
-
-    def _contacts(self, value: Any) -> str:
-        return self._named_items(value)
 
     def _named_items(self, value: Any) -> str:
         if not isinstance(value, list):
