@@ -87,6 +87,30 @@ DESCRIPTION_LIMIT = 600
 _LONG_VALUE = 160
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Unicode's explicit embeddings, overrides and isolates (tenderwire_shared.text): the notices
+# API refuses them, but a tender may reach notify by Kafka from elsewhere, and one left open
+# in a title or an agency reverses the rest of its line, deadline and link included. The
+# templates add their own isolates (the `ltr` filter) after this.
+_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_direction_controls(text: str) -> str:
+    """`text` without explicit embeddings, overrides and isolates; implicit marks stay."""
+    return _DIRECTION_CONTROLS.sub("", text) if _DIRECTION_CONTROLS.search(text) else text
+
+
+def plain_tender(tender: TenderSnapshot) -> TenderSnapshot:
+    """The tender with no direction controls in the words an alert shows of it."""
+    update: dict[str, Any] = {
+        name: without_direction_controls(value)
+        for name in ("title", "agency", "reference", "description", "cancellation_reason")
+        if isinstance(value := getattr(tender, name), str) and _DIRECTION_CONTROLS.search(value)
+    }
+    if tender.award is not None and _DIRECTION_CONTROLS.search(tender.award.supplier_name):
+        update["award"] = tender.award.model_copy(
+            update={"supplier_name": without_direction_controls(tender.award.supplier_name)}
+        )
+    return tender.model_copy(update=update) if update else tender
 
 
 @dataclass(frozen=True)
@@ -150,7 +174,7 @@ class _Describer:
         if value is None or value in ([], ""):
             return "-"
         describe = getattr(self, f"_{field}", self._plain)
-        text: str = describe(value)
+        text: str = without_direction_controls(describe(value))
         return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
 
     def _deadline(self, value: Any) -> str:
@@ -231,6 +255,7 @@ def tender_context(tender: TenderSnapshot, *, language: str, timezone_name: str)
     cldr = locale(lang)
     words = MESSAGES(lang)
     zone = ZoneInfo(timezone_name)
+    tender = plain_tender(tender)
     agency_zone = timezone(timedelta(minutes=tender.deadline_utc_offset_minutes))
     deadline_agency = short_when(tender.deadline, agency_zone, cldr)
     description, cut = excerpt(tender.description)
@@ -287,7 +312,7 @@ def render(
         **tender_context(match.tender, language=lang, timezone_name=timezone_name),
         "supplier": match.recipient.legal_name if supplier is None else supplier,
         "changes": changes,
-        "reason": match.reason or "-",
+        "reason": without_direction_controls(match.reason or "-"),
         "still_matches": match.still_matches,
         "unsubscribe_url": unsubscribe_url,
     }
@@ -330,13 +355,14 @@ def render_digest(
     entries = [
         DigestEntry(
             kind=_translated(words, KIND_LABELS[m.kind]),
-            title=m.tender.title,
-            agency=m.tender.agency,
-            reference=m.tender.reference,
-            deadline=short_when(m.tender.deadline, zone, cldr),
-            url=str(m.tender.url) if m.tender.url else "",
+            title=tender.title,
+            agency=tender.agency,
+            reference=tender.reference,
+            deadline=short_when(tender.deadline, zone, cldr),
+            url=str(tender.url) if tender.url else "",
         )
         for m in matches
+        for tender in (plain_tender(m.tender),)
     ]
     context = {
         "supplier": supplier if supplier is not None else _first_legal_name(matches),

@@ -46,7 +46,7 @@ from anyascii import anyascii
 from babel.dates import format_skeleton, format_time
 
 from tenderwire_notify.domain import SmsCommand
-from tenderwire_notify.rendering import MESSAGES
+from tenderwire_notify.rendering import MESSAGES, plain_tender
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.i18n import LANGUAGES, NP_, language_or_fallback, locale
 
@@ -171,7 +171,7 @@ def deadline_words(match: MatchCreated, *, language: str, timezone_name: str) ->
 
 def compose(match: MatchCreated, *, language: str, timezone_name: str) -> str:
     lang = language_or_fallback(language)
-    tender = match.tender
+    tender = plain_tender(match.tender)
     link = str(tender.url) if tender.url else ""
     words = _Words(
         prefix=MESSAGES(lang).pgettext(*_PREFIXES[match.kind]),
