@@ -245,6 +245,29 @@ def test_latin_text_takes_its_closest_gsm7_form(original: str, folded: str) -> N
     assert is_gsm7(folded)
 
 
+@pytest.mark.parametrize(
+    ("original", "folded"),
+    [
+        ("Solar pumps \U0001f31e for clinics", "Solar pumps  for clinics"),
+        ("\U0001f6d1 Urgent \u260e\ufe0f", " Urgent "),
+        ("Thanks \U0001f44d\U0001f3fd", "Thanks "),
+    ],
+)
+def test_emoji_are_left_out_of_gsm7_not_spelt_as_shortcodes(original: str, folded: str) -> None:
+    assert to_gsm7(original) == folded
+
+
+def test_an_emoji_in_a_latin_title_costs_no_room_and_no_shortcode() -> None:
+    text = compose(
+        a_match("Solar pumps \U0001f31e\U0001f31e for rural clinics"),
+        language="en",
+        timezone_name="UTC",
+    )
+
+    assert is_gsm7(text)
+    assert ": Solar pumps for rural clinics. " in text, text
+
+
 @pytest.mark.parametrize("text", ["Поставка", "توريد", "太阳能", "Καλημέρα"])
 def test_text_of_another_script_is_not_transliterated(text: str) -> None:
     assert to_gsm7(text) is None

@@ -38,6 +38,7 @@ as Chinese, between characters, never between a letter and its accents), and end
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
@@ -135,6 +136,9 @@ def segments(text: str) -> int:
     return parts
 
 
+_SHORTCODE = re.compile(r":[a-z0-9_+-]+:")
+
+
 def to_gsm7(text: str) -> str | None:
     """`text` in its closest GSM-7 form, or None if it has a letter of a non-Latin script."""
     folded = []
@@ -154,6 +158,10 @@ def to_gsm7(text: str) -> str | None:
         else:
             # The backtick is ASCII yet not GSM-7; to the reader it is an apostrophe.
             ascii_form = anyascii(c).replace("`", "'")
+            if _SHORTCODE.fullmatch(ascii_form):
+                # An emoji, which anyascii spells as ":sun_with_face:": noise that would cost
+                # the title its room.
+                ascii_form = ""
             folded.append(ascii_form if is_gsm7(ascii_form) else "")
     return "".join(folded)
 
@@ -222,7 +230,8 @@ class _Words:
             return None
         if not is_gsm7(self.link):
             return None
-        return _Words(prefix, agency, title, deadline, self.link, stop)
+        # What folding left out (emoji) leaves its spaces behind.
+        return _Words(prefix, agency, " ".join(title.split()), deadline, self.link, stop)
 
 
 def _best_fit(words: _Words, parts: int) -> _Fit:
