@@ -363,3 +363,33 @@ async def test_an_unknown_choice_says_nothing_changed(
         in page.text
     )
     assert recorder.calls == []
+
+
+@pytest.mark.parametrize("body", ["scope=all&scope=channel", "scope=channel&scope=resubscribe-all"])
+async def test_two_different_choices_at_once_are_no_choice_and_change_nothing(
+    http: httpx.AsyncClient, recorder: Recorder, body: str
+) -> None:
+    # Whichever came last used to win: a hand-made or replayed form could stop, or undo,
+    # something other than what its first field said.
+    page = await http.post(
+        link_for(SETTINGS, EMAIL),
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert page.status_code == 422
+    assert scopes_offered(page) == ["channel", "all"]
+    assert recorder.calls == []
+
+
+async def test_the_same_choice_twice_is_that_choice(
+    http: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    page = await http.post(
+        link_for(SETTINGS, EMAIL),
+        content="scope=all&scope=all",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert page.status_code == 200
+    assert [kwargs["scope"] for _, _, kwargs in recorder.calls] == [StopScope.ALL]

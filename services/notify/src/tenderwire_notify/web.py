@@ -158,7 +158,8 @@ async def unsubscribe(
             " multipart/form-data), as the page and RFC 8058 mail apps do; nothing changed",
             "body_invalid",
         )
-    chosen = link_action(scope)
+    # Two different choices in one form are none: FastAPI would keep only the last.
+    chosen = link_action(scope) if len(set((await request.form()).getlist("scope"))) <= 1 else None
     if chosen is None:
         # Nothing changed: the two choices again, so the reader can pick one.
         return _page(
