@@ -87,28 +87,33 @@ DESCRIPTION_LIMIT = 600
 _LONG_VALUE = 160
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
-# Unicode's explicit embeddings, overrides and isolates (tenderwire_shared.text): the notices
-# API refuses them, but a tender may reach notify by Kafka from elsewhere, and one left open
-# in a title or an agency reverses the rest of its line, deadline and link included. The
-# templates add their own isolates (the `ltr` filter) after this.
-_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# What a tender's words must not bring into an alert:
+# - Unicode's explicit embeddings, overrides and isolates (tenderwire_shared.text): the
+#   notices API refuses them, but a tender may reach notify by Kafka from elsewhere, and one
+#   left open in a title or an agency reverses the rest of its line, deadline and link
+#   included. The templates add their own isolates (the `ltr` filter) after this.
+# - U+E000 and U+E001, the private-use characters that delimit email_messages' placeholders
+#   (the notices API lets them through): a tender spelling a placeholder would have each
+#   recipient's name and unsubscribe link spliced into its title or description.
+_NOT_SHOWN = re.compile("[\u202a-\u202e\u2066-\u2069\ue000\ue001]")
 
 
-def without_direction_controls(text: str) -> str:
-    """`text` without explicit embeddings, overrides and isolates; implicit marks stay."""
-    return _DIRECTION_CONTROLS.sub("", text) if _DIRECTION_CONTROLS.search(text) else text
+def shown_text(text: str) -> str:
+    """`text` without explicit embeddings, overrides and isolates (implicit marks stay), nor
+    the placeholders' delimiters."""
+    return _NOT_SHOWN.sub("", text) if _NOT_SHOWN.search(text) else text
 
 
 def plain_tender(tender: TenderSnapshot) -> TenderSnapshot:
-    """The tender with no direction controls in the words an alert shows of it."""
+    """The tender without `_NOT_SHOWN` in the words an alert shows of it."""
     update: dict[str, Any] = {
-        name: without_direction_controls(value)
+        name: shown_text(value)
         for name in ("title", "agency", "reference", "description", "cancellation_reason")
-        if isinstance(value := getattr(tender, name), str) and _DIRECTION_CONTROLS.search(value)
+        if isinstance(value := getattr(tender, name), str) and _NOT_SHOWN.search(value)
     }
-    if tender.award is not None and _DIRECTION_CONTROLS.search(tender.award.supplier_name):
+    if tender.award is not None and _NOT_SHOWN.search(tender.award.supplier_name):
         update["award"] = tender.award.model_copy(
-            update={"supplier_name": without_direction_controls(tender.award.supplier_name)}
+            update={"supplier_name": shown_text(tender.award.supplier_name)}
         )
     return tender.model_copy(update=update) if update else tender
 
@@ -174,7 +179,7 @@ class _Describer:
         if value is None or value in ([], ""):
             return "-"
         describe = getattr(self, f"_{field}", self._plain)
-        text: str = without_direction_controls(describe(value))
+        text: str = shown_text(describe(value))
         return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
 
     def _deadline(self, value: Any) -> str:
@@ -312,7 +317,7 @@ def render(
         **tender_context(match.tender, language=lang, timezone_name=timezone_name),
         "supplier": match.recipient.legal_name if supplier is None else supplier,
         "changes": changes,
-        "reason": without_direction_controls(match.reason or "-"),
+        "reason": shown_text(match.reason or "-"),
         "still_matches": match.still_matches,
         "unsubscribe_url": unsubscribe_url,
     }
