@@ -231,6 +231,31 @@ def test_a_title_in_a_script_without_spaces_is_cut_between_characters() -> None:
 
 
 @pytest.mark.parametrize(
+    "emoji",
+    [
+        "\U0001f1f2\U0001f1ff",  # a flag: two regional indicators
+        "\U0001f44d\U0001f3fd",  # a skin tone
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # a family, joined by ZWJ
+        "\u2764\ufe0f",  # a variation selector
+        "1\ufe0f\u20e3",  # a keycap
+    ],
+)
+@pytest.mark.parametrize("language", ["ru", "ar", "zh"])
+@pytest.mark.parametrize("lead", range(4))
+def test_a_cut_title_never_parts_an_emoji_from_what_completes_it(
+    emoji: str, language: str, lead: int
+) -> None:
+    title = "Т" * lead + emoji * 80
+
+    text = compose(a_match(title), language=language, timezone_name="UTC")
+
+    kept = kept_of(title, text)
+    assert f"{kept}…" in text
+    assert len(kept) > lead
+    assert (len(kept) - lead) % len(emoji) == 0, repr(kept[-6:])
+
+
+@pytest.mark.parametrize(
     ("original", "folded"),
     [
         ("Licitación pública nº 12/2027", "Licitacion publica no 12/2027"),
