@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import AnyHttpUrl
 
-from tenderwire_notify.rendering import render, render_digest
+from tenderwire_notify.rendering import excerpt, render, render_digest
 from tenderwire_notify.sms_text import compose, segments
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
@@ -232,3 +232,19 @@ def test_direction_overrides_from_a_tender_never_reach_a_digest() -> None:
     for part in (digest.subject, digest.text, digest.html):
         assert not any(c in _TROJAN for c in part), part
     assert "Gowns exe.lave" in digest.text
+
+
+@pytest.mark.parametrize(
+    "unit", ["e\u0301", "\U0001f1f2\U0001f1ff", "\U0001f44d\U0001f3fd", "\u2764\ufe0f"]
+)
+@pytest.mark.parametrize("lead", range(3))
+def test_a_cut_description_never_parts_a_letter_or_an_emoji_from_what_completes_it(
+    unit: str, lead: int
+) -> None:
+    text = "描" * lead + unit * 700  # no spaces: cut between characters
+
+    kept, cut = excerpt(text)
+
+    assert cut
+    assert kept.endswith("…")
+    assert (len(kept) - 1 - lead) % len(unit) == 0, repr(kept[-6:])

@@ -9,6 +9,7 @@ with codes, references, amounts and links kept left to right (`tenderwire_shared
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -150,6 +151,28 @@ def _country_name(alpha3: str, cldr: Locale) -> str:
     return name
 
 
+def _is_regional_indicator(c: str) -> bool:
+    return 0x1F1E6 <= ord(c) <= 0x1F1FF
+
+
+def continues(text: str, i: int) -> bool:
+    """Whether `text[i]` belongs with the character before it, as one thing on the screen: a
+    mark after its letter; what a zero-width joiner joins; a variation selector, skin tone or
+    tag after its emoji; the second regional indicator of a flag."""
+    c, before = text[i], text[i - 1]
+    if unicodedata.category(c).startswith("M") or "\u200d" in (c, before):
+        return True
+    code = ord(c)
+    if 0xFE00 <= code <= 0xFE0F or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F:
+        return True
+    if _is_regional_indicator(c) and _is_regional_indicator(before):
+        run = 0
+        while run < i and _is_regional_indicator(text[i - 1 - run]):
+            run += 1
+        return run % 2 == 1
+    return False
+
+
 def excerpt(text: str, limit: int = DESCRIPTION_LIMIT) -> tuple[str, bool]:
     """The start of a description, whitespace tidied, paragraphs kept; True when it was cut.
 
@@ -159,6 +182,9 @@ def excerpt(text: str, limit: int = DESCRIPTION_LIMIT) -> tuple[str, bool]:
     tidy = _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", text.replace("\r\n", "\n"))).strip()
     if len(tidy) <= limit:
         return tidy, False
+    # Never part a letter from its accents, nor an emoji from what completes it.
+    while limit > 0 and continues(tidy, limit):
+        limit -= 1
     cut = tidy[:limit]
     space = max(cut.rfind(" "), cut.rfind("\n"))
     if space >= limit * 0.8:

@@ -47,7 +47,7 @@ from anyascii import anyascii
 from babel.dates import format_skeleton, format_time
 
 from tenderwire_notify.domain import SmsCommand
-from tenderwire_notify.rendering import MESSAGES, plain_tender
+from tenderwire_notify.rendering import MESSAGES, continues, plain_tender
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.i18n import LANGUAGES, NP_, language_or_fallback, locale
 
@@ -284,7 +284,7 @@ def _fit(head: str, title: str, tail: str, parts: int) -> _Fit:
 
 def _word_boundary(title: str, length: int) -> str:
     # Never part a letter from the accents that follow it, nor an emoji from what completes it.
-    while 0 < length < len(title) and _continues(title, length):
+    while 0 < length < len(title) and continues(title, length):
         length -= 1
     cut = title[:length]
     if length < len(title) and not title[length].isspace():
@@ -292,28 +292,6 @@ def _word_boundary(title: str, length: int) -> str:
         if space >= max(_WORD_BOUNDARY_SHARE * length, MIN_TITLE_CHARACTERS):
             cut = cut[:space]
     return cut.rstrip(_TRAILING_JUNK)
-
-
-def _is_regional_indicator(c: str) -> bool:
-    return 0x1F1E6 <= ord(c) <= 0x1F1FF
-
-
-def _continues(text: str, i: int) -> bool:
-    """Whether `text[i]` belongs with the character before it, as one thing on the screen: a
-    mark after its letter; what a zero-width joiner joins; a variation selector, skin tone or
-    tag after its emoji; the second regional indicator of a flag."""
-    c, before = text[i], text[i - 1]
-    if unicodedata.category(c).startswith("M") or "\u200d" in (c, before):
-        return True
-    code = ord(c)
-    if 0xFE00 <= code <= 0xFE0F or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F:
-        return True
-    if _is_regional_indicator(c) and _is_regional_indicator(before):
-        run = 0
-        while run < i and _is_regional_indicator(text[i - 1 - run]):
-            run += 1
-        return run % 2 == 1
-    return False
 
 
 def _encoding_of(text: str) -> _Encoding:
