@@ -248,3 +248,19 @@ def test_a_cut_description_never_parts_a_letter_or_an_emoji_from_what_completes_
     assert cut
     assert kept.endswith("…")
     assert (len(kept) - 1 - lead) % len(unit) == 0, repr(kept[-6:])
+
+
+def test_a_long_changed_value_is_cut_between_whole_characters() -> None:
+    flags = "\U0001f1f2\U0001f1ff" * 100
+    match = a_match().model_copy(
+        update={
+            "kind": MatchKind.AMENDED,
+            "changes": (FieldChange(field="title", before=flags, after="Gowns"),),
+        }
+    )
+
+    text = render(match, language="en", timezone_name="UTC").text
+
+    (line,) = [line for line in text.splitlines() if "\U0001f1f2" in line]
+    shown = line[line.index("\U0001f1f2") : line.index("…")]
+    assert len(shown) % 2 == 0, repr(shown[-4:])

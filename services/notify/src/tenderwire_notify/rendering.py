@@ -206,7 +206,12 @@ class _Describer:
             return "-"
         describe = getattr(self, f"_{field}", self._plain)
         text: str = shown_text(describe(value))
-        return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
+        if len(text) <= _LONG_VALUE:
+            return text
+        cut = _LONG_VALUE - 1
+        while cut > 0 and continues(text, cut):
+            cut -= 1
+        return text[:cut] + "…"
 
     def _deadline(self, value: Any) -> str:
         return when(datetime.fromisoformat(str(value)), self.zone, self.cldr)
