@@ -230,6 +230,13 @@ def test_a_title_in_a_script_without_spaces_is_cut_between_characters() -> None:
     assert len(kept) >= 20
 
 
+def test_a_title_of_emoji_alone_is_sent_as_it_is_rather_than_left_out() -> None:
+    text = compose(a_match("\U0001f31e\U0001f4a7"), language="fr", timezone_name="UTC")
+
+    assert ": \U0001f31e\U0001f4a7. " in text, text
+    assert segments(text) <= MAX_PARTS_FOR_A_TITLE
+
+
 @pytest.mark.parametrize(
     "emoji",
     [

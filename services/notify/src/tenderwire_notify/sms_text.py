@@ -231,7 +231,11 @@ class _Words:
         if not is_gsm7(self.link):
             return None
         # What folding left out (emoji) leaves its spaces behind.
-        return _Words(prefix, agency, " ".join(title.split()), deadline, self.link, stop)
+        title = " ".join(title.split())
+        if self.title and not title:
+            # A title of emoji alone: better as it is, in UCS-2, than not at all.
+            return None
+        return _Words(prefix, agency, title, deadline, self.link, stop)
 
 
 def _best_fit(words: _Words, parts: int) -> _Fit:
