@@ -457,3 +457,29 @@ def test_quoted_chunks_continue_one_another_and_keep_lines_short(chunks: list[by
 )
 def test_a_continued_line_is_never_cut_inside_an_escape(encoded: bytes, continued: bytes) -> None:
     assert _continued(encoded) == continued
+
+
+def test_a_tender_cannot_open_spots_of_its_own_for_each_recipients_name_and_link() -> None:
+    # The notices API lets private-use characters through: a tender that spells the
+    # placeholders would have every recipient's legal name and its own unsubscribe link
+    # spliced into the title and description, as a phishing text would want them.
+    match = a_match(title=f"Pay {SUPPLIER_PLACEHOLDER} now")
+    match = match.model_copy(
+        update={
+            "tender": match.tender.model_copy(
+                update={"description": f"Confirm at {UNSUBSCRIBE_PLACEHOLDER}"}
+            )
+        }
+    )
+    job = a_job(match=match, recipient_name="Zeta Supplies")
+
+    message = parsed(EmailComposer(SETTINGS).compose(job, now=SENT_AT).data)
+
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Zeta Supplies now" not in str(message["Subject"])
+    assert "Pay tenderwire-supplier now" in str(message["Subject"])
+    for body in (text, html):
+        assert "Confirm at tenderwire-unsubscribe" in body
+        assert "Confirm at http" not in body
+        assert "Pay Zeta" not in body

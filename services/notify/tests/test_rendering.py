@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import AnyHttpUrl
 
-from tenderwire_notify.rendering import render
+from tenderwire_notify.rendering import excerpt, render, render_digest
 from tenderwire_notify.sms_text import compose, segments
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import FieldChange, NoticeType, TenderSnapshot
@@ -179,3 +179,88 @@ def test_an_sms_alert_never_takes_more_than_two_parts(title: str) -> None:
     assert segments(body) <= 2
     assert body.endswith("https://example.org/t1\nReply STOP to opt out")
     assert body.startswith("New tender (UNICEF): ")
+
+
+# Unicode's explicit embeddings, overrides and isolates. The notices API refuses them, yet a
+# tender can reach notify by Kafka from elsewhere; one left open would reverse the rest of a
+# line: a title, the deadline and the link after it.
+_TROJAN = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def a_match_with_overrides() -> MatchCreated:
+    base = a_match("Gowns \u202eexe.lave")
+    tender = base.tender.model_copy(
+        update={
+            "agency": "UN\u202eICEF",
+            "reference": "RFQ\u2067-1",
+            "description": "Gowns \u202dfor\u202c the clinics",
+        }
+    )
+    return base.model_copy(update={"tender": tender, "reason": "moved \u202eforward"})
+
+
+@pytest.mark.parametrize("kind", list(MatchKind))
+@pytest.mark.parametrize("language", ["en", "ar", "ru"])
+def test_direction_overrides_from_a_tender_never_reach_an_email(
+    kind: MatchKind, language: str
+) -> None:
+    match = a_match_with_overrides().model_copy(update={"kind": kind})
+
+    email = render(match, language=language, timezone_name="UTC")
+
+    for part in (email.subject, email.text, email.html):
+        leftover = {c for c in part if c in _TROJAN}
+        # An Arabic e-mail isolates codes itself, as pairs: LRI ... PDI.
+        assert leftover <= ({"\u2066", "\u2069"} if language == "ar" else set()), part
+        assert part.count("\u2066") == part.count("\u2069")
+    assert "Gowns exe.lave" in email.subject
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "ar", "zh"])
+def test_direction_overrides_from_a_tender_never_reach_a_text(language: str) -> None:
+    text = compose(a_match_with_overrides(), language=language, timezone_name="UTC")
+
+    assert not any(c in _TROJAN for c in text), repr(text)
+    assert "Gowns exe.lave" in text
+
+
+def test_direction_overrides_from_a_tender_never_reach_a_digest() -> None:
+    digest = render_digest(
+        [a_match_with_overrides()], language="ru", timezone_name="UTC", day=date(2027, 1, 15)
+    )
+
+    for part in (digest.subject, digest.text, digest.html):
+        assert not any(c in _TROJAN for c in part), part
+    assert "Gowns exe.lave" in digest.text
+
+
+@pytest.mark.parametrize(
+    "unit", ["e\u0301", "\U0001f1f2\U0001f1ff", "\U0001f44d\U0001f3fd", "\u2764\ufe0f"]
+)
+@pytest.mark.parametrize("lead", range(3))
+def test_a_cut_description_never_parts_a_letter_or_an_emoji_from_what_completes_it(
+    unit: str, lead: int
+) -> None:
+    text = "描" * lead + unit * 700  # no spaces: cut between characters
+
+    kept, cut = excerpt(text)
+
+    assert cut
+    assert kept.endswith("…")
+    assert (len(kept) - 1 - lead) % len(unit) == 0, repr(kept[-6:])
+
+
+def test_a_long_changed_value_is_cut_between_whole_characters() -> None:
+    flags = "\U0001f1f2\U0001f1ff" * 100
+    match = a_match().model_copy(
+        update={
+            "kind": MatchKind.AMENDED,
+            "changes": (FieldChange(field="title", before=flags, after="Gowns"),),
+        }
+    )
+
+    text = render(match, language="en", timezone_name="UTC").text
+
+    (line,) = [line for line in text.splitlines() if "\U0001f1f2" in line]
+    shown = line[line.index("\U0001f1f2") : line.index("…")]
+    assert len(shown) % 2 == 0, repr(shown[-4:])

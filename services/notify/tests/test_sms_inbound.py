@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from tenderwire_notify import api, services
 from tenderwire_notify.bootstrap import create_app
-from tenderwire_notify.domain import SmsCommand
+from tenderwire_notify.domain import SmsCommand, sms_command
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SIGNATURE_HEADER, SmsProvider, twilio_signature
 from tenderwire_notify.sms_text import reply_to
@@ -160,6 +160,21 @@ async def test_stop_in_any_language_stops_texts_to_the_number_and_is_confirmed(
 
     assert recorder.calls == [("stop", NUMBER, {"wait_s": api.STOP_WAIT_S})]
     assert replies(response) == [reply_to(SmsCommand.STOP, language="pt", help_contact="")]
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "S\u200bTOP",  # a zero-width space, as some keyboards and copy-paste leave
+        "ST\u200dOP",  # a zero-width joiner
+        "S\u00adTOP",  # a soft hyphen
+        "\ufeffSTOP\u200e",  # a BOM, a left-to-right mark
+        "ＳＴＯＰ",  # full width, as East Asian keyboards type it
+        "أوقف",  # Arabic's imperative "stop", as most people would write it
+    ],
+)
+def test_invisible_characters_and_full_width_letters_do_not_hide_a_stop(word: str) -> None:
+    assert sms_command(word) is SmsCommand.STOP
 
 
 @pytest.mark.parametrize("word", ["START", "começar", "Retomar", "reprendre", "старт", "开始"])

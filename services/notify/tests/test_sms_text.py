@@ -230,6 +230,38 @@ def test_a_title_in_a_script_without_spaces_is_cut_between_characters() -> None:
     assert len(kept) >= 20
 
 
+def test_a_title_of_emoji_alone_is_sent_as_it_is_rather_than_left_out() -> None:
+    text = compose(a_match("\U0001f31e\U0001f4a7"), language="fr", timezone_name="UTC")
+
+    assert ": \U0001f31e\U0001f4a7. " in text, text
+    assert segments(text) <= MAX_PARTS_FOR_A_TITLE
+
+
+@pytest.mark.parametrize(
+    "emoji",
+    [
+        "\U0001f1f2\U0001f1ff",  # a flag: two regional indicators
+        "\U0001f44d\U0001f3fd",  # a skin tone
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # a family, joined by ZWJ
+        "\u2764\ufe0f",  # a variation selector
+        "1\ufe0f\u20e3",  # a keycap
+    ],
+)
+@pytest.mark.parametrize("language", ["ru", "ar", "zh"])
+@pytest.mark.parametrize("lead", range(4))
+def test_a_cut_title_never_parts_an_emoji_from_what_completes_it(
+    emoji: str, language: str, lead: int
+) -> None:
+    title = "Т" * lead + emoji * 80
+
+    text = compose(a_match(title), language=language, timezone_name="UTC")
+
+    kept = kept_of(title, text)
+    assert f"{kept}…" in text
+    assert len(kept) > lead
+    assert (len(kept) - lead) % len(emoji) == 0, repr(kept[-6:])
+
+
 @pytest.mark.parametrize(
     ("original", "folded"),
     [
@@ -243,6 +275,29 @@ def test_a_title_in_a_script_without_spaces_is_cut_between_characters() -> None:
 def test_latin_text_takes_its_closest_gsm7_form(original: str, folded: str) -> None:
     assert to_gsm7(original) == folded
     assert is_gsm7(folded)
+
+
+@pytest.mark.parametrize(
+    ("original", "folded"),
+    [
+        ("Solar pumps \U0001f31e for clinics", "Solar pumps  for clinics"),
+        ("\U0001f6d1 Urgent \u260e\ufe0f", " Urgent "),
+        ("Thanks \U0001f44d\U0001f3fd", "Thanks "),
+    ],
+)
+def test_emoji_are_left_out_of_gsm7_not_spelt_as_shortcodes(original: str, folded: str) -> None:
+    assert to_gsm7(original) == folded
+
+
+def test_an_emoji_in_a_latin_title_costs_no_room_and_no_shortcode() -> None:
+    text = compose(
+        a_match("Solar pumps \U0001f31e\U0001f31e for rural clinics"),
+        language="en",
+        timezone_name="UTC",
+    )
+
+    assert is_gsm7(text)
+    assert ": Solar pumps for rural clinics. " in text, text
 
 
 @pytest.mark.parametrize("text", ["Поставка", "توريد", "太阳能", "Καλημέρα"])

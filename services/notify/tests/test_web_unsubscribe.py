@@ -222,6 +222,29 @@ async def test_a_post_with_no_body_at_all_is_one_click_too(
     ]
 
 
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"scope": "all"}', "application/json"),
+        (b"scope=all", "text/plain"),
+        (b"scope=all", None),
+    ],
+)
+async def test_a_body_that_is_not_a_form_is_refused_and_stops_nothing(
+    http: httpx.AsyncClient, recorder: Recorder, content: bytes, content_type: str | None
+) -> None:
+    # Taken as one-click, {"scope": "all"} would stop only this channel, not what was asked.
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    page = await http.post(link_for(SETTINGS, EMAIL), content=content, headers=headers)
+
+    assert page.status_code == 422, page.text
+    (error,) = page.json()["detail"]
+    assert error["loc"] == ["body"]
+    assert "form" in error["msg"]
+    assert recorder.calls == []
+
+
 async def test_all_alerts_stops_every_address_and_the_page_lists_them(
     http: httpx.AsyncClient, recorder: Recorder
 ) -> None:
@@ -340,3 +363,33 @@ async def test_an_unknown_choice_says_nothing_changed(
         in page.text
     )
     assert recorder.calls == []
+
+
+@pytest.mark.parametrize("body", ["scope=all&scope=channel", "scope=channel&scope=resubscribe-all"])
+async def test_two_different_choices_at_once_are_no_choice_and_change_nothing(
+    http: httpx.AsyncClient, recorder: Recorder, body: str
+) -> None:
+    # Whichever came last used to win: a hand-made or replayed form could stop, or undo,
+    # something other than what its first field said.
+    page = await http.post(
+        link_for(SETTINGS, EMAIL),
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert page.status_code == 422
+    assert scopes_offered(page) == ["channel", "all"]
+    assert recorder.calls == []
+
+
+async def test_the_same_choice_twice_is_that_choice(
+    http: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    page = await http.post(
+        link_for(SETTINGS, EMAIL),
+        content="scope=all&scope=all",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert page.status_code == 200
+    assert [kwargs["scope"] for _, _, kwargs in recorder.calls] == [StopScope.ALL]

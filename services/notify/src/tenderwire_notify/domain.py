@@ -554,6 +554,7 @@ _SMS_WORDS: Mapping[SmsCommand, frozenset[str]] = {
             "取消",
             # Arabic (the hamza is folded away: ايقاف and إيقاف are one word)
             "ايقاف",
+            "أوقف",
             "الغاء",
             "الغاء الاشتراك",
             "توقف",
@@ -593,10 +594,12 @@ _SMS_WORDS: Mapping[SmsCommand, frozenset[str]] = {
 
 def sms_keyword(text: str) -> str:
     """A reply's text as the keyword lists are written: case, accents (and Arabic's hamza
-    seats and diacritics), punctuation, emoji and extra spaces folded away."""
+    seats and diacritics), punctuation, emoji and extra spaces folded away. Format characters
+    (zero-width spaces and joiners, soft hyphens, direction marks, the BOM) show nothing, so
+    they part no words: "S\u200bTOP" is STOP."""
     folded = []
     for character in unicodedata.normalize("NFKD", text.casefold()):
-        if unicodedata.combining(character):
+        if unicodedata.combining(character) or unicodedata.category(character) == "Cf":
             continue
         c = _ARABIC_FOLDS.get(character, character)
         folded.append(c if unicodedata.category(c)[0] in "LN" else " ")

@@ -9,6 +9,7 @@ with codes, references, amounts and links kept left to right (`tenderwire_shared
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -87,6 +88,35 @@ DESCRIPTION_LIMIT = 600
 _LONG_VALUE = 160
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# What a tender's words must not bring into an alert:
+# - Unicode's explicit embeddings, overrides and isolates (tenderwire_shared.text): the
+#   notices API refuses them, but a tender may reach notify by Kafka from elsewhere, and one
+#   left open in a title or an agency reverses the rest of its line, deadline and link
+#   included. The templates add their own isolates (the `ltr` filter) after this.
+# - U+E000 and U+E001, the private-use characters that delimit email_messages' placeholders
+#   (the notices API lets them through): a tender spelling a placeholder would have each
+#   recipient's name and unsubscribe link spliced into its title or description.
+_NOT_SHOWN = re.compile("[\u202a-\u202e\u2066-\u2069\ue000\ue001]")
+
+
+def shown_text(text: str) -> str:
+    """`text` without explicit embeddings, overrides and isolates (implicit marks stay), nor
+    the placeholders' delimiters."""
+    return _NOT_SHOWN.sub("", text) if _NOT_SHOWN.search(text) else text
+
+
+def plain_tender(tender: TenderSnapshot) -> TenderSnapshot:
+    """The tender without `_NOT_SHOWN` in the words an alert shows of it."""
+    update: dict[str, Any] = {
+        name: shown_text(value)
+        for name in ("title", "agency", "reference", "description", "cancellation_reason")
+        if isinstance(value := getattr(tender, name), str) and _NOT_SHOWN.search(value)
+    }
+    if tender.award is not None and _NOT_SHOWN.search(tender.award.supplier_name):
+        update["award"] = tender.award.model_copy(
+            update={"supplier_name": shown_text(tender.award.supplier_name)}
+        )
+    return tender.model_copy(update=update) if update else tender
 
 
 @dataclass(frozen=True)
@@ -121,6 +151,28 @@ def _country_name(alpha3: str, cldr: Locale) -> str:
     return name
 
 
+def _is_regional_indicator(c: str) -> bool:
+    return 0x1F1E6 <= ord(c) <= 0x1F1FF
+
+
+def continues(text: str, i: int) -> bool:
+    """Whether `text[i]` belongs with the character before it, as one thing on the screen: a
+    mark after its letter; what a zero-width joiner joins; a variation selector, skin tone or
+    tag after its emoji; the second regional indicator of a flag."""
+    c, before = text[i], text[i - 1]
+    if unicodedata.category(c).startswith("M") or "\u200d" in (c, before):
+        return True
+    code = ord(c)
+    if 0xFE00 <= code <= 0xFE0F or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F:
+        return True
+    if _is_regional_indicator(c) and _is_regional_indicator(before):
+        run = 0
+        while run < i and _is_regional_indicator(text[i - 1 - run]):
+            run += 1
+        return run % 2 == 1
+    return False
+
+
 def excerpt(text: str, limit: int = DESCRIPTION_LIMIT) -> tuple[str, bool]:
     """The start of a description, whitespace tidied, paragraphs kept; True when it was cut.
 
@@ -130,6 +182,9 @@ def excerpt(text: str, limit: int = DESCRIPTION_LIMIT) -> tuple[str, bool]:
     tidy = _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", text.replace("\r\n", "\n"))).strip()
     if len(tidy) <= limit:
         return tidy, False
+    # Never part a letter from its accents, nor an emoji from what completes it.
+    while limit > 0 and continues(tidy, limit):
+        limit -= 1
     cut = tidy[:limit]
     space = max(cut.rfind(" "), cut.rfind("\n"))
     if space >= limit * 0.8:
@@ -162,7 +217,13 @@ class _Describer:
             # A value not in the shape its field should have: shown as it came, rather than
             # no alert at all.
             text = self._plain(value)
-        return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 1] + "…"
+        text = shown_text(text)
+        if len(text) <= _LONG_VALUE:
+            return text
+        cut = _LONG_VALUE - 1
+        while cut > 0 and continues(text, cut):
+            cut -= 1
+        return text[:cut] + "…"
 
     def _deadline(self, value: Any) -> str:
         moment = datetime.fromisoformat(str(value))
@@ -239,6 +300,7 @@ def tender_context(tender: TenderSnapshot, *, language: str, timezone_name: str)
     cldr = locale(lang)
     words = MESSAGES(lang)
     zone = ZoneInfo(timezone_name)
+    tender = plain_tender(tender)
     agency_zone = timezone(timedelta(minutes=tender.deadline_utc_offset_minutes))
     deadline_agency = short_when(tender.deadline, agency_zone, cldr)
     description, cut = excerpt(tender.description)
@@ -295,7 +357,7 @@ def render(
         **tender_context(match.tender, language=lang, timezone_name=timezone_name),
         "supplier": match.recipient.legal_name if supplier is None else supplier,
         "changes": changes,
-        "reason": match.reason or "-",
+        "reason": shown_text(match.reason or "-"),
         "still_matches": match.still_matches,
         "unsubscribe_url": unsubscribe_url,
     }
@@ -338,13 +400,14 @@ def render_digest(
     entries = [
         DigestEntry(
             kind=_translated(words, KIND_LABELS[m.kind]),
-            title=m.tender.title,
-            agency=m.tender.agency,
-            reference=m.tender.reference,
-            deadline=short_when(m.tender.deadline, zone, cldr),
-            url=str(m.tender.url) if m.tender.url else "",
+            title=tender.title,
+            agency=tender.agency,
+            reference=tender.reference,
+            deadline=short_when(tender.deadline, zone, cldr),
+            url=str(tender.url) if tender.url else "",
         )
         for m in matches
+        for tender in (plain_tender(m.tender),)
     ]
     context = {
         "supplier": supplier if supplier is not None else _first_legal_name(matches),

@@ -38,6 +38,7 @@ as Chinese, between characters, never between a letter and its accents), and end
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
@@ -46,7 +47,7 @@ from anyascii import anyascii
 from babel.dates import format_skeleton, format_time
 
 from tenderwire_notify.domain import SmsCommand
-from tenderwire_notify.rendering import MESSAGES
+from tenderwire_notify.rendering import MESSAGES, continues, plain_tender
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.i18n import LANGUAGES, NP_, language_or_fallback, locale
 
@@ -135,6 +136,9 @@ def segments(text: str) -> int:
     return parts
 
 
+_SHORTCODE = re.compile(r":[a-z0-9_+-]+:")
+
+
 def to_gsm7(text: str) -> str | None:
     """`text` in its closest GSM-7 form, or None if it has a letter of a non-Latin script."""
     folded = []
@@ -154,6 +158,10 @@ def to_gsm7(text: str) -> str | None:
         else:
             # The backtick is ASCII yet not GSM-7; to the reader it is an apostrophe.
             ascii_form = anyascii(c).replace("`", "'")
+            if _SHORTCODE.fullmatch(ascii_form):
+                # An emoji, which anyascii spells as ":sun_with_face:": noise that would cost
+                # the title its room.
+                ascii_form = ""
             folded.append(ascii_form if is_gsm7(ascii_form) else "")
     return "".join(folded)
 
@@ -171,7 +179,7 @@ def deadline_words(match: MatchCreated, *, language: str, timezone_name: str) ->
 
 def compose(match: MatchCreated, *, language: str, timezone_name: str) -> str:
     lang = language_or_fallback(language)
-    tender = match.tender
+    tender = plain_tender(match.tender)
     link = str(tender.url) if tender.url else ""
     words = _Words(
         prefix=MESSAGES(lang).pgettext(*_PREFIXES[match.kind]),
@@ -221,6 +229,11 @@ class _Words:
         if prefix is None or agency is None or title is None or deadline is None or stop is None:
             return None
         if not is_gsm7(self.link):
+            return None
+        # What folding left out (emoji) leaves its spaces behind.
+        title = " ".join(title.split())
+        if self.title and not title:
+            # A title of emoji alone: better as it is, in UCS-2, than not at all.
             return None
         return _Words(prefix, agency, title, deadline, self.link, stop)
 
@@ -274,8 +287,8 @@ def _fit(head: str, title: str, tail: str, parts: int) -> _Fit:
 
 
 def _word_boundary(title: str, length: int) -> str:
-    # Never part a letter from the accents that follow it.
-    while 0 < length < len(title) and unicodedata.combining(title[length]):
+    # Never part a letter from the accents that follow it, nor an emoji from what completes it.
+    while 0 < length < len(title) and continues(title, length):
         length -= 1
     cut = title[:length]
     if length < len(title) and not title[length].isspace():

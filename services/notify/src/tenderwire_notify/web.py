@@ -32,6 +32,7 @@ from tenderwire_notify.dependencies import LinkedSubscriber, Settings
 from tenderwire_notify.domain import LINK_SCOPES, LinkAction, StopScope, link_action
 from tenderwire_notify.rendering import TEMPLATES
 from tenderwire_notify.schemas import Subscriber
+from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.i18n import negotiate
 
@@ -80,6 +81,18 @@ def _page(
         status_code=status_code,
         headers={"Content-Language": language, "Vary": "Accept-Language"},
     )
+
+
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+async def _not_a_form(request: Request) -> bool:
+    """Whether the POST carries a body of another kind (JSON, text): its fields were not
+    read, and taking it for one-click would stop something other than what it asks."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type in _FORM_TYPES:
+        return False
+    return bool(await request.body())
 
 
 def _invalid(request: Request) -> HTMLResponse:
@@ -137,7 +150,16 @@ async def unsubscribe(
 ) -> HTMLResponse:
     if subscriber is None:
         return _invalid(request)
-    chosen = link_action(scope)
+    if scope is None and one_click is None and await _not_a_form(request):
+        raise ApiError.one(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            ("body",),
+            "send the choice as a form (application/x-www-form-urlencoded or"
+            " multipart/form-data), as the page and RFC 8058 mail apps do; nothing changed",
+            "body_invalid",
+        )
+    # Two different choices in one form are none: FastAPI would keep only the last.
+    chosen = link_action(scope) if len(set((await request.form()).getlist("scope"))) <= 1 else None
     if chosen is None:
         # Nothing changed: the two choices again, so the reader can pick one.
         return _page(
