@@ -15,6 +15,7 @@ import pytest
 from tenderwire_notify.domain import SmsCommand
 from tenderwire_notify.schemas import Subscriber, link_for
 from tenderwire_notify.sms_text import reply_to
+from tenderwire_shared.masking import mask_address
 from tenderwire_stack.mailcatcher import MailCatcher
 from tests.support.eventually import eventually
 from tests.support.matching_helpers import publish, register, unique
@@ -174,7 +175,8 @@ async def test_all_alerts_from_the_emails_link_stops_texts_too_and_undo_resumes_
 
     assert done.status_code == 200, done.text
     assert f'<bdi dir="ltr">{email}</bdi>' in done.text
-    assert f'<bdi dir="ltr">{phone}</bdi>' in done.text
+    assert f'<bdi dir="ltr">{mask_address(phone)}</bdi>' in done.text  # a forwarded alert
+    assert phone not in done.text
     stopped = await suppressions(platform)
     assert stopped[("email", email)] == stopped[("sms", phone)] == "unsubscribed"
     second = await publish(agency, unspsc_codes=["43211602"])
@@ -189,6 +191,41 @@ async def test_all_alerts_from_the_emails_link_stops_texts_too_and_undo_resumes_
     third = await publish(agency, unspsc_codes=["43211603"])
     await alerts_settle(http, platform, supplier["id"], third["id"], email="sent", sms="delivered")
     assert len(texts_to(platform, phone)) == 2
+
+
+async def test_undo_on_the_emails_page_never_lifts_a_stop_the_phone_texted(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    code, key = await platform.new_agency()
+    agency = Agency(http, platform, code, key)
+    email, phone = f"{unique('quito')}@example.org", "+593991234567"
+    supplier = await register(
+        http,
+        platform,
+        country="ECU",
+        unspsc_codes=["43211800"],
+        email=email,
+        phone=phone,
+        language="es",
+        timezone="America/Guayaquil",
+    )
+    first = await publish(agency, unspsc_codes=["43211801"])
+    await alerts_settle(http, platform, supplier["id"], first["id"], email="sent", sms="delivered")
+    await text_from(http, platform, phone, "BAJA")
+    (mail,) = await mail_to(http, mail_catcher, email)
+    link = mail["headers"]["List-Unsubscribe"].strip("<>")
+
+    assert (await http.post(link, data={"scope": "all"})).status_code == 200
+    undone = await http.post(link, data={"scope": "resubscribe-all"})
+
+    # Only START from the phone undoes the phone's own STOP, whoever holds the e-mail.
+    assert undone.status_code == 200
+    assert mask_address(phone) in undone.text
+    assert (await suppressions(platform))[("sms", phone)] == "sms-stop"
+    second = await publish(agency, unspsc_codes=["43211802"])
+    await alerts_settle(
+        http, platform, supplier["id"], second["id"], email="sent", sms="suppressed"
+    )
 
 
 async def test_this_channel_from_the_emails_link_leaves_texts_alone(

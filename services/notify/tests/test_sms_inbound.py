@@ -27,7 +27,7 @@ from tenderwire_notify.bootstrap import create_app
 from tenderwire_notify.domain import SmsCommand, sms_command
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SIGNATURE_HEADER, SmsProvider, twilio_signature
-from tenderwire_notify.sms_text import reply_to
+from tenderwire_notify.sms_text import refused_reply, reply_to
 from tenderwire_shared import dependencies as shared_dependencies
 from tenderwire_shared.settings import Environment
 
@@ -61,6 +61,7 @@ class Recorder:
     """Stands in for the use cases: records each call, answers with the number's language."""
 
     language: str | None = "pt"
+    refused: bool = False
     fails_with: BaseException | None = None
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
@@ -73,8 +74,10 @@ class Recorder:
     async def stop_texts(self, pool: object, number: str, **kwargs: Any) -> str | None:
         return self._call("stop", number, kwargs)
 
-    async def resume_texts(self, pool: object, number: str) -> str | None:
-        return self._call("start", number, {})
+    async def resume_texts(self, pool: object, number: str) -> services.Resumed:
+        return services.Resumed(
+            language=self._call("start", number, {}), still_refused=self.refused
+        )
 
     async def texts_language(self, pool: object, number: str) -> str | None:
         return self._call("help", number, {})
@@ -185,6 +188,18 @@ async def test_start_in_any_language_resumes_texts_and_is_confirmed(
 
     assert [(name, number) for name, number, _ in recorder.calls] == [("start", NUMBER)]
     assert replies(response) == [reply_to(SmsCommand.START, language="pt", help_contact="")]
+
+
+async def test_start_from_a_number_the_provider_refused_says_texts_stay_off(
+    http: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    recorder.refused = True
+    response = await text_in(http, "RETOMAR")
+
+    (reply,) = replies(response)
+    assert reply == refused_reply(language="pt", help_contact=HELP_CONTACT)
+    assert reply != reply_to(SmsCommand.START, language="pt", help_contact=HELP_CONTACT)
+    assert HELP_CONTACT in reply
 
 
 async def test_help_names_the_help_contact_and_changes_nothing(

@@ -33,6 +33,7 @@ from tenderwire_notify.rendering import MESSAGES, TEMPLATES
 from tenderwire_notify.schemas import Subscriber, link_for
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared import dependencies as shared_dependencies
+from tenderwire_shared.masking import mask_address
 from tenderwire_shared.settings import Environment
 
 PUBLIC_URL = "http://notify.test"
@@ -254,7 +255,9 @@ async def test_all_alerts_stops_every_address_and_the_page_lists_them(
     assert [(name, kwargs["scope"]) for name, _, kwargs in recorder.calls] == [
         ("unsubscribe", StopScope.ALL)
     ]
-    assert f'<bdi dir="ltr">{PHONE}</bdi>' in page.text
+    # The link's own address in full; the others masked, since an alert can be forwarded.
+    assert f'<bdi dir="ltr">{mask_address(PHONE)}</bdi>' in page.text
+    assert PHONE not in page.text
     assert f'<bdi dir="ltr">{EMAIL.address}</bdi>' in page.text
     assert page.text.count("<li>") == 2
     assert scopes_offered(page) == ["resubscribe-all"]
@@ -393,3 +396,12 @@ async def test_the_same_choice_twice_is_that_choice(
 
     assert page.status_code == 200
     assert [kwargs["scope"] for _, _, kwargs in recorder.calls] == [StopScope.ALL]
+
+
+async def test_the_pages_are_never_cached_and_answer_head(http: httpx.AsyncClient) -> None:
+    page = await http.get(link_for(SETTINGS, EMAIL))
+    head = await http.head(link_for(SETTINGS, EMAIL))
+
+    assert page.headers["Cache-Control"] == "no-store"
+    assert head.status_code == 200
+    assert head.content == b""

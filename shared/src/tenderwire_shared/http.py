@@ -41,6 +41,20 @@ def correlation_id(request: Request) -> str:
     return value
 
 
+# Path parameters that are credentials (an unsubscribe link's signed token names a supplier
+# and its address, and works as a bearer): the log shows the route's template instead.
+SECRET_PATH_PARAMETERS = frozenset({"token"})
+
+
+def logged_path(request: Request) -> str:
+    """The request's path as the log may keep it: `/v1/unsubscribe/{token}`, never the token."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str) and SECRET_PATH_PARAMETERS & set(request.path_params):
+        return template
+    return request.url.path
+
+
 def install_correlation_ids(app: FastAPI) -> None:
     """Take the caller's X-Correlation-ID (or make one), log with it, and echo it back."""
 
@@ -57,7 +71,7 @@ def install_correlation_ids(app: FastAPI) -> None:
             log.info(
                 "http_request",
                 method=request.method,
-                path=request.url.path,
+                path=logged_path(request),
                 status=response.status_code,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )

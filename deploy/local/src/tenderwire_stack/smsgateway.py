@@ -243,7 +243,8 @@ class SmsGateway:
         async with httpx.AsyncClient(timeout=15.0, transport=self._inbound_transport) as client:
             try:
                 response = await client.post(self.inbound_url, data=form, headers=headers)
-            except httpx.HTTPError as exc:
+            # InvalidURL is not an HTTPError: a webhook URL set to nonsense is unreachable too.
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise WebhookUnreachableError(type(exc).__name__) from exc
         record.webhook_status = response.status_code
         if response.status_code < 300:

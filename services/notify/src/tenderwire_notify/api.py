@@ -28,7 +28,7 @@ from tenderwire_notify import domain, repository, services
 from tenderwire_notify.dependencies import Settings, operator, signed_by_provider
 from tenderwire_notify.domain import SmsCommand
 from tenderwire_notify.schemas import DeliveryView
-from tenderwire_notify.sms_text import reply_to
+from tenderwire_notify.sms_text import refused_reply, reply_to
 from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.http import NO_CONTROL_CHARACTERS
@@ -226,12 +226,14 @@ async def inbound_text(
     )
     if command is None:
         return twiml(None)
+    refused = False
     try:
         async with asyncio.timeout(DATABASE_WAIT_S + STOP_WAIT_S):
             if command is SmsCommand.STOP:
                 language = await services.stop_texts(pool, sender, wait_s=STOP_WAIT_S)
             elif command is SmsCommand.START:
-                language = await services.resume_texts(pool, sender)
+                resumed = await services.resume_texts(pool, sender)
+                language, refused = resumed.language, resumed.still_refused
             else:
                 language = await services.texts_language(pool, sender)
     except DATABASE_UNAVAILABLE as exc:
@@ -243,5 +245,9 @@ async def inbound_text(
             retry_after_s=RETRY_AFTER_S,
         )
         return _unavailable("the delivery ledger is unavailable; retry this message later")
-    reply = reply_to(command, language=language or "en", help_contact=settings.sms_help_contact)
+    reply = (
+        refused_reply(language=language or "en", help_contact=settings.sms_help_contact)
+        if refused
+        else reply_to(command, language=language or "en", help_contact=settings.sms_help_contact)
+    )
     return twiml(reply)

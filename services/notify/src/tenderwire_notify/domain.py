@@ -633,8 +633,12 @@ UNSUBSCRIBED = "unsubscribed"
 SMS_STOP = "sms-stop"
 """The suppression reason of a STOP texted back to an alert."""
 OPT_OUT_REASONS: frozenset[str] = frozenset({UNSUBSCRIBED, SMS_STOP})
-"""The suppressions a supplier made itself, and so may lift (START, "Undo"). A hard bounce or
+"""The suppressions a supplier made itself, and so may lift by texting START. A hard bounce or
 a complaint is never lifted this way: the address refused mail, whoever asks."""
+LINK_UNDOES: frozenset[str] = frozenset({UNSUBSCRIBED})
+"""What an unsubscribe link's "Undo" may lift: only what a link did. A STOP texted from the
+phone is the phone owner's, and only START from that phone undoes it, whoever holds a
+forwarded e-mail (carriers expect an opt-out to hold)."""
 
 
 class StopScope(StrEnum):

@@ -299,10 +299,10 @@ async def resubscribe(
 ) -> Resubscribed:
     """Undo an unsubscribe from the link's page.
 
-    Lifts only the suppressions the supplier made itself (an unsubscribe link, or STOP by
-    text: `domain.OPT_OUT_REASONS`) of the same addresses `unsubscribe` with that scope
-    stops. A hard bounce or a complaint stays: that address refused mail, and still gets
-    nothing, and the page says so. Alerts already marked 'suppressed' stay unsent; the next
+    Lifts only what an unsubscribe link did (`domain.LINK_UNDOES`) to the same addresses
+    `unsubscribe` with that scope stops. A STOP texted from a phone stays (only START from
+    that phone lifts it), and so does a hard bounce or a complaint: the page names each
+    address that still gets nothing. Alerts already marked 'suppressed' stay unsent; the next
     alert goes out.
     """
     scope = StopScope(scope)
@@ -312,7 +312,7 @@ async def resubscribe(
             if scope is StopScope.CHANNEL
             else await _every_address(conn, subscriber)
         )
-        lifted = await repository.lift_suppressions(conn, pairs, domain.OPT_OUT_REASONS)
+        lifted = await repository.lift_suppressions(conn, pairs, domain.LINK_UNDOES)
         refused = await repository.still_suppressed(conn, pairs)
     log.info(
         "resubscribed",
@@ -353,15 +353,24 @@ async def stop_texts(pool: Pool, number: str, *, wait_s: float) -> str | None:
     return language
 
 
-async def resume_texts(pool: Pool, number: str) -> str | None:
+@dataclass(frozen=True)
+class Resumed:
+    language: str | None
+    """The language of the newest alert to the number, or None."""
+    still_refused: bool
+    """The number stays suppressed for another reason (the provider refused it)."""
+
+
+async def resume_texts(pool: Pool, number: str) -> Resumed:
     """START texted back: SMS alerts to this number start again with the next alert, if the
     number stopped them itself (STOP, or an unsubscribe link); a number the provider refused
-    stays suppressed. Returns the language of the newest alert to the number, or None."""
+    stays suppressed, and the reply says so."""
+    pair = [(ChannelName.SMS.value, number)]
     async with unit_of_work(pool) as conn:
-        await repository.lift_suppressions(
-            conn, [(ChannelName.SMS, number)], domain.OPT_OUT_REASONS
-        )
-        return await repository.latest_language(conn, ChannelName.SMS, number)
+        await repository.lift_suppressions(conn, pair, domain.OPT_OUT_REASONS)
+        refused = bool(await repository.still_suppressed(conn, pair))
+        language = await repository.latest_language(conn, ChannelName.SMS, number)
+    return Resumed(language=language, still_refused=refused)
 
 
 async def texts_language(pool: Pool, number: str) -> str | None:

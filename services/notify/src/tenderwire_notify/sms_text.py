@@ -51,7 +51,7 @@ from tenderwire_notify.rendering import MESSAGES, continues, plain_tender
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.i18n import LANGUAGES, NP_, language_or_fallback, locale
 
-__all__ = ["LANGUAGES", "compose", "reply_to", "segments"]
+__all__ = ["LANGUAGES", "compose", "refused_reply", "reply_to", "segments"]
 
 _GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -321,6 +321,19 @@ _REPLIES: dict[SmsCommand, tuple[str, str]] = {
         "Tenderwire tender alerts. Reply STOP to opt out, START to resume. Help: %(contact)s",
     ),
 }
+
+
+# Translators: the SMS answering a START from a number the provider refused (it does not
+# exist, or cannot receive texts): alerts stay off until it can.
+_REFUSED = NP_(
+    "sms", "Tenderwire: texts to this number were refused, so they stay off. Help: %(contact)s"
+)
+
+
+def refused_reply(*, language: str, help_contact: str) -> str:
+    """The answer to a START when the number stays suppressed for another reason."""
+    text = MESSAGES(language_or_fallback(language)).pgettext(*_REFUSED) % {"contact": help_contact}
+    return to_gsm7(text) or text
 
 
 def reply_to(command: SmsCommand, *, language: str, help_contact: str) -> str:

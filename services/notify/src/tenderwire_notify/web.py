@@ -35,6 +35,7 @@ from tenderwire_notify.schemas import Subscriber
 from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.i18n import negotiate
+from tenderwire_shared.masking import mask_address
 
 router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"])
 
@@ -79,7 +80,12 @@ def _page(
     return HTMLResponse(
         TEMPLATES.render(f"pages/{name}.html", language, **context),
         status_code=status_code,
-        headers={"Content-Language": language, "Vary": "Accept-Language"},
+        # The pages show a supplier's addresses: no shared cache may keep them.
+        headers={
+            "Content-Language": language,
+            "Vary": "Accept-Language",
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -95,12 +101,24 @@ async def _not_a_form(request: Request) -> bool:
     return bool(await request.body())
 
 
+def shown_addresses(subscriber: Subscriber, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The addresses a page may list: the link's own in full (its reader has that mail), the
+    others masked (`a***@example.sn`, `+221 *** ** 67`), since an alert can be forwarded."""
+    own = (subscriber.channel, subscriber.address.lower())
+    return [
+        (channel, address if (channel, address.lower()) == own else mask_address(address))
+        for channel, address in pairs
+    ]
+
+
 def _invalid(request: Request) -> HTMLResponse:
     return _page(request, None, "invalid_link", status_code=status.HTTP_404_NOT_FOUND)
 
 
-@router.get(
+@router.api_route(
     "/{token}",
+    # Link checkers and mail scanners ask HEAD first.
+    methods=["GET", "HEAD"],
     response_class=HTMLResponse,
     summary="Confirm before unsubscribing: this channel, or all alerts",
     responses=_NOT_RECOGNISED,
@@ -179,7 +197,7 @@ async def unsubscribe(
             subscriber,
             "resubscribed",
             address=subscriber.address,
-            still_refused=outcome.still_refused,
+            still_refused=shown_addresses(subscriber, outcome.still_refused),
         )
     # Answers only when the sends claimed before the suppression have left, so nothing
     # reaches the address after this page says it will not.
@@ -196,5 +214,7 @@ async def unsubscribe(
         scope=stop_scope.value,
         channel=subscriber.channel,
         address=subscriber.address,
-        stopped_addresses=stopped if stop_scope is StopScope.ALL else [],
+        stopped_addresses=shown_addresses(subscriber, stopped)
+        if stop_scope is StopScope.ALL
+        else [],
     )
