@@ -17,6 +17,7 @@ from pydantic import AnyHttpUrl
 from tenderwire_notify.domain import SMS_KEYWORDS, SmsCommand, sms_command
 from tenderwire_notify.rendering import (
     MESSAGES,
+    TEMPLATES,
     RenderedEmail,
     render,
     render_digest,
@@ -360,3 +361,21 @@ def test_a_change_in_an_unexpected_shape_is_shown_as_it_came(
     )
     email = render(match, language=language, timezone_name="UTC")
     assert shown in email.text
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", "1\u202f234,5 | 1\u202f234,50\u00a0€ | 15 janvier 2027 | rtl=False"),
+        ("ar", "1,234.5 | \u200f1,234.50\u00a0€ | 15 يناير 2027 | rtl=True"),
+        ("zh", "1,234.5 | €1,234.50 | 2027年1月15日 | rtl=False"),
+    ],
+)
+def test_every_template_has_cldr_formats_and_the_direction_at_hand(
+    language: str, expected: str
+) -> None:
+    """What a new page (the supplier portal's) can use without writing its own formatting."""
+    template = TEMPLATES.environment(language).from_string(
+        "{{ 1234.5 | number }} | {{ 1234.5 | money('EUR') }} | {{ day | date }} | rtl={{ rtl }}"
+    )
+    assert template.render(day=date(2027, 1, 15)) == expected

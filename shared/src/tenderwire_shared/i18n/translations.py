@@ -14,7 +14,7 @@ from typing import Protocol
 
 from babel.support import NullTranslations, Translations
 
-from tenderwire_shared.i18n.languages import LANGUAGES, language_or_fallback
+from tenderwire_shared.i18n.languages import language_or_fallback
 
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
@@ -60,9 +60,6 @@ class Messages:
 
     def __call__(self, language: str) -> Gettext:
         return _load(self.package, language_or_fallback(language))
-
-    def languages(self) -> tuple[str, ...]:
-        return LANGUAGES
 
 
 class _Words:
