@@ -226,7 +226,8 @@ async def test_one_poller_at_a_time_pulls_a_feed(
                 await repository.unlock_feed(other, agency)
             assert feed_server.requests == []
             pulled = await poll_feed(pool, ctx, client, agency, LIMITS)
-            assert pulled is not None and pulled.imported == PER_PAGE
+            assert pulled is not None
+            assert pulled.imported == PER_PAGE
             # Pulled just now, so not due: a replica that saw it due a moment ago skips it.
             assert await poll_feed(pool, ctx, client, agency, LIMITS) is None
         assert feed_server.requests == [3]

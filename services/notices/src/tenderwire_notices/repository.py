@@ -510,7 +510,8 @@ async def record_feed_failure(
     """A fetch failed: the poller stays on the same page and tries again after the backoff,
     which grows with the failures in a row. Returns them."""
     failures = await conn.fetchval(
-        "UPDATE ocds_feeds SET failures = failures + 1, last_error = $2, last_fetch_at = $3::timestamptz,"
+        "UPDATE ocds_feeds SET failures = failures + 1, last_error = $2,"
+        " last_fetch_at = $3::timestamptz,"
         " next_try_at = $3::timestamptz + make_interval(secs => $4::float8), updated_at = now()"
         " WHERE agency = $1 RETURNING failures",
         agency,
