@@ -16,7 +16,7 @@ import copy
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,10 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI, Request, Response
 
+from tenderwire_console.bootstrap import create_app as console_app
+from tenderwire_console.settings import ConsoleSettings
 from tenderwire_notices import repository, services
-from tenderwire_notices.feeds import FeedLimits, poll_feed
+from tenderwire_notices.feeds import FeedLimits, PollResult, poll_feed
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notices.workers import FeedPoller
 from tenderwire_shared import topics
@@ -36,7 +38,7 @@ from tenderwire_shared.db import create_pool
 from tenderwire_stack.http_server import BackgroundServer
 from tests.support.infrastructure import free_port
 from tests.support.kafka_reader import read_until
-from tests.support.platform import Platform
+from tests.support.platform import OPERATOR_HEADERS, OPERATOR_TOKEN, Platform
 from tests.support.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
@@ -112,6 +114,65 @@ async def feed_server(platform: Platform) -> AsyncIterator[FeedServer]:
     await server.server.stop()
 
 
+@pytest_asyncio.fixture(scope="module")
+async def console(platform: Platform) -> AsyncIterator[BackgroundServer]:
+    settings = ConsoleSettings(
+        notices_database_url=platform.dsns["notices"],
+        matching_database_url=platform.dsns["matching"],
+        notify_database_url=platform.dsns["notify"],
+        kafka_bootstrap_servers=platform.kafka,
+        topic_prefix=platform.topic_prefix,
+        operator_token=OPERATOR_TOKEN,
+    )
+    server = BackgroundServer(console_app(settings), port=free_port())
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def console_page(console: BackgroundServer, path: str) -> str:
+    async with httpx.AsyncClient(headers=OPERATOR_HEADERS, timeout=30) as client:
+        response = await client.get(f"{console.url}{path}")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def feed_table_row(html: str, agency: str) -> str:
+    """The OCDS feeds table's row of `agency`."""
+    (row,) = [r for r in html.split("<tr") if f"<td>{agency}</td>" in r]
+    return row
+
+
+async def pulled(poller: FeedPoller, agency: str) -> PollResult:
+    """What one round of the poller did with `agency`'s feed (other tests' feeds aside)."""
+    (result,) = [r for r in await poller.poll_due() if r.agency == agency]
+    return result
+
+
+async def tender_events_left_once(platform: Platform, notice_ids: set[str]) -> None:
+    """Each of these notices' tender.published is on the platform's tenders topic, once."""
+    topic = NoticesSettings(topic_prefix=platform.topic_prefix).topic(topics.TENDERS)
+    seen = await read_until(
+        platform.kafka,
+        topic,
+        lambda found: {s.key.decode() for s in found if s.key} >= notice_ids,
+        keep=lambda s: s.key is not None and s.key.decode() in notice_ids,
+    )
+    assert Counter(s.key for s in seen if s.key) == {i.encode(): 1 for i in notice_ids}
+
+
+async def console_shows_the_failure(
+    console: BackgroundServer, row: asyncpg.Record, resume_url: str, error: str
+) -> None:
+    shown = feed_table_row(await console_page(console, "/ocds-feeds"), row["agency"])
+    assert 'class="bad"' in shown
+    assert f"<td>{resume_url}</td>" in shown
+    assert error in shown
+    assert f"<td>{row['releases']} ({row['releases_imported']})</td>" in shown
+    assert row["next_try_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") in shown
+    assert "failing of" in await console_page(console, "/")
+
+
 def context_on(platform: Platform, clock: ManualClock) -> services.Context:
     settings = NoticesSettings(topic_prefix=platform.topic_prefix)
     return services.Context(
@@ -139,7 +200,7 @@ async def imports_of(pool: asyncpg.Pool, agency: str) -> tuple[int, int]:
 
 
 async def test_a_paginated_feed_survives_a_500_and_a_timeout_and_resumes_after_a_restart(
-    platform: Platform, feed_server: FeedServer
+    platform: Platform, feed_server: FeedServer, console: BackgroundServer
 ) -> None:
     agency, _ = await platform.new_agency()
     clock = feed_server.clock
@@ -149,7 +210,7 @@ async def test_a_paginated_feed_survives_a_500_and_a_timeout_and_resumes_after_a
     poller = FeedPoller(pool, lambda: context_on(platform, clock), LIMITS, interval_s=3600)
 
     # Page 1 imports; page 2 answers 500: the poller stays on it and backs off.
-    (first,) = [r for r in await poller.poll_due() if r.agency == agency]
+    first = await pulled(poller, agency)
     assert (first.pages, first.releases, first.imported) == (1, PER_PAGE, PER_PAGE)
     assert first.error == f"{feed_server.url(2)}: HTTP 500"
     row = await feed_row(pool, agency)
@@ -161,16 +222,18 @@ async def test_a_paginated_feed_survives_a_500_and_a_timeout_and_resumes_after_a
 
     # Page 2 then takes longer than the timeout: a second failure, twice the wait.
     clock.advance(timedelta(seconds=61))
-    (second,) = [r for r in await poller.poll_due() if r.agency == agency]
+    second = await pulled(poller, agency)
     assert second.pages == 0
     assert second.error == f"{feed_server.url(2)}: no complete answer within 0.5 s"
     row = await feed_row(pool, agency)
     assert (row["failures"], row["resume_url"]) == (2, feed_server.url(2))
     assert row["next_try_at"] == row["last_fetch_at"] + timedelta(seconds=120)
+    # The console says so: the failing feed, where it resumes, its last error and next try.
+    await console_shows_the_failure(console, row, feed_server.url(2), "no complete answer")
 
     # Then pages 2 and 3: the end of the feed, fetched again after the refresh interval.
     clock.advance(timedelta(seconds=121))
-    (third,) = [r for r in await poller.poll_due() if r.agency == agency]
+    third = await pulled(poller, agency)
     assert (third.pages, third.imported, third.error) == (2, 2 * PER_PAGE, None)
     row = await feed_row(pool, agency)
     assert row["resume_url"] == feed_server.url(3)
@@ -178,6 +241,9 @@ async def test_a_paginated_feed_survives_a_500_and_a_timeout_and_resumes_after_a
     assert row["releases"] == row["releases_imported"] == PAGES * PER_PAGE
     assert row["next_try_at"] == row["last_success_at"] + timedelta(seconds=3600)
     assert await imports_of(pool, agency) == (PAGES * PER_PAGE, PAGES * PER_PAGE)
+    shown = feed_table_row(await console_page(console, "/ocds-feeds"), agency)
+    assert 'class="bad"' not in shown
+    assert f"<td>{PAGES * PER_PAGE} ({PAGES * PER_PAGE})</td>" in shown
     await poller.stop()
     await pool.close()
 
@@ -187,7 +253,7 @@ async def test_a_paginated_feed_survives_a_500_and_a_timeout_and_resumes_after_a
     pool = await create_pool(platform.dsns["notices"], max_size=3)
     restarted = FeedPoller(pool, lambda: context_on(platform, clock), LIMITS, interval_s=3600)
     try:
-        (fourth,) = [r for r in await restarted.poll_due() if r.agency == agency]
+        fourth = await pulled(restarted, agency)
         assert (fourth.pages, fourth.releases, fourth.imported) == (1, PER_PAGE, 0)
         assert Counter(feed_server.requests) == {1: 1, 2: 3, 3: 2}
         assert await imports_of(pool, agency) == (PAGES * PER_PAGE, PAGES * PER_PAGE)
@@ -199,14 +265,7 @@ async def test_a_paginated_feed_survives_a_500_and_a_timeout_and_resumes_after_a
         await pool.close()
 
     # Each imported tender left once, through the outbox, on the platform's tenders topic.
-    topic = NoticesSettings(topic_prefix=platform.topic_prefix).topic(topics.TENDERS)
-    seen = await read_until(
-        platform.kafka,
-        topic,
-        lambda found: {s.key.decode() for s in found if s.key} >= notice_ids,
-        keep=lambda s: s.key is not None and s.key.decode() in notice_ids,
-    )
-    assert Counter(s.key for s in seen if s.key) == {i.encode(): 1 for i in notice_ids}
+    await tender_events_left_once(platform, notice_ids)
 
 
 async def test_one_poller_at_a_time_pulls_a_feed(

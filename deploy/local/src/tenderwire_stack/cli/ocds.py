@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import asyncpg
 import typer
@@ -168,26 +168,31 @@ def remove_feed(agency: str, as_json: JsonOption = False) -> None:
 
 @feed_app.command("status")
 def feed_status(as_json: JsonOption = False) -> None:
-    """Each agency's feed: last fetch, pages and releases read, the last error, the next try."""
-    from tenderwire_notices import repository
+    """Each agency's feed: last fetch, pages and releases read, the last error, the next try
+    (what the console's OCDS feeds page shows)."""
+    from tenderwire_console.read_models.ocds_feeds import FeedStatus, feed_statuses
 
-    async def work(pool: asyncpg.Pool) -> list[dict[str, Any]]:
-        return [dict(r) for r in await repository.feeds(pool)]
+    async def work(pool: asyncpg.Pool) -> list[FeedStatus]:
+        return await feed_statuses(pool)
 
     rows = _run(work)
     if as_json:
-        typer.echo(json.dumps(rows, default=str, ensure_ascii=False))
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False))
         return
-    table = Table("agency", "url", "pages", "releases", "imported", "last fetch", "error", "next")
+    table = Table("agency", "resumes at", "pages", "releases", "imported", "last fetch")
+    table.add_column("failures")
+    table.add_column("last error")
+    table.add_column("next try")
     for r in rows:
         table.add_row(
-            printable(r["agency"]),
-            printable(r["resume_url"] or r["url"]),
-            str(r["pages"]),
-            str(r["releases"]),
-            str(r["releases_imported"]),
-            str(r["last_fetch_at"] or "never"),
-            printable(r["last_error"]) or "-",
-            str(r["next_try_at"]),
+            printable(r.agency),
+            printable(r.resume_url or r.url),
+            str(r.pages),
+            str(r.releases),
+            str(r.releases_imported),
+            r.last_fetch_at.isoformat() if r.last_fetch_at else "never",
+            str(r.failures),
+            printable(r.last_error) or "-",
+            r.next_try_at.isoformat(),
         )
     console.print(table)
