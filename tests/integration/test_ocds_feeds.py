@@ -30,6 +30,7 @@ from tenderwire_console.bootstrap import create_app as console_app
 from tenderwire_console.settings import ConsoleSettings
 from tenderwire_notices import repository, services
 from tenderwire_notices.feeds import FeedLimits, PollResult, poll_feed
+from tenderwire_notices.ocds import services as ocds_services
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notices.workers import FeedPoller
 from tenderwire_shared import topics
@@ -290,6 +291,30 @@ async def test_one_poller_at_a_time_pulls_a_feed(
             # Pulled just now, so not due: a replica that saw it due a moment ago skips it.
             assert await poll_feed(pool, ctx, client, agency, LIMITS) is None
         assert feed_server.requests == [3]
+    finally:
+        await pool.close()
+
+
+async def test_a_page_the_import_chokes_on_backs_off_like_a_failed_fetch(
+    platform: Platform, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agency, _ = await platform.new_agency()
+    clock = feed_server.clock
+    pool = await create_pool(platform.dsns["notices"], max_size=3)
+
+    async def choke(*_: object) -> None:
+        raise RuntimeError("the import choked")
+
+    monkeypatch.setattr(ocds_services, "import_releases", choke)
+    try:
+        await repository.set_feed(pool, agency, feed_server.url(3), clock.now())
+        poller = FeedPoller(pool, lambda: context_on(platform, clock), LIMITS, interval_s=3600)
+        result = await pulled(poller, agency)
+        assert result.error == f"{feed_server.url(3)}: RuntimeError('the import choked')"
+        row = await feed_row(pool, agency)
+        assert (row["failures"], row["pages"], row["resume_url"]) == (1, 0, None)
+        assert row["next_try_at"] == row["last_fetch_at"] + timedelta(seconds=60)
+        await poller.stop()
     finally:
         await pool.close()
 

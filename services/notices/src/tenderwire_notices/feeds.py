@@ -132,6 +132,15 @@ def _read_file(path: Path, limits: FeedLimits) -> bytes:
         raise FeedError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
+# The connection or the server is gone, as opposed to a statement that failed.
+_DATABASE_GONE = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
+
+
 @dataclass
 class PollResult:
     agency: str
@@ -177,9 +186,14 @@ async def _pull(
     failures: int = row["failures"]
     while result.pages < limits.max_pages_per_poll:
         try:
-            releases = await _page(client, url, limits)
-        except FeedError as exc:
-            result.error = f"{url}: {exc}"
+            document, found = await _page(client, url, limits)
+            report = await ocds_services.import_releases(conn, ctx, agency, found)
+        except _DATABASE_GONE:
+            raise  # nothing to record it in; the poller's next round tries again
+        except Exception as exc:
+            # A FeedError, or a page the import chokes on: either way the feed waits out a
+            # backoff rather than failing every round.
+            result.error = f"{url}: {exc}" if isinstance(exc, FeedError) else f"{url}: {exc!r}"
             await repository.record_feed_failure(
                 conn,
                 agency,
@@ -188,8 +202,6 @@ async def _pull(
                 backoff_s=backoff_s(failures, limits),
             )
             return result
-        document, found = releases
-        report = await ocds_services.import_releases(conn, ctx, agency, found)
         following = next_page(document, url)
         now = ctx.clock.now()
         await repository.record_feed_page(
