@@ -29,17 +29,20 @@ from fastapi import FastAPI, Request, Response
 from tenderwire_console.bootstrap import create_app as console_app
 from tenderwire_console.settings import ConsoleSettings
 from tenderwire_notices import repository, services
+from tenderwire_notices.bootstrap import MIGRATIONS, create_app
 from tenderwire_notices.feeds import FeedLimits, PollResult, poll_feed
 from tenderwire_notices.ocds import services as ocds_services
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notices.workers import FeedPoller
 from tenderwire_shared import topics
 from tenderwire_shared.clock import Clock, ManualClock, SystemClock
-from tenderwire_shared.db import create_pool
+from tenderwire_shared.db import create_pool, migrate
+from tenderwire_shared.settings import Environment
 from tenderwire_stack.http_server import BackgroundServer
+from tests.support.eventually import eventually
 from tests.support.infrastructure import free_port
 from tests.support.kafka_reader import read_until
-from tests.support.platform import OPERATOR_HEADERS, OPERATOR_TOKEN, Platform
+from tests.support.platform import OPERATOR_HEADERS, OPERATOR_TOKEN, Platform, create_database
 from tests.support.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
@@ -315,6 +318,39 @@ async def test_a_page_the_import_chokes_on_backs_off_like_a_failed_fetch(
         assert (row["failures"], row["pages"], row["resume_url"]) == (1, 0, None)
         assert row["next_try_at"] == row["last_fetch_at"] + timedelta(seconds=60)
         await poller.stop()
+    finally:
+        await pool.close()
+
+
+async def test_the_notices_service_starts_the_poller_and_it_reads_the_feed_to_its_end(
+    platform: Platform, feed_server: FeedServer
+) -> None:
+    """The poller as deployed: started by the notices app (bootstrap), on its own database and
+    topics here, so its rounds do not meet the platform's."""
+    feed_server.dates = SystemClock()
+    dsn = await create_database(platform.admin_dsn, "notices_feeds")
+    pool = await create_pool(dsn, max_size=2)
+    try:
+        await migrate(pool, MIGRATIONS)
+        await services.create_agency(pool, "FEEDS", "Feeds agency")
+        await repository.set_feed(pool, "FEEDS", feed_server.url(1), SystemClock().now())
+        settings = NoticesSettings(
+            environment=Environment.TEST,
+            database_url=dsn,
+            kafka_bootstrap_servers=platform.kafka,
+            topic_prefix=f"{platform.topic_prefix}feeds.",
+            feed_poll_interval_s=0.2,
+        )
+        app = BackgroundServer(create_app(settings), port=free_port())
+        await app.start()
+        try:
+            row = await eventually(
+                lambda: feed_row(pool, "FEEDS"), until=lambda r: r["pages"] == PAGES
+            )
+        finally:
+            await app.stop()
+        assert (row["resume_url"], row["releases_imported"]) == (feed_server.url(3), PAGES * PER_PAGE)
+        assert await imports_of(pool, "FEEDS") == (PAGES * PER_PAGE, PAGES * PER_PAGE)
     finally:
         await pool.close()
 
