@@ -349,7 +349,10 @@ async def test_the_notices_service_starts_the_poller_and_it_reads_the_feed_to_it
             )
         finally:
             await app.stop()
-        assert (row["resume_url"], row["releases_imported"]) == (feed_server.url(3), PAGES * PER_PAGE)
+        assert (row["resume_url"], row["releases_imported"]) == (
+            feed_server.url(3),
+            PAGES * PER_PAGE,
+        )
         assert await imports_of(pool, "FEEDS") == (PAGES * PER_PAGE, PAGES * PER_PAGE)
     finally:
         await pool.close()
