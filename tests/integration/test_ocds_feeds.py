@@ -418,6 +418,10 @@ async def test_tw_ocds_imports_once_and_sets_a_feed(
     assert code == 0, err
     (mine,) = [f for f in json.loads(out) if f["agency"] == agency]
     assert mine["url"] == feed_server.url(1)
+    code, out, err = await run_tw("ocds", "feed", "status", env=env)
+    assert code == 0, err
+    (line,) = [x for x in out.splitlines() if agency in x]
+    assert "/feed?page=" in line
     assert (await run_tw("ocds", "feed", "set", "NOBODY", feed_server.url(1), env=env))[0] == 1
     code, out, err = await run_tw("ocds", "feed", "remove", agency, "--json", env=env)
     assert (code, json.loads(out)) == (0, {"agency": agency, "removed": True})
