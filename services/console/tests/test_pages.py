@@ -101,6 +101,7 @@ OPERATOR_PATHS = [
     "/dead-letters",
     "/dead-letters/tw.tenders.matching.dlt:0:0",
     "/lag",
+    "/ocds-feeds",
 ]
 
 
@@ -125,6 +126,7 @@ def test_every_operator_route_is_in_the_list() -> None:
         "/dead-letters",
         "/dead-letters/{ref:path}",
         "/lag",
+        "/ocds-feeds",
     }
     assert len(listed) == len(guarded)
 

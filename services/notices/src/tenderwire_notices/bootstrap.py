@@ -11,7 +11,7 @@ from tenderwire_notices import api
 from tenderwire_notices.handlers import COMMANDS, CommandHandler
 from tenderwire_notices.services import Context
 from tenderwire_notices.settings import NoticesSettings
-from tenderwire_notices.workers import DeadlineCloser
+from tenderwire_notices.workers import DeadlineCloser, FeedPoller
 from tenderwire_shared import topics
 from tenderwire_shared.broker import Broker
 from tenderwire_shared.clock import Clock, SystemClock
@@ -78,13 +78,18 @@ def create_app(
         )
         relay = OutboxRelay(pool, settings.kafka_bootstrap_servers, name=SERVICE)
         closer = DeadlineCloser(pool, context, interval_s=settings.closer_interval_s)
+        poller = FeedPoller(
+            pool, context, settings.feed_limits(), interval_s=settings.feed_poll_interval_s
+        )
         app.state.pool = pool
         try:
             await relay.start()
             await closer.start()
+            await poller.start()
             async with broker.running(pool):
                 yield
         finally:
+            await poller.stop()
             await closer.stop()
             await relay.stop()
             await pool.close()

@@ -405,3 +405,118 @@ async def imported_release(conn: Connection, release: ReleaseKey) -> asyncpg.Rec
         release.ocid,
         release.release_id,
     )
+
+
+# --- OCDS feeds: where each agency's poller stopped -------------------------------------------
+
+_FEED_COLUMNS = (
+    "agency, url, resume_url, pages, releases, releases_imported, failures, last_error,"
+    " last_fetch_at, last_success_at, next_try_at"
+)
+
+
+async def set_feed(conn: Executor, agency: str, url: str, now: datetime) -> None:
+    """Point `agency`'s feed at `url`, due now. A new URL starts from its first page; the same
+    URL again keeps where the poller stopped."""
+    try:
+        await conn.execute(
+            "INSERT INTO ocds_feeds (agency, url, next_try_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (agency) DO UPDATE SET url = EXCLUDED.url, next_try_at = $3,"
+            " updated_at = now(), failures = 0, last_error = NULL,"
+            " resume_url = CASE WHEN ocds_feeds.url = EXCLUDED.url"
+            "  THEN ocds_feeds.resume_url END",
+            agency,
+            url,
+            now,
+        )
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise AgencyError(f"no agency {agency!r}") from exc
+
+
+async def remove_feed(conn: Executor, agency: str) -> bool:
+    removed = await conn.fetchval("DELETE FROM ocds_feeds WHERE agency = $1 RETURNING true", agency)
+    return bool(removed)
+
+
+async def feed(conn: Executor, agency: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_FEED_COLUMNS} FROM ocds_feeds WHERE agency = $1",  # noqa: S608 - constant SQL
+        agency,
+    )
+
+
+async def feeds(conn: Executor) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {_FEED_COLUMNS} FROM ocds_feeds ORDER BY agency"  # noqa: S608 - constant SQL
+    )
+
+
+async def due_feeds(conn: Executor, now: datetime, limit: int) -> list[str]:
+    """Agencies whose feed is due at `now`, the longest waiting first."""
+    rows = await conn.fetch(
+        "SELECT agency FROM ocds_feeds WHERE next_try_at <= $1 ORDER BY next_try_at LIMIT $2",
+        now,
+        limit,
+    )
+    return [r["agency"] for r in rows]
+
+
+def _feed_lock_key(agency: str) -> str:
+    return f"tenderwire.ocds_feed:{agency}"
+
+
+async def try_lock_feed(conn: Connection, agency: str) -> bool:
+    """A session lock on the agency's feed, so one poller pulls it at a time across replicas.
+    Held by `conn` until `unlock_feed` (or until the connection closes, as when a replica dies)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _feed_lock_key(agency)
+        )
+    )
+
+
+async def unlock_feed(conn: Connection, agency: str) -> None:
+    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _feed_lock_key(agency))
+
+
+async def record_feed_page(
+    conn: Executor,
+    agency: str,
+    *,
+    resume_url: str,
+    releases: int,
+    imported: int,
+    now: datetime,
+    next_try_at: datetime,
+) -> None:
+    """A page was imported: the poller resumes at `resume_url`."""
+    await conn.execute(
+        "UPDATE ocds_feeds SET resume_url = $2, pages = pages + 1, releases = releases + $3,"
+        " releases_imported = releases_imported + $4, failures = 0, last_error = NULL,"
+        " last_fetch_at = $5, last_success_at = $5, next_try_at = $6, updated_at = now()"
+        " WHERE agency = $1",
+        agency,
+        resume_url,
+        releases,
+        imported,
+        now,
+        next_try_at,
+    )
+
+
+async def record_feed_failure(
+    conn: Executor, agency: str, *, error: str, now: datetime, backoff_s: float
+) -> int:
+    """A fetch failed: the poller stays on the same page and tries again after the backoff,
+    which grows with the failures in a row. Returns them."""
+    failures = await conn.fetchval(
+        "UPDATE ocds_feeds SET failures = failures + 1, last_error = $2,"
+        " last_fetch_at = $3::timestamptz,"
+        " next_try_at = $3::timestamptz + make_interval(secs => $4::float8), updated_at = now()"
+        " WHERE agency = $1 RETURNING failures",
+        agency,
+        error,
+        now,
+        backoff_s,
+    )
+    return int(failures or 0)

@@ -7,6 +7,7 @@
 | `tw contracts` | contracts.py | writes docs/contracts/ |
 | `tw catalogs update, check` | catalogs.py | writes each translated package's locale/ |
 | `tw agencies add, issue-key, revoke-keys` | agencies.py | writes notices' database |
+| `tw ocds import, feed set, feed remove, feed status` | ocds.py | writes notices' database |
 | `tw deliveries requeue` | deliveries.py | writes notify's database |
 | `tw migrate` | migrate.py | writes every service's schema (a prestart step) |
 | `tw why` | why.py | tenderwire_console.read_models.why |
@@ -32,6 +33,7 @@ from tenderwire_stack.cli import (
     events,
     lag,
     migrate,
+    ocds,
     sink,
     stack,
     trace,
@@ -46,6 +48,7 @@ app.add_typer(catalogs.app, name="catalogs")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(events.app, name="events")
 app.add_typer(deliveries.app, name="deliveries")
+app.add_typer(ocds.app, name="ocds")
 app.command("lag")(lag.lag)
 app.command("why")(why.why)
 app.command("trace")(trace.trace)

@@ -8,6 +8,7 @@
 | what was rejected? | `tw dlq` | /dead-letters | dlq.py |
 | what is flowing? | `tw events tail` | /feed | event_feed.py |
 | which alerts failed? | (`tw deliveries requeue`) | /deliveries/failed | delivery_failures.py |
+| how are the agencies' OCDS feeds pulled? | `tw ocds feed status` | /ocds-feeds | ocds_feeds.py |
 | who is this supplier? | | /suppliers/{id} | supplier_page.py |
 | find a supplier, a tender | | /suppliers, /tenders | supplier_search.py, tender_search.py |
 

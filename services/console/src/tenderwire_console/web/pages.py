@@ -22,6 +22,7 @@ from tenderwire_console.read_models.delivery_failures import (
 )
 from tenderwire_console.read_models.dlq import get_dead_letter, list_dead_letters, parse_ref
 from tenderwire_console.read_models.lag import consumer_lag, lag_by_group
+from tenderwire_console.read_models.ocds_feeds import feed_statuses
 from tenderwire_console.read_models.supplier_page import supplier_page
 from tenderwire_console.read_models.supplier_search import find_suppliers
 from tenderwire_console.read_models.tender_search import find_tenders
@@ -79,7 +80,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 @router.get("/")
 async def overview(request: Request, settings: Settings, db: Databases) -> HTMLResponse:
-    lag, letters, failures, tenders = await asyncio.gather(
+    lag, letters, failures, tenders, feeds = await asyncio.gather(
         attempt(
             consumer_lag(settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix),
             "consumer lag",
@@ -94,6 +95,7 @@ async def overview(request: Request, settings: Settings, db: Databases) -> HTMLR
         ),
         attempt(failure_counts(db.notify, since=RECENT), "delivery failures"),
         attempt(find_tenders(db.notices, "", limit=10), "latest tenders"),
+        attempt(feed_statuses(db.notices), "OCDS feeds"),
     )
     return page(
         request,
@@ -107,6 +109,8 @@ async def overview(request: Request, settings: Settings, db: Databases) -> HTMLR
         failures_error=failures.error,
         tenders=tenders.value or [],
         tenders_error=tenders.error,
+        feeds=feeds.value,
+        feeds_error=feeds.error,
     )
 
 
@@ -242,3 +246,8 @@ async def lag(request: Request, settings: Settings) -> HTMLResponse:
         groups=lag_by_group(rows.value or []),
         error=rows.error,
     )
+
+
+@router.get("/ocds-feeds")
+async def ocds_feeds(request: Request, db: Databases) -> HTMLResponse:
+    return page(request, "ocds_feeds.html", feeds=await feed_statuses(db.notices))
