@@ -476,7 +476,7 @@ def test_a_cancellation_reason_comes_from_the_cancellation_details() -> None:
 
 
 def test_a_release_missing_its_identity_is_broken_naming_every_missing_field() -> None:
-    header = read_header({"tag": "tender", "ocid": "", "date": "2020-13-45"})
+    header = read_header({"tag": 42, "ocid": "", "date": "2020-13-45"})
 
     assert isinstance(header, BrokenRelease)
     problems = " | ".join(header.problems)
