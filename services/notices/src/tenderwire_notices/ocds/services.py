@@ -161,8 +161,23 @@ class _ReleaseImport:
                 await self._amend(step.proposed, "amendment")
             case CancelStep():
                 await self._cancel(step)
+            case AwardStep() if self.applied:
+                await self._award_beside(step)
             case AwardStep():
                 await self._award(step)
+
+    async def _award_beside(self, step: AwardStep) -> None:
+        """An award in a release whose tender part applied: refused, it undoes only itself
+        (a savepoint), never the tender suppliers can still bid on."""
+        said = len(self.notes)
+        try:
+            async with self.conn.transaction():
+                await self._award(step)
+        except (NoticeError, ValidationError, asyncpg.DataError) as exc:
+            del self.notes[said:]  # what the award said it did was rolled back with it
+            self.notes.append(
+                f"award: not applied, {_explain(exc)}; the rest of the release is imported"
+            )
 
     async def _notice(self) -> TenderSnapshot | None:
         """The notice this release's ocid was imported as, locked until the release is done."""
