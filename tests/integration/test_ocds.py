@@ -682,3 +682,26 @@ async def test_a_closed_tender_whose_award_is_refused_keeps_the_tender(agency: A
     assert "awarded to" not in said
     notice = await agency.get(report["releases"][0]["notice_id"])
     assert notice["status"] == "closed"
+
+
+async def test_country_names_in_the_publishers_language_become_iso_codes(agency: Agency) -> None:
+    release = open_release(
+        "co-1",
+        "ocds-213czf-co-1",
+        items=[
+            {"id": "1", "deliveryAddress": {"countryName": "México"}},
+            {"id": "2", "deliveryAddress": {"countryName": "Україна"}},
+        ],
+    )
+    release["language"] = "es"
+    without_delivery = open_release("co-2", "ocds-213czf-co-2")
+    without_delivery["parties"][0]["address"]["countryName"] = "Sénégal"
+
+    report = await imported(agency, [release, without_delivery])
+
+    assert outcomes(report) == [("co-1", "imported"), ("co-2", "imported")]
+    assert "delivery country 'México' read as MEX" in notes(report, "co-1")
+    first = await agency.get(report["releases"][0]["notice_id"])
+    second = await agency.get(report["releases"][1]["notice_id"])
+    assert first["beneficiary_countries"] == ["MEX", "UKR"]
+    assert second["beneficiary_countries"] == ["SEN"]  # the buyer's, read in French

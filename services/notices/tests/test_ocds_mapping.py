@@ -105,7 +105,10 @@ def test_paraguay_takes_unspsc_codes_from_additional_classifications() -> None:
     assert draft.contacts[0].email == "uocannp@gmail.com"
     # Its buyer gives no address, so no country: the notice is for unspecified countries.
     assert draft.beneficiary_countries == []
-    assert any("no delivery or buyer country" in n for n in only(steps, PublishStep).notes)
+    assert any(
+        "no delivery, buyer or procuring entity country" in n
+        for n in only(steps, PublishStep).notes
+    )
 
 
 def test_a_cpv_only_tender_imports_without_codes_and_says_why() -> None:

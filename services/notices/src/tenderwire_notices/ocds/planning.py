@@ -91,7 +91,7 @@ def _amend(release: Mapping[str, Any], header: ReleaseHeader, tag: str) -> Amend
         codes = fields.unspsc_codes(tender, [])  # only the codes; no codes leaves the notice's own
         if codes:
             carried["unspsc_codes"] = codes
-        countries = fields.delivery_countries(tender, notes)
+        countries = fields.delivery_countries(tender, notes, parties.language_of(release))
         if countries:
             carried["beneficiary_countries"] = countries
     deadline = fields.deadline(tender, notes)
@@ -163,14 +163,15 @@ def _supplier_country(
     if party is supplier:  # no party with that id: try the name
         by_name = [p for p in objects_in(release.get("parties")) if as_text(p.get("name")) == name]
         party = by_name[0] if by_name else supplier
+    language = parties.language_of(release)
     country = parties.country_of(party)
     if country is not None:
-        code = parties.alpha3(country, "the supplier's country", notes)
+        code = parties.alpha3(country, "the supplier's country", notes, language)
         if code is not None:
             return code
     buyer_country = parties.country_of(parties.buyer(release))
     if buyer_country is not None:
-        code = parties.alpha3(buyer_country, "the buyer's country", notes)
+        code = parties.alpha3(buyer_country, "the buyer's country", notes, language)
         if code is not None:
             notes.append(f"supplier country not given; the buyer's ({buyer_country[:100]}) used")
             return code
