@@ -705,3 +705,19 @@ async def test_country_names_in_the_publishers_language_become_iso_codes(agency:
     second = await agency.get(report["releases"][1]["notice_id"])
     assert first["beneficiary_countries"] == ["MEX", "UKR"]
     assert second["beneficiary_countries"] == ["SEN"]  # the buyer's, read in French
+
+
+async def test_a_tender_imported_after_its_deadline_exports_a_coherent_tender_period(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    late = release_like("02-tender", "late-1", "2026-01-01T00:00:00Z")  # deadline in 2010
+    report = await imported(agency, package_of(late))
+    notice_id = report["releases"][0]["notice_id"]
+
+    package = await export(http, platform, notice_id, "release-package")
+
+    (release,) = package["releases"]
+    period = release["tender"]["tenderPeriod"]
+    assert "startDate" not in period  # the release date, 2026, is after the 2010 deadline
+    assert period["endDate"].startswith("2010-")
+    assert [e.message for e in standard.release_package_validator().iter_errors(package)] == []

@@ -342,3 +342,26 @@ def test_an_exported_tender_imports_as_the_same_notice() -> None:
     assert (draft.title, draft.description) == (notice.title, notice.description)
     assert tuple(d.as_event() for d in draft.documents) == notice.documents
     assert tuple(c.as_event() for c in draft.contacts) == notice.contacts
+
+
+def test_the_tender_period_runs_from_publication_to_the_deadline() -> None:
+    (release,) = package_of(history((TENDER_PUBLISHED, None, {})))["releases"]
+
+    assert release["tender"]["tenderPeriod"] == {
+        "startDate": "2026-03-02T09:00:00Z",
+        "endDate": "2026-04-15T17:00:00+01:00",
+    }
+
+
+def test_a_notice_published_after_its_deadline_exports_no_start_after_its_end() -> None:
+    # Imported from a release dated after the tender closed: its start is not known.
+    late = a_notice(
+        status=TenderStatus.CLOSED,
+        ocid="ocds-213czf-000-00001",
+        published_at=datetime(2026, 5, 1, 0, 0, tzinfo=UTC),
+    )
+    package = package_of([RevisionEntry(1, TENDER_CLOSED, None, late, late.published_at)])
+
+    (release,) = package["releases"]
+    assert release["tender"]["tenderPeriod"] == {"endDate": "2026-04-15T17:00:00+01:00"}
+    assert errors(standard.release_package_validator(), package) == []
