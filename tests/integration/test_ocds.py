@@ -20,6 +20,7 @@ import pytest_asyncio
 
 from tenderwire_notices.ocds import standard
 from tests.support.notices_api import Agency, in_days
+from tests.support.ocds_cove import cove
 from tests.support.platform import Platform
 from tests.support.walkthrough import a_notice
 
@@ -340,10 +341,12 @@ async def test_exports_are_valid_ocds_1_1_5_for_published_and_imported_notices(
         record_package = await export(http, platform, notice_id, "record")
 
         assert [e.message for e in standard.release_package_validator().iter_errors(package)] == []
+        assert cove(package) == {}
         assert [r["tag"] for r in package["releases"]] == tags
         (record,) = record_package["records"]
         compiled = record["compiledRelease"]
         assert [e.message for e in standard.release_validator().iter_errors(compiled)] == []
+        assert cove({**package, "releases": [compiled]}) == {}
         assert [link["url"].split("#")[1] for link in record["releases"]] == [
             r["id"] for r in package["releases"]
         ]
@@ -721,3 +724,4 @@ async def test_a_tender_imported_after_its_deadline_exports_a_coherent_tender_pe
     assert "startDate" not in period  # the release date, 2026, is after the 2010 deadline
     assert period["endDate"].startswith("2010-")
     assert [e.message for e in standard.release_package_validator().iter_errors(package)] == []
+    assert cove(package) == {}
