@@ -3,12 +3,15 @@ upgraded, an unknown version refused. Pure: no database."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tenderwire_notices.ocds.header import read_header
 from tenderwire_notices.ocds.package import (
@@ -287,3 +290,86 @@ def test_an_empty_or_non_string_tag_is_still_a_problem(tag: object) -> None:
 
     assert not isinstance(header, ReleaseHeader)
     assert any("tag" in problem for problem in header.problems)
+
+
+# --- hostile bodies -----------------------------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "buyer",
+                    "tender",
+                    "procuringEntity",
+                    "tenderers",
+                    "awards",
+                    "suppliers",
+                    "parties",
+                    "id",
+                    "name",
+                    "identifier",
+                    "address",
+                    "amendment",
+                    "amendments",
+                    "contracts",
+                    "implementation",
+                    "transactions",
+                    "releases",
+                    "records",
+                    "compiledRelease",
+                    "tag",
+                    "ocid",
+                    "date",
+                    "url",
+                    "version",
+                    "scheme",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(release=_JSON, version=st.sampled_from(["1.0", "1.1", None]))
+def test_any_json_in_a_package_is_read_or_refused_never_crashes(
+    release: object, version: str | None
+) -> None:
+    body: dict[str, Any] = {
+        "releases": [{"ocid": "x", **release} if isinstance(release, dict) else release]
+    }
+    if version is not None:
+        body["version"] = version
+
+    try:
+        releases = read(body)
+    except PackageError:
+        return
+    assert len(releases) == 1
+    for document in (release, {"records": [release]}, [release]):
+        with contextlib.suppress(PackageError):
+            read(copy.deepcopy(document))
+
+
+def test_a_1_0_release_nested_too_deeply_to_upgrade_is_read_as_it_is() -> None:
+    deep: dict[str, Any] = {}
+    for _ in range(5_000):
+        deep = {"identifier": deep}
+    release: dict[str, Any] = {
+        "ocid": "x",
+        "id": "1",
+        "date": "2014-01-01T00:00:00Z",
+        "tag": ["tender"],
+    }
+    release["buyer"] = {"name": "Deep", "address": deep}
+
+    releases = read({"version": "1.0", "releases": [release]})
+
+    assert releases == [release]
+    assert "could not be upgraded" in releases.source.notes[1]

@@ -118,7 +118,7 @@ class _Reading:
         if version == "1.0" and isinstance(release, dict):
             try:
                 upgrade_release_10_11(release, reorder=False)
-            except (TypeError, KeyError, AttributeError, ValueError) as exc:
+            except (TypeError, KeyError, AttributeError, ValueError, RecursionError) as exc:
                 self.note(
                     f"release {len(self.releases)} could not be upgraded from OCDS 1.0"
                     f" ({type(exc).__name__}); read as it is"
@@ -150,7 +150,7 @@ class _Reading:
             if version == "1.0":
                 try:
                     upgrade_record_10_11({"compiledRelease": compiled}, reorder=False)
-                except (TypeError, KeyError, AttributeError, ValueError):
+                except (TypeError, KeyError, AttributeError, ValueError, RecursionError):
                     self.note(f"{where}.compiledRelease could not be upgraded from OCDS 1.0")
             self._compiled(compiled, where)
             self.versions.add(version)
