@@ -725,3 +725,21 @@ async def test_a_tender_imported_after_its_deadline_exports_a_coherent_tender_pe
     assert period["endDate"].startswith("2010-")
     assert [e.message for e in standard.release_package_validator().iter_errors(package)] == []
     assert cove(package) == {}
+
+
+async def test_real_record_packages_are_read_and_their_tenders_without_deadline_reported(
+    platform: Platform, agency: Agency
+) -> None:
+    realdata = FIXTURES / "ocdskit-realdata"
+
+    paraguay = await imported(agency, load(realdata / "paraguay-record-package-1.0.json"))
+    mexico = await imported(agency, load(realdata / "mexico-record-package-1.1.json"))
+
+    assert source(paraguay) == ("record package", "1.0", True)
+    assert source(mexico) == ("record package", "1.1", False)
+    for report, release_id in ((paraguay, "193399-adquisicion-scanner"), (mexico, "1542970")):
+        (entry,) = report["releases"]
+        assert (entry["release_id"], entry["outcome"]) == (release_id, "failed")
+        assert entry["tags"] == ["tender", "award"]
+        assert "tender.tenderPeriod.endDate is missing" in notes(report, release_id)
+    assert await counts(platform, agency) == (0, 0, 0, 0)

@@ -22,8 +22,9 @@ from tenderwire_notices.ocds.package import (
     read,
     releases_of,
 )
+from tenderwire_notices.ocds.parties import country_code
 from tenderwire_notices.ocds.planning import plan
-from tenderwire_notices.ocds.release import PublishStep, ReleaseHeader
+from tenderwire_notices.ocds.release import PublishStep, ReleaseError, ReleaseHeader
 
 FIXTURES = Path(__file__).parents[3] / "tests" / "fixtures" / "ocds"
 FICTIONAL = FIXTURES / "fictional-1.1"
@@ -373,3 +374,51 @@ def test_a_1_0_release_nested_too_deeply_to_upgrade_is_read_as_it_is() -> None:
 
     assert releases == [release]
     assert "could not be upgraded" in releases.source.notes[1]
+
+
+# --- real samples (ocdskit's test data: tests/fixtures/ocds/ocdskit-realdata) -------------------
+
+REALDATA = FIXTURES / "ocdskit-realdata"
+
+
+def real(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((REALDATA / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_paraguays_1_0_record_package_is_read_from_its_compiled_release_and_upgraded() -> None:
+    releases = read(real("paraguay-record-package-1.0.json"))
+
+    assert releases.source.shape == "record package"
+    assert releases.source.version == "1.0"
+    assert releases.source.upgraded
+    assert "no version is stated" in releases.source.notes[0]
+    assert (
+        "records[0]: its compiledRelease is read, with the tags tender, award"
+        in (releases.source.notes[1])
+    )
+    (compiled,) = releases
+    roles = {party["name"]: sorted(party["roles"]) for party in compiled["parties"]}
+    assert roles == {
+        "Dirección Nacional de Contrataciones Públicas (DNCP)": ["buyer", "procuringEntity"],
+        "MASTER SOFT SRL": ["supplier"],
+    }
+    header = read_header(compiled)
+    assert isinstance(header, ReleaseHeader)
+    assert header.tags == ("tender", "award")
+    # The compiled tender has no deadline ("endDate": null), so no notice can be made of it.
+    with pytest.raises(ReleaseError, match=r"tenderPeriod\.endDate is missing"):
+        plan(header, compiled)
+
+
+def test_mexicos_record_package_is_read_as_its_embedded_releases() -> None:
+    releases = read(real("mexico-record-package-1.1.json"))
+
+    assert releases.source.shape == "record package"
+    assert releases.source.version == "1.1"
+    (release,) = releases
+    assert release["id"] == "1542970"
+    assert release["tag"] == ["tender", "award"]
+    supplier = next(p for p in release["parties"] if "supplier" in p["roles"])
+    assert supplier["address"]["countryName"] == "MÉXICO"
+    assert country_code(supplier["address"]["countryName"], "es") == "MEX"

@@ -109,13 +109,13 @@ class _Reading:
         if len(self.notes) < MAX_NOTES:
             self.notes.append(text)
 
-    def add(self, release: object, version: str | None) -> None:
+    def add(self, release: object, version: str | None, *, upgraded: bool = False) -> None:
         """One release; `version` as its package states it, None if none is stated (then, as
         ocdskit says, a release with `parties` is 1.1 and one without is 1.0)."""
         if version is None:
             version = "1.1" if _has_parties(release) else "1.0"
             self.guessed = self.guessed or version == "1.0"
-        if version == "1.0" and isinstance(release, dict):
+        if version == "1.0" and isinstance(release, dict) and not upgraded:
             try:
                 upgrade_release_10_11(release, reorder=False)
             except (TypeError, KeyError, AttributeError, ValueError, RecursionError) as exc:
@@ -141,19 +141,20 @@ class _Reading:
         if isinstance(embedded, list) and embedded and all(map(_is_embedded, embedded)):
             if version is None:
                 version = "1.1" if any(map(_has_parties, embedded)) else "1.0"
+                self.guessed = self.guessed or version == "1.0"
             for release in embedded:
                 self.add(release, version)
             return
         if isinstance(compiled, dict):
             if version is None:
                 version = "1.1" if _has_parties(compiled) else "1.0"
+                self.guessed = self.guessed or version == "1.0"
             if version == "1.0":
                 try:
                     upgrade_record_10_11({"compiledRelease": compiled}, reorder=False)
                 except (TypeError, KeyError, AttributeError, ValueError, RecursionError):
                     self.note(f"{where}.compiledRelease could not be upgraded from OCDS 1.0")
-            self._compiled(compiled, where)
-            self.versions.add(version)
+            self._compiled(compiled, where, version)
             return
         if isinstance(embedded, list) and embedded:
             self.note(
@@ -163,7 +164,7 @@ class _Reading:
         else:
             self.note(f"{where} has neither embedded releases nor a compiledRelease; skipped")
 
-    def _compiled(self, compiled: dict[str, Any], where: str) -> None:
+    def _compiled(self, compiled: dict[str, Any], where: str, version: str) -> None:
         """A compiled release says what is, not what happened: its tags are read from what it
         holds (a tender, a cancellation, awards), as its lifecycle steps."""
         tags: list[str] = []
@@ -180,7 +181,7 @@ class _Reading:
             f"{where}: its compiledRelease is read, with the tags {', '.join(tags) or 'none'}"
             " from what it holds"
         )
-        self.add(release, "1.1")  # already upgraded, if it was 1.0
+        self.add(release, version, upgraded=True)  # upgraded above, if it was 1.0
 
     def document(self, document: Mapping[str, Any], where: str) -> str:
         kind = _kind(document)
