@@ -15,7 +15,10 @@ class Outcome(StrEnum):
 
 
 class ReleaseReport(BaseModel):
-    position: int = Field(description="Index of the release in the package's releases array")
+    position: int = Field(
+        description="Index of the release among those the body holds, in body order (for a"
+        " release package, its index in `releases`)"
+    )
     ocid: str | None
     release_id: str | None
     tags: list[str]
