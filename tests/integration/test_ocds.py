@@ -20,6 +20,7 @@ import pytest_asyncio
 
 from tenderwire_notices.ocds import standard
 from tests.support.notices_api import Agency, in_days
+from tests.support.ocds_cove import cove
 from tests.support.platform import Platform
 from tests.support.walkthrough import a_notice
 
@@ -71,7 +72,7 @@ async def send(agency: Agency, body: Any, **headers: str) -> httpx.Response:
     )
 
 
-async def imported(agency: Agency, package: dict[str, Any]) -> dict[str, Any]:
+async def imported(agency: Agency, package: Any) -> dict[str, Any]:
     response = await send(agency, package)
     assert response.status_code == 200, response.text
     report: dict[str, Any] = response.json()
@@ -340,10 +341,12 @@ async def test_exports_are_valid_ocds_1_1_5_for_published_and_imported_notices(
         record_package = await export(http, platform, notice_id, "record")
 
         assert [e.message for e in standard.release_package_validator().iter_errors(package)] == []
+        assert cove(package) == {}
         assert [r["tag"] for r in package["releases"]] == tags
         (record,) = record_package["records"]
         compiled = record["compiledRelease"]
         assert [e.message for e in standard.release_validator().iter_errors(compiled)] == []
+        assert cove({**package, "releases": [compiled]}) == {}
         assert [link["url"].split("#")[1] for link in record["releases"]] == [
             r["id"] for r in package["releases"]
         ]
@@ -508,3 +511,235 @@ async def test_an_imported_award_dated_in_the_future_fails_naming_its_date(
     assert "date: 2099-01-01 is in the future" in notes(report, "a")
     notice = await agency.get(report["releases"][0]["notice_id"])
     assert notice["status"] == "closed"
+
+
+# --- OCDS as publishers write it --------------------------------------------------------------
+
+SHAPES = FIXTURES / "shapes"
+
+
+def open_release(release_id: str, ocid: str, **tender: Any) -> dict[str, Any]:
+    """The fictional tender as a release of its own ocid, open for five more days."""
+    release = release_like(
+        "02-tender", release_id, "2026-01-01T00:00:00Z", tenderPeriod={"endDate": in_days(5)}
+    )
+    release["ocid"] = ocid
+    release["tender"].update(tender)
+    return release
+
+
+def source(report: dict[str, Any]) -> tuple[str, str, bool]:
+    shape = report["source"]
+    return shape["shape"], shape["version"], shape["upgraded"]
+
+
+async def test_a_bare_release_with_a_string_tag_is_published(agency: Agency) -> None:
+    release = open_release("bare-1", "ocds-213czf-bare-1")
+    release["tag"] = "tender"
+
+    report = await imported(agency, release)
+
+    assert source(report) == ("release", "1.1", False)
+    assert outcomes(report) == [("bare-1", "imported")]
+    assert report["releases"][0]["tags"] == ["tender"]
+    assert "tag is a string, not an array; read as ['tender']" in notes(report, "bare-1")
+    notice = await agency.get(report["releases"][0]["notice_id"])
+    assert notice["status"] == "published"
+    assert notice["ocid"] == "ocds-213czf-bare-1"
+
+
+async def test_an_array_of_releases_and_packages_imports_each(agency: Agency) -> None:
+    body = [
+        open_release("arr-1", "ocds-213czf-arr-1"),
+        package_of(open_release("arr-2", "ocds-213czf-arr-2")),
+    ]
+
+    report = await imported(agency, body)
+
+    assert source(report) == ("an array of releases and release packages", "1.1", False)
+    assert outcomes(report) == [("arr-1", "imported"), ("arr-2", "imported")]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-ndjson", "application/json"])
+async def test_json_lines_import_line_by_line_whatever_they_are_sent_as(
+    platform: Platform, agency: Agency, content_type: str
+) -> None:
+    lines = [open_release(f"line-{n}", f"ocds-213czf-line-{n}") for n in (1, 2)]
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+    response = await send(agency, body, **{"Content-Type": content_type})
+
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert source(report) == ("JSON Lines of releases", "1.1", False)
+    assert outcomes(report) == [("line-1", "imported"), ("line-2", "imported")]
+    before = await counts(platform, agency)
+
+    again = await send(agency, body, **{"Content-Type": content_type})
+
+    assert again.json()["counts"]["already_imported"] == 2
+    assert await counts(platform, agency) == before
+
+
+async def test_a_broken_json_line_is_refused_naming_its_line(agency: Agency) -> None:
+    body = json.dumps(open_release("l", "ocds-213czf-l")).encode() + b"\n{broken\n"
+
+    response = await send(agency, body, **{"Content-Type": "application/x-ndjson"})
+
+    assert response.status_code == 422, response.text
+    assert "line 2" in response.json()["detail"][0]["msg"]
+
+
+async def test_a_record_package_imports_embedded_releases_or_else_its_compiled_release(
+    agency: Agency,
+) -> None:
+    head = {k: v for k, v in stage("02-tender").items() if k != "releases"}
+    compiled = open_release("rec-2-compiled", "ocds-213czf-rec-2")
+    compiled["tag"] = ["compiled"]
+    body = {
+        **head,
+        "records": [
+            {"ocid": "ocds-213czf-rec-1", "releases": [open_release("rec-1", "ocds-213czf-rec-1")]},
+            {
+                "ocid": "ocds-213czf-rec-2",
+                "releases": [{"url": "https://example.org/r.json", "date": "2026-01-01T00:00:00Z"}],
+                "compiledRelease": compiled,
+            },
+        ],
+    }
+
+    report = await imported(agency, body)
+
+    assert source(report) == ("record package", "1.1", False)
+    assert outcomes(report) == [("rec-1", "imported"), ("rec-2-compiled", "imported")]
+    assert report["releases"][1]["tags"] == ["tender"]
+    assert "records[1]: its compiledRelease is read" in report["source"]["notes"][0]
+    notice = await agency.get(report["releases"][1]["notice_id"])
+    assert notice["ocid"] == "ocds-213czf-rec-2"
+
+
+async def test_an_ocds_1_0_package_is_upgraded_imported_and_says_so(agency: Agency) -> None:
+    report = await imported(agency, load(SHAPES / "release-package-1.0.json"))
+
+    assert source(report) == ("release package", "1.0", True)
+    assert "upgraded to 1.1 as ocdskit does" in report["source"]["notes"][0]
+    (entry,) = report["releases"]
+    assert entry["outcome"] == "imported"
+    notice = await agency.get(entry["notice_id"])
+    assert notice["unspsc_codes"] == ["72141103"]
+    assert notice["beneficiary_countries"] == ["GBR"]  # from the buyer, moved into parties
+    assert notice["contacts"][0]["email"] == "procurement-team@example.com"
+    assert notice["status"] == "closed"  # its 2014 deadline has passed
+
+
+@pytest.mark.parametrize("version", ["2.0", "1.2", 1.1])
+async def test_an_unknown_ocds_version_is_refused_naming_it(
+    platform: Platform, agency: Agency, version: object
+) -> None:
+    body = package_of(open_release("v", "ocds-213czf-v"))
+    body["version"] = version
+
+    response = await send(agency, body)
+
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "version"]
+    assert "is not one Tenderwire reads" in problem["msg"]
+    assert (await counts(platform, agency))[0] == 0
+
+
+async def test_a_tender_with_an_unreadable_award_is_published_and_the_award_reported(
+    agency: Agency,
+) -> None:
+    release = open_release("ta-1", "ocds-213czf-ta-1")
+    release["tag"] = ["tender", "award"]
+    award = copy.deepcopy(stage("04-award")["releases"][0]["awards"][0])
+    award["suppliers"] = [{"name": "Nowhere Supplies"}]
+    award["value"]["amount"] = "a great deal"
+    release["awards"] = [award]
+
+    report = await imported(agency, package_of(release))
+
+    assert outcomes(report) == [("ta-1", "imported")]
+    said = notes(report, "ta-1")
+    assert "tender: published" in said
+    assert "award: skipped, its award could not be read (" in said
+    assert "amount is not a number" in said
+    notice = await agency.get(report["releases"][0]["notice_id"])
+    assert notice["status"] == "published"
+    assert notice["award"] is None
+
+
+async def test_a_closed_tender_whose_award_is_refused_keeps_the_tender(agency: Agency) -> None:
+    release = release_like("02-tender", "tc-1", "2026-01-01T00:00:00Z")  # deadline in 2010
+    release["tag"] = ["tender", "award"]
+    release["awards"] = copy.deepcopy(stage("04-award")["releases"][0]["awards"])
+    release["awards"][0]["date"] = "2099-01-01T00:00:00Z"
+    release["parties"] += stage("04-award")["releases"][0]["parties"][1:]
+
+    report = await imported(agency, package_of(release))
+
+    assert outcomes(report) == [("tc-1", "imported")]
+    said = notes(report, "tc-1")
+    assert "award: not applied, date: 2099-01-01 is in the future" in said
+    assert "awarded to" not in said
+    notice = await agency.get(report["releases"][0]["notice_id"])
+    assert notice["status"] == "closed"
+
+
+async def test_country_names_in_the_publishers_language_become_iso_codes(agency: Agency) -> None:
+    release = open_release(
+        "co-1",
+        "ocds-213czf-co-1",
+        items=[
+            {"id": "1", "deliveryAddress": {"countryName": "México"}},
+            {"id": "2", "deliveryAddress": {"countryName": "Україна"}},
+        ],
+    )
+    release["language"] = "es"
+    without_delivery = open_release("co-2", "ocds-213czf-co-2")
+    without_delivery["parties"][0]["address"]["countryName"] = "Sénégal"
+
+    report = await imported(agency, [release, without_delivery])
+
+    assert outcomes(report) == [("co-1", "imported"), ("co-2", "imported")]
+    assert "delivery country 'México' read as MEX" in notes(report, "co-1")
+    first = await agency.get(report["releases"][0]["notice_id"])
+    second = await agency.get(report["releases"][1]["notice_id"])
+    assert first["beneficiary_countries"] == ["MEX", "UKR"]
+    assert second["beneficiary_countries"] == ["SEN"]  # the buyer's, read in French
+
+
+async def test_a_tender_imported_after_its_deadline_exports_a_coherent_tender_period(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    late = release_like("02-tender", "late-1", "2026-01-01T00:00:00Z")  # deadline in 2010
+    report = await imported(agency, package_of(late))
+    notice_id = report["releases"][0]["notice_id"]
+
+    package = await export(http, platform, notice_id, "release-package")
+
+    (release,) = package["releases"]
+    period = release["tender"]["tenderPeriod"]
+    assert "startDate" not in period  # the release date, 2026, is after the 2010 deadline
+    assert period["endDate"].startswith("2010-")
+    assert [e.message for e in standard.release_package_validator().iter_errors(package)] == []
+    assert cove(package) == {}
+
+
+async def test_real_record_packages_are_read_and_their_tenders_without_deadline_reported(
+    platform: Platform, agency: Agency
+) -> None:
+    realdata = FIXTURES / "ocdskit-realdata"
+
+    paraguay = await imported(agency, load(realdata / "paraguay-record-package-1.0.json"))
+    mexico = await imported(agency, load(realdata / "mexico-record-package-1.1.json"))
+
+    assert source(paraguay) == ("record package", "1.0", True)
+    assert source(mexico) == ("record package", "1.1", False)
+    for report, release_id in ((paraguay, "193399-adquisicion-scanner"), (mexico, "1542970")):
+        (entry,) = report["releases"]
+        assert (entry["release_id"], entry["outcome"]) == (release_id, "failed")
+        assert entry["tags"] == ["tender", "award"]
+        assert "tender.tenderPeriod.endDate is missing" in notes(report, release_id)
+    assert await counts(platform, agency) == (0, 0, 0, 0)

@@ -447,8 +447,12 @@ def a_package() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
-        (b"[]", 422, "JSON object, not an array"),
-        (b'"releases"', 422, "JSON object, not a string"),
+        (b"[]", 422, "an array with nothing in it holds no releases"),
+        (b"[1]", 422, "each value must be a release"),
+        (b'"releases"', 422, "JSON object or array"),
+        (b'{"version": "2.0", "releases": []}', 422, "OCDS version '2.0' is not one"),
+        (b'{"version": 1.1, "releases": []}', 422, "OCDS version 1.1 is not one"),
+        (b'{"ocid": "a"}\n{"ocid": ', 422, "not JSON"),
         (b"{}", 422, "needs a 'releases' array"),
         (b'{"releases": {}}', 422, "must be an array"),
         (b'{"records": [{"ocid": "x"}]}', 422, "record package"),

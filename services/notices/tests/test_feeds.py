@@ -125,3 +125,21 @@ async def test_load_reads_a_file_and_refuses_a_missing_or_oversized_one(tmp_path
         await load(str(tmp_path / "missing.json"), FeedLimits())
     with pytest.raises(FeedError, match="larger than 10 bytes"):
         await load(str(page), FeedLimits(max_page_bytes=10))
+
+
+def test_a_page_of_json_lines_is_read_release_by_release() -> None:
+    lines = b"\n".join(
+        json.dumps(
+            {
+                "ocid": f"ocds-x-{n}",
+                "id": f"r{n}",
+                "date": "2026-12-01T00:00:00Z",
+                "tag": ["tender"],
+                "initiationType": "tender",
+            }
+        ).encode()
+        for n in range(3)
+    )
+    document, releases = read_page(lines)
+    assert [r["ocid"] for r in releases] == ["ocds-x-0", "ocds-x-1", "ocds-x-2"]
+    assert next_page(document, "https://feed.example/page1") is None

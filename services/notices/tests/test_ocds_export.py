@@ -25,6 +25,7 @@ from tenderwire_shared.events.tenders import (
     TenderSnapshot,
     TenderStatus,
 )
+from tests.support.ocds_cove import cove
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -121,7 +122,33 @@ def errors(validator: Draft4Validator, document: dict[str, Any]) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
 
 
+def test_lib_cove_ocds_finds_what_is_wrong_in_a_release_package() -> None:
+    package = package_of(AWARDED)
+    package["releases"][0]["tag"] = ["tenderish"]
+    package["releases"][0]["tender"]["tenderPeriod"]["startDate"] = "yesterday"
+    package["releases"][0]["shoeSize"] = 43
+
+    found = cove(package)
+
+    assert found["validation_errors"][0]["value"] == "yesterday"
+    assert found["additional_closed_codelist_values"]["releases/tag"]["values"] == ["tenderish"]
+    assert found["additional_fields"][0]["field"] == "shoeSize"
+
+
 # --- validity ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+def test_lib_cove_ocds_finds_nothing_wrong_in_the_release_package(name: str) -> None:
+    assert cove(package_of(HISTORIES[name])) == {}
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+def test_lib_cove_ocds_finds_nothing_wrong_in_the_compiled_release(name: str) -> None:
+    record = exporter.record(HISTORIES[name], package_uri="https://tenderwire.example/p")
+    package = {**package_of(HISTORIES[name]), "releases": [record["compiledRelease"]]}
+
+    assert cove(package) == {}
 
 
 @pytest.mark.parametrize("name", HISTORIES)
@@ -342,3 +369,27 @@ def test_an_exported_tender_imports_as_the_same_notice() -> None:
     assert (draft.title, draft.description) == (notice.title, notice.description)
     assert tuple(d.as_event() for d in draft.documents) == notice.documents
     assert tuple(c.as_event() for c in draft.contacts) == notice.contacts
+
+
+def test_the_tender_period_runs_from_publication_to_the_deadline() -> None:
+    (release,) = package_of(history((TENDER_PUBLISHED, None, {})))["releases"]
+
+    assert release["tender"]["tenderPeriod"] == {
+        "startDate": "2026-03-02T09:00:00Z",
+        "endDate": "2026-04-15T17:00:00+01:00",
+    }
+
+
+def test_a_notice_published_after_its_deadline_exports_no_start_after_its_end() -> None:
+    # Imported from a release dated after the tender closed: its start is not known.
+    late = a_notice(
+        status=TenderStatus.CLOSED,
+        ocid="ocds-213czf-000-00001",
+        published_at=datetime(2026, 5, 1, 0, 0, tzinfo=UTC),
+    )
+    package = package_of([RevisionEntry(1, TENDER_CLOSED, None, late, late.published_at)])
+
+    (release,) = package["releases"]
+    assert release["tender"]["tenderPeriod"] == {"endDate": "2026-04-15T17:00:00+01:00"}
+    assert errors(standard.release_package_validator(), package) == []
+    assert cove(package) == {}

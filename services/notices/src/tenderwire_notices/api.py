@@ -34,6 +34,7 @@ from tenderwire_notices.domain import (
     request_fingerprint,
 )
 from tenderwire_notices.ocds import exporter
+from tenderwire_notices.ocds import package as ocds_package
 from tenderwire_notices.ocds import services as ocds_services
 from tenderwire_notices.ocds.exporter import RevisionEntry
 from tenderwire_notices.ocds.package import MAX_RELEASES, PackageError, PackageTooLargeError
@@ -270,9 +271,12 @@ async def _json_body(request: Request) -> object:
         raise _not_a_package(f"the body is not JSON: {message}") from exc
 
 
-def _releases(package: object) -> list[Any]:
+_JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
+
+
+def _releases(package: object, *, json_lines: bool = False) -> list[Any]:
     try:
-        return ocds_releases_of(package)
+        return ocds_releases_of(package, json_lines=json_lines)
     except PackageTooLargeError as exc:
         raise ApiError.one(413, ("body", *exc.loc), str(exc), "too_large") from exc
     except PackageError as exc:
@@ -282,22 +286,33 @@ def _releases(package: object) -> list[Any]:
 @ocds_router.post(
     "/ocds/release-packages",
     response_model=ImportReport,
-    summary="Import an OCDS 1.1 release package",
+    summary="Import OCDS releases: a release or record package, a release, or several",
     description=(
-        "Each release becomes lifecycle steps of the notice its ocid names: `tender` publishes"
-        " (or amends), `tenderAmendment`/`tenderUpdate` amend, `tenderCancellation` cancels,"
-        " `award` awards; other tags are skipped. Releases are applied oldest first, each in"
-        " its own transaction; one that fails is reported and the rest still import. Sending"
-        f" the same package again changes nothing. At most {MAX_RELEASES} releases."
+        "The body is told by its shape, as ocdskit does: a release package, a record package"
+        " (each record's embedded releases, else its compiled release), a record, a bare"
+        " release, a JSON array of any of these, or JSON Lines of them (one per line; sent as"
+        " `application/x-ndjson`, or recognised when the body is several JSON values, one a"
+        " line). OCDS 1.0 data (a package stating `version` 1.0, or a release without"
+        " `parties` when no version is stated) is upgraded to 1.1 with ocdskit's upgrade;"
+        " another version is refused. The report's `source` says which shape and version were"
+        " read. Each release becomes lifecycle steps of the notice its ocid names: `tender`"
+        " publishes (or amends), `tenderAmendment`/`tenderUpdate` amend, `tenderCancellation`"
+        " cancels, `award` awards; other tags are skipped; a `tag` written as a string is read"
+        " as one tag. Releases are applied oldest first, each in its own transaction; one that"
+        " fails is reported and the rest still import. Sending the same releases again changes"
+        f" nothing. At most {MAX_RELEASES} releases."
     ),
     responses={
         status.HTTP_413_CONTENT_TOO_LARGE: {"description": "Too many releases or bytes"},
-        status.HTTP_422_UNPROCESSABLE_CONTENT: {"description": "Not a release package"},
+        status.HTTP_422_UNPROCESSABLE_CONTENT: {"description": "No OCDS releases in the body"},
     },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {
+                "application/json": {"schema": {"type": ["object", "array"]}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
         }
     },
 )
@@ -308,8 +323,21 @@ async def import_release_package(
     ctx: LifecycleContext,
     key: IdempotencyKey = None,
 ) -> Response:
-    package = await _json_body(request)
-    releases = _releases(package)  # checked before a connection is taken, as bodies are
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    json_lines = content_type in _JSON_LINES_TYPES or (
+        ocds_package.looks_like_json_lines(body) and not _one_json_value(body)
+    )
+    if json_lines:
+        try:
+            package: object = ocds_package.parse_json_lines(body, _strict_json)
+        except (ValueError, RecursionError) as exc:
+            message = str(exc)[:300] if isinstance(exc, ValueError) else "nested too deeply"
+            raise _not_a_package(f"the body is not JSON Lines: {message}") from exc
+    else:
+        package = await _json_body(request)
+    # checked before a connection is taken, as bodies are
+    releases = _releases(package, json_lines=json_lines)
 
     async def operation(conn: Connection) -> tuple[int, dict[str, Any]]:
         report = await ocds_services.import_releases(conn, ctx, agency, releases)
@@ -319,6 +347,20 @@ async def import_release_package(
     # time", which a client retrying after a timeout needs to learn what it did.
     request_hash = request_fingerprint(request.method, request.url.path, package)
     return _answered(await services.idempotent_in_steps(pool, agency, key, request_hash, operation))
+
+
+def _strict_json(text: str) -> object:
+    return json.loads(
+        text, parse_constant=_refuse_constant, parse_float=_finite, object_pairs_hook=unique_keys
+    )
+
+
+def _one_json_value(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 async def _history(pool: Pool, notice_id: str) -> list[RevisionEntry]:

@@ -29,7 +29,12 @@ import httpx
 
 from tenderwire_notices import repository, services
 from tenderwire_notices.ocds import services as ocds_services
-from tenderwire_notices.ocds.package import PackageError, releases_of
+from tenderwire_notices.ocds.package import (
+    PackageError,
+    looks_like_json_lines,
+    parse_json_lines,
+    releases_of,
+)
 from tenderwire_notices.ocds.schemas import ImportReport
 from tenderwire_shared.db import Connection
 
@@ -73,11 +78,21 @@ def next_page(document: object, page_url: str) -> str | None:
 
 
 def read_page(body: bytes) -> tuple[Any, list[Any]]:
-    """(the document, its releases), or FeedError saying why the body is no OCDS page."""
+    """(the document, its releases), or FeedError saying why the body is no OCDS page. A page
+    of JSON Lines (one release or package per line) is read too; it has no `links.next`."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FeedError(f"not JSON: {exc}") from exc
+        if not looks_like_json_lines(body):
+            raise FeedError(f"not JSON: {exc}") from exc
+        try:
+            values = parse_json_lines(body)
+        except ValueError as lines_exc:
+            raise FeedError(f"not JSON Lines: {lines_exc}") from lines_exc
+        try:
+            return values, releases_of(values, json_lines=True)
+        except PackageError as package_exc:
+            raise FeedError(f"not OCDS: {package_exc}") from package_exc
     try:
         return document, releases_of(document)
     except PackageError as exc:

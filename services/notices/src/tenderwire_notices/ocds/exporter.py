@@ -147,6 +147,16 @@ def _changed_fields(before: TenderSnapshot, after: TenderSnapshot) -> list[str]:
     return [change.field for change in what_changed(before, proposed)]
 
 
+def _tender_period(t: TenderSnapshot) -> dict[str, str]:
+    """From publication to the deadline. A notice imported after its deadline had passed was
+    published here later than it closed: its start is not known, so none is given rather than
+    one after the end."""
+    period = {"endDate": _deadline(t)}
+    if t.published_at <= t.deadline:
+        period = {"startDate": _date_time(t.published_at), **period}
+    return period
+
+
 def _tender(
     entry: RevisionEntry, amendments: list[dict[str, Any]], organisation: dict[str, Any]
 ) -> dict[str, Any]:
@@ -157,7 +167,7 @@ def _tender(
         "status": vocabulary.TENDER_STATUS[t.status],
         "procuringEntity": dict(organisation),
         "procurementMethodDetails": vocabulary.NOTICE_TYPE_LABELS[t.notice_type],
-        "tenderPeriod": {"startDate": _date_time(t.published_at), "endDate": _deadline(t)},
+        "tenderPeriod": _tender_period(t),
     }
     if t.description:
         tender["description"] = t.description

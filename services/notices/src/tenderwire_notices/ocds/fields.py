@@ -22,7 +22,6 @@ from tenderwire_notices.ocds.untrusted import (
     shown,
 )
 from tenderwire_notices.schemas import NoticeContact, NoticeDocument, check_email, check_phone
-from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.events.tenders import NoticeType
 from tenderwire_shared.unspsc import check_code
 
@@ -134,22 +133,33 @@ def unspsc_codes(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
     return codes
 
 
-def delivery_countries(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
-    # items[].deliveryAddress comes from the OCDS Location extension; core 1.1 has no field
-    # for where goods go.
+def _delivery_addresses(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    # The OCDS Location extension: items[].deliveryAddress, and deliveryAddresses in its later
+    # versions; core 1.1 has no field for where goods go.
+    return [as_object(item.get("deliveryAddress")), *objects_in(item.get("deliveryAddresses"))]
+
+
+def delivery_countries(
+    tender: Mapping[str, Any], notes: list[str], language: str | None = None
+) -> list[str]:
+    """The countries the items are delivered to, every one the data names."""
     countries: list[str] = []
     for item in objects_in(tender.get("items")):
-        name = as_text(as_object(item.get("deliveryAddress")).get("countryName"))
-        if name is not None:
-            code = parties.alpha3(name, "delivery country", notes)
-            if code is not None:
-                countries.append(code)
+        for address in _delivery_addresses(item):
+            name = as_text(address.get("countryName"))
+            if name is not None:
+                code = parties.alpha3(name, "delivery country", notes, language)
+                if code is not None:
+                    countries.append(code)
     return list(dict.fromkeys(countries))
 
 
 def beneficiary_countries(release: Mapping[str, Any], notes: list[str]) -> list[str]:
+    """The rule: the items' delivery countries; else the buyer's country; else the procuring
+    entity's. Multiple or unspecified destinations ([]) only when none of them names one."""
     tender = as_object(release.get("tender"))
-    countries = delivery_countries(tender, notes)
+    language = parties.language_of(release)
+    countries = delivery_countries(tender, notes, language)
     if countries:
         return countries
     for what, party in (
@@ -159,11 +169,14 @@ def beneficiary_countries(release: Mapping[str, Any], notes: list[str]) -> list[
         name = parties.country_of(party)
         if name is None:
             continue
-        code = parties.alpha3(name, f"the {what}'s country", notes)
+        code = parties.alpha3(name, f"the {what}'s country", notes, language)
         if code is not None:
             notes.append(f"beneficiary country taken from the {what}'s address ({name[:100]})")
             return [code]
-    notes.append("no delivery or buyer country: imported for multiple or unspecified countries")
+    notes.append(
+        "no delivery, buyer or procuring entity country can be read: imported for multiple or"
+        " unspecified countries, so it passes every supplier's country filter"
+    )
     return []
 
 
@@ -206,15 +219,11 @@ def documents(tender: Mapping[str, Any], notes: list[str]) -> list[NoticeDocumen
     return found[:MAX_DOCUMENTS]
 
 
-def _region(party: Mapping[str, Any]) -> str | None:
+def _region(party: Mapping[str, Any], language: str | None) -> str | None:
     """The party's country as ISO 3166 alpha-2, for reading its national phone numbers."""
     name = parties.country_of(party)
-    if name is None:
-        return None
-    try:
-        country = pycountry.countries.get(alpha_3=to_alpha3(name))
-    except ValueError:
-        return None
+    code = None if name is None else parties.country_code(name, language)
+    country = None if code is None else pycountry.countries.get(alpha_3=code)
     return None if country is None else str(country.alpha_2)
 
 
@@ -233,7 +242,9 @@ def _contact_detail(
     return checked
 
 
-def _contact(party: Mapping[str, Any], notes: list[str]) -> NoticeContact | None:
+def _contact(
+    party: Mapping[str, Any], notes: list[str], language: str | None
+) -> NoticeContact | None:
     point = as_object(party.get("contactPoint"))
     if not point:
         return None
@@ -250,7 +261,7 @@ def _contact(party: Mapping[str, Any], notes: list[str]) -> NoticeContact | None
             fields["email"] = checked
     phone = as_text(point.get("telephone"))
     if phone is not None:
-        region = _region(party)
+        region = _region(party, language)
         # Publishers write their own country's numbers nationally ("01234 345 346").
         checked = _contact_detail(phone, "phone", lambda v: check_phone(v, region), notes)
         if checked is not None:
@@ -266,7 +277,7 @@ def contacts(release: Mapping[str, Any], notes: list[str]) -> list[NoticeContact
     entity, buyer = parties.procuring_entity(release), parties.buyer(release)
     # Usually one party plays both roles; read it once, so its notes appear once.
     for party in (entity,) if buyer is entity else (entity, buyer):
-        contact = _contact(party, notes)
+        contact = _contact(party, notes, parties.language_of(release))
         if contact is not None and contact not in contacts:
             contacts.append(contact)
     return contacts[:MAX_CONTACTS]

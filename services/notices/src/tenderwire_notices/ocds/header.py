@@ -60,6 +60,10 @@ def read_header(release: object) -> ReleaseHeader | BrokenRelease:
         notes.append("release date has no UTC offset; read as UTC")
     raw_tags = release.get("tag")
     tags: tuple[str, ...] = ()
+    if isinstance(raw_tags, str) and raw_tags.strip():
+        # Publishers write a single tag as a string ("tag": "award"); the schema wants an array.
+        raw_tags = [raw_tags.strip()]
+        notes.append(f"tag is a string, not an array; read as [{shown(raw_tags[0])!r}]")
     if isinstance(raw_tags, list) and raw_tags and all(isinstance(t, str) for t in raw_tags):
         tags = tuple(dict.fromkeys(raw_tags))
         _check_tags(tags, problems)

@@ -3,8 +3,14 @@ countries."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
+
+import pycountry
+from babel import Locale, UnknownLocaleError, localedata
 
 from tenderwire_notices.ocds.untrusted import as_object, as_text, objects_in
 from tenderwire_shared.countries import to_alpha3
@@ -42,9 +48,89 @@ def country_of(party: Mapping[str, Any]) -> str | None:
     return as_text(as_object(party.get("address")).get("countryName"))
 
 
-def alpha3(name: str, what: str, notes: list[str]) -> str | None:
+def language_of(release: Mapping[str, Any]) -> str | None:
+    """The release's language as an ISO 639-1 code ("es" of "es_PY"), if it names one."""
+    value = as_text(release.get("language"))
+    if value is None:
+        return None
+    code = value.replace("_", "-").split("-")[0].lower()
+    return code if len(code) == 2 and code.isalpha() else None
+
+
+# The UN's six official languages, tried first, then the publisher's own.
+UN_LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
+_PUNCTUATION = re.compile(r"[\s.,;:()'\"’\-]+")
+
+
+def _folded(name: str) -> str:
+    """A name as it is looked up: case, accents, punctuation and spacing set aside."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _PUNCTUATION.sub(" ", bare).strip()
+
+
+def _iso_alpha3(alpha2: str) -> str | None:
+    country = pycountry.countries.get(alpha_2=alpha2) if len(alpha2) == 2 else None
+    return None if country is None else str(country.alpha_3)
+
+
+@cache
+def _names_in(language: str) -> Mapping[str, str]:
+    """CLDR's names of the countries in one language (Babel), folded -> ISO alpha-3."""
+    try:
+        locale = Locale.parse(language)
+    except (ValueError, UnknownLocaleError):
+        return {}
+    names: dict[str, str] = {}
+    for code, name in locale.territories.items():
+        alpha3 = _iso_alpha3(code)  # CLDR also names regions ("419") and "EU", "XK"...
+        if alpha3 is not None:
+            names.setdefault(_folded(name), alpha3)
+    return names
+
+
+@cache
+def _names_anywhere() -> Mapping[str, str]:
+    """Every language CLDR has, for a name in none of the release's: only the names that mean
+    one country in every language that has them."""
+    found: dict[str, set[str]] = {}
+    for identifier in localedata.locale_identifiers():
+        if "_" not in identifier:
+            for name, alpha3 in _names_in(identifier).items():
+                found.setdefault(name, set()).add(alpha3)
+    return {name: codes.pop() for name, codes in found.items() if len(codes) == 1}
+
+
+def country_code(name: str, language: str | None = None) -> str | None:
+    """ISO alpha-3 for a country named as a code, in English or ISO's names (pycountry), in a
+    UN language or the publisher's own (CLDR's names, through Babel); None if none knows it."""
     try:
         return to_alpha3(name)
     except ValueError:
-        notes.append(f"{what} {name[:100]!r} is not a country Tenderwire knows; dropped")
+        pass
+    folded = _folded(name)
+    if not folded:
         return None
+    languages = [*UN_LANGUAGES]
+    if language is not None and language not in languages:
+        languages.append(language)
+    for candidate in languages:
+        found = _names_in(candidate).get(folded)
+        if found is not None:
+            return found
+    return _names_anywhere().get(folded)
+
+
+def alpha3(name: str, what: str, notes: list[str], language: str | None = None) -> str | None:
+    """`country_code`, saying in the notes how a name outside ISO's English ones was read."""
+    try:
+        return to_alpha3(name)
+    except ValueError:
+        code = country_code(name, language)
+    if code is None:
+        note = f"{what} {name[:100]!r} is not a country Tenderwire knows; dropped"
+    else:
+        note = f"{what} {name[:100]!r} read as {code}"
+    if note not in notes:  # one note per name, however many items repeat it
+        notes.append(note)
+    return code

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import ValidationError
+
 from tenderwire_notices.ocds import fields, parties, standard, vocabulary
 from tenderwire_notices.ocds.plain_text import plain_line, plain_paragraphs
 from tenderwire_notices.ocds.release import (
@@ -23,6 +25,7 @@ from tenderwire_notices.ocds.release import (
 )
 from tenderwire_notices.ocds.untrusted import as_object, as_text, objects_in, parse_datetime
 from tenderwire_notices.schemas import Amendment, AwardDecision, Cancellation, NoticeDraft
+from tenderwire_shared.api_errors import plain_msg
 
 
 def _common(header: ReleaseHeader, notes: list[str]) -> dict[str, Any]:
@@ -88,7 +91,7 @@ def _amend(release: Mapping[str, Any], header: ReleaseHeader, tag: str) -> Amend
         codes = fields.unspsc_codes(tender, [])  # only the codes; no codes leaves the notice's own
         if codes:
             carried["unspsc_codes"] = codes
-        countries = fields.delivery_countries(tender, notes)
+        countries = fields.delivery_countries(tender, notes, parties.language_of(release))
         if countries:
             carried["beneficiary_countries"] = countries
     deadline = fields.deadline(tender, notes)
@@ -160,14 +163,15 @@ def _supplier_country(
     if party is supplier:  # no party with that id: try the name
         by_name = [p for p in objects_in(release.get("parties")) if as_text(p.get("name")) == name]
         party = by_name[0] if by_name else supplier
+    language = parties.language_of(release)
     country = parties.country_of(party)
     if country is not None:
-        code = parties.alpha3(country, "the supplier's country", notes)
+        code = parties.alpha3(country, "the supplier's country", notes, language)
         if code is not None:
             return code
     buyer_country = parties.country_of(parties.buyer(release))
     if buyer_country is not None:
-        code = parties.alpha3(buyer_country, "the buyer's country", notes)
+        code = parties.alpha3(buyer_country, "the buyer's country", notes, language)
         if code is not None:
             notes.append(f"supplier country not given; the buyer's ({buyer_country[:100]}) used")
             return code
@@ -237,8 +241,10 @@ def _order(step: ImportStep) -> int:
 
 def plan(header: ReleaseHeader, release: Mapping[str, Any]) -> list[ImportStep]:
     """The steps for one release, in lifecycle order. Raises ReleaseError or pydantic's
-    ValidationError when the release cannot be imported at all."""
+    ValidationError when the release cannot be imported at all: an award that cannot be read
+    fails the release only when nothing else in it can be applied."""
     steps: list[ImportStep] = []
+    unreadable: tuple[str, Exception] | None = None  # an award that could not be read
     tags = header.tags
     for tag in tags:
         if tag == vocabulary.TENDER_TAG:
@@ -256,10 +262,34 @@ def plan(header: ReleaseHeader, release: Mapping[str, Any]) -> list[ImportStep]:
                 why = "the release's award is applied once, for its first award tag"
                 steps.append(SkipStep(**_common(header, []), tag=tag, reason=why))
             else:
-                steps.append(_award(release, header, tag))
+                try:
+                    steps.append(_award(release, header, tag))
+                except (ReleaseError, ValidationError) as error:
+                    unreadable = (tag, error)
         else:
             steps.append(_not_imported(header, tag))
+    if unreadable is not None:
+        steps.append(_unreadable_award(header, steps, *unreadable))
     return sorted(steps, key=_order)
+
+
+def _unreadable_award(
+    header: ReleaseHeader, steps: list[ImportStep], tag: str, error: Exception
+) -> SkipStep:
+    if not any(isinstance(step, PublishStep | AmendStep | CancelStep) for step in steps):
+        raise error  # nothing else in the release: it fails, and can be sent again fixed
+    # The tender part stands on its own: suppliers can still bid on it.
+    why = f"its award could not be read ({_explained(error)}); the rest of the release is"
+    return SkipStep(**_common(header, []), tag=tag, reason=f"{why} imported")
+
+
+def _explained(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {plain_msg(e['msg'])}"
+            for e in exc.errors()
+        )
+    return str(exc)
 
 
 def _first(tags: tuple[str, ...], among: tuple[str, ...]) -> str | None:

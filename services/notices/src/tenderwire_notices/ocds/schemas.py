@@ -15,7 +15,10 @@ class Outcome(StrEnum):
 
 
 class ReleaseReport(BaseModel):
-    position: int = Field(description="Index of the release in the package's releases array")
+    position: int = Field(
+        description="Index of the release among those the body holds, in body order (for a"
+        " release package, its index in `releases`)"
+    )
     ocid: str | None
     release_id: str | None
     tags: list[str]
@@ -31,16 +34,29 @@ class ImportCounts(BaseModel):
     failed: int = 0
 
 
+class SourceReport(BaseModel):
+    shape: str = Field(
+        description="What the body was, told by its shape: 'release package', 'record package',"
+        " 'release', 'record', 'an array of releases', 'JSON Lines of release packages'..."
+    )
+    version: str = Field(description="The OCDS version the data was read as: '1.1' or '1.0'")
+    upgraded: bool = Field(description="Whether OCDS 1.0 data was upgraded to 1.1 to be read")
+    notes: list[str] = Field(default_factory=list, description="What reading the body did")
+
+
 class ImportReport(BaseModel):
     counts: ImportCounts
+    source: SourceReport | None = Field(
+        default=None, description="The body's shape and OCDS version"
+    )
     releases: list[ReleaseReport] = Field(
         description="In the order they were applied: by release date, then package order"
     )
 
     @classmethod
-    def of(cls, releases: list[ReleaseReport]) -> ImportReport:
+    def of(cls, releases: list[ReleaseReport], source: SourceReport | None = None) -> ImportReport:
         counts = ImportCounts()
         for release in releases:
             name = release.outcome.value
             setattr(counts, name, getattr(counts, name) + 1)
-        return cls(counts=counts, releases=releases)
+        return cls(counts=counts, source=source, releases=releases)

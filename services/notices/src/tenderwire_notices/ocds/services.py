@@ -20,6 +20,7 @@ from tenderwire_notices import repository, services
 from tenderwire_notices.domain import OPEN, NoticeError
 from tenderwire_notices.ocds.amending import amendment_against, as_amendment
 from tenderwire_notices.ocds.header import read_header
+from tenderwire_notices.ocds.package import Releases
 from tenderwire_notices.ocds.planning import plan
 from tenderwire_notices.ocds.release import (
     AmendStep,
@@ -32,7 +33,7 @@ from tenderwire_notices.ocds.release import (
     ReleaseHeader,
     SkipStep,
 )
-from tenderwire_notices.ocds.schemas import ImportReport, Outcome, ReleaseReport
+from tenderwire_notices.ocds.schemas import ImportReport, Outcome, ReleaseReport, SourceReport
 from tenderwire_notices.schemas import Amendment
 from tenderwire_shared.api_errors import plain_msg
 from tenderwire_shared.db import Connection
@@ -42,7 +43,7 @@ from tenderwire_shared.events.tenders import TenderSnapshot, TenderStatus
 async def import_releases(
     conn: Connection, ctx: services.Context, agency: str, releases: list[Any]
 ) -> ImportReport:
-    """Import every release of a package (`package.releases_of`), oldest first (by release
+    """Import every release of a body (`package.releases_of`), oldest first (by release
     date, then package order), each in a transaction of its own on `conn`."""
     reports: list[ReleaseReport] = []
     ready: list[tuple[int, ReleaseHeader, Mapping[str, Any]]] = []
@@ -66,7 +67,19 @@ async def import_releases(
     for position, header, release in ready:
         importer = _ReleaseImport(conn, ctx, agency, header)
         reports.append(await importer.run(position, release))
-    return ImportReport.of(reports)
+    return ImportReport.of(reports, _source(releases))
+
+
+def _source(releases: list[Any]) -> SourceReport | None:
+    if not isinstance(releases, Releases):  # a plain list: nothing is known of its body
+        return None
+    source = releases.source
+    return SourceReport(
+        shape=source.shape,
+        version=source.version,
+        upgraded=source.upgraded,
+        notes=list(source.notes),
+    )
 
 
 def _explain(exc: Exception) -> str:
@@ -148,8 +161,23 @@ class _ReleaseImport:
                 await self._amend(step.proposed, "amendment")
             case CancelStep():
                 await self._cancel(step)
+            case AwardStep() if self.applied:
+                await self._award_beside(step)
             case AwardStep():
                 await self._award(step)
+
+    async def _award_beside(self, step: AwardStep) -> None:
+        """An award in a release whose tender part applied: refused, it undoes only itself
+        (a savepoint), never the tender suppliers can still bid on."""
+        said = len(self.notes)
+        try:
+            async with self.conn.transaction():
+                await self._award(step)
+        except (NoticeError, ValidationError, asyncpg.DataError) as exc:
+            del self.notes[said:]  # what the award said it did was rolled back with it
+            self.notes.append(
+                f"award: not applied, {_explain(exc)}; the rest of the release is imported"
+            )
 
     async def _notice(self) -> TenderSnapshot | None:
         """The notice this release's ocid was imported as, locked until the release is done."""
