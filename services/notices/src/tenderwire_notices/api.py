@@ -386,6 +386,7 @@ async def release_package(notice_id: NoticeId, pool: Pool, settings: Settings) -
         publisher_name=settings.ocds_publisher_name,
         uri=_package_uri(settings, notice_id),
         buyer_name=await repository.agency_name(pool, history[-1].snapshot.agency),
+        imported_buyer=await repository.notice_buyer(pool, notice_id),
     )
     return JSONResponse(package)
 
@@ -403,6 +404,7 @@ async def record(notice_id: NoticeId, pool: Pool, settings: Settings) -> JSONRes
         uri=f"{settings.public_base_url}/v1/notices/{notice_id}/ocds/record",
         package_uri=_package_uri(settings, notice_id),
         buyer_name=await repository.agency_name(pool, history[-1].snapshot.agency),
+        imported_buyer=await repository.notice_buyer(pool, notice_id),
     )
     return JSONResponse(package)
 

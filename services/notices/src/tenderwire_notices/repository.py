@@ -1,5 +1,5 @@
 """All of the notices service's SQL: notices and their revisions, agencies and API keys,
-Idempotency-Key answers and the OCDS import ledger.
+Idempotency-Key answers, the OCDS import ledger, imported notices' buyers and OCDS feeds.
 
 Every function takes a connection (or the pool, for a single statement), so the caller owns the
 transaction.
@@ -405,6 +405,44 @@ async def imported_release(conn: Connection, release: ReleaseKey) -> asyncpg.Rec
         release.ocid,
         release.release_id,
     )
+
+
+# --- the buyer an imported notice's releases name ------------------------------------------
+
+
+async def keep_buyer(
+    conn: Connection,
+    notice_id: str,
+    party: dict[str, Any],
+    *,
+    release_id: str,
+    release_date: datetime,
+) -> bool:
+    """Keep the buyer a release names for its notice, unless a later release (by date) named
+    one already: the latest release wins, whatever order releases are imported in. A release
+    of the same date replaces it (releases of a body are imported in date, then package,
+    order). True when it was kept."""
+    kept = await conn.fetchval(
+        "INSERT INTO notice_buyers (notice_id, party, release_id, release_date)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (notice_id) DO UPDATE SET party = EXCLUDED.party,"
+        " release_id = EXCLUDED.release_id, release_date = EXCLUDED.release_date,"
+        " updated_at = now() WHERE notice_buyers.release_date <= EXCLUDED.release_date"
+        " RETURNING true",
+        notice_id,
+        json.dumps(party),
+        release_id,
+        release_date,
+    )
+    return bool(kept)
+
+
+async def notice_buyer(conn: Executor, notice_id: str) -> dict[str, Any] | None:
+    """The buyer kept for an imported notice (OCDS Organization fields); None for none."""
+    party = await conn.fetchval("SELECT party FROM notice_buyers WHERE notice_id = $1", notice_id)
+    if party is None:
+        return None
+    found: dict[str, Any] = json.loads(party) if isinstance(party, str | bytes) else dict(party)
+    return found
 
 
 # --- OCDS feeds: where each agency's poller stopped -------------------------------------------

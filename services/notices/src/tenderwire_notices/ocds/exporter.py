@@ -3,13 +3,17 @@
 One release per revision: the notice's state after that event, tagged for the event (see
 vocabulary.RELEASE_TAG). The record's compiled release merges them as OCDS merging says:
 latest value wins, arrays of objects merge by `id`, other arrays are replaced whole.
+
+The buyer is the agency, unless the notice was imported from releases that name their own
+buyer (`imported_buyer`, as parties.buyer_to_keep keeps it): then that buyer is the release's
+`buyer` and a party with role "buyer", and the agency stays the procuring entity.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -72,15 +76,36 @@ def _contact_point(contact: Contact) -> dict[str, Any]:
     return point
 
 
-def _buyer_party(tender: TenderSnapshot, buyer_name: str | None) -> dict[str, Any]:
+def _buyer_party(
+    tender: TenderSnapshot, buyer_name: str | None, *, also_buyer: bool = True
+) -> dict[str, Any]:
     party: dict[str, Any] = {
         "id": _buyer_id(tender),
         "name": buyer_name or tender.agency,
-        "roles": ["buyer", "procuringEntity"],
+        "roles": ["buyer", "procuringEntity"] if also_buyer else ["procuringEntity"],
     }
     if tender.contacts:
         # OCDS has one contact point per party; the first contact is the agency's main one.
         party["contactPoint"] = _contact_point(tender.contacts[0])
+    return party
+
+
+def _imported_buyer_party(
+    tender: TenderSnapshot, imported: Mapping[str, Any], taken: set[str]
+) -> dict[str, Any]:
+    """The publisher's buyer as a party: its own id, unless it has none or another party of
+    the release has it, then one of ours from its name."""
+    name = str(imported["name"])
+    own_id = imported.get("id")
+    party_id = (
+        str(own_id)
+        if isinstance(own_id, str) and own_id not in taken
+        else f"TW-BUYER-{_short_id(tender.agency, name)}"
+    )
+    party: dict[str, Any] = {"id": party_id, "name": name, "roles": ["buyer"]}
+    for block in ("identifier", "address", "contactPoint"):
+        if imported.get(block):
+            party[block] = dict(imported[block])
     return party
 
 
@@ -185,9 +210,13 @@ def _tender(
 
 
 def releases(
-    revisions: Sequence[RevisionEntry], *, buyer_name: str | None = None
+    revisions: Sequence[RevisionEntry],
+    *,
+    buyer_name: str | None = None,
+    imported_buyer: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """One release per revision, oldest first."""
+    """One release per revision, oldest first. `buyer_name` is the agency's name;
+    `imported_buyer` the buyer an imported notice's releases named, if any."""
     if not revisions:
         raise ValueError("a notice has at least one revision")
     ordered = sorted(revisions, key=lambda r: r.revision)
@@ -217,8 +246,16 @@ def releases(
             if changed:
                 amendment["description"] = f"Changed: {', '.join(changed)}"
             amendments.append(amendment)
-        buyer = _buyer_party(t, buyer_name)
-        organisation = {"id": buyer["id"], "name": buyer["name"]}
+        agency = _buyer_party(t, buyer_name, also_buyer=imported_buyer is None)
+        entity = {"id": agency["id"], "name": agency["name"]}
+        parties = [agency]
+        if t.award is not None:
+            parties.append(_supplier_party(t.award))
+        buyer = entity
+        if imported_buyer is not None:
+            party = _imported_buyer_party(t, imported_buyer, {p["id"] for p in parties})
+            parties.insert(1, party)
+            buyer = {"id": party["id"], "name": party["name"]}
         release: dict[str, Any] = {
             "ocid": ocid,
             "id": this_id,
@@ -226,12 +263,11 @@ def releases(
             "tag": [tag],
             "initiationType": "tender",
             "language": t.language,
-            "parties": [buyer],
-            "buyer": organisation,
-            "tender": _tender(entry, amendments, organisation),
+            "parties": parties,
+            "buyer": buyer,
+            "tender": _tender(entry, amendments, entity),
         }
         if t.award is not None:
-            release["parties"].append(_supplier_party(t.award))
             release["awards"] = [_award(ocid, t.award)]
         result.append(release)
         previous = entry
@@ -244,8 +280,9 @@ def release_package(
     publisher_name: str,
     uri: str,
     buyer_name: str | None = None,
+    imported_buyer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    exported = releases(revisions, buyer_name=buyer_name)
+    exported = releases(revisions, buyer_name=buyer_name, imported_buyer=imported_buyer)
     return {
         "uri": uri,
         "version": standard.VERSION,
@@ -303,11 +340,15 @@ def compiled_release(releases_in_order: Sequence[dict[str, Any]]) -> dict[str, A
 
 
 def record(
-    revisions: Sequence[RevisionEntry], *, package_uri: str, buyer_name: str | None = None
+    revisions: Sequence[RevisionEntry],
+    *,
+    package_uri: str,
+    buyer_name: str | None = None,
+    imported_buyer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The notice's record: its releases, linked into the release package, and the compiled
     release. `package_uri` is where the release package is served."""
-    exported = releases(revisions, buyer_name=buyer_name)
+    exported = releases(revisions, buyer_name=buyer_name, imported_buyer=imported_buyer)
     return {
         "ocid": exported[0]["ocid"],
         "releases": [
@@ -325,9 +366,12 @@ def record_package(
     uri: str,
     package_uri: str,
     buyer_name: str | None = None,
+    imported_buyer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A record package with the notice's one record, as OCDS publishes records."""
-    the_record = record(revisions, package_uri=package_uri, buyer_name=buyer_name)
+    the_record = record(
+        revisions, package_uri=package_uri, buyer_name=buyer_name, imported_buyer=imported_buyer
+    )
     return {
         "uri": uri,
         "version": standard.VERSION,

@@ -8,10 +8,12 @@ import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import pycountry
 from babel import Locale, UnknownLocaleError, localedata
 
+from tenderwire_notices.ocds.plain_text import plain_line
 from tenderwire_notices.ocds.untrusted import as_object, as_text, objects_in
 from tenderwire_shared.countries import to_alpha3
 
@@ -36,6 +38,61 @@ def party(release: Mapping[str, Any], reference: object, role: str | None) -> Ma
 
 def buyer(release: Mapping[str, Any]) -> Mapping[str, Any]:
     return party(release, release.get("buyer"), "buyer")
+
+
+# The OCDS Organization fields a buyer is kept with for the exports, all of them strings; the
+# ones OCDS gives the "uri" format are kept only as absolute http(s) URLs.
+_BUYER_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "identifier": ("scheme", "id", "legalName", "uri"),
+    "address": ("streetAddress", "locality", "region", "postalCode", "countryName"),
+    "contactPoint": ("name", "email", "telephone", "faxNumber", "url"),
+}
+_URI_FIELDS = frozenset({"uri", "url"})
+_MAX_BUYER_TEXT = 500
+
+
+def _kept_text(value: object, field: str) -> str | None:
+    text = as_text(value)
+    if text is None:
+        return None
+    cleaned, _ = plain_line(text, field, max_length=_MAX_BUYER_TEXT)
+    if not cleaned:
+        return None
+    if field in _URI_FIELDS:
+        parts = urlsplit(cleaned)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in cleaned:
+            return None
+    return cleaned
+
+
+def buyer_to_keep(release: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The buyer the release names (its `buyer` reference into `parties`, else the party with
+    role "buyer", else an OCDS 1.0 inline buyer), as plain OCDS Organization fields for the
+    exports: the publisher's own id, its name, identifier, address and contact point. Text
+    cleaned to one plain line, unreadable values dropped. None when no buyer with a name is
+    named."""
+    reference = release.get("buyer")
+    if reference is None and not any(
+        isinstance(p.get("roles"), list) and "buyer" in p["roles"]
+        for p in objects_in(release.get("parties"))
+    ):
+        return None
+    found = buyer(release)
+    name = _kept_text(found.get("name"), "name") or _kept_text(
+        as_object(reference).get("name"), "name"
+    )
+    if name is None:
+        return None
+    kept: dict[str, Any] = {"name": name}
+    party_id = _kept_text(found.get("id"), "id") or _kept_text(as_object(reference).get("id"), "id")
+    if party_id is not None:
+        kept["id"] = party_id
+    for block, fields in _BUYER_FIELDS.items():
+        source = as_object(found.get(block))
+        values = {f: v for f in fields if (v := _kept_text(source.get(f), f)) is not None}
+        if values:
+            kept[block] = values
+    return kept
 
 
 def procuring_entity(release: Mapping[str, Any]) -> Mapping[str, Any]:

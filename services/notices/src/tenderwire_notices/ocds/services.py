@@ -5,6 +5,9 @@ The `ocds_imports` ledger makes an import idempotent: a release (agency, ocid, r
 is claimed in the same transaction that applies it, so a second import of the same package,
 even a concurrent one, finds it claimed and changes nothing. A release that fails writes
 nothing, not even its claim, and the import goes on with the next one.
+
+The buyer a release names is kept for its notice (`notice_buyers`, the latest release by date
+wins), so the OCDS exports name the publisher's buyer rather than the importing agency.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pydantic import ValidationError
 
 from tenderwire_notices import repository, services
 from tenderwire_notices.domain import OPEN, NoticeError
+from tenderwire_notices.ocds import parties
 from tenderwire_notices.ocds.amending import amendment_against, as_amendment
 from tenderwire_notices.ocds.header import read_header
 from tenderwire_notices.ocds.package import Releases
@@ -135,6 +139,7 @@ class _ReleaseImport:
         for step in plan(self.header, release):
             self.notes.extend(step.notes)
             await self._apply(step)
+        await self._keep_buyer(release)
         outcome = Outcome.IMPORTED if self.applied else Outcome.SKIPPED
         if self.retry_later:
             await repository.unclaim_release(self.conn, key)
@@ -142,6 +147,21 @@ class _ReleaseImport:
         else:
             await repository.record_release(self.conn, key, outcome.value, self.notice_id)
         return outcome
+
+    async def _keep_buyer(self, release: Mapping[str, Any]) -> None:
+        """The buyer this release names, kept for its notice's OCDS exports (the latest
+        release wins), whether or not the release changed the notice."""
+        if self.notice_id is None:
+            return
+        party = parties.buyer_to_keep(release)
+        if party is not None:
+            await repository.keep_buyer(
+                self.conn,
+                self.notice_id,
+                party,
+                release_id=self.header.release_id,
+                release_date=self.header.date,
+            )
 
     async def _previous(self, key: repository.ReleaseKey) -> Outcome:
         row = await repository.imported_release(self.conn, key)
