@@ -359,6 +359,15 @@ async def test_exports_are_valid_ocds_1_1_5_for_published_and_imported_notices(
     assert compiled["tender"]["status"] == "cancelled"
     assert compiled["buyer"]["name"] == f"Agency {agency.code}"
     awarded = await export(http, platform, imported_id, "release-package")
+    # The publisher's buyer, not the importing agency, which stays the procuring entity.
+    assert awarded["releases"][-1]["buyer"] == {
+        "id": "GB-LAC-E09000003",
+        "name": "London Borough of Barnet",
+    }
+    assert awarded["releases"][-1]["tender"]["procuringEntity"]["name"] == f"Agency {agency.code}"
+    assert [p["roles"] for p in own["records"][0]["compiledRelease"]["parties"]] == [
+        ["buyer", "procuringEntity"]
+    ]
     assert awarded["releases"][-1]["ocid"] == OCID
     assert awarded["releases"][-1]["tender"]["status"] == "complete"
     assert awarded["releases"][-1]["awards"][0]["value"] == {"amount": 11000000, "currency": "GBP"}
@@ -743,3 +752,88 @@ async def test_real_record_packages_are_read_and_their_tenders_without_deadline_
         assert entry["tags"] == ["tender", "award"]
         assert "tender.tenderPeriod.endDate is missing" in notes(report, release_id)
     assert await counts(platform, agency) == (0, 0, 0, 0)
+
+
+def with_buyer(release: dict[str, Any], party_id: str, name: str) -> dict[str, Any]:
+    """The release naming another buyer: a party of its own, referred to by `buyer`."""
+    release["parties"] = [
+        {"id": party_id, "name": name, "roles": ["buyer"], "address": {"countryName": "Kenya"}},
+        {**release["parties"][0], "roles": ["procuringEntity"]},
+    ]
+    release["buyer"] = {"id": party_id, "name": name}
+    return release
+
+
+async def buyer_of(agency: Agency, notice_id: str) -> dict[str, Any]:
+    """The buyer of the notice's last exported release, checked against the compiled release,
+    both exports valid for the 1.1.5 schema and lib-cove-ocds."""
+    package = await export(agency.http, agency.platform, notice_id, "release-package")
+    record_package = await export(agency.http, agency.platform, notice_id, "record")
+    compiled = record_package["records"][0]["compiledRelease"]
+    assert [e.message for e in standard.release_package_validator().iter_errors(package)] == []
+    assert [e.message for e in standard.release_validator().iter_errors(compiled)] == []
+    assert cove(package) == {}
+    assert cove({**package, "releases": [compiled]}) == {}
+    last = package["releases"][-1]
+    (party,) = [p for p in last["parties"] if p["id"] == last["buyer"]["id"]]
+    assert party["roles"] == ["buyer"]
+    assert compiled["buyer"] == last["buyer"]
+    assert [p["name"] for p in last["parties"] if "procuringEntity" in p["roles"]] == [
+        f"Agency {agency.code}"
+    ]
+    return {**party, "everywhere": [r["buyer"]["name"] for r in package["releases"]]}
+
+
+async def test_an_imported_notice_exports_the_buyer_of_its_latest_release(agency: Agency) -> None:
+    first = open_release("buyer-1", "ocds-213czf-buyer-1")
+    report = await imported(agency, first)
+    notice_id = report["releases"][0]["notice_id"]
+
+    barnet = await buyer_of(agency, notice_id)
+    assert (barnet["id"], barnet["name"]) == ("GB-LAC-E09000003", "London Borough of Barnet")
+    assert barnet["contactPoint"]["email"] == "procurement-team@example.com"
+    assert barnet["address"]["postalCode"] == "N11 1NP"
+
+    later = with_buyer(
+        open_release("buyer-2", "ocds-213czf-buyer-1", title="Bicycles, lot 2"),
+        "KE-MOH",
+        "Ministry of Health, Kenya",
+    )
+    later["date"] = "2026-01-02T00:00:00Z"
+    assert outcomes(await imported(agency, later)) == [("buyer-2", "imported")]
+
+    ministry = await buyer_of(agency, notice_id)
+    assert (ministry["id"], ministry["name"]) == ("KE-MOH", "Ministry of Health, Kenya")
+    assert ministry["address"] == {"countryName": "Kenya"}
+    # One buyer per notice: every release of the export names the latest.
+    assert set(ministry["everywhere"]) == {"Ministry of Health, Kenya"}
+
+    # A release older than the one whose buyer is kept, imported after it, changes no buyer.
+    older = with_buyer(
+        open_release("buyer-0", "ocds-213czf-buyer-1", title="Bicycles, lot 2"),
+        "XX-OLD",
+        "An older buyer",
+    )
+    older["date"] = "2025-12-31T00:00:00Z"
+    assert outcomes(await imported(agency, older)) == [("buyer-0", "skipped")]
+
+    still = await buyer_of(agency, notice_id)
+    assert still["name"] == "Ministry of Health, Kenya"
+
+
+async def test_a_release_naming_no_buyer_keeps_the_agency_as_buyer(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    release = open_release("nobuyer-1", "ocds-213czf-nobuyer-1")
+    del release["buyer"]
+    release["parties"][0]["roles"] = ["procuringEntity"]
+    report = await imported(agency, release)
+    notice_id = report["releases"][0]["notice_id"]
+
+    package = await export(http, platform, notice_id, "release-package")
+
+    (release_out,) = package["releases"]
+    (party,) = release_out["parties"]
+    assert party["roles"] == ["buyer", "procuringEntity"]
+    assert release_out["buyer"]["name"] == f"Agency {agency.code}"
+    assert cove(package) == {}
