@@ -159,6 +159,13 @@ def test_an_imported_buyer_whose_id_another_party_has_gets_one_of_ours() -> None
     assert len(set(ids)) == 3
     assert last["buyer"]["id"].startswith("TW-BUYER-")
     assert last["buyer"]["id"] == ids[1]
+    # The same id in the releases before the award, so the compiled release has one buyer.
+    releases = package_of(AWARDED, clashing)["releases"]
+    assert {r["buyer"]["id"] for r in releases} == {last["buyer"]["id"]}
+    compiled = exporter.record(AWARDED, package_uri="https://t.example/p", imported_buyer=clashing)[
+        "compiledRelease"
+    ]
+    assert [p["roles"] for p in compiled["parties"]].count(["buyer"]) == 1
 
 
 def test_an_imported_buyer_without_an_id_gets_a_stable_one() -> None:

@@ -224,6 +224,13 @@ def releases(
     amendments: list[dict[str, Any]] = []
     result: list[dict[str, Any]] = []
     previous: RevisionEntry | None = None
+    imported_party = None
+    if imported_buyer is not None:
+        # One id in every release, so the compiled release merges them into one buyer.
+        taken = {_buyer_id(e.snapshot) for e in ordered} | {
+            _supplier_id(e.snapshot.award) for e in ordered if e.snapshot.award is not None
+        }
+        imported_party = _imported_buyer_party(ordered[-1].snapshot, imported_buyer, taken)
     for entry in ordered:
         t = entry.snapshot
         this_id = release_id(ocid, entry.revision)
@@ -252,10 +259,9 @@ def releases(
         if t.award is not None:
             parties.append(_supplier_party(t.award))
         buyer = entity
-        if imported_buyer is not None:
-            party = _imported_buyer_party(t, imported_buyer, {p["id"] for p in parties})
-            parties.insert(1, party)
-            buyer = {"id": party["id"], "name": party["name"]}
+        if imported_party is not None:
+            parties.insert(1, copy.deepcopy(imported_party))
+            buyer = {"id": imported_party["id"], "name": imported_party["name"]}
         release: dict[str, Any] = {
             "ocid": ocid,
             "id": this_id,
