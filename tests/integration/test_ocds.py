@@ -639,6 +639,10 @@ async def test_an_ocds_1_0_package_is_upgraded_imported_and_says_so(agency: Agen
     assert notice["beneficiary_countries"] == ["GBR"]  # from the buyer, moved into parties
     assert notice["contacts"][0]["email"] == "procurement-team@example.com"
     assert notice["status"] == "closed"  # its 2014 deadline has passed
+    # Its inline 1.0 buyer, moved into parties by the upgrade, is the exports' buyer.
+    buyer = await buyer_of(agency, entry["notice_id"])
+    assert buyer["name"] == "London Borough of Barnet"
+    assert buyer["identifier"]["id"] == "E09000003"
 
 
 @pytest.mark.parametrize("version", ["2.0", "1.2", 1.1])
