@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from services.notices.tests.test_ocds_export import AWARDED, CANCELLED, HISTORIES, errors
 from tenderwire_notices.ocds import exporter, standard
 from tenderwire_notices.ocds.parties import buyer_to_keep
 from tests.support.ocds_cove import cove
+from tests.support.ocds_histories import AWARDED, CANCELLED, HISTORIES, errors
 
 FICTIONAL = Path(__file__).parents[3] / "tests" / "fixtures" / "ocds" / "fictional-1.1"
 OCID = "ocds-213czf-000-00001"
