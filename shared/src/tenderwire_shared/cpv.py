@@ -22,7 +22,7 @@ _LEVEL_DIGITS = (2, 3, 4, 5, 8)
 
 
 def normalise(value: str) -> str:
-    """The code's 8 digits, from "45233162", "45233162-2" or " 45233162-2 "; ValueError otherwise."""
+    """The 8 digits of "45233162", "45233162-2" or " 45233162-2 "; ValueError otherwise."""
     text = value.strip()
     found = _CODE.fullmatch(text)
     if found is None:
