@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from tenderwire_matching.domain.matching import (
     matches,
     naive_scan,
 )
+from tenderwire_matching.live_index import LiveIndex
+from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import cpv
 from tests.support.examples import examples
 
@@ -165,3 +168,18 @@ def test_unspsc_and_cpv_are_separate_spaces() -> None:
 
 def test_cpv_ancestors_used_are_the_shared_ones() -> None:
     assert cpv.ancestors("33141100")[-1] == "33000000"
+
+
+def test_the_cpv_level_rule_defaults_to_unspsc_s_and_is_its_own_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TW_MATCHING_CPV_HIERARCHY_LEVELS", raising=False)
+    monkeypatch.setenv("TW_MATCHING_CODE_HIERARCHY_LEVELS", "2")
+    assert MatchingSettings().cpv_levels == 2
+    monkeypatch.setenv("TW_MATCHING_CPV_HIERARCHY_LEVELS", "0")
+    assert MatchingSettings().cpv_levels == 0
+
+
+def test_the_live_index_carries_the_cpv_levels_over_a_reload() -> None:
+    live = LiveIndex(1, 3)
+    assert (live.index.levels, live.index.cpv_levels) == (1, 3)
