@@ -19,7 +19,7 @@ from tenderwire_shared.unspsc import LEVELS, ancestors, depth
 
 # What can change which tenders a supplier matches: a change to any of these backfills.
 MATCHING_FIELDS = frozenset(
-    {"unspsc_codes", "beneficiary_countries", "agencies", "notice_types", "keywords"}
+    {"unspsc_codes", "cpv_codes", "beneficiary_countries", "agencies", "notice_types", "keywords"}
 )
 
 
@@ -194,6 +194,10 @@ def why_code_never_matches(code: str, levels: int) -> str | None:
         f" tenders are classified with. Send the {_either(instead, 'or')} codes you supply"
         " instead"
     )
+
+
+class NoCodesError(ValueError):
+    """A change that would leave the supplier with neither UNSPSC nor CPV codes."""
 
 
 class UnmatchableCodesError(ValueError):
