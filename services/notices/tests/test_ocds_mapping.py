@@ -656,3 +656,13 @@ def test_any_field_of_any_type_fails_cleanly_or_imports(stage: str) -> None:
                 planned += 1
     assert tried > 1000
     assert planned > tried // 2  # most damage is repaired or ignored, not refused
+
+
+def test_a_classification_s_scheme_and_id_are_kept_as_plain_text() -> None:
+    item = an_item(("C\x00PV", "45233130"), ("GSIN", "<b>N6515</b>"), ("\u200b", "x"))
+    step = only(steps_of(a_tender(items=[item])), PublishStep)
+
+    kept = [(c.scheme, c.code) for c in step.draft.classifications]
+    assert kept == [("C PV", "45233130"), ("GSIN", "N6515")]
+    assert "item classification scheme: control characters replaced by spaces" in step.notes
+    assert step.draft.cpv_codes == []  # "C PV" is no CPV

@@ -178,7 +178,10 @@ def classifications(tender: Mapping[str, Any], notes: list[str]) -> list[Classif
             code = as_text(classification.get("id"))
             if scheme is None or code is None:
                 continue
-            scheme, code = scheme.strip()[:40], code.strip()[:100]
+            # Shown and stored as given, so as plain text: no markup, no control characters.
+            scheme, scheme_notes = plain_line(scheme, "item classification scheme", max_length=40)
+            code, code_notes = plain_line(code, "item classification id", max_length=100)
+            notes.extend([*scheme_notes, *code_notes])
             if not scheme or not code or (scheme.upper(), code) in found:
                 continue
             text = as_text(classification.get("description"))
