@@ -130,3 +130,34 @@ async def test_a_notice_published_with_cpv_codes_only_reaches_a_cpv_supplier(
     assert none.status_code == 422
     assert "or a CPV code in cpv_codes" in none.text
     assert both["cpv_codes"] == ["03000000"]
+
+
+async def test_a_supplier_subscribing_by_cpv_later_is_backfilled_and_keeps_some_code(
+    platform: Platform, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    notice = await publish(agency, unspsc_codes=[], cpv_codes=["09310000-5"])
+    await seen_by_matching(platform, notice["id"], 1)
+    late = await register(http, platform, unspsc_codes=["42131606"])
+    assert platform.matching is not None
+    url = f"{platform.matching.url}/v1/suppliers/{late['id']}"
+    own = {"Authorization": f"Bearer {late['token']}"}
+
+    changed = await http.patch(url, headers=own, json={"cpv_codes": ["09300000"]})
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["cpv_codes"] == ["09300000"]
+    assert late["id"] in await matched_ids(platform, notice["id"])
+    cpv_only = await register(http, platform, unspsc_codes=None, cpv_codes=["09300000"])
+    emptied = await http.patch(
+        f"{platform.matching.url}/v1/suppliers/{cpv_only['id']}",
+        headers={"Authorization": f"Bearer {cpv_only['token']}"},
+        json={"cpv_codes": []},
+    )
+    assert emptied.status_code == 422
+    assert emptied.json()["detail"][0]["loc"] == ["body", "cpv_codes"]
+    assert "unspsc_codes, cpv_codes or both" in emptied.json()["detail"][0]["msg"]
+    kept = await http.get(
+        f"{platform.matching.url}/v1/suppliers/{cpv_only['id']}",
+        headers={"Authorization": f"Bearer {cpv_only['token']}"},
+    )
+    assert kept.json()["cpv_codes"] == ["09300000"]  # the refused change was rolled back
