@@ -228,12 +228,14 @@ async def test_an_open_tender_is_published_amended_and_awarded_once_its_deadline
     report = await imported(agency, package_of(award, update, tender))
 
     assert outcomes(report) == [("r-1", "imported"), ("r-2", "imported"), ("r-3", "skipped")]
-    assert "amended deadline, documents" in notes(report, "r-2")
+    # The update's items add a CPV code (45233162-2) and their classifications to r-1's.
+    assert "amended classifications, cpv_codes, deadline, documents" in notes(report, "r-2")
     assert "not applied yet" in notes(report, "r-3")
     notice_id = report["releases"][0]["notice_id"]
     notice = await agency.get(notice_id)
     assert notice["status"] == "amended"
     assert notice["unspsc_codes"] == ["72141100"]
+    assert notice["cpv_codes"] == ["45233130", "45233162"]
     assert notice["revisions"][1]["reason"] == (
         "The tender period has been extended in accordance with council guidelines"
     )

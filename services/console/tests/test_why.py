@@ -14,13 +14,16 @@ from tenderwire_console.read_models.why import (
     Explanation,
     Verdict,
     code_check,
+    cpv_check,
     eligibility_check,
     judge,
 )
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot, TenderStatus
 
 
-def tender(*codes: str, status: TenderStatus = TenderStatus.PUBLISHED) -> TenderSnapshot:
+def tender(
+    *codes: str, status: TenderStatus = TenderStatus.PUBLISHED, cpv: tuple[str, ...] = ()
+) -> TenderSnapshot:
     return TenderSnapshot(
         tender_id="T-1",
         revision=1,
@@ -32,6 +35,7 @@ def tender(*codes: str, status: TenderStatus = TenderStatus.PUBLISHED) -> Tender
         language="en",
         notice_type=NoticeType.REQUEST_FOR_QUOTATION,
         unspsc_codes=codes,
+        cpv_codes=cpv,
         beneficiary_countries=("SEN",),
         deadline=datetime(2027, 1, 15, tzinfo=UTC),
         deadline_utc_offset_minutes=0,
@@ -84,6 +88,7 @@ def supplier(**overrides: Any) -> Any:
         "active": True,
         "country": "SEN",
         "codes": ["60101500"],
+        "cpv_codes": [],
         "filter_countries": ["SEN"],
         "filter_agencies": ["UNICEF"],
         "filter_notice_types": ["request_for_quotation"],
@@ -183,3 +188,50 @@ def test_matched_but_not_delivered_names_each_delivery_state() -> None:
     assert bounced.summary == "matched (1 alert(s)) but not delivered: email failed, sms queued"
     assert bounced.deliveries[0]["last_error"] == "SMTP 550 no such mailbox"
     assert none_yet.summary == "matched (1 alert(s)) but not delivered: none queued yet"
+
+
+def test_a_cpv_code_under_the_supplier_s_passes_at_any_depth_and_names_the_pair() -> None:
+    check = cpv_check(("33100000",), tender(cpv=("33141100",)), levels=1)
+    assert check == Check(
+        "cpv_code",
+        True,
+        "CPV codes under the supplier's, or at most 1 level above: 33100000~33141100"
+        " (under it, 3 levels down)",
+    )
+
+
+def test_a_cpv_code_too_far_above_fails_with_the_nearest_and_the_limit() -> None:
+    check = cpv_check(("33141100", "45233162"), tender(cpv=("33100000",)), levels=1)
+    assert not check.passed
+    assert "nearest 33100000 is 3 levels above 33141100; at most 1 level above" in check.detail
+    elsewhere = cpv_check(("45233162",), tender(cpv=("33100000",)), levels=1)
+    assert "not on the same branch of CPV" in elsewhere.detail
+    assert "the tender has none" in cpv_check(("45233162",), tender("60101501"), 1).detail
+
+
+def test_a_cpv_only_supplier_is_judged_by_cpv_alone() -> None:
+    row = supplier(codes=[], cpv_codes=["33100000"])
+    answer = judge(row, tender(cpv=("33141100",)), [ALERT], [delivery("sent")], levels=1)
+    assert answer.verdict is Verdict.ALERTED
+    assert [c.rule for c in answer.checks][2:4] == ["cpv_code", "beneficiary_country"]
+
+    missed = judge(row, tender(cpv=("45233162",)), [], [], levels=1)
+    assert missed.summary == "not alerted: failed cpv_code"
+
+
+def test_a_supplier_with_both_schemes_needs_only_one_to_match() -> None:
+    row = supplier(codes=["60101500"], cpv_codes=["33100000"])
+    by_cpv = judge(row, tender("44121600", cpv=("33141100",)), [], [], levels=1)
+    unspsc = next(c for c in by_cpv.checks if c.rule == "unspsc_code")
+    assert unspsc.passed
+    assert unspsc.detail.startswith("not needed, cpv_code matched: supplier codes")
+
+    neither = judge(row, tender("44121600", cpv=("45233162",)), [], [], levels=1)
+    assert neither.summary == "not alerted: failed unspsc_code, cpv_code"
+
+
+def test_the_cpv_limit_can_differ_from_unspsc_s() -> None:
+    row = supplier(codes=[], cpv_codes=["33140000"])
+    coarse = tender(cpv=("33100000",))
+    assert judge(row, coarse, [], [], levels=1).checks[2].passed
+    assert not judge(row, coarse, [], [], levels=1, cpv_levels=0).checks[2].passed

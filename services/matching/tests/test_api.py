@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from tenderwire_matching.bootstrap import create_app
 from tenderwire_matching.dependencies import own_supplier
+from tenderwire_matching.schemas import SupplierRegistration
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared.dependencies import get_pool
 from tenderwire_shared.envelope import new_event_id
@@ -78,6 +79,9 @@ def named(detail: list[dict[str, Any]], *field: str | int) -> list[str]:
         ({"phone": "+221 12"}, "phone", "not a valid phone"),
         ({"unspsc_codes": ["4213160"]}, "unspsc_codes", "8 digits"),
         ({"unspsc_codes": []}, "unspsc_codes", "at least 1"),
+        ({"cpv_codes": ["3310000"]}, "cpv_codes", "8 digits"),
+        ({"cpv_codes": ["33100000-12"]}, "cpv_codes", "check digit"),
+        ({"cpv_codes": []}, "cpv_codes", "at least 1"),
         ({"country": "Atlantis"}, "country", "ISO 3166"),
         ({"country": "FR"}, "country", "developed economy"),
         ({"timezone": "Mars/Olympus"}, "timezone", "IANA"),
@@ -199,3 +203,18 @@ async def test_quiet_hours_are_local_wall_clock_times_and_nothing_else(
     response = await http.post("/v1/suppliers", json=supplier(quiet_hours=quiet_hours))
 
     assert named(problems(response, 422), "quiet_hours", at)
+
+
+async def test_registration_needs_unspsc_or_cpv_codes(http: httpx.AsyncClient) -> None:
+    body = supplier()
+    del body["unspsc_codes"]
+    response = await http.post("/v1/suppliers", json=body)
+    assert any("unspsc_codes, cpv_codes or both" in m for m in named(problems(response, 422)))
+
+
+def test_cpv_codes_alone_are_a_registration_and_are_normalised() -> None:
+    body = supplier(cpv_codes=["33100000-1", "33100000", "45233162"])
+    del body["unspsc_codes"]
+    registration = SupplierRegistration.model_validate(body)
+    assert registration.cpv_codes == ["33100000", "45233162"]
+    assert registration.unspsc_codes is None

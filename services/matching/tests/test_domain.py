@@ -218,6 +218,13 @@ def test_codes_that_could_never_match_are_refused_each_with_why() -> None:
 
 
 def test_only_the_fields_that_change_who_matches_trigger_a_backfill() -> None:
-    matching = {"unspsc_codes", "beneficiary_countries", "agencies", "notice_types", "keywords"}
+    matching = {
+        "unspsc_codes",
+        "cpv_codes",
+        "beneficiary_countries",
+        "agencies",
+        "notice_types",
+        "keywords",
+    }
     assert matching == MATCHING_FIELDS
     assert set(SupplierUpdate.model_fields) >= MATCHING_FIELDS

@@ -215,6 +215,8 @@ AMENDABLE = [
     "description",
     "notice_type",
     "unspsc_codes",
+    "cpv_codes",
+    "classifications",
     "beneficiary_countries",
     "deadline",
     "documents",
@@ -303,6 +305,18 @@ def test_an_amendment_is_the_next_revision_with_only_what_changed() -> None:
     assert following.deadline_utc_offset_minutes == 180
     assert following.title == notice.title
     assert notice.revision == 1  # the notice it started from is left as it was
+
+
+def test_an_amendment_may_swap_unspsc_for_cpv_codes_but_never_leave_none() -> None:
+    notice = a_notice(unspsc_codes=("42131606",), cpv_codes=())
+
+    swapped, changes = amended(notice, {"cpv_codes": ("33141100",)}, NOW)
+    assert [c.field for c in changes] == ["cpv_codes"]
+    assert swapped.cpv_codes == ("33141100",)
+    cpv_only = swapped.model_copy(update={"unspsc_codes": ()})
+    with pytest.raises(InvalidNoticeError, match="would leave none") as refused:
+        amended(cpv_only, {"cpv_codes": ()}, NOW)
+    assert refused.value.loc == ("body", "cpv_codes")
 
 
 def test_an_amendment_that_changes_nothing_is_refused_as_a_whole() -> None:

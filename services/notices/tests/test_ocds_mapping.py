@@ -85,6 +85,49 @@ def an_item(*classifications: tuple[str, object], **extra: Any) -> dict[str, Any
     return {"id": "1", "classification": first, "additionalClassifications": rest, **extra}
 
 
+def test_every_scheme_is_kept_in_classifications_and_cpvs_is_no_cpv_code() -> None:
+    item = an_item(
+        ("CPV", "33141100-7"), ("CPVS", "TA10"), ("GSIN", "N6515"), ("UNSPSC", "42131606")
+    )
+    item["classification"]["description"] = "Medical <b>consumables</b>"
+    step = only(steps_of(a_tender(items=[item, an_item(("cpv", "33141100"))])), PublishStep)
+
+    assert step.draft.cpv_codes == ["33141100"]
+    assert step.draft.unspsc_codes == ["42131606"]
+    kept = [(c.scheme, c.code) for c in step.draft.classifications]
+    # Once per scheme and code, whatever the case the scheme is written in.
+    assert kept == [
+        ("CPV", "33141100-7"),
+        ("CPVS", "TA10"),
+        ("GSIN", "N6515"),
+        ("UNSPSC", "42131606"),
+        ("cpv", "33141100"),
+    ]
+    assert step.draft.classifications[0].description == "Medical consumables"
+
+
+def test_an_update_carrying_items_brings_their_cpv_codes() -> None:
+    release = a_tender(items=[an_item(("CPV", "33100000-1"))])
+    release["tag"] = ["tenderUpdate"]
+    step = only(steps_of(release), AmendStep)
+
+    assert step.proposed.cpv_codes == ["33100000"]
+    assert [c.code for c in step.proposed.classifications or []] == ["33100000-1"]
+
+
+def test_an_imported_notice_keeps_new_cpv_codes_beside_its_own() -> None:
+    first = only(steps_of(fictional("02-tender")), PublishStep)
+    notice = snapshot_from_draft(
+        first.draft, tender_id="T-1", agency="UKGOV", published_at=datetime(2010, 3, 1, tzinfo=UTC)
+    )
+    again = only(steps_of(a_tender(items=[an_item(("CPV", "33100000"))])), PublishStep)
+
+    change = amendment_against(notice, as_amendment(again))
+
+    assert change is not None
+    assert change.cpv_codes == ["45233162", "33100000"]
+
+
 # --- the fixtures -----------------------------------------------------------------------------
 
 
@@ -111,11 +154,20 @@ def test_paraguay_takes_unspsc_codes_from_additional_classifications() -> None:
     )
 
 
-def test_a_cpv_only_tender_imports_without_codes_and_says_why() -> None:
+def test_a_cpv_only_tender_imports_its_cpv_codes_and_no_unspsc_and_says_so() -> None:
     step = only(steps_of(fictional("02-tender")), PublishStep)
 
     assert step.draft.unspsc_codes == []
     assert any("only with CPV" in note and "without UNSPSC" in note for note in step.notes)
+    assert any("matched to it by its CPV codes" in note for note in step.notes)
+    # "45233130.0" is no CPV code (a spreadsheet's number): dropped, with a note; the
+    # additional classification's check digit is dropped.
+    assert step.draft.cpv_codes == ["45233162"]
+    assert any("'45233130.0'" in note and "dropped" in note for note in step.notes)
+    assert [(c.scheme, c.code, c.description) for c in step.draft.classifications] == [
+        ("CPV", "45233130.0", "Construction work for highways"),
+        ("CPV", "45233162-2", "Cycle path construction work"),
+    ]
     assert step.draft.title == "Planned cycle lane improvements"
     assert step.draft.deadline == datetime(2010, 4, 1, 18, 0, tzinfo=UTC)
     assert step.draft.beneficiary_countries == ["GBR"]
@@ -604,3 +656,13 @@ def test_any_field_of_any_type_fails_cleanly_or_imports(stage: str) -> None:
                 planned += 1
     assert tried > 1000
     assert planned > tried // 2  # most damage is repaired or ignored, not refused
+
+
+def test_a_classification_s_scheme_and_id_are_kept_as_plain_text() -> None:
+    item = an_item(("C\x00PV", "45233130"), ("GSIN", "<b>N6515</b>"), ("\u200b", "x"))
+    step = only(steps_of(a_tender(items=[item])), PublishStep)
+
+    kept = [(c.scheme, c.code) for c in step.draft.classifications]
+    assert kept == [("C PV", "45233130"), ("GSIN", "N6515")]
+    assert "item classification scheme: control characters replaced by spaces" in step.notes
+    assert step.draft.cpv_codes == []  # "C PV" is no CPV

@@ -27,13 +27,38 @@ def problems(exc: pytest.ExceptionInfo[ValidationError]) -> dict[tuple[Any, ...]
     return {tuple(e["loc"]): e["msg"] for e in exc.value.errors()}
 
 
-def test_all_eight_optional_amendment_fields_are_covered() -> None:
+def test_all_ten_optional_amendment_fields_are_covered() -> None:
     assert sorted(OPTIONAL_AMENDMENT_FIELDS) == sorted(
         [
             *("title", "description", "notice_type", "unspsc_codes", "beneficiary_countries"),
-            *("deadline", "documents", "contacts"),
+            *("deadline", "documents", "contacts", "cpv_codes", "classifications"),
         ]
     )
+
+
+def test_a_draft_may_carry_cpv_codes_instead_of_unspsc_codes() -> None:
+    notice = NoticeDraft.model_validate(
+        draft(unspsc_codes=[], cpv_codes=["45233162-2", "45233162"])
+    )
+    assert notice.cpv_codes == ["45233162"]
+    assert notice.unspsc_codes == []
+    omitted = draft(cpv_codes=["33100000"])
+    del omitted["unspsc_codes"]
+    assert NoticeDraft.model_validate(omitted).unspsc_codes == []
+
+
+def test_a_draft_without_any_code_is_refused_on_unspsc_codes() -> None:
+    with pytest.raises(ValidationError) as refused:
+        NoticeDraft.model_validate(draft(unspsc_codes=[]))
+    assert "or a CPV code in cpv_codes" in problems(refused)[("unspsc_codes",)]
+
+
+def test_a_bad_cpv_code_is_refused_once_naming_cpv_codes() -> None:
+    with pytest.raises(ValidationError) as refused:
+        NoticeDraft.model_validate(draft(unspsc_codes=[], cpv_codes=["4523316"]))
+    found = problems(refused)
+    assert list(found) == [("cpv_codes", 0)]
+    assert "8 digits" in found[("cpv_codes", 0)]
 
 
 @pytest.mark.parametrize("field", OPTIONAL_AMENDMENT_FIELDS)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from tenderwire_matching import repository, services
 from tenderwire_matching.dependencies import CorrelationId, OwnSupplier, Policy
 from tenderwire_matching.domain.eligibility import IneligibleCountryError
-from tenderwire_matching.domain.matching import UnmatchableCodesError
+from tenderwire_matching.domain.matching import NoCodesError, UnmatchableCodesError
 from tenderwire_matching.schemas import (
     RegisteredSupplier,
     SupplierRegistration,
@@ -82,6 +82,10 @@ async def update_supplier(
         row = await services.update(pool, supplier_id, change, policy, cid)
     except UnmatchableCodesError as exc:
         raise _unmatchable(exc) from exc
+    except NoCodesError as exc:
+        raise ApiError.one(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, ("body", "cpv_codes"), str(exc), "no_codes"
+        ) from exc
     except repository.DuplicateSupplierError as exc:
         raise _conflict(exc) from exc
     return repository.view(row)

@@ -42,7 +42,7 @@ def create_app(settings: MatchingSettings | None = None, broker: Broker | None =
         topic=settings.topic,
         stall_after_s=settings.consumer_stall_after_s,
     )
-    live = LiveIndex(settings.code_hierarchy_levels)
+    live = LiveIndex(settings.code_hierarchy_levels, settings.cpv_levels)
     broker.subscribe(
         TENDERS,
         TenderHandlers(

@@ -23,6 +23,7 @@ def get_policy(request: Request) -> services.Policy:
         suppliers_topic=settings.topic(topics.SUPPLIERS),
         matches_topic=settings.topic(topics.MATCHES),
         levels=settings.code_hierarchy_levels,
+        cpv_levels=settings.cpv_levels,
         refuse_developed=settings.refuse_developed_economies,
         ldc_first=settings.ldc_first,
     )

@@ -20,15 +20,15 @@ log = structlog.get_logger()
 
 
 class LiveIndex:
-    def __init__(self, levels: int) -> None:
-        self.index = MatchIndex(levels)
+    def __init__(self, levels: int, cpv_levels: int | None = None) -> None:
+        self.index = MatchIndex(levels, cpv_levels)
         self.applied_seq = 0
 
     async def load(self, conn: Connection) -> None:
         """Index every active supplier, from one consistent snapshot of the registry (afresh:
         an app started again loads into the same LiveIndex)."""
         started = time.perf_counter()
-        index = MatchIndex(self.index.levels)
+        index = MatchIndex(self.index.levels, self.index.cpv_levels)
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             seq = await repository.latest_change(conn)
             for r in await repository.all_active(conn):

@@ -77,8 +77,8 @@ async def insert(
         await conn.execute(
             "INSERT INTO suppliers (id, legal_name, country, email, phone, language, timezone,"
             " delivery, digest_hour, filter_countries, filter_agencies, filter_notice_types,"
-            " keywords, token_hash, quiet_hours_start, quiet_hours_end)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+            " keywords, token_hash, quiet_hours_start, quiet_hours_end, cpv_codes)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
             supplier_id,
             r.legal_name,
             r.country,
@@ -95,6 +95,7 @@ async def insert(
             hash_token(token),
             r.quiet_hours.start if r.quiet_hours else None,
             r.quiet_hours.end if r.quiet_hours else None,
+            r.cpv_codes or [],
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "suppliers_email":
@@ -104,7 +105,7 @@ async def insert(
         raise DuplicateSupplierError(
             "a supplier with this legal name and country is already registered", "legal_name"
         ) from exc
-    await set_codes(conn, supplier_id, registration.unspsc_codes)
+    await set_codes(conn, supplier_id, registration.unspsc_codes or [])
 
 
 async def set_codes(conn: Connection, supplier_id: str, codes: list[str]) -> None:
@@ -126,12 +127,13 @@ _UPDATABLE = {
     "agencies": "filter_agencies",
     "notice_types": "filter_notice_types",
     "keywords": "keywords",
+    "cpv_codes": "cpv_codes",
     "quiet_hours_start": "quiet_hours_start",
     "quiet_hours_end": "quiet_hours_end",
 }
 
 
-_FILTERS = {"beneficiary_countries", "agencies", "notice_types", "keywords"}
+_FILTERS = {"beneficiary_countries", "agencies", "notice_types", "keywords", "cpv_codes"}
 
 
 async def update(conn: Connection, supplier_id: str, change: SupplierUpdate) -> None:
@@ -217,6 +219,7 @@ def view(r: asyncpg.Record) -> SupplierView:
         economy_group=classification.group.value,
         least_developed=classification.least_developed,
         unspsc_codes=list(r["codes"]),
+        cpv_codes=list(r["cpv_codes"]),
         email=r["email"],
         phone=r["phone"],
         language=r["language"],
@@ -294,6 +297,7 @@ def profile(r: asyncpg.Record) -> SupplierProfile:
     return SupplierProfile(
         supplier_id=r["id"],
         codes=tuple(r["codes"]),
+        cpv_codes=tuple(r["cpv_codes"]),
         beneficiary_countries=frozenset(r["filter_countries"]),
         agencies=frozenset(r["filter_agencies"]),
         notice_types=frozenset(r["filter_notice_types"]),

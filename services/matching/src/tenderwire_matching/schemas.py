@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from tenderwire_shared.countries import to_alpha3
+from tenderwire_shared.cpv import CpvCode
 from tenderwire_shared.events.matches import Delivery
 from tenderwire_shared.events.tenders import NoticeType
 from tenderwire_shared.i18n import Language
@@ -126,7 +127,12 @@ class _SupplierRules(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator(
-        "unspsc_codes", "beneficiary_countries", "agencies", "keywords", check_fields=False
+        "unspsc_codes",
+        "cpv_codes",
+        "beneficiary_countries",
+        "agencies",
+        "keywords",
+        check_fields=False,
     )
     @classmethod
     def _unique(cls, values: list[str] | None) -> list[str] | None:
@@ -171,13 +177,25 @@ LegalName = Annotated[PlainLine, AfterValidator(_one_spelling)]
 class SupplierRegistration(_SupplierRules):
     legal_name: LegalName = Field(min_length=1, max_length=MAX_LEGAL_NAME)
     country: CountryCode = Field(description="Country of registration (ISO 3166)")
-    unspsc_codes: list[UnspscCode] = Field(
+    unspsc_codes: list[UnspscCode] | None = Field(
+        default=None,
         min_length=1,
         max_length=500,
         description=(
             "Commodity or class level (with TW_MATCHING_CODE_HIERARCHY_LEVELS=1): higher codes"
-            " could never match a tender's commodity codes and are refused"
+            " could never match a tender's commodity codes and are refused. UNSPSC codes, CPV"
+            " codes or both: at least one code is needed"
         ),
+    )
+    cpv_codes: list[CpvCode] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description=(
+            "CPV codes, with or without the check digit (33100000 or 33100000-1); a code covers"
+            " every code under it (33100000: all of 331xxxxx)"
+        ),
+        examples=[["33100000"]],
     )
     email: EmailStr
     phone: PhoneNumber | None = _phone_field()
@@ -196,11 +214,22 @@ class SupplierRegistration(_SupplierRules):
     notice_types: list[NoticeType] | None = _filter("Only these notice types", 10)
     keywords: list[Keyword] | None = _filter("Only tenders mentioning one of these", 50)
 
+    @model_validator(mode="after")
+    def _some_code(self) -> SupplierRegistration:
+        if not self.unspsc_codes and not self.cpv_codes:
+            raise ValueError("a supplier needs unspsc_codes, cpv_codes or both")
+        return self
+
 
 class SupplierUpdate(_SupplierRules):
     """Only the fields that change; an empty list (or null) clears a filter, null clears phone."""
 
     unspsc_codes: list[UnspscCode] | None = Field(default=None, min_length=1, max_length=500)
+    cpv_codes: list[CpvCode] | None = Field(
+        default=None,
+        max_length=500,
+        description="An empty list (or null) drops them, if UNSPSC codes remain",
+    )
     email: EmailStr | None = None
     phone: PhoneNumber | None = _phone_field()
     language: Language | None = None
@@ -227,6 +256,7 @@ class SupplierView(BaseModel):
     economy_group: str
     least_developed: bool
     unspsc_codes: list[str]
+    cpv_codes: list[str] = []
     email: str
     phone: str | None
     language: str

@@ -20,6 +20,7 @@ from tenderwire_matching.domain.eligibility import check_eligible
 from tenderwire_matching.domain.matching import (
     MATCHING_FIELDS,
     Alert,
+    NoCodesError,
     alerts_to,
     amendment_alerts,
     check_codes_can_match,
@@ -60,6 +61,7 @@ class Policy:
     levels: int
     refuse_developed: bool
     ldc_first: bool
+    cpv_levels: int | None = None  # None: as `levels`
 
 
 # The supplier registry.
@@ -68,7 +70,7 @@ class Policy:
 async def register(
     pool: asyncpg.Pool, registration: SupplierRegistration, policy: Policy, correlation_id: str
 ) -> RegisteredSupplier:
-    check_codes_can_match(registration.unspsc_codes, policy.levels)
+    check_codes_can_match(registration.unspsc_codes or [], policy.levels)
     check_eligible(registration.country, refuse_developed=policy.refuse_developed)
     supplier_id = new_event_id()
     token = secrets.token_urlsafe(32)
@@ -93,6 +95,9 @@ async def update(
         await repository.matching_lock(conn)
         await repository.update(conn, supplier_id, change)
         row = await _changed(conn, supplier_id, SUPPLIER_UPDATED, policy, correlation_id)
+        if not row["codes"] and not row["cpv_codes"]:
+            # Raised inside the unit of work: the change is rolled back, nothing is sent.
+            raise NoCodesError("a supplier needs unspsc_codes, cpv_codes or both")
         if MATCHING_FIELDS & change.model_fields_set:
             await backfill(conn, row, policy, correlation_id)
     return row
@@ -140,7 +145,9 @@ async def backfill(
     sent = 0
     for tender in await repository.open_tenders(conn):
         facts = facts_of(tender)
-        if tender.tender_id in known or not matches(profile, facts, policy.levels):
+        if tender.tender_id in known or not matches(
+            profile, facts, policy.levels, policy.cpv_levels
+        ):
             continue
         alert = Alert(supplier["id"], MatchKind.NEW, matched_codes(profile, facts, policy.levels))
         sent += await send_alerts(

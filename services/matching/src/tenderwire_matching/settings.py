@@ -27,6 +27,16 @@ class MatchingSettings(ServiceSettings):
         le=3,
         description="How many UNSPSC levels apart a supplier and a tender code may be (UNGM: 1)",
     )
+    cpv_hierarchy_levels: int | None = Field(
+        default=None,
+        ge=0,
+        le=6,
+        description=(
+            "How many CPV levels below a tender's CPV code a supplier's code may sit and still"
+            " match (a code always covers everything under it); unset: as"
+            " TW_MATCHING_CODE_HIERARCHY_LEVELS"
+        ),
+    )
     ldc_first: bool = Field(
         default=True, description="Send alerts to least-developed-country suppliers first"
     )
@@ -34,3 +44,10 @@ class MatchingSettings(ServiceSettings):
         default=True,
         description="The UN mandate covers developing and transition economies only",
     )
+
+    @property
+    def cpv_levels(self) -> int:
+        """TW_MATCHING_CPV_HIERARCHY_LEVELS, or UNSPSC's levels when it is not set."""
+        if self.cpv_hierarchy_levels is None:
+            return self.code_hierarchy_levels
+        return self.cpv_hierarchy_levels

@@ -181,6 +181,8 @@ def snapshot_from_draft(
         language=draft.language,
         notice_type=draft.notice_type,
         unspsc_codes=tuple(draft.unspsc_codes),
+        cpv_codes=tuple(draft.cpv_codes),
+        classifications=tuple(draft.classifications),
         beneficiary_countries=tuple(draft.beneficiary_countries),
         deadline=draft.deadline.astimezone(UTC),
         deadline_utc_offset_minutes=utc_offset_minutes(draft.deadline),
@@ -198,6 +200,8 @@ AMENDABLE = (
     "description",
     "notice_type",
     "unspsc_codes",
+    "cpv_codes",
+    "classifications",
     "beneficiary_countries",
     "deadline",
     "documents",
@@ -258,6 +262,13 @@ def amended(
     changes = what_changed(current, values)
     if not changes:
         raise InvalidNoticeError(None, "the amendment changes nothing")
+    codes = {"unspsc_codes", "cpv_codes"}
+    had_codes = bool(current.unspsc_codes or current.cpv_codes)
+    keeps = [values.get(name, getattr(current, name)) for name in codes]
+    if had_codes and codes & values.keys() and not any(keeps):
+        raise InvalidNoticeError(
+            "cpv_codes", "a notice needs UNSPSC or CPV codes: the amendment would leave none"
+        )
     update.update({change.field: values[change.field] for change in changes})
     following = next_revision(current, TenderStatus.AMENDED, **update)
     return TenderSnapshot.model_validate(following.model_dump()), changes

@@ -30,7 +30,8 @@ Executor: TypeAlias = "Connection | asyncpg.Pool"
 _COLUMNS = (
     "id, agency, reference, title, description, language, notice_type, unspsc_codes,"
     " beneficiary_countries, deadline, deadline_utc_offset_minutes, status, revision,"
-    " published_at, documents, contacts, ocid, cancellation_reason, award"
+    " published_at, documents, contacts, ocid, cancellation_reason, award, cpv_codes,"
+    " classifications"
 )
 
 
@@ -57,6 +58,8 @@ def _row_values(t: TenderSnapshot) -> tuple[Any, ...]:
         t.ocid,
         t.cancellation_reason,
         json.dumps(dumped["award"]) if t.award else None,
+        list(t.cpv_codes),
+        json.dumps(dumped["classifications"]),
     )
 
 
@@ -66,12 +69,13 @@ def to_snapshot(row: asyncpg.Record, public_base_url: str) -> TenderSnapshot:
     data["documents"] = json.loads(data["documents"])
     data["contacts"] = json.loads(data["contacts"])
     data["award"] = json.loads(data["award"]) if data["award"] else None
+    data["classifications"] = json.loads(data["classifications"])
     data["url"] = notice_url(public_base_url, data["tender_id"])
     return TenderSnapshot.model_validate(data)
 
 
 async def insert(conn: Connection, tender: TenderSnapshot) -> None:
-    placeholders = ", ".join(f"${i}" for i in range(1, 20))
+    placeholders = ", ".join(f"${i}" for i in range(1, 22))
     try:
         await conn.execute(
             f"INSERT INTO notices ({_COLUMNS}) VALUES ({placeholders})",  # noqa: S608

@@ -30,9 +30,11 @@ from pydantic import (
 
 from tenderwire_notices.domain import MAX_DEADLINE_YEARS, NOTICE_ID_PATTERN
 from tenderwire_shared.countries import CountryCode
+from tenderwire_shared.cpv import CpvCode
 from tenderwire_shared.envelope import Envelope
 from tenderwire_shared.events.tenders import (
     Award,
+    Classification,
     Contact,
     Document,
     FieldChange,
@@ -202,8 +204,26 @@ class NoticeDraft(BaseModel):
     description: PlainParagraphs = Field(default="", max_length=20_000)
     language: str = Field(default="en", description="ISO 639-1", examples=["fr"])
     notice_type: NoticeType
+    # Before unspsc_codes, whose check reads it.
+    cpv_codes: list[CpvCode] = Field(
+        default_factory=list,
+        max_length=200,
+        description="CPV codes, with or without the check digit (45233162 or 45233162-2)",
+        examples=[["45233162-2"]],
+    )
     unspsc_codes: list[UnspscCode] = Field(
-        max_length=200, description="At least one, except for OCDS imports classified otherwise"
+        default_factory=list,
+        validate_default=True,
+        max_length=200,
+        description=(
+            "UNSPSC codes, CPV codes or both: at least one code, except for OCDS imports"
+            " classified otherwise"
+        ),
+    )
+    classifications: list[Classification] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Item classifications in any scheme (scheme, code, description), shown",
     )
     beneficiary_countries: list[CountryCode] = Field(
         default_factory=list,
@@ -221,17 +241,19 @@ class NoticeDraft(BaseModel):
     @field_validator("unspsc_codes", mode="after")
     @classmethod
     def _at_least_one_code(cls, values: list[str], info: ValidationInfo) -> list[str]:
-        # OCDS releases classified only with other schemes (CPV...) import without codes;
-        # agencies publishing directly must say what they buy.
+        # OCDS releases classified only with other schemes (GSIN, CPC...) import without
+        # codes; agencies publishing directly must say what they buy, in UNSPSC or CPV.
         importing = isinstance(info.context, dict) and info.context.get("ocds_import")
-        if not values and not importing:
-            raise ValueError("at least one UNSPSC code is required")
+        # cpv_codes is missing from `info.data` when it was refused: that error says enough.
+        cpv_codes = info.data.get("cpv_codes", ["refused"])
+        if not values and not cpv_codes and not importing:
+            raise ValueError("at least one UNSPSC code is required, or a CPV code in cpv_codes")
         return values
 
     documents: list[NoticeDocument] = Field(default_factory=list, max_length=50)
     contacts: list[NoticeContact] = Field(default_factory=list, max_length=20)
 
-    @field_validator("unspsc_codes", "beneficiary_countries")
+    @field_validator("unspsc_codes", "cpv_codes", "beneficiary_countries")
     @classmethod
     def _unique(cls, values: list[str]) -> list[str]:
         return _dedupe(values)
@@ -267,6 +289,14 @@ class Amendment(BaseModel):
         min_length=1,
         max_length=200,
         description=f"{_UNCHANGED} The new list, at least one code",
+    )
+    cpv_codes: list[CpvCode] | None = Field(
+        default=None,
+        max_length=200,
+        description=f"{_UNCHANGED} The new list; [] removes them if UNSPSC codes remain",
+    )
+    classifications: list[Classification] | None = Field(
+        default=None, max_length=500, description=f"{_UNCHANGED} The new list; [] removes all"
     )
     beneficiary_countries: list[CountryCode] | None = Field(
         default=None,
@@ -381,6 +411,8 @@ class NoticeView(BaseModel):
     status: str
     revision: int
     unspsc_codes: list[str]
+    cpv_codes: list[str] = []
+    classifications: list[Classification] = []
     beneficiary_countries: list[str]
     deadline: datetime
     deadline_local: datetime
@@ -407,6 +439,8 @@ class NoticeView(BaseModel):
             status=tender.status.value,
             revision=tender.revision,
             unspsc_codes=list(tender.unspsc_codes),
+            cpv_codes=list(tender.cpv_codes),
+            classifications=list(tender.classifications),
             beneficiary_countries=list(tender.beneficiary_countries),
             deadline=tender.deadline,
             deadline_local=tender.deadline.astimezone(offset),

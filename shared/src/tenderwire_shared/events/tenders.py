@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
+from tenderwire_shared.cpv import CpvCode
 from tenderwire_shared.unspsc import UnspscCode
 
 TENDER_PUBLISHED = "tender.published"
@@ -86,6 +87,17 @@ class Award(BaseModel):
     date: date
 
 
+class Classification(BaseModel):
+    """One item classification as the source gave it, in any scheme, kept for display and
+    keywords: ("UNSPSC", "42131606", ...), ("CPV", "33141100", ...), ("CPVS", "TA10", ...)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    scheme: str = Field(min_length=1, max_length=40, description="As the source names it")
+    code: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+
+
 class TenderSnapshot(BaseModel):
     """Everything a downstream service needs to match and describe one tender revision."""
 
@@ -101,6 +113,12 @@ class TenderSnapshot(BaseModel):
     language: str
     notice_type: NoticeType
     unspsc_codes: tuple[UnspscCode, ...]
+    cpv_codes: tuple[CpvCode, ...] = Field(
+        default=(), description="CPV codes, 8 digits without the check digit"
+    )
+    classifications: tuple[Classification, ...] = Field(
+        default=(), description="Every item classification the source gave, in any scheme"
+    )
     beneficiary_countries: tuple[str, ...] = Field(
         description="ISO 3166-1 alpha-3 codes; empty means multiple or unspecified destinations"
     )

@@ -15,7 +15,12 @@ import asyncpg
 
 from tenderwire_matching import repository
 from tenderwire_matching.domain.eligibility import classify
-from tenderwire_matching.domain.matching import code_distance, facts_of, filter_verdicts
+from tenderwire_matching.domain.matching import (
+    code_distance,
+    cpv_code_distance,
+    facts_of,
+    filter_verdicts,
+)
 from tenderwire_shared.events.tenders import TenderSnapshot
 
 
@@ -72,6 +77,75 @@ def code_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> C
     return Check("unspsc_code", False, detail)
 
 
+def _levels(n: int) -> str:
+    return f"{n} level{'s' if n != 1 else ''}"
+
+
+def _where(distance: int) -> str:
+    if distance == 0:
+        return "the same code"
+    if distance > 0:
+        return f"under it, {_levels(distance)} down"
+    return f"{_levels(-distance)} above it"
+
+
+def cpv_check(codes: tuple[str, ...], tender: TenderSnapshot, levels: int) -> Check:
+    """CPV's rule: a tender code at or under a supplier's code matches at any depth; one above
+    it, at most `levels` above (TW_MATCHING_CPV_HIERARCHY_LEVELS)."""
+    if not tender.cpv_codes:
+        return Check("cpv_code", False, f"supplier CPV codes {list(codes)}; the tender has none")
+    # cpv_code_distance: levels from the supplier's code down to the tender's, negative up.
+    pairs = [
+        (s, t, d)
+        for s in codes
+        for t in tender.cpv_codes
+        if (d := cpv_code_distance(s, t)) is not None
+    ]
+    close = [f"{s}~{t} ({_where(d)})" for s, t, d in pairs if d >= -levels]
+    if close:
+        return Check(
+            "cpv_code",
+            True,
+            f"CPV codes under the supplier's, or at most {_levels(levels)} above: "
+            + ", ".join(close),
+        )
+    nearest = max(pairs, key=lambda x: x[2], default=None)
+    detail = (
+        f"supplier CPV codes {list(codes)} vs tender CPV codes {list(tender.cpv_codes)}: "
+        + (
+            f"nearest {nearest[1]} is {_levels(-nearest[2])} above {nearest[0]}"
+            if nearest
+            else "not on the same branch of CPV"
+        )
+        + f"; at most {_levels(levels)} above is matched"
+    )
+    return Check("cpv_code", False, detail)
+
+
+def scheme_checks(
+    codes: tuple[str, ...],
+    cpv_codes: tuple[str, ...],
+    tender: TenderSnapshot,
+    *,
+    levels: int,
+    cpv_levels: int,
+) -> list[Check]:
+    """The UNSPSC check, the CPV check, or both for a supplier holding both: either matching is
+    enough, so the other is then marked passed, saying it was not needed."""
+    checks = []
+    if codes or not cpv_codes:
+        checks.append(code_check(codes, tender, levels))
+    if cpv_codes:
+        checks.append(cpv_check(cpv_codes, tender, cpv_levels))
+    matched = [c.rule for c in checks if c.passed]
+    if matched:
+        checks = [
+            c if c.passed else Check(c.rule, True, f"not needed, {matched[0]} matched: {c.detail}")
+            for c in checks
+        ]
+    return checks
+
+
 def eligibility_check(country: str) -> Check:
     classification = classify(country)
     if classification.eligible:
@@ -88,7 +162,13 @@ def eligibility_check(country: str) -> Check:
 
 
 async def explain(
-    matching_dsn: str, notify_dsn: str, supplier_id: str, tender_id: str, *, levels: int
+    matching_dsn: str,
+    notify_dsn: str,
+    supplier_id: str,
+    tender_id: str,
+    *,
+    levels: int,
+    cpv_levels: int | None = None,
 ) -> Explanation:
     matching = await asyncpg.connect(matching_dsn)
     try:
@@ -114,7 +194,7 @@ async def explain(
     tender = TenderSnapshot.model_validate_json(stored["snapshot"])
     if not alerts:
         # Not matched: notify has nothing on it, so its database is not asked.
-        return judge(supplier, tender, alerts, [], levels=levels)
+        return judge(supplier, tender, alerts, [], levels=levels, cpv_levels=cpv_levels)
     notify = await asyncpg.connect(notify_dsn)
     try:
         rows = await notify.fetch(
@@ -125,7 +205,7 @@ async def explain(
         )
     finally:
         await notify.close()
-    return judge(supplier, tender, alerts, rows, levels=levels)
+    return judge(supplier, tender, alerts, rows, levels=levels, cpv_levels=cpv_levels)
 
 
 def judge(
@@ -135,15 +215,23 @@ def judge(
     deliveries: Sequence[asyncpg.Record],
     *,
     levels: int,
+    cpv_levels: int | None = None,
 ) -> Explanation:
     """The answer from the rows read: the supplier's registry row, the tender matching holds,
-    the alerts matching decided and notify's deliveries of them. No I/O."""
+    the alerts matching decided and notify's deliveries of them. No I/O. `cpv_levels`
+    defaults to `levels`, as TW_MATCHING_CPV_HIERARCHY_LEVELS does."""
     profile = repository.profile(supplier)
     facts = facts_of(tender)
     checks = [
         Check("active", supplier["active"], "active" if supplier["active"] else "deactivated"),
         eligibility_check(supplier["country"]),
-        code_check(profile.codes, tender, levels),
+        *scheme_checks(
+            profile.codes,
+            profile.cpv_codes,
+            tender,
+            levels=levels,
+            cpv_levels=levels if cpv_levels is None else cpv_levels,
+        ),
         *(Check(v.rule, v.passed, v.detail) for v in filter_verdicts(profile, facts)),
     ]
     explanation = Explanation(

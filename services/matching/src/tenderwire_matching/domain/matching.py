@@ -1,6 +1,8 @@
 """The matching rules as plain predicates: what the index answers fast, and what `tw why`
-explains. A supplier matches a tender when a code is close enough (UNSPSC, at most
-TW_MATCHING_CODE_HIERARCHY_LEVELS apart, up or down) and every filter it set passes.
+explains. A supplier matches a tender when a code is close enough and every filter it set
+passes. Close enough: a UNSPSC code at most TW_MATCHING_CODE_HIERARCHY_LEVELS apart, up or
+down; a CPV code the tender's falls under at any depth (CPV's trailing zeros mean "this level
+and below"), or one at most TW_MATCHING_CPV_HIERARCHY_LEVELS below the tender's.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from tenderwire_shared import cpv
 from tenderwire_shared.events.matches import MatchKind
 from tenderwire_shared.events.tenders import TenderSnapshot
 from tenderwire_shared.unspsc import LEVELS, ancestors, depth
 
 # What can change which tenders a supplier matches: a change to any of these backfills.
 MATCHING_FIELDS = frozenset(
-    {"unspsc_codes", "beneficiary_countries", "agencies", "notice_types", "keywords"}
+    {"unspsc_codes", "cpv_codes", "beneficiary_countries", "agencies", "notice_types", "keywords"}
 )
 
 
@@ -37,6 +40,7 @@ class SupplierProfile:
     notice_types: frozenset[str] = frozenset()
     keywords: tuple[str, ...] = ()  # already folded
     least_developed: bool = False
+    cpv_codes: tuple[str, ...] = ()  # normalised, 8 digits
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class TenderFacts:
     agency: str
     notice_type: str
     text: str = field(repr=False)  # folded title and description
+    cpv_codes: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -59,9 +64,11 @@ class TenderFacts:
         notice_type: str,
         title: str,
         description: str,
+        cpv_codes: Iterable[str] = (),
     ) -> TenderFacts:
         return cls(
             codes=tuple(codes),
+            cpv_codes=tuple(cpv_codes),
             beneficiary_countries=frozenset(beneficiary_countries),
             agency=agency,
             notice_type=notice_type,
@@ -72,6 +79,7 @@ class TenderFacts:
 def facts_of(tender: TenderSnapshot) -> TenderFacts:
     return TenderFacts.of(
         codes=tender.unspsc_codes,
+        cpv_codes=tender.cpv_codes,
         beneficiary_countries=tender.beneficiary_countries,
         agency=tender.agency,
         notice_type=tender.notice_type.value,
@@ -97,6 +105,7 @@ class IndexedMatch:
     supplier_id: str
     matched_codes: tuple[str, ...]
     least_developed: bool
+    matched_cpv_codes: tuple[str, ...] = ()
 
 
 # Who hears about a tender, by what happened to it (services.match_tender applies these):
@@ -187,6 +196,10 @@ def why_code_never_matches(code: str, levels: int) -> str | None:
     )
 
 
+class NoCodesError(ValueError):
+    """A change that would leave the supplier with neither UNSPSC nor CPV codes."""
+
+
 class UnmatchableCodesError(ValueError):
     """Codes too high in the hierarchy to reach any tender; `reasons` says why, per code."""
 
@@ -228,6 +241,47 @@ def matched_codes(profile: SupplierProfile, tender: TenderFacts, levels: int) ->
         code
         for code in profile.codes
         if code in at_or_above or any(a in exact for a in ancestors(code)[:levels])
+    )
+
+
+@lru_cache(maxsize=4096)
+def _cpv_neighbourhood(codes: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """The tender's CPV codes, and those codes with all their parents up to the division."""
+    exact = frozenset(codes)
+    at_or_above = frozenset(a for c in codes for a in (c, *cpv.ancestors(c)))
+    return exact, at_or_above
+
+
+def cpv_code_distance(supplier_code: str, tender_code: str) -> int | None:
+    """CPV levels from the supplier's code down to the tender's (negative: the tender's is above
+    it); None when on different branches."""
+    if supplier_code == tender_code:
+        return 0
+    up = cpv.ancestors(tender_code)
+    if supplier_code in up:
+        return up.index(supplier_code) + 1
+    down = cpv.ancestors(supplier_code)
+    if tender_code in down:
+        return -(down.index(tender_code) + 1)
+    return None
+
+
+def matched_cpv_codes(
+    profile: SupplierProfile, tender: TenderFacts, levels: int
+) -> tuple[str, ...]:
+    """The supplier's CPV codes that some tender CPV code falls under (at any depth: "33100000"
+    covers 331xxxxx), or that sit at most `levels` below a tender code (a tender classified
+    only as group 331 still reaches a supplier of class 3314, as UNSPSC's rule does upward).
+
+    Set lookups, as for UNSPSC: this runs for every candidate of every tender.
+    """
+    if not profile.cpv_codes or not tender.cpv_codes:
+        return ()
+    exact, at_or_above = _cpv_neighbourhood(tender.cpv_codes)
+    return tuple(
+        code
+        for code in profile.cpv_codes
+        if code in at_or_above or any(a in exact for a in cpv.ancestors(code)[:levels])
     )
 
 
@@ -295,10 +349,23 @@ def filters_pass(profile: SupplierProfile, tender: TenderFacts) -> bool:
     return not profile.keywords or any(k in tender.text for k in profile.keywords)
 
 
-def matches(profile: SupplierProfile, tender: TenderFacts, levels: int) -> bool:
-    return bool(matched_codes(profile, tender, levels)) and filters_pass(profile, tender)
+def matches(
+    profile: SupplierProfile, tender: TenderFacts, levels: int, cpv_levels: int | None = None
+) -> bool:
+    """A UNSPSC or a CPV code close enough, and every filter passes; `cpv_levels` defaults to
+    `levels`, as TW_MATCHING_CPV_HIERARCHY_LEVELS does."""
+    cpv_levels = levels if cpv_levels is None else cpv_levels
+    return (
+        bool(matched_codes(profile, tender, levels))
+        or bool(matched_cpv_codes(profile, tender, cpv_levels))
+    ) and filters_pass(profile, tender)
 
 
-def naive_scan(profiles: Iterable[SupplierProfile], tender: TenderFacts, levels: int) -> list[str]:
+def naive_scan(
+    profiles: Iterable[SupplierProfile],
+    tender: TenderFacts,
+    levels: int,
+    cpv_levels: int | None = None,
+) -> list[str]:
     """Every supplier checked one by one: the baseline the index must agree with and beat."""
-    return sorted(p.supplier_id for p in profiles if matches(p, tender, levels))
+    return sorted(p.supplier_id for p in profiles if matches(p, tender, levels, cpv_levels))

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tenderwire_notices.domain import what_changed
-from tenderwire_notices.ocds.fields import MAX_CODES, MAX_DOCUMENTS
+from tenderwire_notices.ocds.fields import MAX_CLASSIFICATIONS, MAX_CODES, MAX_DOCUMENTS
 from tenderwire_notices.ocds.release import IMPORT_CONTEXT, PublishStep
 from tenderwire_notices.schemas import Amendment
 from tenderwire_shared.events.tenders import TenderSnapshot
@@ -17,6 +17,8 @@ from tenderwire_shared.events.tenders import TenderSnapshot
 # never removed, so an update that lists one new document does not drop the others.
 _MERGED: dict[str, Callable[[Any], str]] = {
     "unspsc_codes": lambda code: code,
+    "cpv_codes": lambda code: code,
+    "classifications": lambda c: f"{c.scheme.upper()}\n{c.code}",
     "beneficiary_countries": lambda country: country,
     "documents": lambda document: str(document.url),
 }
@@ -34,7 +36,13 @@ def as_amendment(step: PublishStep) -> Amendment:
         "documents": draft.documents,
     }
     # Empty lists here mean "the release did not say"; they must not clear the notice's own.
-    for name in ("unspsc_codes", "beneficiary_countries", "contacts"):
+    for name in (
+        "unspsc_codes",
+        "cpv_codes",
+        "classifications",
+        "beneficiary_countries",
+        "contacts",
+    ):
         if getattr(draft, name):
             fields[name] = getattr(draft, name)
     return Amendment.model_validate(fields, context=IMPORT_CONTEXT)
@@ -65,7 +73,10 @@ def amendment_against(current: TenderSnapshot, proposed: Amendment) -> Amendment
         return None
     if len(changes.get("documents", ())) > MAX_DOCUMENTS:
         changes["documents"] = changes["documents"][:MAX_DOCUMENTS]
-    if len(changes.get("unspsc_codes", ())) > MAX_CODES:
-        changes["unspsc_codes"] = changes["unspsc_codes"][:MAX_CODES]
+    for name in ("unspsc_codes", "cpv_codes"):
+        if len(changes.get(name, ())) > MAX_CODES:
+            changes[name] = changes[name][:MAX_CODES]
+    if len(changes.get("classifications", ())) > MAX_CLASSIFICATIONS:
+        changes["classifications"] = changes["classifications"][:MAX_CLASSIFICATIONS]
     plain = {name: _plain(value) for name, value in changes.items()}
     return Amendment.model_validate({"reason": proposed.reason, **plain}, context=IMPORT_CONTEXT)

@@ -22,11 +22,16 @@ from tenderwire_notices.ocds.untrusted import (
     shown,
 )
 from tenderwire_notices.schemas import NoticeContact, NoticeDocument, check_email, check_phone
-from tenderwire_shared.events.tenders import NoticeType
+from tenderwire_shared import cpv
+from tenderwire_shared.events.tenders import Classification, NoticeType
 from tenderwire_shared.unspsc import check_code
 
 UNSPSC = "UNSPSC"
+# CPV's main vocabulary; "CPVS", its supplementary vocabulary (attributes such as "TA10"), is
+# kept among the classifications only: its codes are no CPV codes.
+CPV = "CPV"
 MAX_CODES = 200
+MAX_CLASSIFICATIONS = 500
 MAX_CODE_LENGTH = 20
 MAX_DOCUMENTS = 50
 MAX_CONTACTS = 20
@@ -124,13 +129,76 @@ def unspsc_codes(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
     if not codes:
         if other_schemes:
             schemes = ", ".join(sorted(other_schemes))
+            matched_by = (
+                "suppliers are matched to it by its CPV codes"
+                if CPV in {s.upper() for s in other_schemes}
+                else "so no supplier is matched to it by code"
+            )
             notes.append(
                 f"items are classified only with {schemes}, not UNSPSC: imported without"
-                " UNSPSC codes, so no supplier is matched to it by code"
+                f" UNSPSC codes; {matched_by}"
             )
         else:
             notes.append("no item classification: imported without UNSPSC codes")
     return codes
+
+
+def cpv_codes(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
+    """CPV codes of the tender's items, 8 digits with the check digit dropped; a code that is
+    no CPV code is dropped with a note. Scheme "CPVS" (the supplementary vocabulary) is not
+    read here."""
+    codes: list[str] = []
+    for item in objects_in(tender.get("items")):
+        for classification in _classifications(item):
+            scheme = as_text(classification.get("scheme"))
+            code = as_text(classification.get("id"))
+            if scheme is None or code is None or scheme.upper() != CPV:
+                continue
+            if len(code) > MAX_CODE_LENGTH:
+                notes.append(f"CPV code {code[:20]!r}... is not a code; dropped")
+                continue
+            try:
+                codes.append(cpv.normalise(code))
+            except ValueError as exc:
+                notes.append(f"{exc}; dropped")
+    codes = list(dict.fromkeys(codes))
+    if len(codes) > MAX_CODES:
+        notes.append(f"{len(codes)} CPV codes; only the first {MAX_CODES} imported")
+        codes = codes[:MAX_CODES]
+    return codes
+
+
+def classifications(tender: Mapping[str, Any], notes: list[str]) -> list[Classification]:
+    """Every item classification (main and additional) in any scheme, as the source wrote it,
+    once each by scheme and code: kept to show, and for keywords."""
+    found: dict[tuple[str, str], Classification] = {}
+    for item in objects_in(tender.get("items")):
+        for classification in _classifications(item):
+            scheme = as_text(classification.get("scheme"))
+            code = as_text(classification.get("id"))
+            if scheme is None or code is None:
+                continue
+            # Shown and stored as given, so as plain text: no markup, no control characters.
+            scheme, scheme_notes = plain_line(scheme, "item classification scheme", max_length=40)
+            code, code_notes = plain_line(code, "item classification id", max_length=100)
+            notes.extend([*scheme_notes, *code_notes])
+            if not scheme or not code or (scheme.upper(), code) in found:
+                continue
+            text = as_text(classification.get("description"))
+            description = None
+            if text:
+                description, changed = plain_line(
+                    text, "item classification description", max_length=1000
+                )
+                notes.extend(changed)
+            found[(scheme.upper(), code)] = Classification(
+                scheme=scheme, code=code, description=description or None
+            )
+    kept = list(found.values())
+    if len(kept) > MAX_CLASSIFICATIONS:
+        notes.append(f"{len(kept)} item classifications; only the first {MAX_CLASSIFICATIONS} kept")
+        kept = kept[:MAX_CLASSIFICATIONS]
+    return kept
 
 
 def _delivery_addresses(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:

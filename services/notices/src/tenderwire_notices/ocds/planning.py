@@ -66,6 +66,8 @@ def _publish(release: Mapping[str, Any], header: ReleaseHeader) -> PublishStep:
         "language": fields.language(release, notes),
         "notice_type": fields.notice_type(tender, notes),
         "unspsc_codes": fields.unspsc_codes(tender, notes),
+        "cpv_codes": fields.cpv_codes(tender, notes),
+        "classifications": fields.classifications(tender, notes),
         "beneficiary_countries": fields.beneficiary_countries(release, notes),
         "deadline": deadline,
         "documents": fields.documents(tender, notes),
@@ -91,6 +93,12 @@ def _amend(release: Mapping[str, Any], header: ReleaseHeader, tag: str) -> Amend
         codes = fields.unspsc_codes(tender, [])  # only the codes; no codes leaves the notice's own
         if codes:
             carried["unspsc_codes"] = codes
+        cpv_codes = fields.cpv_codes(tender, [])
+        if cpv_codes:
+            carried["cpv_codes"] = cpv_codes
+        classifications = fields.classifications(tender, notes)
+        if classifications:
+            carried["classifications"] = classifications
         countries = fields.delivery_countries(tender, notes, parties.language_of(release))
         if countries:
             carried["beneficiary_countries"] = countries
