@@ -379,3 +379,23 @@ def test_every_template_has_cldr_formats_and_the_direction_at_hand(
         "{{ 1234.5 | number }} | {{ 1234.5 | money('EUR') }} | {{ day | date }} | rtl={{ rtl }}"
     )
     assert template.render(day=date(2027, 1, 15)) == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_cpv_only_tender_is_announced_by_its_cpv_codes(language: str) -> None:
+    match = a_match(MatchKind.NEW, language)
+    cpv_only = match.model_copy(
+        update={
+            "tender": match.tender.model_copy(
+                update={"unspsc_codes": (), "cpv_codes": ("45233162",)}
+            )
+        }
+    )
+    email = render(cpv_only, language=language, timezone_name="UTC")
+    words = MESSAGES(language)
+    assert words.gettext("A tender matching your CPV codes has been published.") in email.text
+    assert words.gettext("UNSPSC codes") not in email.text
+    assert words.gettext("CPV codes") in email.html
+    assert "45233162" in email.text
+    if language != "en":
+        assert english_left(email.text, language) == []

@@ -68,6 +68,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "deadline": NP_("tender field", "Deadline"),
     "documents": NP_("tender field", "Documents"),
     "contacts": NP_("tender field", "Contacts"),
+    "cpv_codes": NP_("tender field", "CPV codes"),
+    "classifications": NP_("tender field", "Classifications"),
 }
 
 # What the digest says of each alert it lists.
@@ -210,6 +212,7 @@ class _Describer:
             "notice_type": self._notice_type,
             "documents": self._named_items,
             "contacts": self._named_items,
+            "classifications": self._classifications,
         }
         try:
             text = describers.get(field, self._plain)(value)
@@ -239,6 +242,16 @@ class _Describer:
             return _translated(self.words, NOTICE_TYPES[NoticeType(str(value))])
         except ValueError:
             return str(value)
+
+    def _classifications(self, value: Any) -> str:
+        # (scheme, code, description) as the source gave them: "CPV 45233162 Road works".
+        return format_list(
+            [
+                " ".join(str(c.get(k) or "") for k in ("scheme", "code", "description")).strip()
+                for c in value
+            ],
+            locale=self.cldr,
+        )
 
     def _named_items(self, value: Any) -> str:
         if not isinstance(value, list):
@@ -322,6 +335,7 @@ def tender_context(tender: TenderSnapshot, *, language: str, timezone_name: str)
         "countries": [_country_name(c, cldr) for c in tender.beneficiary_countries],
         "list_separator": _list_separator(cldr),
         "codes": list(tender.unspsc_codes),
+        "cpv_codes": list(tender.cpv_codes),
         "url": str(tender.url) if tender.url else "",
         "description": description,
         "description_cut": cut,
