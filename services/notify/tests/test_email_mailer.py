@@ -117,7 +117,12 @@ class ScriptedHandler:
     def __init__(self, on_reuse: str | None = None) -> None:
         self.on_reuse = on_reuse
         self.delivered: list[bytes] = []
-        self._used_sessions: set[int] = set()
+        # The sessions themselves, not their id(): a closed session's id can be handed to the
+        # next one, which would then count as reused and be dropped (seen in CI).
+        self._used_sessions: list[Session] = []
+
+    def _reused(self, session: Session) -> bool:
+        return any(used is session for used in self._used_sessions)
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
         self,
@@ -127,9 +132,9 @@ class ScriptedHandler:
         address: str,
         options: list[str],
     ) -> str:
-        if id(session) in self._used_sessions and self.on_reuse == "421":
+        if self._reused(session) and self.on_reuse == "421":
             return "421 4.4.2 Idle too long, closing"
-        if id(session) in self._used_sessions and self.on_reuse == "drop":
+        if self._reused(session) and self.on_reuse == "drop":
             assert server.transport is not None
             server.transport.close()
         envelope.mail_from = address
@@ -144,7 +149,7 @@ class ScriptedHandler:
         if local == "data-busy":
             return "451 4.3.0 Local problem, try later"
         self.delivered.append(envelope.original_content or b"")
-        self._used_sessions.add(id(session))
+        self._used_sessions.append(session)
         return "250 OK"
 
 
