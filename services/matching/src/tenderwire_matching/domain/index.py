@@ -100,22 +100,6 @@ class MatchIndex:
     def match(self, tender: TenderFacts) -> list[IndexedMatch]:
         found = []
         candidates = self.candidates(tender.codes, tender.cpv_codes)
-        if not tender.cpv_codes:
-            # A UNSPSC-only tender (most of them) runs the UNSPSC path alone, as fast as it
-            # was before CPV: no CPV codes can match.
-            for internal in candidates:
-                profile = self._profiles[internal]
-                assert profile is not None
-                if not filters_pass(profile, tender):
-                    continue
-                found.append(
-                    IndexedMatch(
-                        supplier_id=profile.supplier_id,
-                        matched_codes=matched_codes(profile, tender, self.levels),
-                        least_developed=profile.least_developed,
-                    )
-                )
-            return found
         for internal in candidates:
             profile = self._profiles[internal]
             assert profile is not None
@@ -126,7 +110,12 @@ class MatchIndex:
                     supplier_id=profile.supplier_id,
                     matched_codes=matched_codes(profile, tender, self.levels),
                     least_developed=profile.least_developed,
-                    matched_cpv_codes=matched_cpv_codes(profile, tender, self.cpv_levels),
+                    # A UNSPSC-only tender (most of them) skips the CPV check: nothing to match.
+                    matched_cpv_codes=(
+                        matched_cpv_codes(profile, tender, self.cpv_levels)
+                        if tender.cpv_codes
+                        else ()
+                    ),
                 )
             )
         return found

@@ -102,8 +102,15 @@ def _classifications(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ]
 
 
-def unspsc_codes(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
-    """UNSPSC codes of the tender's items; says why a tender ends up with none."""
+def _scheme_codes(
+    tender: Mapping[str, Any],
+    scheme_name: str,
+    check: Callable[[str], str],
+    notes: list[str],
+) -> tuple[list[str], set[str]]:
+    """The codes of one scheme in the tender's items (main and additional classifications),
+    each checked, deduplicated and capped, a bad one dropped with a note; and the other
+    schemes the items name."""
     codes: list[str] = []
     other_schemes: set[str] = set()
     for item in objects_in(tender.get("items")):
@@ -112,20 +119,26 @@ def unspsc_codes(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
             code = as_text(classification.get("id"))
             if scheme is None or code is None:
                 continue
-            if scheme.upper() != UNSPSC:
+            if scheme.upper() != scheme_name:
                 other_schemes.add(shown(scheme)[:30])
                 continue
             if len(code) > MAX_CODE_LENGTH:  # never one; don't echo it in the notes
-                notes.append(f"UNSPSC code {code[:20]!r}... is not a code; dropped")
+                notes.append(f"{scheme_name} code {code[:20]!r}... is not a code; dropped")
                 continue
             try:
-                codes.append(check_code(code))
+                codes.append(check(code))
             except ValueError as exc:
                 notes.append(f"{exc}; dropped")
     codes = list(dict.fromkeys(codes))
     if len(codes) > MAX_CODES:
-        notes.append(f"{len(codes)} UNSPSC codes; only the first {MAX_CODES} imported")
+        notes.append(f"{len(codes)} {scheme_name} codes; only the first {MAX_CODES} imported")
         codes = codes[:MAX_CODES]
+    return codes, other_schemes
+
+
+def unspsc_codes(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
+    """UNSPSC codes of the tender's items; says why a tender ends up with none."""
+    codes, other_schemes = _scheme_codes(tender, UNSPSC, check_code, notes)
     if not codes:
         if other_schemes:
             schemes = ", ".join(sorted(other_schemes))
@@ -147,24 +160,7 @@ def cpv_codes(tender: Mapping[str, Any], notes: list[str]) -> list[str]:
     """CPV codes of the tender's items, 8 digits with the check digit dropped; a code that is
     no CPV code is dropped with a note. Scheme "CPVS" (the supplementary vocabulary) is not
     read here."""
-    codes: list[str] = []
-    for item in objects_in(tender.get("items")):
-        for classification in _classifications(item):
-            scheme = as_text(classification.get("scheme"))
-            code = as_text(classification.get("id"))
-            if scheme is None or code is None or scheme.upper() != CPV:
-                continue
-            if len(code) > MAX_CODE_LENGTH:
-                notes.append(f"CPV code {code[:20]!r}... is not a code; dropped")
-                continue
-            try:
-                codes.append(cpv.normalise(code))
-            except ValueError as exc:
-                notes.append(f"{exc}; dropped")
-    codes = list(dict.fromkeys(codes))
-    if len(codes) > MAX_CODES:
-        notes.append(f"{len(codes)} CPV codes; only the first {MAX_CODES} imported")
-        codes = codes[:MAX_CODES]
+    codes, _ = _scheme_codes(tender, CPV, cpv.normalise, notes)
     return codes
 
 
