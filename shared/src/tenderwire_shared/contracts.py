@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from tenderwire_shared.envelope import Envelope
-from tenderwire_shared.events import matches, suppliers, tenders
+from tenderwire_shared.events import accounts, matches, suppliers, tenders
 
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     **tenders.EVENT_MODELS,
@@ -16,6 +16,8 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
         (suppliers.SUPPLIER_REGISTERED, suppliers.SUPPLIER_UPDATED, suppliers.SUPPLIER_DEACTIVATED),
         suppliers.SupplierChanged,
     ),
+    suppliers.SUPPLIER_ERASED: suppliers.SupplierErased,
+    accounts.ACCOUNT_MESSAGE: accounts.AccountMessage,
 }
 
 

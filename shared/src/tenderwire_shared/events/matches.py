@@ -5,7 +5,7 @@ Keyed by supplier id, so one supplier's alerts stay in order.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,6 +59,23 @@ class Recipient(BaseModel):
         default=None, description="Local times with no immediate alerts; they are deferred"
     )
     least_developed: bool = False
+    # Double opt-in: matching sends every contact, and says which are verified; notify sends
+    # alerts only to verified ones. Defaults keep events from before verification readable.
+    email_verified: bool = Field(
+        default=True, description="False until the supplier opens the link sent to `email`"
+    )
+    phone_verified: bool = Field(
+        default=True, description="False until the supplier types the code texted to `phone`"
+    )
+    also_email: tuple[str, ...] = Field(
+        default=(),
+        description="The supplier's other verified alert contacts; each gets the e-mail alerts",
+    )
+    paused_until: datetime | None = Field(
+        default=None,
+        description="Alerts are not sent before this instant (the supplier paused them); they"
+        " are recorded as suppressed, not deferred",
+    )
 
 
 class MatchCreated(BaseModel):
