@@ -50,7 +50,7 @@ async def supplier(pool: asyncpg.Pool, name: str, country: str, *, active: bool 
         email=f"{name.lower().replace(' ', '.')}@suppliers.example.org",
     )
     async with pool.acquire() as conn, conn.transaction():
-        await repository.insert(conn, supplier_id, registration, "token")
+        await repository.insert(conn, supplier_id, registration, "token", verified=True)
         if not active:
             await repository.deactivate(conn, supplier_id)
     return supplier_id

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from tenderwire_matching import repository, services
-from tenderwire_matching.dependencies import CorrelationId, OwnSupplier, Policy
+from tenderwire_matching.dependencies import (
+    AccountSettings,
+    ClientAddress,
+    CorrelationId,
+    OperatorVouched,
+    OwnSupplier,
+    Policy,
+)
 from tenderwire_matching.domain.eligibility import IneligibleCountryError
 from tenderwire_matching.domain.matching import NoCodesError, UnmatchableCodesError
+from tenderwire_matching.portal import repository as portal_repository
+from tenderwire_matching.portal import services as accounts
+from tenderwire_matching.portal.domain import Action
 from tenderwire_matching.schemas import (
     RegisteredSupplier,
     SupplierRegistration,
@@ -27,6 +39,34 @@ def _conflict(exc: repository.DuplicateSupplierError) -> ApiError:
     return ApiError.one(status.HTTP_409_CONFLICT, ("body", exc.field), str(exc), "conflict")
 
 
+def _rate_limited(exc: accounts.RateLimitedError) -> ApiError:
+    return ApiError.one(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        ("body", "email"),
+        "too many verification messages to this address or from this client; nothing was"
+        f" registered or sent: try again in {exc.retry_after_s} s",
+        "rate_limited",
+        {"Retry-After": str(exc.retry_after_s)},
+    )
+
+
+async def _registration_conflict(
+    pool: Pool, exc: repository.DuplicateSupplierError, email: str, settings: accounts.Accounts
+) -> ApiError:
+    if exc.field == "email":
+        existing = await portal_repository.supplier_by_email(pool, email)
+        if existing is not None and not existing["active"]:
+            # A dead end would leave the supplier no way back: the portal's e-mail link is one.
+            return ApiError.one(
+                status.HTTP_409_CONFLICT,
+                ("body", "email"),
+                "a deactivated supplier is registered with this e-mail: to reactivate it, ask"
+                f" for a sign-in link at {settings.portal_url}/sign-in and open it",
+                "conflict",
+            )
+    return _conflict(exc)
+
+
 def _unmatchable(exc: UnmatchableCodesError) -> ApiError:
     # No index in `loc`: the list was deduplicated, so positions may not be the caller's;
     # each message names its code.
@@ -43,13 +83,41 @@ def _unmatchable(exc: UnmatchableCodesError) -> ApiError:
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Register a supplier",
-    responses={409: {"description": "Already registered (same name and country, or e-mail)"}},
+    description=(
+        "Registered by the supplier itself (no Authorization header), its e-mail address and"
+        " phone are unverified, and get no alert, until it opens the link e-mailed to it and"
+        " types the code texted to it. An integrator that verified them itself (e.g. a UNGM"
+        " import) sends the operators' token, and the supplier is registered verified."
+    ),
+    responses={
+        409: {"description": "Already registered (same name and country, or e-mail)"},
+        429: {"description": "Too many verification messages to this address or from here"},
+    },
 )
 async def register(
-    registration: SupplierRegistration, pool: Pool, policy: Policy, cid: CorrelationId
+    registration: SupplierRegistration,
+    pool: Pool,
+    policy: Policy,
+    cid: CorrelationId,
+    vouched: OperatorVouched,
+    account_settings: AccountSettings,
+    client: ClientAddress,
 ) -> RegisteredSupplier:
     try:
-        return await services.register(pool, registration, policy, cid)
+        if vouched:
+            return await services.register(pool, registration, policy, cid, verified=True)
+        return await services.register(
+            pool,
+            registration,
+            policy,
+            cid,
+            verified=False,
+            contacts_changed=accounts.verifications(
+                account_settings, client=client, correlation_id=cid, action=Action.REGISTER
+            ),
+        )
+    except accounts.RateLimitedError as exc:
+        raise _rate_limited(exc) from exc
     except UnmatchableCodesError as exc:
         raise _unmatchable(exc) from exc
     except IneligibleCountryError as exc:
@@ -60,7 +128,9 @@ async def register(
             "ineligible_country",
         ) from exc
     except repository.DuplicateSupplierError as exc:
-        raise _conflict(exc) from exc
+        raise await _registration_conflict(
+            pool, exc, str(registration.email), account_settings
+        ) from exc
 
 
 @router.get("/{supplier_id}", summary="The supplier's own profile")
@@ -73,13 +143,37 @@ async def get_supplier(supplier_id: OwnSupplier, pool: Pool) -> SupplierView:
 @router.patch(
     "/{supplier_id}",
     summary="Change the profile; new codes are matched at once",
-    responses={409: {"description": "Another supplier has this e-mail"}},
+    description=(
+        "A new e-mail address or phone is unverified, and gets no alert, until the supplier"
+        " opens the link e-mailed to it or types the code texted to it."
+    ),
+    responses={
+        409: {"description": "Another supplier has this e-mail"},
+        429: {"description": "Too many verification messages to this address or from here"},
+    },
 )
 async def update_supplier(
-    supplier_id: OwnSupplier, change: SupplierUpdate, pool: Pool, policy: Policy, cid: CorrelationId
+    supplier_id: OwnSupplier,
+    change: SupplierUpdate,
+    pool: Pool,
+    policy: Policy,
+    cid: CorrelationId,
+    account_settings: AccountSettings,
+    client: ClientAddress,
 ) -> SupplierView:
     try:
-        row = await services.update(pool, supplier_id, change, policy, cid)
+        row = await services.update(
+            pool,
+            supplier_id,
+            change,
+            policy,
+            cid,
+            contacts_changed=accounts.verifications(
+                account_settings, client=client, correlation_id=cid, action=Action.RESEND
+            ),
+        )
+    except accounts.RateLimitedError as exc:
+        raise _rate_limited(exc) from exc
     except UnmatchableCodesError as exc:
         raise _unmatchable(exc) from exc
     except NoCodesError as exc:
@@ -94,10 +188,24 @@ async def update_supplier(
 @router.delete(
     "/{supplier_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Deactivate: no more alerts",
+    summary="Deactivate (no more alerts), or with erase=true delete the account",
+    description=(
+        "Deactivated, the supplier can come back: the portal's sign-in link reactivates it."
+        " Erased, its name, e-mail addresses, phone, tokens and sessions are gone for good;"
+        " its id, country, codes and the record of alerts sent stay, naming no contact."
+    ),
 )
 async def deactivate_supplier(
-    supplier_id: OwnSupplier, pool: Pool, policy: Policy, cid: CorrelationId
+    supplier_id: OwnSupplier,
+    pool: Pool,
+    policy: Policy,
+    cid: CorrelationId,
+    erase: Annotated[
+        bool, Query(description="Delete the account and its contact details, not only stop")
+    ] = False,
 ) -> Response:
-    await services.deactivate(pool, supplier_id, policy, cid)
+    if erase:
+        await accounts.delete_account(pool, policy, supplier_id, cid)
+    else:
+        await services.deactivate(pool, supplier_id, policy, cid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,14 +1,18 @@
-"""FastAPI dependencies of the supplier API: the matching policy from settings, and the supplier
-token that proves the caller is the supplier it names. The pool is the shared `Pool`."""
+"""FastAPI dependencies of the supplier API and the portal: the matching policy and the account
+use cases' settings, the supplier token that proves the caller is the supplier it names, and the
+operators' token an integrator registers verified suppliers with. The pool is the shared `Pool`."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 
 from tenderwire_matching import repository, services
+from tenderwire_matching.portal.domain import LinkSigner, RateLimit
+from tenderwire_matching.portal.services import Accounts
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.api_errors import ApiError
@@ -30,6 +34,33 @@ def get_policy(request: Request) -> services.Policy:
 
 
 Policy = Annotated[services.Policy, Depends(get_policy)]
+
+
+def get_accounts(request: Request) -> Accounts:
+    settings: MatchingSettings = request.app.state.settings
+    secret = settings.portal_secret.get_secret_value()
+    return Accounts(
+        signer=LinkSigner(secret),
+        secret=secret,
+        portal_url=settings.portal_url,
+        topic=settings.topic(topics.ACCOUNT_MESSAGES),
+        limit=RateLimit(
+            per_address=settings.portal_messages_per_address,
+            per_client=settings.portal_requests_per_client,
+        ),
+    )
+
+
+AccountSettings = Annotated[Accounts, Depends(get_accounts)]
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's IP address, as the server saw it (behind a proxy: run uvicorn with
+    --proxy-headers and --forwarded-allow-ips, or every supplier shares the proxy's limit)."""
+    return request.client.host if request.client else None
+
+
+ClientAddress = Annotated[str | None, Depends(client_address)]
 CorrelationId = Annotated[str, Depends(correlation_id)]
 SupplierId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 
@@ -63,3 +94,37 @@ async def own_supplier(
 
 
 OwnSupplier = Annotated[str, Depends(own_supplier)]
+
+
+vouching_operator = bearer_scheme(
+    "VouchingOperatorToken",
+    "The operators' token (TW_OPERATOR_TOKEN), sent by an integrator that verified the"
+    " supplier's contacts itself (e.g. a UNGM import): the supplier is registered verified."
+    " Without it, the supplier must open the link e-mailed to it before any alert is sent.",
+    {401: "A token was sent, and it is not the operators' token"},
+)
+
+
+def operator_vouched(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(vouching_operator)],
+) -> bool:
+    """True when the caller sent the operators' token; False when it sent none."""
+    if credentials is None:
+        return False
+    settings: MatchingSettings = request.app.state.settings
+    expected = settings.operator_token.get_secret_value() if settings.operator_token else ""
+    if not expected or not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise ApiError.one(
+            status.HTTP_401_UNAUTHORIZED,
+            ("header", "Authorization"),
+            "this is not the operators' token: send it only to register suppliers whose"
+            " contacts you verified, or send no Authorization header to register one that"
+            " verifies its own",
+            "unauthorized",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    return True
+
+
+OperatorVouched = Annotated[bool, Depends(operator_vouched)]

@@ -11,8 +11,9 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
-from datetime import time
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from pydantic_core import to_json
@@ -63,22 +64,38 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# The supplier's other verified e-mail contacts, which get its alerts too.
+_ALSO_EMAIL = (
+    "(SELECT COALESCE(array_agg(sc.address ORDER BY sc.address), '{}') FROM supplier_contacts sc"
+    " WHERE sc.supplier_id = s.id AND sc.verified_at IS NOT NULL) AS also_email"
+)
+
 _SELECT = (
-    "SELECT s.*, COALESCE(array_agg(c.code ORDER BY c.code) FILTER (WHERE c.code IS NOT NULL),"
-    " '{}') AS codes FROM suppliers s LEFT JOIN supplier_codes c ON c.supplier_id = s.id"
+    "SELECT s.*, COALESCE(array_agg(c.code ORDER BY c.code) FILTER (WHERE c.code IS NOT NULL),"  # noqa: S608
+    f" '{{}}') AS codes, {_ALSO_EMAIL}"
+    " FROM suppliers s LEFT JOIN supplier_codes c ON c.supplier_id = s.id"
 )
 
 
 async def insert(
-    conn: Connection, supplier_id: str, registration: SupplierRegistration, token: str
+    conn: Connection,
+    supplier_id: str,
+    registration: SupplierRegistration,
+    token: str,
+    *,
+    verified: bool,
 ) -> None:
+    """`verified`: the contacts are taken as proven (an operator vouched for them); otherwise
+    they wait for the supplier to open the link and type the code sent to them."""
     r = registration
     try:
         await conn.execute(
             "INSERT INTO suppliers (id, legal_name, country, email, phone, language, timezone,"
             " delivery, digest_hour, filter_countries, filter_agencies, filter_notice_types,"
-            " keywords, token_hash, quiet_hours_start, quiet_hours_end, cpv_codes)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+            " keywords, token_hash, quiet_hours_start, quiet_hours_end, cpv_codes,"
+            " paused_until, email_verified_at, phone_verified_at)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,"
+            " CASE WHEN $19 THEN now() END, CASE WHEN $19 AND $5::text IS NOT NULL THEN now() END)",
             supplier_id,
             r.legal_name,
             r.country,
@@ -96,6 +113,8 @@ async def insert(
             r.quiet_hours.start if r.quiet_hours else None,
             r.quiet_hours.end if r.quiet_hours else None,
             r.cpv_codes or [],
+            r.paused_until,
+            verified,
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "suppliers_email":
@@ -130,6 +149,7 @@ _UPDATABLE = {
     "cpv_codes": "cpv_codes",
     "quiet_hours_start": "quiet_hours_start",
     "quiet_hours_end": "quiet_hours_end",
+    "paused_until": "paused_until",
 }
 
 
@@ -150,6 +170,19 @@ async def update(conn: Connection, supplier_id: str, change: SupplierUpdate) -> 
         for name, value in values.items()
     ]
     assignments = ", ".join(f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2))
+    # A new address or phone is unproven until its owner answers what is sent to it; the same
+    # one written again stays as it was.
+    if "email" in values:
+        assignments += (
+            f"{', ' if assignments else ''}email_verified_at = CASE WHEN lower(email)"
+            f" = lower(${2 + [c for c, _ in columns].index('email')}) THEN email_verified_at END"
+        )
+    if "phone" in values:
+        assignments += (
+            f"{', ' if assignments else ''}phone_verified_at = CASE WHEN phone"
+            f" IS NOT DISTINCT FROM ${2 + [c for c, _ in columns].index('phone')}"
+            " THEN phone_verified_at END"
+        )
     try:
         await conn.execute(
             f"UPDATE suppliers SET {assignments + ', ' if assignments else ''}"  # noqa: S608
@@ -192,9 +225,10 @@ async def contact_rows(conn: Connection, supplier_ids: list[str]) -> list[asyncp
     """Only what `recipient` reads, and `active`: a tender's alerts read a thousand of these,
     and the codes' join and the filters cost more to fetch than the rest."""
     return await conn.fetch(
-        "SELECT id, active, legal_name, country, email, phone, language, timezone, delivery,"
-        " digest_hour, quiet_hours_start, quiet_hours_end"
-        " FROM suppliers WHERE id = ANY($1::text[])",
+        "SELECT id, active, legal_name, country, email, phone, language, timezone, delivery,"  # noqa: S608
+        " digest_hour, quiet_hours_start, quiet_hours_end, email_verified_at, phone_verified_at,"
+        f" paused_until, {_ALSO_EMAIL}"
+        " FROM suppliers s WHERE id = ANY($1::text[])",
         supplier_ids,
     )
 
@@ -204,10 +238,23 @@ async def all_active(conn: Connection) -> list[asyncpg.Record]:
 
 
 async def token_matches(conn: Connection | asyncpg.Pool, supplier_id: str, token: str) -> bool:
+    """The registration's token, or any unrevoked one the supplier made in the portal."""
+    hashed = hash_token(token)
     stored = await conn.fetchval(
         "SELECT token_hash FROM suppliers WHERE id = $1 AND active", supplier_id
     )
-    return stored is not None and hmac.compare_digest(stored, hash_token(token))
+    if stored is None:
+        return False
+    if hmac.compare_digest(stored, hashed):
+        return True
+    # Looked up by its hash, which an index finds without leaking how much of it matched.
+    used = await conn.fetchval(
+        "UPDATE supplier_tokens SET last_used_at = now() WHERE token_hash = $1"
+        " AND supplier_id = $2 AND revoked_at IS NULL RETURNING true",
+        hashed,
+        supplier_id,
+    )
+    return bool(used)
 
 
 def view(r: asyncpg.Record) -> SupplierView:
@@ -233,6 +280,9 @@ def view(r: asyncpg.Record) -> SupplierView:
         keywords=list(r["keywords"]),
         active=r["active"],
         version=r["version"],
+        email_verified=r["email_verified_at"] is not None,
+        phone_verified=r["phone"] is not None and r["phone_verified_at"] is not None,
+        paused_until=r["paused_until"],
     )
 
 
@@ -249,6 +299,10 @@ def recipient(r: asyncpg.Record) -> Recipient:
         r["quiet_hours_start"],
         r["quiet_hours_end"],
         r["country"],
+        r["email_verified_at"] is not None,
+        r["phone_verified_at"] is not None,
+        tuple(r["also_email"]),
+        r["paused_until"],
     )
 
 
@@ -267,6 +321,10 @@ def _recipient(
     quiet_hours_start: time | None,
     quiet_hours_end: time | None,
     country: str,
+    email_verified: bool,
+    phone_verified: bool,
+    also_email: tuple[str, ...],
+    paused_until: date | None,
 ) -> Recipient:
     quiet = (
         None
@@ -284,7 +342,19 @@ def _recipient(
         digest_hour=digest_hour,
         quiet_hours=quiet,
         least_developed=classify(country).least_developed,
+        email_verified=email_verified,
+        phone_verified=phone_verified,
+        also_email=also_email,
+        paused_until=_start_of(paused_until, timezone),
     )
+
+
+def _start_of(day: date | None, timezone: str) -> datetime | None:
+    """Midnight at the start of `day` in the supplier's zone: a pause "until the 12th" ends
+    when the 12th begins where the supplier is."""
+    if day is None:
+        return None
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 def _quiet_hours(r: asyncpg.Record) -> QuietWindow | None:
@@ -377,9 +447,12 @@ async def record_matches(
 
 
 async def alerted_suppliers(conn: Connection, tender_id: str) -> set[str]:
-    """Suppliers told about this tender at any revision: they hear about what happens next."""
+    """Suppliers told about this tender at any revision, and those following it: they hear
+    about what happens next."""
     records = await conn.fetch(
-        "SELECT DISTINCT supplier_id FROM matches WHERE tender_id = $1", tender_id
+        "SELECT supplier_id FROM matches WHERE tender_id = $1"
+        " UNION SELECT supplier_id FROM tender_follows WHERE tender_id = $1",
+        tender_id,
     )
     return {r["supplier_id"] for r in records}
 
@@ -390,3 +463,61 @@ async def tenders_alerted_to(conn: Connection, supplier_id: str) -> set[str]:
         "SELECT DISTINCT tender_id FROM matches WHERE supplier_id = $1", supplier_id
     )
     return {r["tender_id"] for r in records}
+
+
+async def followers(conn: Connection, tender_id: str) -> set[str]:
+    records = await conn.fetch(
+        "SELECT supplier_id FROM tender_follows WHERE tender_id = $1", tender_id
+    )
+    return {r["supplier_id"] for r in records}
+
+
+async def reactivate(conn: Connection, supplier_id: str) -> None:
+    await conn.execute(
+        "UPDATE suppliers SET active = true, deactivated_at = NULL, version = version + 1,"
+        " updated_at = now() WHERE id = $1 AND erased_at IS NULL",
+        supplier_id,
+    )
+
+
+ERASED = "erased"
+
+# Each table of matching's that holds a supplier's contact details or credentials, and goes
+# with the account. matches, supplier_codes and supplier_changes hold none: they stay, for
+# the audit of who was told what.
+_ERASED_WITH_THE_ACCOUNT = (
+    "supplier_contacts",
+    "supplier_tokens",
+    "portal_links",
+    "portal_sessions",
+    "phone_codes",
+    "tender_follows",
+)
+
+
+async def erase(conn: Connection, supplier_id: str) -> asyncpg.Record | None:
+    """Blank the supplier's contact details and drop what reached it; returns the addresses it
+    had (for the rate limits keyed by them), or None when there is no such supplier."""
+    before: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT email, phone, (SELECT COALESCE(array_agg(address), '{}') FROM supplier_contacts"
+        " WHERE supplier_id = $1) AS contacts FROM suppliers WHERE id = $1 AND erased_at IS NULL"
+        " FOR UPDATE",
+        supplier_id,
+    )
+    if before is None:
+        return None
+    for table in _ERASED_WITH_THE_ACCOUNT:
+        await conn.execute(f"DELETE FROM {table} WHERE supplier_id = $1", supplier_id)  # noqa: S608
+    # Every event keyed by the supplier carries its contact details (the recipient); published
+    # or not, none is needed again, and the relay must not send an unpublished one.
+    await conn.execute("DELETE FROM outbox WHERE key = $1", supplier_id)
+    await conn.execute(
+        "UPDATE suppliers SET legal_name = $2, email = $2, phone = NULL, keywords = '{}',"
+        " filter_agencies = '{}', token_hash = $2, active = false, erased_at = now(),"
+        " deactivated_at = COALESCE(deactivated_at, now()), email_verified_at = NULL,"
+        " phone_verified_at = NULL, paused_until = NULL, version = version + 1,"
+        " updated_at = now() WHERE id = $1",
+        supplier_id,
+        ERASED,
+    )
+    return before

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -153,6 +153,16 @@ def _phone_field() -> Any:
     return Field(default=None, description="Mobile for SMS, with its +country code")
 
 
+def _pause_field() -> Any:
+    return Field(
+        default=None,
+        description=(
+            "No alerts before this day begins in the supplier's time zone (they are not sent"
+            " later either); null resumes them"
+        ),
+    )
+
+
 def _filter(description: str, max_length: int) -> Any:
     return Field(default=None, max_length=max_length, description=description)
 
@@ -213,6 +223,7 @@ class SupplierRegistration(_SupplierRules):
     agencies: list[AgencyCode] | None = _filter("Only tenders from these agencies' codes", 100)
     notice_types: list[NoticeType] | None = _filter("Only these notice types", 10)
     keywords: list[Keyword] | None = _filter("Only tenders mentioning one of these", 50)
+    paused_until: date | None = _pause_field()
 
     @model_validator(mode="after")
     def _some_code(self) -> SupplierRegistration:
@@ -243,6 +254,7 @@ class SupplierUpdate(_SupplierRules):
     agencies: list[AgencyCode] | None = _filter("Only tenders from these agencies' codes", 100)
     notice_types: list[NoticeType] | None = _filter("Only these notice types", 10)
     keywords: list[Keyword] | None = _filter("Only tenders mentioning one of these", 50)
+    paused_until: date | None = _pause_field()
 
     @model_validator(mode="after")
     def _required_stay(self) -> SupplierUpdate:
@@ -270,6 +282,13 @@ class SupplierView(BaseModel):
     keywords: list[str]
     active: bool
     version: int
+    email_verified: bool = Field(
+        default=True, description="False until the link sent to `email` is opened: no alerts"
+    )
+    phone_verified: bool = Field(
+        default=False, description="True once the code texted to `phone` was typed back"
+    )
+    paused_until: date | None = None
 
 
 class RegisteredSupplier(SupplierView):

@@ -9,7 +9,7 @@ Who hears about what is decided in `domain.matching`; this module reads and writ
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -34,13 +34,15 @@ from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.match_events import SOURCE, Cause, MatchEvents
 from tenderwire_matching.schemas import RegisteredSupplier, SupplierRegistration, SupplierUpdate
 from tenderwire_shared.db import Connection, unit_of_work
-from tenderwire_shared.envelope import Envelope, new_event_id
+from tenderwire_shared.envelope import Envelope, new_event_id, utc_now
 from tenderwire_shared.events.matches import MatchKind
 from tenderwire_shared.events.suppliers import (
     SUPPLIER_DEACTIVATED,
+    SUPPLIER_ERASED,
     SUPPLIER_REGISTERED,
     SUPPLIER_UPDATED,
     SupplierChanged,
+    SupplierErased,
 )
 from tenderwire_shared.events.tenders import (
     TenderAmended,
@@ -67,17 +69,33 @@ class Policy:
 # The supplier registry.
 
 
+# Runs inside a registry change's transaction with the supplier's row before and after (None
+# before a registration): the portal sends verifications from here, so the change and the
+# message asking to prove its new contacts commit together. Raising rolls the change back.
+ContactsChanged = Callable[[Connection, asyncpg.Record | None, asyncpg.Record], Awaitable[None]]
+
+
 async def register(
-    pool: asyncpg.Pool, registration: SupplierRegistration, policy: Policy, correlation_id: str
+    pool: asyncpg.Pool,
+    registration: SupplierRegistration,
+    policy: Policy,
+    correlation_id: str,
+    *,
+    verified: bool = True,
+    contacts_changed: ContactsChanged | None = None,
 ) -> RegisteredSupplier:
+    """`verified`: an operator vouched for the contacts; otherwise they get no alert before the
+    supplier proves them (`contacts_changed` sends what asks it to)."""
     check_codes_can_match(registration.unspsc_codes or [], policy.levels)
     check_eligible(registration.country, refuse_developed=policy.refuse_developed)
     supplier_id = new_event_id()
     token = secrets.token_urlsafe(32)
     async with unit_of_work(pool) as conn:
         await repository.matching_lock(conn)
-        await repository.insert(conn, supplier_id, registration, token)
+        await repository.insert(conn, supplier_id, registration, token, verified=verified)
         row = await _changed(conn, supplier_id, SUPPLIER_REGISTERED, policy, correlation_id)
+        if contacts_changed is not None:
+            await contacts_changed(conn, None, row)
         await backfill(conn, row, policy, correlation_id)
     return RegisteredSupplier(**repository.view(row).model_dump(), token=token)
 
@@ -88,16 +106,21 @@ async def update(
     change: SupplierUpdate,
     policy: Policy,
     correlation_id: str,
+    *,
+    contacts_changed: ContactsChanged | None = None,
 ) -> asyncpg.Record:
     if change.unspsc_codes is not None:
         check_codes_can_match(change.unspsc_codes, policy.levels)
     async with unit_of_work(pool) as conn:
         await repository.matching_lock(conn)
+        before = await repository.row(conn, supplier_id)
         await repository.update(conn, supplier_id, change)
         row = await _changed(conn, supplier_id, SUPPLIER_UPDATED, policy, correlation_id)
         if not row["codes"] and not row["cpv_codes"]:
             # Raised inside the unit of work: the change is rolled back, nothing is sent.
             raise NoCodesError("a supplier needs unspsc_codes, cpv_codes or both")
+        if contacts_changed is not None:
+            await contacts_changed(conn, before, row)
         if MATCHING_FIELDS & change.model_fields_set:
             await backfill(conn, row, policy, correlation_id)
     return row
@@ -110,6 +133,48 @@ async def deactivate(
         await repository.matching_lock(conn)
         await repository.deactivate(conn, supplier_id)
         await _changed(conn, supplier_id, SUPPLIER_DEACTIVATED, policy, correlation_id)
+
+
+async def reactivate(
+    conn: Connection, supplier_id: str, policy: Policy, correlation_id: str
+) -> asyncpg.Record:
+    """In the caller's transaction: the portal's, which consumed the link proving the address."""
+    await repository.matching_lock(conn)
+    await repository.reactivate(conn, supplier_id)
+    row = await _changed(conn, supplier_id, SUPPLIER_UPDATED, policy, correlation_id)
+    await backfill(conn, row, policy, correlation_id)
+    return row
+
+
+async def erase(
+    conn: Connection, supplier_id: str, policy: Policy, correlation_id: str
+) -> asyncpg.Record | None:
+    """Delete the account, in the caller's transaction: every contact detail matching holds
+    goes, the id, country, codes and matches stay (the audit of who was told what), and the
+    suppliers topic's last word on the key is supplier.erased, which names no contact.
+    Returns the contacts it had (see `repository.erase`), None if already erased."""
+    await repository.matching_lock(conn)
+    before = await repository.erase(conn, supplier_id)
+    if before is None:
+        return None
+    await repository.log_change(conn, supplier_id)
+    event = Envelope[SupplierErased](
+        type=SUPPLIER_ERASED,
+        source=SOURCE,
+        subject=supplier_id,
+        correlationid=correlation_id,
+        data=SupplierErased(supplier_id=supplier_id, erased_at=utc_now()),
+    )
+    await add_to_outbox(conn, topic=policy.suppliers_topic, key=supplier_id, event=event)
+    return before
+
+
+async def changed(
+    conn: Connection, supplier_id: str, policy: Policy, correlation_id: str
+) -> asyncpg.Record:
+    """Log and announce a change the portal made to the supplier's contacts, in the caller's
+    transaction, which took `repository.matching_lock` before changing anything."""
+    return await _changed(conn, supplier_id, SUPPLIER_UPDATED, policy, correlation_id)
 
 
 async def _changed(
@@ -188,10 +253,11 @@ async def match_tender(
     elif isinstance(data, TenderAmended):
         cause = Cause(tender, correlation_id, causation_id, data.changes, data.reason)
         alerted = await repository.alerted_suppliers(conn, tender.tender_id)
+        following = await repository.followers(conn, tender.tender_id)
         matching_now = live.index.match(facts_of(tender))
         # The amendment to those who heard before, then the suppliers that match only now.
         batches = [
-            amendment_alerts(alerted, matching_now),
+            amendment_alerts(alerted, matching_now, following),
             new_match_alerts(matching_now, already=alerted),
         ]
     elif isinstance(data, TenderCancelled):

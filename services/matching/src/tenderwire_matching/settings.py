@@ -68,6 +68,23 @@ class MatchingSettings(ServiceSettings):
         description="Where the public notice pages are, for the portal's links to them",
     )
 
+    portal_messages_per_address: int = Field(
+        default=3,
+        gt=0,
+        description=(
+            "Verification, sign-in and phone-code messages the portal sends to one address or"
+            " phone per hour; more are refused (429) and nothing is sent"
+        ),
+    )
+    portal_requests_per_client: int = Field(
+        default=20,
+        gt=0,
+        description=(
+            "Registrations, sign-in requests, resends and phone codes one client IP address may"
+            " ask for per hour, whether or not a message goes out"
+        ),
+    )
+
     @model_validator(mode="after")
     def _no_development_portal_secret(self) -> Self:
         # Whoever knows the secret can forge a sign-in link to any account.

@@ -8,7 +8,7 @@ and below"), or one at most TW_MATCHING_CPV_HIERARCHY_LEVELS below the tender's.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -126,15 +126,20 @@ def new_match_alerts(found: Iterable[IndexedMatch], *, already: set[str]) -> lis
     ]
 
 
-def amendment_alerts(alerted: Iterable[str], matching_now: Iterable[IndexedMatch]) -> list[Alert]:
-    """Everyone alerted before hears about the amendment, saying whether it still matches."""
+def amendment_alerts(
+    alerted: Iterable[str],
+    matching_now: Iterable[IndexedMatch],
+    following: Collection[str] = (),
+) -> list[Alert]:
+    """Everyone alerted before hears about the amendment, saying whether it still matches; a
+    supplier following the tender asked to hear of it, so it is never told it no longer does."""
     now = {m.supplier_id: m for m in matching_now}
     return [
         Alert(
             supplier_id,
             MatchKind.AMENDED,
             now[supplier_id].matched_codes if supplier_id in now else (),
-            still_matches=supplier_id in now,
+            still_matches=supplier_id in now or supplier_id in following,
         )
         for supplier_id in sorted(alerted)
     ]
