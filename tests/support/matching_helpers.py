@@ -10,7 +10,7 @@ import httpx
 from tenderwire_shared.envelope import new_event_id
 from tests.support.eventually import eventually
 from tests.support.notices_api import Agency, in_days
-from tests.support.platform import Platform
+from tests.support.platform import OPERATOR_HEADERS, Platform
 
 
 def unique(label: str) -> str:
@@ -28,8 +28,12 @@ def supplier(**overrides: Any) -> dict[str, Any]:
 
 
 async def register(http: httpx.AsyncClient, platform: Platform, **fields: Any) -> dict[str, Any]:
+    """Registered verified, as an integrator that checked the contacts (the operators' token):
+    these suppliers get alerts at once, with no link to open first."""
     assert platform.matching is not None
-    response = await http.post(f"{platform.matching.url}/v1/suppliers", json=supplier(**fields))
+    response = await http.post(
+        f"{platform.matching.url}/v1/suppliers", json=supplier(**fields), headers=OPERATOR_HEADERS
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

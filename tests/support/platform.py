@@ -169,6 +169,7 @@ class Platform:
             database_url=self.dsns["matching"],
             kafka_bootstrap_servers=self.kafka,
             topic_prefix=self.topic_prefix,
+            operator_token=OPERATOR_TOKEN,
         )
 
     async def restart_matching_from_earliest(self) -> None:

@@ -22,9 +22,13 @@ class NoDatabase:
         raise AssertionError(f"an ignored event reached the database (conn.{name})")
 
 
-def test_matching_consumes_tenders_and_publishes_matches_and_suppliers() -> None:
+def test_matching_consumes_tenders_and_publishes_matches_suppliers_and_account_messages() -> None:
     assert [s.topic for s in INTERFACE.subscriptions] == [topics.TENDERS]
-    assert [p.topic for p in INTERFACE.publications] == [topics.MATCHES, topics.SUPPLIERS]
+    assert [p.topic for p in INTERFACE.publications] == [
+        topics.MATCHES,
+        topics.SUPPLIERS,
+        topics.ACCOUNT_MESSAGES,
+    ]
 
 
 def test_the_consumer_group_is_written_once() -> None:
@@ -36,7 +40,12 @@ def test_the_asyncapi_document_names_each_topic_and_the_dead_letter_topic() -> N
     document = INTERFACE.asyncapi()
 
     channels = {c["address"] for c in document["channels"].values()}
-    assert channels == {topics.TENDERS, topics.MATCHES, topics.SUPPLIERS}
+    assert channels == {
+        topics.TENDERS,
+        topics.MATCHES,
+        topics.SUPPLIERS,
+        topics.ACCOUNT_MESSAGES,
+    }
     described = " ".join(c.get("description", "") for c in document["channels"].values())
     assert topics.dead_letter_topic(topics.TENDERS, TENDERS.group) in described
 

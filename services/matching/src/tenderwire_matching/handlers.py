@@ -13,8 +13,9 @@ from tenderwire_shared import topics
 from tenderwire_shared.broker import KafkaInterface, Publication, Subscription
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import Envelope, RawEnvelope
+from tenderwire_shared.events.accounts import AccountMessage
 from tenderwire_shared.events.matches import MatchCreated
-from tenderwire_shared.events.suppliers import SupplierChanged
+from tenderwire_shared.events.suppliers import SupplierChanged, SupplierErased
 from tenderwire_shared.events.tenders import EVENT_MODELS, TenderEventData
 
 log = structlog.get_logger()
@@ -50,10 +51,24 @@ INTERFACE = KafkaInterface(
         ),
         Publication(
             topic=topics.SUPPLIERS,
-            message=Envelope[SupplierChanged],
+            message=Envelope[SupplierChanged | SupplierErased],
             description=(
                 "Every change of a supplier's profile: supplier.registered, supplier.updated,"
                 " supplier.deactivated. Keyed by supplier id; `version` goes up with each."
+                " A contact becoming verified, or a further contact added or removed in the"
+                " portal, is a supplier.updated too. supplier.erased (SupplierErased) is the"
+                " last event of a key whose account was deleted, with no contact detail: each"
+                " reader erases the supplier's contacts it holds."
+            ),
+        ),
+        Publication(
+            topic=topics.ACCOUNT_MESSAGES,
+            message=Envelope[AccountMessage],
+            description=(
+                "account.message: one message for notify to send at once about a supplier's"
+                " account (a verification link, a phone code, a sign-in link), written by the"
+                " portal in the transaction that made it. Keyed by supplier id. The link or code"
+                " is a credential until `expires_at`: keep retention short, readers few."
             ),
         ),
     ),

@@ -11,7 +11,8 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from tenderwire_matching.portal.web import home
+from tenderwire_matching.portal.services import RateLimitedError
+from tenderwire_matching.portal.web import accounts, home
 from tenderwire_matching.portal.web.rendering import page, page_language
 from tenderwire_matching.portal.web.sessions import (
     FormTokenError,
@@ -27,6 +28,15 @@ def install_portal(app: FastAPI) -> None:
         "portal-static",
     )
     app.include_router(home.router)
+    app.include_router(accounts.router)
+
+    @app.exception_handler(accounts.BadFormError)
+    async def _bad_form(request: Request, exc: accounts.BadFormError) -> HTMLResponse:
+        return accounts.bad_form(request)
+
+    @app.exception_handler(RateLimitedError)
+    async def _rate_limited(request: Request, exc: RateLimitedError) -> HTMLResponse:
+        return accounts.rate_limited(request, exc)
 
     @app.exception_handler(SignInRequiredError)
     async def _sign_in_first(request: Request, exc: SignInRequiredError) -> RedirectResponse:
