@@ -9,7 +9,7 @@ import httpx
 
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_stack.mailcatcher import MailCatcher
-from tests.support.platform import Platform
+from tests.support.platform import OPERATOR_HEADERS, Platform
 
 
 def unique(label: str) -> str:
@@ -35,7 +35,10 @@ def as_agency(key: str, **headers: str) -> dict[str, str]:
 
 async def register(http: httpx.AsyncClient, platform: Platform, **fields: Any) -> dict[str, Any]:
     assert platform.matching is not None
-    response = await http.post(f"{platform.matching.url}/v1/suppliers", json=fields)
+    # With the operators' token: verified at once, as the alerts these tests follow need.
+    response = await http.post(
+        f"{platform.matching.url}/v1/suppliers", json=fields, headers=OPERATOR_HEADERS
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -20,6 +20,8 @@ import asyncpg
 
 from tenderwire_matching import repository as registry
 from tenderwire_matching import services as matching
+from tenderwire_matching.domain.eligibility import check_eligible
+from tenderwire_matching.domain.matching import check_codes_can_match
 from tenderwire_matching.match_events import SOURCE
 from tenderwire_matching.portal import repository
 from tenderwire_matching.portal.domain import (
@@ -260,6 +262,9 @@ async def register(
     registered gets what it needs instead, and the page says the same either way: a
     verification link again if it is still unproven, a sign-in link if it is (which offers
     reactivation when the supplier was deactivated)."""
+    # Refused before the address is looked up: a refusal then says the same for any address.
+    check_codes_can_match(registration.unspsc_codes or [], policy.levels)
+    check_eligible(registration.country, refuse_developed=policy.refuse_developed)
     existing = await repository.supplier_by_email(pool, str(registration.email))
     if existing is None:
         try:

@@ -10,9 +10,8 @@ FastAPI's parameter validation, so a hostile field gets a sentence, not a JSON e
 from __future__ import annotations
 
 import re
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
@@ -59,8 +58,9 @@ LANGUAGE_NAMES = {
 }
 
 _MAX_FIELD = 5000
-_TENDER_ID = r"^[A-Za-z0-9._:-]{1,100}$"
-_CONTACT_ID = r"^[A-Za-z0-9-]{1,64}$"
+# Ids in paths are checked here rather than by FastAPI, whose refusal would be JSON.
+_TENDER_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+_ROW_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _email = TypeAdapter(EmailStr)
 
 FIELD_PROBLEMS = {
@@ -748,14 +748,15 @@ async def add_contact(
 @router.post("/contacts/{contact_id}/remove")
 async def remove_contact(
     request: Request,
-    contact_id: Annotated[str, Path(pattern=_CONTACT_ID)],
+    contact_id: str,
     pool: Pool,
     policy: Policy,
     session: SignedIn,
     cid: CorrelationId,
 ) -> Response:
     await read_form(request)
-    await accounts.remove_contact(pool, policy, session.supplier_id, contact_id, cid)
+    if _ROW_ID.fullmatch(contact_id):
+        await accounts.remove_contact(pool, policy, session.supplier_id, contact_id, cid)
     return _redirect(request, "/contacts", "contact_removed")
 
 
@@ -810,27 +811,28 @@ async def make_token(request: Request, pool: Pool, session: SignedIn) -> Respons
 @router.post("/tokens/{token_id}/revoke")
 async def revoke_token(
     request: Request,
-    token_id: Annotated[str, Path(pattern=_CONTACT_ID)],
+    token_id: str,
     pool: Pool,
     session: SignedIn,
 ) -> Response:
     await read_form(request)
-    await repository.revoke_token(pool, session.supplier_id, token_id)
+    if _ROW_ID.fullmatch(token_id):
+        await repository.revoke_token(pool, session.supplier_id, token_id)
     return _redirect(request, "/tokens", "token_revoked")
 
 
 # Following a tender.
 
 
-@router.get("/follow/{tender_id}")
+@router.get("/follow/{tender_id:path}")
 async def follow_page(
     request: Request,
-    tender_id: Annotated[str, Path(pattern=_TENDER_ID)],
+    tender_id: str,
     pool: Pool,
     session: MaybeSignedIn,
 ) -> Response:
     language = page_language(request, session.language if session else None)
-    found = await accounts.tender(pool, tender_id)
+    found = await accounts.tender(pool, tender_id) if _TENDER_ID.fullmatch(tender_id) else None
     if found is None:
         return _message(
             request,
@@ -856,16 +858,16 @@ async def follow_page(
     )
 
 
-@router.post("/follow/{tender_id}")
+@router.post("/follow/{tender_id:path}")
 async def follow(
     request: Request,
-    tender_id: Annotated[str, Path(pattern=_TENDER_ID)],
+    tender_id: str,
     pool: Pool,
     session: SignedIn,
 ) -> Response:
     form = await read_form(request)
-    if await accounts.tender(pool, tender_id) is None:
-        return _redirect(request, f"/follow/{tender_id}")
+    if not _TENDER_ID.fullmatch(tender_id) or await accounts.tender(pool, tender_id) is None:
+        return RedirectResponse(f"{_base(request)}/", status_code=303)
     if form.get("action") == "unfollow":
         await repository.unfollow(pool, session.supplier_id, tender_id)
         return _redirect(request, f"/follow/{tender_id}", "unfollowed")
