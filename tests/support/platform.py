@@ -68,6 +68,7 @@ class Platform:
     matching: BackgroundServer | None = None
     notify: BackgroundServer | None = None
     notify_port: int = 0
+    matching_port: int = 0
     dsns: dict[str, str] = field(default_factory=dict)
     clock: ManualClock = field(default_factory=ManualClock)
     sms_gateways: dict[str, SmsGateway] = field(default_factory=dict)
@@ -77,6 +78,8 @@ class Platform:
         # Each forwards the texts sent to it to notify's inbound webhook, signed with its own
         # auth token (`SmsGateway.receive`, or POST /api/inbound).
         self.notify_port = free_port()
+        # Known before matching starts: the portal's links in account messages name it.
+        self.matching_port = free_port()
         for name in ("primary", "secondary"):
             gateway = SmsGateway(
                 port=free_port(),
@@ -101,7 +104,9 @@ class Platform:
                 clock=self.clock,
             )
         )
-        self.matching = running(matching_app(self.matching_settings()))
+        self.matching = BackgroundServer(
+            matching_app(self.matching_settings()), port=self.matching_port
+        )
         self.notify = BackgroundServer(
             notify_app(self.notify_settings(), clock=self.clock), port=self.notify_port
         )
@@ -170,6 +175,7 @@ class Platform:
             kafka_bootstrap_servers=self.kafka,
             topic_prefix=self.topic_prefix,
             operator_token=OPERATOR_TOKEN,
+            public_base_url=f"http://127.0.0.1:{self.matching_port}",
         )
 
     async def restart_matching_from_earliest(self) -> None:
@@ -180,7 +186,7 @@ class Platform:
         await reset_group_to_earliest(
             self.kafka, settings.consumer_group, settings.topic(topics.TENDERS)
         )
-        self.matching = running(matching_app(settings))
+        self.matching = BackgroundServer(matching_app(settings), port=self.matching_port)
         await self.matching.start()
 
     async def wait_for_matching_to_catch_up(self) -> int:
