@@ -6,8 +6,8 @@ matching's database.
 
 The links and codes are read from the account.message events matching put in its outbox:
 notify's sending of them is built beside this branch. LEAD: once notify sends account
-messages, `link_in_mail` (below) can read them from the mail catcher instead; the tests say
-where with `message_to`.
+messages, `message_to` can read them from the mail catcher (`walkthrough.mail_to`) and the SMS
+stub instead, which proves the whole way; every test reads them through it.
 """
 
 from __future__ import annotations
@@ -398,3 +398,30 @@ async def test_sign_in_requests_are_rate_limited_per_address_and_say_nothing_mor
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert int(answers[-1].headers["retry-after"]) > 0
     assert "Please wait a little" in answers[-1].text
+
+
+async def test_a_phone_code_gives_five_tries_then_a_new_one_is_needed(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    assert platform.matching is not None
+    registered = await http.post(
+        f"{platform.matching.url}/v1/suppliers", json=supplier(), headers=OPERATOR_HEADERS
+    )
+    email = registered.json()["email"]
+    browser = Browser(platform)
+    try:
+        await sign_in(platform, browser, email)
+        await browser.get("/portal/account")
+        await browser.post("/portal/account/phone", phone="+221 77 555 44 33")
+        code = (await message_to(platform, "+221775554433", "verify_phone"))["code"]
+        wrong = "000000" if code != "000000" else "111111"
+        await browser.get("/portal/verify-phone")
+        tries = [await browser.post("/portal/verify-phone", code=wrong) for _ in range(5)]
+        late = await browser.post("/portal/verify-phone", code=code)
+    finally:
+        await browser.close()
+
+    assert "1 more try" in tries[3].text
+    assert "That code no longer works" in tries[4].text
+    assert "That code no longer works" in late.text
+    assert (await supplier_row(platform, email))["phone_verified_at"] is None

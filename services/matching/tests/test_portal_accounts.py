@@ -5,6 +5,7 @@ tests/integration/test_portal_accounts.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest_asyncio
 
 from tenderwire_matching.bootstrap import create_app
 from tenderwire_matching.portal import services as accounts
-from tenderwire_matching.portal.web import accounts as pages
+from tenderwire_matching.portal.domain import LinkPurpose, LinkSigner
 from tenderwire_matching.portal.web.sessions import CSRF_COOKIE
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared.dependencies import get_pool
@@ -27,6 +28,7 @@ FORM_TOKEN = "a-form-token-of-enough-length-000"  # noqa: S105
 # The portal's catalogs are built when its words are translated (`tw catalogs update`); until
 # then a page in another language cannot render, and what only it shows waits for them.
 CATALOGS = Path(str(files("tenderwire_matching"))) / "locale"
+PORTAL_TEMPLATES = Path(str(files("tenderwire_matching"))) / "portal" / "templates"
 needs_catalogs = pytest.mark.skipif(
     not (CATALOGS / "ar" / "LC_MESSAGES" / "messages.mo").exists(),
     reason="tenderwire_matching has no compiled catalogs yet (tw catalogs update)",
@@ -210,11 +212,8 @@ async def test_a_forged_or_mangled_link_gets_a_friendly_page_not_an_error(
 
 async def test_a_link_signed_for_another_purpose_does_not_work(http: httpx.AsyncClient) -> None:
     settings = MatchingSettings(environment=Environment.TEST)
-    signer = pages.LinkPurpose  # the purposes a link can have
-    from tenderwire_matching.portal.domain import LinkSigner
-
     verification = LinkSigner(settings.portal_secret.get_secret_value()).sign(
-        signer.VERIFY_EMAIL, "an-id"
+        LinkPurpose.VERIFY_EMAIL, "an-id"
     )
 
     response = await http.post(
@@ -297,3 +296,35 @@ async def test_the_api_refuses_a_wrong_operators_token_at_registration(
 
     assert response.status_code == 401
     assert response.json()["detail"][0]["loc"] == ["header", "Authorization"]
+
+
+_JINJA = re.compile(r"\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_ENTITY = re.compile(r"&\w+;")
+_WORDED_ATTRIBUTE = re.compile(r"\b(?:title|alt|aria-label|placeholder)=\"(?!\{\{)[^\"]*\"")
+ACCOUNT_TEMPLATES = (
+    "_field_error.html",
+    "account.html",
+    "check_inbox.html",
+    "contacts.html",
+    "delete_account.html",
+    "follow.html",
+    "link_page.html",
+    "message.html",
+    "rate_limited.html",
+    "register.html",
+    "sign_in.html",
+    "sign_in_sent.html",
+    "tokens.html",
+    "verify_phone.html",
+)
+
+
+@pytest.mark.parametrize("template", ACCOUNT_TEMPLATES)
+def test_the_account_templates_say_nothing_outside_gettext(template: str) -> None:
+    source = (PORTAL_TEMPLATES / template).read_text()
+    assert not _WORDED_ATTRIBUTE.search(source), "an attribute's words must go through _()"
+    left = _ENTITY.sub(" ", _TAG.sub(" ", _JINJA.sub(" ", source)))
+    assert not re.search(r"[^\W\d_]", left), f"words outside gettext: {left.split()}"
+    assert "style=" not in source
+    assert "<script" not in source

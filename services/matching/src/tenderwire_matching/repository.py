@@ -513,7 +513,7 @@ async def erase(conn: Connection, supplier_id: str) -> asyncpg.Record | None:
     await conn.execute("DELETE FROM outbox WHERE key = $1", supplier_id)
     await conn.execute(
         "UPDATE suppliers SET legal_name = $2, email = $2, phone = NULL, keywords = '{}',"
-        " filter_agencies = '{}', token_hash = $2, active = false, erased_at = now(),"
+        " token_hash = $2, active = false, erased_at = now(),"
         " deactivated_at = COALESCE(deactivated_at, now()), email_verified_at = NULL,"
         " phone_verified_at = NULL, paused_until = NULL, version = version + 1,"
         " updated_at = now() WHERE id = $1",
