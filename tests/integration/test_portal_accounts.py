@@ -425,3 +425,66 @@ async def test_a_phone_code_gives_five_tries_then_a_new_one_is_needed(
     assert "That code no longer works" in tries[4].text
     assert "That code no longer works" in late.text
     assert (await supplier_row(platform, email))["phone_verified_at"] is None
+
+
+HOSTILE = [
+    "\x00",
+    "<script>alert(1)</script>",
+    "x" * 100_000,
+    "a@b.org\r\nBcc: c@d.org",
+    "\u202eevil@example.org",
+    "\u200b",
+]
+
+
+async def test_hostile_input_to_the_signed_in_forms_gets_a_page_and_changes_nothing(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    assert platform.matching is not None
+    registered = await http.post(
+        f"{platform.matching.url}/v1/suppliers", json=supplier(), headers=OPERATOR_HEADERS
+    )
+    email = registered.json()["email"]
+    before = await supplier_row(platform, email)
+    browser = Browser(platform)
+    try:
+        await sign_in(platform, browser, email)
+        await browser.get("/portal/account")
+        answers = []
+        for value in HOSTILE:
+            answers += [
+                await browser.post("/portal/account/email", email=value),
+                await browser.post("/portal/account/phone", phone=value),
+                await browser.post("/portal/contacts", address=value),
+                await browser.post("/portal/tokens", label=value if value.strip() else ""),
+                await browser.post("/portal/verify-phone", code=value),
+            ]
+        stray = [
+            await browser.post("/portal/contacts/%3Cscript%3E/remove"),
+            await browser.post("/portal/tokens/..%2F..%2Fx/revoke"),
+            await browser.post("/portal/follow/%3Cscript%3E", action="follow"),
+            await browser.get("/portal/follow/%3Cscript%3E"),
+        ]
+    finally:
+        await browser.close()
+
+    for answer in answers:
+        assert 400 <= answer.status_code < 500, (answer.request.url, answer.text[:500])
+        assert "<script>alert" not in answer.text
+    assert all(a.status_code < 500 for a in stray)
+    after = await supplier_row(platform, email)
+    assert (after["email"], after["phone"], after["version"]) == (
+        before["email"],
+        before["phone"],
+        before["version"],
+    )
+    conn = await _matching(platform)
+    try:
+        extras = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM supplier_contacts WHERE supplier_id = $1)"
+            " + (SELECT count(*) FROM supplier_tokens WHERE supplier_id = $1)",
+            before["id"],
+        )
+    finally:
+        await conn.close()
+    assert extras == 0

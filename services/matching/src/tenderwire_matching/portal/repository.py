@@ -170,11 +170,14 @@ async def supplier(conn: Connection | asyncpg.Pool, supplier_id: str) -> asyncpg
 
 
 async def verify_email(conn: Connection, supplier_id: str, address: str) -> bool:
-    """Marks the supplier's address verified if it is still `address`."""
+    """Marks the supplier's address verified if it is still `address`; True if it is (already
+    verified too, which changes nothing, not even the version)."""
     done = await conn.fetchval(
-        "UPDATE suppliers SET email_verified_at = COALESCE(email_verified_at, now()),"
-        " version = version + 1, updated_at = now()"
-        " WHERE id = $1 AND lower(email) = lower($2) AND erased_at IS NULL RETURNING true",
+        "WITH target AS (SELECT id, email_verified_at FROM suppliers WHERE id = $1"
+        " AND lower(email) = lower($2) AND erased_at IS NULL FOR UPDATE),"
+        " verified AS (UPDATE suppliers s SET email_verified_at = now(), version = s.version + 1,"
+        " updated_at = now() FROM target t WHERE s.id = t.id AND t.email_verified_at IS NULL)"
+        " SELECT EXISTS (SELECT 1 FROM target)",
         supplier_id,
         address,
     )

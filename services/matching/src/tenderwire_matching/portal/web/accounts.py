@@ -44,6 +44,7 @@ from tenderwire_matching.portal.web.sessions import (
 from tenderwire_matching.schemas import SupplierRegistration
 from tenderwire_shared.dependencies import Pool
 from tenderwire_shared.i18n import LANGUAGES, N_
+from tenderwire_shared.text import check_line
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -123,13 +124,17 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 def _line(value: str | None, limit: int = _MAX_FIELD) -> str | None:
-    """A single line of text, or None: too long, or with control characters (NUL too)."""
-    if value is None:
+    """A single line of plain text, or None: too long (measured before anything else is
+    read), or with markup, control characters (NUL too) or bidirectional overrides."""
+    if value is None or len(value) > limit + 100:
         return None
     value = value.strip()
-    if len(value) > limit or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if len(value) > limit:
         return None
-    return value
+    try:
+        return check_line(value)
+    except ValueError:
+        return None
 
 
 def _address(value: str | None) -> str | None:
@@ -794,7 +799,7 @@ async def tokens(request: Request, pool: Pool, session: SignedIn) -> Response:
 async def make_token(request: Request, pool: Pool, session: SignedIn) -> Response:
     form = await read_form(request)
     label = _line(form.get("label"), 60)
-    if not label or "<" in label or ">" in label:
+    if not label:
         return await _tokens_page(
             request, pool, session, errors={"label": FIELD_PROBLEMS["label"]}, status_code=422
         )
