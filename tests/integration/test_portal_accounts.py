@@ -90,6 +90,19 @@ async def message_to(platform: Platform, address: str, purpose: str, seen: int =
     return [m for m in found if m["purpose"] == purpose][-1]
 
 
+async def supplier_events(platform: Platform, supplier_id: str) -> list[dict[str, Any]]:
+    conn = await _matching(platform)
+    try:
+        rows = await conn.fetch(
+            "SELECT value FROM outbox WHERE topic = $1 AND key = $2 ORDER BY position",
+            f"{platform.topic_prefix}suppliers.v1",
+            supplier_id,
+        )
+    finally:
+        await conn.close()
+    return [json.loads(bytes(r["value"])) for r in rows]
+
+
 def path_of(link: str) -> tuple[str, dict[str, str]]:
     parts = urlsplit(link)
     return parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -211,6 +224,10 @@ async def test_a_supplier_registers_confirms_signs_in_manages_its_account_and_le
         contact_link = (await message_to(platform, colleague, "verify_email"))["link"]
         assert "/portal/verify-contact?" in contact_link
         assert "The address is confirmed" in (await open_link(browser, contact_link)).text
+        # What notify reads: the recipient now says both contacts are proven, with the other.
+        recipient = (await supplier_events(platform, row["id"]))[-1]["data"]["supplier"]
+        assert (recipient["email_verified"], recipient["phone_verified"]) == (True, True)
+        assert recipient["also_email"] == [colleague]
 
         # Follow a tender it does not match, and hear of its cancellation.
         code_, key = await platform.new_agency()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from tenderwire_matching import services
 from tenderwire_matching.bootstrap import create_app
 from tenderwire_matching.portal import services as accounts
 from tenderwire_matching.portal.domain import LinkPurpose, LinkSigner
@@ -328,3 +329,26 @@ def test_the_account_templates_say_nothing_outside_gettext(template: str) -> Non
     assert not re.search(r"[^\W\d_]", left), f"words outside gettext: {left.split()}"
     assert "style=" not in source
     assert "<script" not in source
+
+
+async def test_over_the_rate_limit_an_api_registration_is_a_429_with_retry_after(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(*args: Any, **kwargs: Any) -> None:
+        raise accounts.RateLimitedError(90)
+
+    monkeypatch.setattr(services, "register", refused)
+
+    response = await http.post(
+        "/v1/suppliers",
+        json={
+            "legal_name": "X",
+            "country": "SEN",
+            "email": "a@example.org",
+            "unspsc_codes": ["42131606"],
+        },
+    )
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "90"
+    assert response.json()["detail"][0]["type"] == "rate_limited"

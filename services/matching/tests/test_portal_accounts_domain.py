@@ -3,11 +3,13 @@ may lead."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from tenderwire_matching import repository
 from tenderwire_matching.portal.domain import (
     MAX_LINK_TOKEN,
     Action,
@@ -162,3 +164,50 @@ def test_an_address_is_counted_without_its_case() -> None:
 )
 def test_a_sign_in_leads_only_to_the_portals_own_pages(asked: str | None, led_to: str) -> None:
     assert safe_next(asked) == led_to
+
+
+def _row(**overrides: Any) -> dict[str, Any]:
+    return {
+        "id": "s1",
+        "legal_name": "Kibo Medical Ltd",
+        "email": "bids@kibo.example",
+        "language": "en",
+        "timezone": "Africa/Nairobi",
+        "phone": "+254711000000",
+        "delivery": "immediate",
+        "digest_hour": 8,
+        "quiet_hours_start": None,
+        "quiet_hours_end": None,
+        "country": "KEN",
+        "email_verified_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "phone_verified_at": None,
+        "also_email": ["buyer@kibo.example"],
+        "paused_until": None,
+        **overrides,
+    }
+
+
+def test_a_recipient_says_which_contacts_are_verified_and_lists_the_others() -> None:
+    recipient = repository.recipient(_row())  # type: ignore[arg-type]
+
+    assert (recipient.email_verified, recipient.phone_verified) == (True, False)
+    assert recipient.also_email == ("buyer@kibo.example",)
+    assert recipient.paused_until is None
+
+
+def test_a_pause_ends_at_midnight_where_the_supplier_is() -> None:
+    recipient = repository.recipient(_row(paused_until=date(2026, 12, 12)))  # type: ignore[arg-type]
+
+    # Nairobi is three hours ahead of UTC all year.
+    assert recipient.paused_until == datetime(2026, 12, 11, 21, tzinfo=UTC)
+    assert recipient.paused_until.tzinfo is not None
+
+
+def test_a_changed_contact_is_a_different_recipient_not_a_cached_one() -> None:
+    before = repository.recipient(_row())  # type: ignore[arg-type]
+    verified = repository.recipient(_row(phone_verified_at=datetime(2026, 2, 1, tzinfo=UTC)))  # type: ignore[arg-type]
+    more = repository.recipient(_row(also_email=["buyer@kibo.example", "ceo@kibo.example"]))  # type: ignore[arg-type]
+
+    assert not before.phone_verified
+    assert verified.phone_verified
+    assert more.also_email == ("buyer@kibo.example", "ceo@kibo.example")
