@@ -21,7 +21,9 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 import pytest
+from playwright.async_api import async_playwright
 
+from tests.support.browser import BROWSER_WAIT_MS, CHROMIUM_ARGS, chromium_or_skip
 from tests.support.eventually import eventually
 from tests.support.matching_helpers import publish, seen_by_matching, supplier, unique
 from tests.support.notices_api import Agency
@@ -505,3 +507,67 @@ async def test_hostile_input_to_the_signed_in_forms_gets_a_page_and_changes_noth
     finally:
         await conn.close()
     assert extras == 0
+
+
+async def test_every_account_page_fits_a_phone_with_its_own_stylesheet(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    executable = chromium_or_skip()
+    assert platform.matching is not None
+    registered = await http.post(
+        f"{platform.matching.url}/v1/suppliers",
+        json=supplier(
+            legal_name=unique("Établissements Généraux de Fournitures Médicales du Sahel")
+        ),
+        headers=OPERATOR_HEADERS,
+    )
+    body = registered.json()
+    signed_in = Browser(platform)
+    try:
+        await sign_in(platform, signed_in, body["email"])
+        await signed_in.get("/portal/tokens")
+        await signed_in.post("/portal/tokens", label="Our purchasing system, nightly sync")
+        code_, key = await platform.new_agency()
+        tender = await publish(Agency(http, platform, code_, key), title="Gowns " * 60)
+        await seen_by_matching(platform, tender["id"], 1)
+        cookies = [
+            {"name": c.name, "value": c.value or "", "url": platform.matching.url}
+            for c in signed_in.client.cookies.jar
+        ]
+    finally:
+        await signed_in.close()
+    signed_pages = [
+        "/portal/account",
+        "/portal/contacts",
+        "/portal/tokens",
+        "/portal/verify-phone",
+        "/portal/delete-account",
+        f"/portal/follow/{tender['id']}",
+    ]
+    open_pages = ["/portal/register", "/portal/sign-in", "/portal/verify-email?token=forged"]
+    widths: dict[str, int] = {}
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            for pages, with_cookies in ((open_pages, False), (signed_pages, True)):
+                context = await chromium.new_context(viewport={"width": 360, "height": 640})
+                if with_cookies:
+                    await context.add_cookies(cookies)  # type: ignore[arg-type]
+                page = await context.new_page()
+                page.set_default_timeout(BROWSER_WAIT_MS)
+                for path in pages:
+                    await page.goto(f"{platform.matching.url}{path}")
+                    assert "/sign-in" not in page.url or not with_cookies, path
+                    widths[path] = await page.evaluate("document.documentElement.scrollWidth")
+                    # The stylesheet loaded under the CSP: the header is the portal's blue.
+                    header = await page.evaluate(
+                        "getComputedStyle(document.querySelector('header')).backgroundColor"
+                    )
+                    assert header == "rgb(11, 61, 145)", path
+                await context.close()
+        finally:
+            await chromium.close()
+
+    assert {path: width for path, width in widths.items() if width > 360} == {}
