@@ -78,6 +78,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # The targets, checked in the summary (never in tests).
 TARGET_SEND_RATIO = 0.7
+BENCH_OPERATOR_TOKEN = "bench-operator"  # noqa: S105 - a throwaway stack's
+VOUCHED = {"Authorization": f"Bearer {BENCH_OPERATOR_TOKEN}"}
 TARGET_E2E_RATIO = 0.7
 TARGET_E2E_ALERTS_PER_S = 500.0
 TARGET_P99_S = 5.0
@@ -184,7 +186,7 @@ class Pipeline:
             "TW_TOPIC_PREFIX": self.prefix,
             "TW_LOG_LEVEL": "INFO",
             "TW_LOG_JSON": "true",
-            "TW_OPERATOR_TOKEN": "bench-operator",
+            "TW_OPERATOR_TOKEN": BENCH_OPERATOR_TOKEN,
         }
         own = {
             "notices": {
@@ -308,7 +310,8 @@ async def register_suppliers(pipeline: Pipeline, count: int, concurrency: int = 
                 "email": f"bids-{run.lower()}-{number}@bench.example",
                 "delivery": "immediate",
             }
-            response = await http.post(url, json=body)
+            # Vouched for: verified at once, and past the portal's rate limits.
+            response = await http.post(url, json=body, headers=VOUCHED)
             if response.status_code != 201:
                 raise BenchmarkError(
                     f"registration {number}: {response.status_code} {response.text}"

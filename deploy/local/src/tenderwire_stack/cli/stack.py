@@ -87,7 +87,7 @@ def stack_demo() -> None:
     """Load the demo suppliers and print where to look."""
     stack = Stack()
     p = stack.ports
-    for line in demo.load(f"http://127.0.0.1:{p.matching}"):
+    for line in demo.load(f"http://127.0.0.1:{p.matching}", stack.operator_token()):
         console.print(f"[dim]{line}[/dim]")
     key = asyncio.run(demo.agency_key(stack.postgres.dsn("notices")))
     tender = json.dumps(demo.DEMO_TENDER)
