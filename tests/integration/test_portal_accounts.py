@@ -366,11 +366,21 @@ async def test_an_api_registration_is_verified_only_when_an_operator_vouches(
     # A new address through the API is unverified again, and gets its own link.
     mine = {"Authorization": f"Bearer {imported.json()['token']}"}
     moved = f"{unique('moved')}@example.org"
-    changed = await http.patch(
-        f"{base}/{imported.json()['id']}", json={"email": moved}, headers=mine
-    )
+    url = f"{base}/{imported.json()['id']}"
+    changed = await http.patch(url, json={"email": moved}, headers=mine)
     assert changed.json()["email_verified"] is False
     assert [m["purpose"] for m in await messages_to(platform, moved)] == ["verify_email"]
+
+    # A pause, as the preferences page sets it: a date, midnight in the supplier's zone.
+    paused = await http.patch(
+        url, json={"paused_until": "2027-01-05", "timezone": "Africa/Nairobi"}, headers=mine
+    )
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["paused_until"] == "2027-01-05"
+    recipient = (await supplier_events(platform, imported.json()["id"]))[-1]["data"]["supplier"]
+    assert recipient["paused_until"] == "2027-01-04T21:00:00Z"
+    resumed = await http.patch(url, json={"paused_until": None}, headers=mine)
+    assert resumed.json()["paused_until"] is None
 
 
 async def test_a_deactivated_supplier_is_offered_reactivation_not_a_dead_end(
@@ -571,3 +581,50 @@ async def test_every_account_page_fits_a_phone_with_its_own_stylesheet(
             await chromium.close()
 
     assert {path: width for path, width in widths.items() if width > 360} == {}
+
+
+async def test_a_new_address_is_unproven_until_its_link_is_opened_and_sign_out_ends_it(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    assert platform.matching is not None
+    registered = await http.post(
+        f"{platform.matching.url}/v1/suppliers", json=supplier(), headers=OPERATOR_HEADERS
+    )
+    old = registered.json()["email"]
+    new = f"{unique('new')}@example.org"
+    browser = Browser(platform)
+    try:
+        await sign_in(platform, browser, old)
+        # One more sign-in link to the old address, left unused.
+        await browser.post("/portal/sign-in", email=old)
+        stale_link = await message_to(platform, old, "sign_in", seen=1)
+        await browser.get("/portal/account")
+        moved = await browser.post("/portal/account/email", email=new)
+        assert moved.status_code == 303
+        row = await supplier_row(platform, new)
+        assert row["email_verified_at"] is None
+        first = await message_to(platform, new, "verify_email")
+        account = await browser.get("/portal/account")
+        assert "not confirmed" in account.text
+        await browser.post("/portal/account/resend")
+        second = await message_to(platform, new, "verify_email", seen=1)
+        assert second["link"] != first["link"]
+
+        await browser.post("/portal/sign-out")
+        assert (await browser.get("/portal/account")).status_code == 303
+        # Neither address signs in now: the old is no longer the account's, the new unproven.
+        before = len(await messages_to(platform, old)) + len(await messages_to(platform, new))
+        await browser.get("/portal/sign-in")
+        await browser.post("/portal/sign-in", email=old)
+        await browser.post("/portal/sign-in", email=new)
+        after = len(await messages_to(platform, old)) + len(await messages_to(platform, new))
+        assert after == before
+        # A sign-in link sent to the old address before the move opens nothing either.
+        path, query = path_of(stale_link["link"])
+        assert (await browser.get(path, **query)).status_code == 200  # still unused
+        assert (await browser.post(path, **query)).status_code == 400
+
+        assert "confirmed" in (await open_link(browser, second["link"])).text
+        assert (await supplier_row(platform, new))["email_verified_at"] is not None
+    finally:
+        await browser.close()

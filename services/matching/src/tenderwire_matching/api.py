@@ -87,9 +87,11 @@ def _unmatchable(exc: UnmatchableCodesError) -> ApiError:
         "Registered by the supplier itself (no Authorization header), its e-mail address and"
         " phone are unverified, and get no alert, until it opens the link e-mailed to it and"
         " types the code texted to it. An integrator that verified them itself (e.g. a UNGM"
-        " import) sends the operators' token, and the supplier is registered verified."
+        " import) sends the operators' token (TW_OPERATOR_TOKEN) as `Authorization: Bearer"
+        " <token>`, and the supplier is registered verified."
     ),
     responses={
+        401: {"description": "An Authorization header that is not the operators' token"},
         409: {"description": "Already registered (same name and country, or e-mail)"},
         429: {"description": "Too many verification messages to this address or from here"},
     },

@@ -159,6 +159,8 @@ _FILTERS = {"beneficiary_countries", "agencies", "notice_types", "keywords", "cp
 async def update(conn: Connection, supplier_id: str, change: SupplierUpdate) -> None:
     values: dict[str, Any] = change.model_dump(mode="json", exclude_unset=True)
     codes = values.pop("unspsc_codes", None)
+    if "paused_until" in values:
+        values["paused_until"] = change.paused_until  # a date for the driver, not its JSON
     if "quiet_hours" in values:
         quiet = change.quiet_hours
         values.pop("quiet_hours")

@@ -455,8 +455,10 @@ async def use_sign_in_link(
         if used is None:
             return SignIn.INVALID, None
         supplier_id: str = used["supplier_id"]
-        # The link reached the address: it is proven, whatever it was before.
-        await repository.verify_email(conn, supplier_id, used["address"])
+        # The link reached the address: it is proven, whatever it was before. If the account
+        # moved to another address since, the old one opens nothing.
+        if not await repository.verify_email(conn, supplier_id, used["address"]):
+            return SignIn.INVALID, None
         if not link.supplier["active"]:
             await matching.reactivate(conn, supplier_id, policy, correlation_id)
         elif link.supplier["email_verified_at"] is None:
