@@ -576,6 +576,15 @@ async def test_every_account_page_fits_a_phone_with_its_own_stylesheet(
                         "getComputedStyle(document.querySelector('header')).backgroundColor"
                     )
                     assert header == "rgb(11, 61, 145)", path
+                if with_cookies:
+                    # The token shown once: a long unbroken word, on a phone.
+                    await page.goto(f"{platform.matching.url}/portal/tokens")
+                    await page.fill("#label", "For the phone test")
+                    await page.click("form[action$='/tokens'] button")
+                    await page.wait_for_selector("p.code")
+                    widths["token shown"] = await page.evaluate(
+                        "document.documentElement.scrollWidth"
+                    )
                 await context.close()
         finally:
             await chromium.close()
