@@ -230,6 +230,15 @@ async def test_a_supplier_registers_confirms_signs_in_manages_its_account_and_le
         recipient = (await supplier_events(platform, row["id"]))[-1]["data"]["supplier"]
         assert (recipient["email_verified"], recipient["phone_verified"]) == (True, True)
         assert recipient["also_email"] == [colleague]
+        # Another, removed before it is confirmed: it never gets an alert.
+        passing = f"{unique('temp')}@example.org"
+        await browser.post("/portal/contacts", address=passing)
+        listed = await browser.get("/portal/contacts")
+        ids = re.findall(r"/portal/contacts/([^/\"]+)/remove", listed.text)
+        assert len(ids) == 2
+        await browser.post(f"/portal/contacts/{ids[-1]}/remove")
+        assert passing not in (await browser.get("/portal/contacts")).text
+        assert colleague in (await browser.get("/portal/contacts")).text
 
         # Follow a tender it does not match, and hear of its cancellation.
         code_, key = await platform.new_agency()
@@ -252,6 +261,9 @@ async def test_a_supplier_registers_confirms_signs_in_manages_its_account_and_le
         finally:
             await conn.close()
         assert [k["kind"] for k in kinds] == ["cancelled"]
+        unfollowed = await browser.post(f"/portal/follow/{tender['id']}", action="unfollow")
+        assert unfollowed.headers["location"].endswith("?notice=unfollowed")
+        assert "Follow" in (await browser.get(f"/portal/follow/{tender['id']}")).text
 
         # Leave: every contact detail goes, the id, country, codes and matches stay.
         before = await _everywhere(platform, [email, colleague, "+221775551234", legal_name])
@@ -637,3 +649,22 @@ async def test_a_new_address_is_unproven_until_its_link_is_opened_and_sign_out_e
         assert (await supplier_row(platform, new))["email_verified_at"] is not None
     finally:
         await browser.close()
+
+
+async def test_the_api_deletes_an_account_with_its_own_token(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    assert platform.matching is not None
+    base = f"{platform.matching.url}/v1/suppliers"
+    leaving = supplier(phone="+221 77 555 77 66")
+    body = (await http.post(base, json=leaving, headers=OPERATOR_HEADERS)).json()
+    own = {"Authorization": f"Bearer {body['token']}"}
+
+    assert (await http.delete(f"{base}/{body['id']}?erase=true", headers=own)).status_code == 204
+
+    assert (await http.get(f"{base}/{body['id']}", headers=own)).status_code == 401
+    found = await _everywhere(platform, [leaving["email"], "+221775557766", leaving["legal_name"]])
+    assert found == []
+    [event] = await supplier_events(platform, body["id"])
+    assert event["type"] == "supplier.erased"
+    assert event["data"] == {"supplier_id": body["id"], "erased_at": event["data"]["erased_at"]}
