@@ -40,7 +40,6 @@ from tenderwire_notices.ocds.exporter import RevisionEntry
 from tenderwire_notices.ocds.package import MAX_RELEASES, PackageError, PackageTooLargeError
 from tenderwire_notices.ocds.package import releases_of as ocds_releases_of
 from tenderwire_notices.ocds.schemas import ImportReport
-from tenderwire_notices.web import pages
 from tenderwire_notices.schemas import (
     Amendment,
     AwardDecision,
@@ -52,6 +51,7 @@ from tenderwire_notices.schemas import (
     decode_cursor,
     encode_cursor,
 )
+from tenderwire_notices.web import pages
 from tenderwire_shared.api_errors import ApiError, Loc
 from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.db import Connection

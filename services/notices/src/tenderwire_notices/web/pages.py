@@ -21,9 +21,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from tenderwire_notices import repository
-from tenderwire_notices.repository import Executor
 from tenderwire_notices.dependencies import Settings
 from tenderwire_notices.domain import NOTICE_ID_PATTERN
+from tenderwire_notices.repository import Executor
 from tenderwire_notices.schemas import Revision
 from tenderwire_notices.settings import NoticesSettings
 from tenderwire_notices.web import calendar, rendering
@@ -111,7 +111,7 @@ def _quality(params: str) -> float:
 def _accepts(ranges: list[tuple[str, float]], media_type: str) -> float:
     """The q-value `ranges` give `media_type`: its most specific matching range's (RFC 9110
     12.5.1), 0 when none matches."""
-    kind = media_type.split("/")[0]
+    kind = media_type.split("/", maxsplit=1)[0]
     best: tuple[int, float] = (-1, 0.0)
     for media_range, quality in ranges:
         if media_range == media_type:
@@ -169,7 +169,9 @@ def not_found(request: Request, lang: str | None) -> HTMLResponse:
     return message_page(request, "not_found", lang, status.HTTP_404_NOT_FOUND)
 
 
-async def _read(reader: NoticeReader, notice_id: str) -> tuple[TenderSnapshot, list[Revision]] | None:
+async def _read(
+    reader: NoticeReader, notice_id: str
+) -> tuple[TenderSnapshot, list[Revision]] | None:
     # Checked here rather than by a path pattern, so a mangled link gets the friendly 404
     # page, not a 422, and nothing odd (a NUL byte) reaches SQL.
     if not NOTICE_ID_PATTERN.fullmatch(notice_id):
@@ -236,9 +238,7 @@ async def deadline_calendar(
         return not_found(request, lang)
     tender, revisions = found
     if tender.status in (TenderStatus.CLOSED, TenderStatus.AWARDED):
-        return message_page(
-            request, "gone", lang, status.HTTP_410_GONE, notice_id=tender.tender_id
-        )
+        return message_page(request, "gone", lang, status.HTTP_410_GONE, notice_id=tender.tender_id)
     language = page_language(request, lang)
     words = rendering.MESSAGES(language)
     page_url = f"{settings.public_base_url}/notices/{tender.tender_id}?" + rendering.page_query(
@@ -249,7 +249,7 @@ async def deadline_calendar(
         page_url=page_url,
         public_base_url=settings.public_base_url,
         stamp=revisions[-1].occurred_at if revisions else tender.published_at,
-        reminder=words.gettext("The deadline for this tender is in one day."),
+        reminder=words.gettext("The deadline for this tender is in 24 hours."),
         description="\n".join(
             (f"{tender.agency} {tender.reference}", rendering.shown_text(tender.title), page_url)
         ),
@@ -286,5 +286,9 @@ async def page(
 # Link checkers and mail scanners ask HEAD first: the same page, without its body. Left out
 # of the OpenAPI, where a HEAD beside the GET would repeat the GET's operation.
 router.add_api_route(
-    "/notices/{notice_id}", page, methods=["HEAD"], response_class=HTMLResponse, include_in_schema=False
+    "/notices/{notice_id}",
+    page,
+    methods=["HEAD"],
+    response_class=HTMLResponse,
+    include_in_schema=False,
 )

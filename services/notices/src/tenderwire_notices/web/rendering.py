@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pycountry
 from babel import Locale
+from babel.core import get_global
 from babel.dates import format_date, format_time, get_timezone_location, get_timezone_name
 from babel.lists import format_list
 from babel.numbers import format_currency
@@ -241,7 +242,9 @@ def codes(tender: TenderSnapshot) -> list[CodeLine]:
         else:
             others.append(
                 CodeLine(
-                    shown_text(item.scheme), shown_text(item.code), shown_text(item.description or "")
+                    shown_text(item.scheme),
+                    shown_text(item.code),
+                    shown_text(item.description or ""),
                 )
             )
     lines = [CodeLine("UNSPSC", c, described.get(("UNSPSC", c), "")) for c in tender.unspsc_codes]
@@ -290,7 +293,9 @@ class _Describer:
 
     def _named(self, value: Any) -> str:
         names = [
-            str(item.get("title") or item.get("name") or item) if isinstance(item, dict) else str(item)
+            str(item.get("title") or item.get("name") or item)
+            if isinstance(item, dict)
+            else str(item)
             for item in value
         ]
         return format_list(names, locale=self.cldr)
@@ -340,12 +345,17 @@ def history(
 
 
 def zone_label(name: str, cldr: Locale) -> str:
-    """A zone as the reader's language names its place ("India Time", "heure : Sénégal").
-    CLDR's names by metazone ("India Standard Time") depend on abbreviations the zone data
-    does not always carry, so Babel falls back to a bare offset for some zones."""
+    """A zone as the reader's language names its place: the country and the zone's city, in
+    CLDR's pattern for the two ("Senegal (Dakar)", "塞内加尔（达喀尔）")."""
     if name == "UTC":
         return str(get_timezone_name(datetime.now(UTC), width="long", locale=cldr))
-    return str(get_timezone_location(ZoneInfo(name), locale=cldr))
+    zone = ZoneInfo(name)
+    city = str(get_timezone_location(zone, locale=cldr, return_city=True))
+    territory = get_global("zone_territories").get(name)
+    country = cldr.territories.get(territory) if territory else None
+    if not country:
+        return city
+    return str(cldr.zone_formats["fallback"]) % {"0": city, "1": country}
 
 
 def zone_options(selected: str, cldr: Locale) -> list[ZoneOption]:
@@ -411,9 +421,7 @@ def notice_context(
             for d in tender.documents
             if str(d.url).startswith(("https://", "http://"))
         ],
-        "contacts": [
-            (shown_text(c.name), c.email or "", c.phone or "") for c in tender.contacts
-        ],
+        "contacts": [(shown_text(c.name), c.email or "", c.phone or "") for c in tender.contacts],
         "award": award,
         "history": history(revisions, words, cldr, zone),
         "zones": zone_options(zone_name, cldr),
