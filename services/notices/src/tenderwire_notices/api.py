@@ -186,7 +186,17 @@ async def award(
         " instead, as `GET /notices/{notice_id}` serves it."
     ),
     response_model=NoticeView,
-    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        404: {
+            "description": "No notice with this id: the one error format, or for a browser an"
+            " HTML page",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+    },
 )
 async def get_notice(
     notice_id: NoticeId,
