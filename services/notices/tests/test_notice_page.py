@@ -343,7 +343,7 @@ async def test_the_page_shows_every_part_of_the_notice(
         assert shown in text, shown
     assert 'href="https://unicef.example/tor.pdf"' in page
     assert 'href="mailto:supply@unicef.example"' in page
-    assert f'href="{PORTAL}/follow/t-gowns"' in page
+    assert f'href="{PORTAL}/follow/t-gowns?lang=en"' in page
     assert 'href="/notices/t-gowns.ics?lang=en&amp;tz=UTC"' in page
 
 
@@ -648,10 +648,11 @@ async def test_a_closed_or_awarded_tenders_ics_is_gone(
 async def test_hostile_text_stays_inside_its_ics_property(
     http: httpx.AsyncClient, reader: FakeReader
 ) -> None:
-    reader.put(a_tender(title="Gowns\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:forged; x,y"))
+    reader.put(a_tender(title="Gowns\u202e\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:forged; x,y"))
     answer = await http.get("/notices/t-gowns.ics")
     [event] = Calendar.from_ical(answer.content).walk("VEVENT")
-    assert "END:VEVENT" in str(event["summary"])
+    # One property still, line breaks and all (as iCalendar writes them, \n); no override.
+    assert str(event["summary"]) == "Gowns\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:forged; x,y"
     assert answer.text.splitlines().count("BEGIN:VEVENT") == 1
 
 

@@ -31,11 +31,13 @@ def deadline_calendar(
     page_url: str,
     public_base_url: str,
     stamp: datetime,
+    summary: str,
     reminder: str,
     description: str,
 ) -> bytes:
     """The calendar file; `stamp` is when this revision was made (DTSTAMP), so the same
-    revision always gives the same bytes."""
+    revision always gives the same bytes. `summary`, `reminder` and `description` are the
+    words shown, already in the reader's language and cleaned of bidirectional controls."""
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
@@ -48,7 +50,7 @@ def deadline_calendar(
     event.add("dtstart", tender.deadline)
     # No DTEND: a deadline is a moment, and RFC 5545 3.6.1 reads an event without one as
     # ending when it starts.
-    event.add("summary", tender.title)
+    event.add("summary", summary)
     event.add("description", description)
     event.add("url", page_url)
     event.add("sequence", tender.revision)

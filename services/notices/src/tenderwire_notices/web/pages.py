@@ -249,9 +249,14 @@ async def deadline_calendar(
         page_url=page_url,
         public_base_url=settings.public_base_url,
         stamp=revisions[-1].occurred_at if revisions else tender.published_at,
+        summary=rendering.shown_text(tender.title),
         reminder=words.gettext("The deadline for this tender is in 24 hours."),
         description="\n".join(
-            (f"{tender.agency} {tender.reference}", rendering.shown_text(tender.title), page_url)
+            (
+                rendering.shown_text(f"{tender.agency} {tender.reference}"),
+                rendering.shown_text(tender.title),
+                page_url,
+            )
         ),
     )
     return Response(

@@ -429,7 +429,9 @@ def notice_context(
         "languages": [(code, display_name(code)) for code in LANGUAGES],
         "query": query,
         "ics_url": f"/notices/{tender.tender_id}.ics",
-        "follow_url": f"{portal_base_url.rstrip('/')}/follow/{tender.tender_id}",
+        # The reader's language goes along, so the portal can answer in it from the start.
+        "follow_url": f"{portal_base_url.rstrip('/')}/follow/{tender.tender_id}?"
+        + urlencode({"lang": language}),
     }
 
 
