@@ -353,7 +353,7 @@ async def test_the_deadline_in_the_readers_zone_and_the_agencys_with_its_offset(
     page = visible_text((await http.get("/notices/t-gowns", params={"tz": "Asia/Kolkata"})).text)
     # 16:00 UTC is 21:30 in Kolkata, 17:00 at the agency (UTC+01:00).
     assert "Friday, January 15, 2027, 9:30 PM" in page
-    assert "Your time zone: India (Kolkata), UTC+05:30" in page
+    assert "Your time zone: India, UTC+05:30" in page
     assert "Friday, January 15, 2027, 5:00 PM" in page
     assert "UTC+01:00" in page
 

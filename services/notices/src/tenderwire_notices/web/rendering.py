@@ -345,16 +345,18 @@ def history(
 
 
 def zone_label(name: str, cldr: Locale) -> str:
-    """A zone as the reader's language names its place: the country and the zone's city, in
-    CLDR's pattern for the two ("Senegal (Dakar)", "塞内加尔（达喀尔）")."""
+    """A zone as the reader's language names its place: the country, and the zone's city
+    where the country has several zones, in CLDR's pattern for the two ("Senegal",
+    "Brazil (Sao Paulo)", "巴西（圣保罗）")."""
     if name == "UTC":
         return str(get_timezone_name(datetime.now(UTC), width="long", locale=cldr))
-    zone = ZoneInfo(name)
-    city = str(get_timezone_location(zone, locale=cldr, return_city=True))
+    city = str(get_timezone_location(ZoneInfo(name), locale=cldr, return_city=True))
     territory = get_global("zone_territories").get(name)
     country = cldr.territories.get(territory) if territory else None
     if not country:
         return city
+    if len(get_global("territory_zones").get(territory, ())) <= 1:
+        return str(country)
     return str(cldr.zone_formats["fallback"]) % {"0": city, "1": country}
 
 
