@@ -351,9 +351,9 @@ def zone_label(name: str, cldr: Locale) -> str:
     if name == "UTC":
         return str(get_timezone_name(datetime.now(UTC), width="long", locale=cldr))
     city = str(get_timezone_location(ZoneInfo(name), locale=cldr, return_city=True))
-    territory = get_global("zone_territories").get(name)
+    territory: str | None = get_global("zone_territories").get(name)
     country = cldr.territories.get(territory) if territory else None
-    if not country:
+    if territory is None or not country:
         return city
     if len(get_global("territory_zones").get(territory, ())) <= 1:
         return str(country)
