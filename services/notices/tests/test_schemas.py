@@ -181,9 +181,11 @@ def test_a_classification_follows_the_plain_text_rule(
 ) -> None:
     # A NUL here once reached the jsonb column and answered 500 (schemathesis found it).
     item = {"scheme": "CPV", "code": "33141100", "description": "Gowns", field: hostile}
-    body = draft(classifications=[item]) if model is NoticeDraft else {"classifications": [item]}
-    if model is Amendment:
-        body["reason"] = "Corrected classification"
+    body: dict[str, Any] = (
+        draft(classifications=[item])
+        if model is NoticeDraft
+        else {"classifications": [item], "reason": "Corrected classification"}
+    )
     with pytest.raises(ValidationError) as exc:
         model.model_validate(body)
     assert ("classifications", 0, field) in problems(exc)
