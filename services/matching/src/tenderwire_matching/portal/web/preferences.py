@@ -197,10 +197,10 @@ class _Unreadable(Exception):
         self.field = field
 
 
-def _required(form: FormData, name: str) -> str:
+def _required(form: FormData, name: str, blame: str | None = None) -> str:
     value = text(form, name)
     if value is None:
-        raise _Unreadable(name)
+        raise _Unreadable(blame or name)
     return value
 
 
@@ -216,8 +216,8 @@ def _delivery_change(form: FormData) -> dict[str, Any]:
     quiet = text(form, "quiet")
     if quiet == "on":
         change["quiet_hours"] = {
-            "start": _required(form, "quiet_start"),
-            "end": _required(form, "quiet_end"),
+            "start": _required(form, "quiet_start", "quiet_hours"),
+            "end": _required(form, "quiet_end", "quiet_hours"),
         }
     elif quiet == "off":
         change["quiet_hours"] = None

@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import FastAPI, Request
@@ -137,11 +138,13 @@ class Portal:
 
     async def post(self, path: str, data: Any, **kwargs: Any) -> httpx.Response:
         token = await self.form_token()
-        if isinstance(data, dict):
-            data = {"form_token": token, **data}
-        else:
-            data = [("form_token", token), *data]
-        return await self.http.post(path, data=data, **kwargs)
+        pairs = [*data.items()] if isinstance(data, dict) else list(data)
+        return await self.http.post(
+            path,
+            content=urlencode([("form_token", token), *pairs]),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            **kwargs,
+        )
 
 
 NotifyScript = Callable[[httpx.Request], httpx.Response]
