@@ -35,7 +35,7 @@ from tenderwire_shared.events.matches import Delivery
 from tenderwire_shared.settings import Environment
 
 SUPPLIER_ID = "supplier-1"
-OPERATOR_TOKEN = "operator-token-for-the-portal-tests-0000"
+OPERATOR_TOKEN = "operator-token-for-the-portal-tests-0000"  # noqa: S105 - a test value
 
 
 class NoDatabase:
@@ -88,9 +88,7 @@ class FakeCatalogue(Catalogue):
         if query.prefix is not None:
             found = sorted({r.code for r in rows if r.code.startswith(query.prefix)})
         else:
-            found = sorted(
-                {r.code for r in rows if all(w in fold(r.title) for w in query.words)}
-            )
+            found = sorted({r.code for r in rows if all(w in fold(r.title) for w in query.words)})
         return await self.describe(scheme, found[:limit], language)
 
     async def below(self, scheme: Scheme, parent: str | None, language: str) -> list[CodeEntry]:

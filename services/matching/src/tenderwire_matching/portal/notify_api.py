@@ -119,7 +119,9 @@ class NotifyApi:
         )
         return read_alerts(body)
 
-    async def channels(self, supplier_id: str, addresses: list[tuple[str, str]]) -> list[ChannelState]:
+    async def channels(
+        self, supplier_id: str, addresses: list[tuple[str, str]]
+    ) -> list[ChannelState]:
         body = await self._call(
             "GET", f"/v1/suppliers/{supplier_id}/channels", params=_address_params(addresses)
         )

@@ -49,7 +49,7 @@ def depth(scheme: Scheme, code: str) -> int:
 
 
 def level_name(scheme: Scheme, code: str) -> str:
-    """"segment", "family", "class", "commodity"; or CPV's "division" ... "subcategory"."""
+    """ "segment", "family", "class", "commodity"; or CPV's "division" ... "subcategory"."""
     if scheme is Scheme.UNSPSC:
         return unspsc.LEVELS[unspsc.depth(code) - 1]
     return cpv.level_name(code)
@@ -210,7 +210,7 @@ def read_licensed_list(text: str, scheme: Scheme, default_language: str) -> Pars
 
 
 def _rows(text: str) -> Iterator[tuple[int, Sequence[str]]]:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), strict=True)
     try:
         for cells in reader:
             yield reader.line_num, cells
@@ -222,7 +222,7 @@ def _licensed_row(
     cells: Sequence[str], scheme: Scheme, default_language: str
 ) -> LicensedTitle | str:
     if cells and cells[0].startswith("\0"):
-        return f"not CSV: {cells[0][1:]}"
+        return f"not CSV, reading stopped here: {cells[0][1:]}"
     if not 2 <= len(cells) <= 3:
         return f"expected code,title[,language], found {len(cells)} column(s)"
     try:

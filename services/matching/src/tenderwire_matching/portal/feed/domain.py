@@ -55,7 +55,9 @@ def _when(moment: datetime) -> str:
 
 def atom(feed: Feed) -> bytes:
     ET.register_namespace("", ATOM)
-    root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": feed.language})
+    root = ET.Element(
+        f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": feed.language}
+    )
     _text(root, "id", feed.id)
     _text(root, "title", feed.title)
     _text(root, "updated", _when(feed.updated))

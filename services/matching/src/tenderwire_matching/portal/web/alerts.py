@@ -127,9 +127,7 @@ async def change_channels(request: Request, profile: Profile, notify: Notify) ->
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     try:
-        await notify.set_subscribed(
-            profile.id, scope, action == "resume", addresses_of(profile)
-        )
+        await notify.set_subscribed(profile.id, scope, action == "resume", addresses_of(profile))
     except NotifyUnavailableError:
         return _render(
             request, profile, None, None, status_code=status.HTTP_503_SERVICE_UNAVAILABLE

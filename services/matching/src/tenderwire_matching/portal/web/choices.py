@@ -6,6 +6,7 @@ small), countries, notice types, digest hours.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -50,8 +51,10 @@ def notice_types(words: Gettext) -> list[Choice]:
 @cache
 def languages() -> list[Choice]:
     """Each language named in itself, so a reader finds its own whatever the page's."""
-    return [Choice(code, Locale.parse(locale(code)).get_display_name(locale(code)) or code)
-            for code in LANGUAGES]
+    return [
+        Choice(code, Locale.parse(locale(code)).get_display_name(locale(code)) or code)
+        for code in LANGUAGES
+    ]
 
 
 @cache
@@ -62,7 +65,7 @@ def available_zones() -> frozenset[str]:
 
 @cache
 def _territory_zones() -> dict[str, tuple[str, ...]]:
-    zones: dict[str, list[str]] = get_global("territory_zones")
+    zones: Mapping[str, list[str]] = get_global("territory_zones")
     available = available_zones()
     return {t: tuple(z for z in names if z in available) for t, names in zones.items()}
 
@@ -140,9 +143,7 @@ def zone_choices(
 def countries(language: str) -> list[Choice]:
     """Every ISO 3166 country as alpha-3, named by CLDR in `language`, in its order."""
     names = locale(language).territories
-    found = [
-        Choice(c.alpha_3, names.get(c.alpha_2) or c.name) for c in pycountry.countries
-    ]
+    found = [Choice(c.alpha_3, names.get(c.alpha_2) or c.name) for c in pycountry.countries]
     return sorted(found, key=lambda choice: choice.label.casefold())
 
 

@@ -56,8 +56,10 @@ LEVEL_LABELS = {
 }
 
 PROBLEMS = {
-    "code": N_("That is not a code of this scheme. UNSPSC codes have 8 digits, CPV codes 8"
-               " digits and an optional check digit."),
+    "code": N_(
+        "That is not a code of this scheme. UNSPSC codes have 8 digits, CPV codes 8"
+        " digits and an optional check digit."
+    ),
     "level": N_(
         "This code is too general to match any tender. Choose a code further down, a class or"
         " a commodity."
@@ -166,7 +168,9 @@ async def render(
             found = [*await catalogue.describe(scheme, [typed], language), *found]
         results = [shown(e, words, levels, held) for e in found]
     trail = [*reversed(ancestors(scheme, under)), under] if under else []
-    path = [shown(e, words, levels, held) for e in await catalogue.describe(scheme, trail, language)]
+    path = [
+        shown(e, words, levels, held) for e in await catalogue.describe(scheme, trail, language)
+    ]
     below = [shown(e, words, levels, held) for e in await catalogue.below(scheme, under, language)]
     return page(
         request,

@@ -34,9 +34,7 @@ async def feed(request: Request, token: FeedToken, pool: Pool) -> Response:
             datetime.now(UTC),
         )
     if document is None:
-        return Response(
-            "No such feed.\n", status_code=404, media_type="text/plain; charset=utf-8"
-        )
+        return Response("No such feed.\n", status_code=404, media_type="text/plain; charset=utf-8")
     # Private: no shared cache may keep a copy, nor any referrer carry the address on.
     return Response(
         document,

@@ -175,9 +175,7 @@ async def preferences(
     region: Annotated[str | None, Query(max_length=40)] = None,
     saved: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    return await render(
-        request, profile, catalogue, feeds, region=region, saved=saved in SECTIONS
-    )
+    return await render(request, profile, catalogue, feeds, region=region, saved=saved in SECTIONS)
 
 
 def _saved(section: str) -> RedirectResponse:
@@ -191,7 +189,7 @@ def _saved(section: str) -> RedirectResponse:
 # read (sent twice, a file, not a number) is refused here under its own name.
 
 
-class _Unreadable(Exception):
+class _UnreadableError(Exception):
     def __init__(self, field: str) -> None:
         super().__init__(field)
         self.field = field
@@ -200,7 +198,7 @@ class _Unreadable(Exception):
 def _required(form: FormData, name: str, blame: str | None = None) -> str:
     value = text(form, name)
     if value is None:
-        raise _Unreadable(blame or name)
+        raise _UnreadableError(blame or name)
     return value
 
 
@@ -211,7 +209,7 @@ def _language_change(form: FormData) -> dict[str, Any]:
 def _delivery_change(form: FormData) -> dict[str, Any]:
     hour = _required(form, "digest_hour")
     if not (hour.isascii() and hour.isdigit() and len(hour) <= 2):
-        raise _Unreadable("digest_hour")
+        raise _UnreadableError("digest_hour")
     change: dict[str, Any] = {"delivery": _required(form, "delivery"), "digest_hour": int(hour)}
     quiet = text(form, "quiet")
     if quiet == "on":
@@ -222,7 +220,7 @@ def _delivery_change(form: FormData) -> dict[str, Any]:
     elif quiet == "off":
         change["quiet_hours"] = None
     else:
-        raise _Unreadable("quiet_hours")
+        raise _UnreadableError("quiet_hours")
     return change
 
 
@@ -231,9 +229,12 @@ def pause_instant(asked: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     unless the day is after today there and at most a year ahead; None for no pause."""
     if not asked:
         return None
-    if len(asked) != 10 or not asked.isascii():
-        raise ValueError("not a date")
-    day = date.fromisoformat(asked)
+    try:
+        if len(asked) != 10 or not asked.isascii():
+            raise ValueError(asked)
+        day = date.fromisoformat(asked)
+    except ValueError as exc:
+        raise ValueError("not a date") from exc
     today = now.astimezone(zone).date()
     if not today < day <= today + LONGEST_PAUSE:
         raise ValueError("out of range")
@@ -246,9 +247,9 @@ def _filters_change(form: FormData) -> dict[str, Any]:
     agencies = _required(form, "agencies")
     keywords = _required(form, "keywords")
     if countries is None:
-        raise _Unreadable("beneficiary_countries")
+        raise _UnreadableError("beneficiary_countries")
     if kinds is None:
-        raise _Unreadable("notice_types")
+        raise _UnreadableError("notice_types")
     return {
         "beneficiary_countries": countries,
         "agencies": agencies.replace(",", " ").split(),
@@ -297,7 +298,7 @@ async def save_section(
             fields = _filters_change(form)
         change = SupplierUpdate.model_validate(fields)
         await save(profile.id, change)
-    except _Unreadable as exc:
+    except _UnreadableError as exc:
         blamed = {exc.field}
     except ValidationError as exc:
         blamed = {f if f in FIELD_MESSAGES else "" for f in field_errors(exc)}
@@ -318,7 +319,7 @@ async def save_section(
 
 def _pause_change(form: FormData, profile: SupplierView) -> dict[str, Any]:
     if not PAUSE_SUPPORTED:
-        raise _Unreadable("paused_until")
+        raise _UnreadableError("paused_until")
     if text(form, "action") == "resume":
         return {"paused_until": None}
     try:
@@ -328,7 +329,7 @@ def _pause_change(form: FormData, profile: SupplierView) -> dict[str, Any]:
             datetime.now(UTC),
         )
     except ValueError as exc:
-        raise _Unreadable("paused_until") from exc
+        raise _UnreadableError("paused_until") from exc
     return {"paused_until": instant}
 
 
