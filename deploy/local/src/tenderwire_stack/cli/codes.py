@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ import asyncpg
 import typer
 
 from tenderwire_shared.db import create_pool, migrate
+from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_stack.cli.common import JsonOption, console
 from tenderwire_stack.cli.exit_codes import NEEDS_ATTENTION, UNREACHABLE, USAGE
 
@@ -41,9 +43,8 @@ async def _with_pool(work: str, **kwargs: Any) -> Any:
     # Imported here: the matching app pulls in FastAPI, a second on every `tw` start.
     from tenderwire_matching.bootstrap import MIGRATIONS
     from tenderwire_matching.portal.catalogue import repository, services
-    from tenderwire_matching.settings import MatchingSettings
 
-    pool = await create_pool(MatchingSettings().database_url, max_size=2)
+    pool = await create_pool(_database_url(), max_size=2)
     try:
         await migrate(pool, MIGRATIONS)
         if work == "load":
@@ -51,6 +52,12 @@ async def _with_pool(work: str, **kwargs: Any) -> Any:
         return [dict(r) for r in await repository.counts(pool)]
     finally:
         await pool.close()
+
+
+def _database_url() -> str:
+    # Only the database: the service's other settings (its portal secret) are not the
+    # operator's to hold, and MatchingSettings refuses to load in production without them.
+    return os.environ.get("TW_MATCHING_DATABASE_URL") or LOCAL_PORTS.database_url("matching")
 
 
 def _run(work: str, **kwargs: Any) -> Any:
