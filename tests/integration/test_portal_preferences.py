@@ -22,8 +22,8 @@ import pytest_asyncio
 
 from tenderwire_matching.portal import repository as portal_repository
 from tenderwire_matching.settings import MatchingSettings
-from tests.support.eventually import eventually
 from tenderwire_stack.mailcatcher import MailCatcher
+from tests.support.eventually import eventually
 from tests.support.matching_helpers import publish, register, seen_by_matching, unique
 from tests.support.notices_api import Agency
 from tests.support.platform import OPERATOR_TOKEN, Platform
