@@ -333,3 +333,67 @@ async def test_titles_are_counted_once_per_tender_even_when_matching_replays(
         return int(value or 0)
 
     assert await eventually(seen, until=lambda n: n >= 1) == 1
+
+
+async def test_in_chromium_at_360_px_each_page_fits_the_screen_and_obeys_its_csp(
+    platform: Platform, signed_in: SignedIn, agency: Agency, http: httpx.AsyncClient
+) -> None:
+    from playwright.async_api import async_playwright
+
+    from tests.support.browser import BROWSER_WAIT_MS, CHROMIUM_ARGS, chromium_or_skip
+
+    executable = chromium_or_skip()
+    notice = await publish(
+        agency,
+        classifications=[
+            {
+                "scheme": "UNSPSC",
+                "code": "42131606",
+                "description": "Disposable isolation gowns with a very long description"
+                " that goes on and on, Supercalifragilisticexpialidocious-gowns-for-clinics",
+            }
+        ],
+    )
+    await seen_by_matching(platform, notice["id"], 1)
+    base = str(signed_in.client.base_url)
+    session = signed_in.client.cookies["tw_portal_session"]
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = await chromium.new_context(viewport={"width": 360, "height": 640})
+            context.set_default_timeout(BROWSER_WAIT_MS)
+            await context.add_cookies(
+                [{"name": "tw_portal_session", "value": session, "url": f"{base}/portal/"}]
+            )
+            page = await context.new_page()
+            refused: list[str] = []
+            # (The browser's own favicon request is a 404 too, and not the page's doing.)
+            page.on(
+                "console",
+                lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+            )
+            for path in (
+                "/portal/preferences",
+                "/portal/preferences?region=America",
+                "/portal/codes?q=gowns",
+                "/portal/codes?under=42130000",
+                "/portal/alerts",
+            ):
+                answer = await page.goto(f"{base}{path}")
+                assert answer is not None and answer.status == 200, path
+                width = await page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 360, (path, width)
+                # The stylesheet applied: the CSP let the portal's own CSS in.
+                font = await page.evaluate("getComputedStyle(document.body).fontFamily")
+                assert "system-ui" in font, path
+            # A code typed by its number, with no title yet, added with the button beside it.
+            await page.goto(f"{base}/portal/codes?q=42131607")
+            await page.get_by_role("button", name="Add").first.click()
+            await page.wait_for_url("**/portal/codes?**done=added**")
+            assert refused == []
+            assert "42131607" in (await signed_in.profile(platform))["unspsc_codes"]
+            await context.close()
+        finally:
+            await chromium.close()

@@ -5,7 +5,7 @@ page again, 422, with a message beside the field and nothing saved; never a 5xx.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -290,10 +290,23 @@ def test_a_pause_is_after_today_and_within_a_year(asked: str) -> None:
         preferences.pause_instant(asked, DAKAR, NOON)
 
 
-def test_the_pause_section_follows_the_registry() -> None:
+async def test_a_pause_is_saved_once_the_registry_has_it_and_refused_until_then(
+    signed_in: Portal,
+) -> None:
     # The pause saves `SupplierUpdate.paused_until`, which the accounts work adds; until it
-    # is there, the section is not offered and a posted pause is refused as unreadable.
-    from tenderwire_matching.schemas import SupplierUpdate
-
-    assert ("paused_until" in SupplierUpdate.model_fields) == preferences.PAUSE_SUPPORTED
-    assert date(2027, 1, 1) < date(2028, 1, 1)
+    # is there, the section is not offered and a posted pause changes nothing.
+    page = await signed_in.http.get("/portal/preferences")
+    assert ('<section id="pause">' in page.text) == preferences.PAUSE_SUPPORTED
+    day = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+    answer = await signed_in.post(
+        "/portal/preferences/pause", {"paused_until": day, "action": "pause"}
+    )
+    if preferences.PAUSE_SUPPORTED:
+        assert answer.status_code == 303
+        (change,) = signed_in.saved
+        assert change.model_dump(exclude_unset=True) == {
+            "paused_until": datetime.combine(date.fromisoformat(day), time(0), tzinfo=DAKAR)
+        }
+    else:
+        assert answer.status_code == 422
+        assert signed_in.saved == []
