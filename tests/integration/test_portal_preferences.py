@@ -382,7 +382,8 @@ async def test_in_chromium_at_360_px_each_page_fits_the_screen_and_obeys_its_csp
                 "/portal/alerts",
             ):
                 answer = await page.goto(f"{base}{path}")
-                assert answer is not None and answer.status == 200, path
+                assert answer is not None, path
+                assert answer.status == 200, path
                 width = await page.evaluate("document.documentElement.scrollWidth")
                 assert width <= 360, (path, width)
                 # The stylesheet applied: the CSP let the portal's own CSS in.

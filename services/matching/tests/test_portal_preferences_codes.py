@@ -255,6 +255,10 @@ async def test_browsing_goes_down_one_level_at_a_time(picker: Portal) -> None:
     # Control characters in a query are refused before any page (the shared HTTP rules).
     nul = await picker.http.get("/portal/codes", params={"q": "\x00"})
     assert nul.status_code == 422
+    huge = await picker.http.get(
+        "/portal/codes", params={"q": "gowns " * 5_000, "under": "9" * 5_000, "scheme": "x" * 99}
+    )
+    assert huge.status_code == 200
 
 
 async def test_adding_and_removing_a_code_saves_the_whole_list(picker: Portal) -> None:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from tenderwire_matching.domain.matching import why_code_never_matches
 from tenderwire_matching.portal.catalogue.domain import (
+    MAX_QUERY,
     Scheme,
     ancestors,
     normalise,
@@ -195,12 +196,15 @@ async def codes(
     request: Request,
     profile: Profile,
     catalogue: CatalogueReader,
-    scheme: Annotated[str | None, Query(max_length=10)] = None,
-    q: Annotated[str, Query(max_length=200)] = "",
-    under: Annotated[str | None, Query(max_length=20)] = None,
-    done: Annotated[str | None, Query(max_length=10)] = None,
+    scheme: str | None = None,
+    q: str = "",
+    under: str | None = None,
+    done: str | None = None,
 ) -> HTMLResponse:
+    # Whatever the address holds, the page answers: a query is cut to what a search reads,
+    # and what is no code of the scheme is no place in the hierarchy.
     chosen = _scheme(scheme)
+    q = q[:MAX_QUERY]
     return await render(
         request,
         profile,
@@ -233,7 +237,7 @@ async def change_codes(
 ) -> Response:
     form = await posted_form(request)
     scheme = _scheme(text(form, "scheme"))
-    q = (text(form, "q") or "")[:200]
+    q = (text(form, "q") or "")[:MAX_QUERY]
     q = q if q.isprintable() else ""
     under = _node(scheme, text(form, "under"))
     code = _node(scheme, text(form, "code"))

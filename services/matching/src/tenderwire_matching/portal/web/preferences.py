@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -172,8 +172,8 @@ async def preferences(
     profile: Profile,
     catalogue: CatalogueReader,
     feeds: Feeds,
-    region: Annotated[str | None, Query(max_length=40)] = None,
-    saved: Annotated[str | None, Query(max_length=20)] = None,
+    region: str | None = None,
+    saved: str | None = None,
 ) -> HTMLResponse:
     return await render(request, profile, catalogue, feeds, region=region, saved=saved in SECTIONS)
 
