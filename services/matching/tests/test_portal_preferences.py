@@ -4,8 +4,11 @@ page again, 422, with a message beside the field and nothing saved; never a 5xx.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
+from importlib.resources import files
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -310,3 +313,21 @@ async def test_a_pause_is_saved_once_the_registry_has_it_and_refused_until_then(
     else:
         assert answer.status_code == 422
         assert signed_in.saved == []
+
+
+# --- Every word through gettext -------------------------------------------------------------
+
+_JINJA = re.compile(r"\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_ENTITY = re.compile(r"&\w+;")
+_WORDED_ATTRIBUTE = re.compile(r"\b(?:title|alt|aria-label|placeholder|label)=\"(?!\{\{)[^\"]*\"")
+TEMPLATES = Path(str(files("tenderwire_matching"))) / "portal" / "templates"
+OURS = ("preferences.html", "codes.html", "_code_row.html", "alerts.html", "_field_error.html")
+
+
+@pytest.mark.parametrize("template", OURS)
+def test_the_templates_say_nothing_outside_gettext(template: str) -> None:
+    source = (TEMPLATES / template).read_text()
+    assert not _WORDED_ATTRIBUTE.search(source), "an attribute's words must go through _()"
+    left = _ENTITY.sub(" ", _TAG.sub(" ", _JINJA.sub(" ", source)))
+    assert not re.search(r"[^\W\d_]", left), f"words outside gettext: {left.split()}"
