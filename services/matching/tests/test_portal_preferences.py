@@ -279,10 +279,14 @@ DAKAR = ZoneInfo("Africa/Dakar")
 NOON = datetime(2027, 3, 10, 12, tzinfo=UTC)
 
 
-def test_a_pause_ends_at_the_start_of_the_chosen_day_in_the_suppliers_zone() -> None:
-    lima = ZoneInfo("America/Lima")
-    assert preferences.pause_instant("2027-03-20", lima, NOON) == datetime(2027, 3, 20, tzinfo=lima)
-    assert preferences.pause_instant("", DAKAR, NOON) is None
+def test_a_pause_is_a_day_after_today_in_the_suppliers_zone() -> None:
+    assert preferences.pause_day("2027-03-20", DAKAR, NOON) == date(2027, 3, 20)
+    assert preferences.pause_day("", DAKAR, NOON) is None
+    # Noon UTC on the 10th is already the 11th in Kiritimati (UTC+14): the 11th is today there.
+    kiritimati = ZoneInfo("Pacific/Kiritimati")
+    with pytest.raises(ValueError, match="out of range"):
+        preferences.pause_day("2027-03-11", kiritimati, NOON)
+    assert preferences.pause_day("2027-03-11", DAKAR, NOON) == date(2027, 3, 11)
 
 
 @pytest.mark.parametrize(
@@ -290,7 +294,7 @@ def test_a_pause_ends_at_the_start_of_the_chosen_day_in_the_suppliers_zone() -> 
 )
 def test_a_pause_is_after_today_and_within_a_year(asked: str) -> None:
     with pytest.raises(ValueError, match=r"not a date|out of range"):
-        preferences.pause_instant(asked, DAKAR, NOON)
+        preferences.pause_day(asked, DAKAR, NOON)
 
 
 async def test_a_pause_is_saved_once_the_registry_has_it_and_refused_until_then(
@@ -307,9 +311,7 @@ async def test_a_pause_is_saved_once_the_registry_has_it_and_refused_until_then(
     if preferences.PAUSE_SUPPORTED:
         assert answer.status_code == 303
         (change,) = signed_in.saved
-        assert change.model_dump(exclude_unset=True) == {
-            "paused_until": datetime.combine(date.fromisoformat(day), time(0), tzinfo=DAKAR)
-        }
+        assert change.model_dump(exclude_unset=True) == {"paused_until": date.fromisoformat(day)}
     else:
         assert answer.status_code == 422
         assert signed_in.saved == []

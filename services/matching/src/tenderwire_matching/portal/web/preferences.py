@@ -99,7 +99,10 @@ def feed_url(request: Request, token: str) -> str:
 
 def current_values(profile: SupplierView) -> dict[str, Any]:
     quiet = profile.quiet_hours
-    paused: datetime | None = getattr(profile, "paused_until", None)
+    # A day (the registry's `paused_until`); an instant is shown as its day in the zone.
+    paused: date | datetime | None = getattr(profile, "paused_until", None)
+    if isinstance(paused, datetime):
+        paused = paused.astimezone(ZoneInfo(profile.timezone)).date()
     return {
         "language": profile.language,
         "timezone": profile.timezone,
@@ -108,9 +111,7 @@ def current_values(profile: SupplierView) -> dict[str, Any]:
         "quiet": "on" if quiet else "off",
         "quiet_start": quiet.start.strftime("%H:%M") if quiet else "",
         "quiet_end": quiet.end.strftime("%H:%M") if quiet else "",
-        "paused_until": (
-            paused.astimezone(ZoneInfo(profile.timezone)).date().isoformat() if paused else ""
-        ),
+        "paused_until": paused.isoformat() if paused else "",
         "beneficiary_countries": list(profile.beneficiary_countries),
         "agencies": " ".join(profile.agencies),
         "notice_types": list(profile.notice_types),
@@ -224,9 +225,9 @@ def _delivery_change(form: FormData) -> dict[str, Any]:
     return change
 
 
-def pause_instant(asked: str, zone: ZoneInfo, now: datetime) -> datetime | None:
-    """When alerts resume: the start of the chosen day in the supplier's zone; ValueError
-    unless the day is after today there and at most a year ahead; None for no pause."""
+def pause_day(asked: str, zone: ZoneInfo, now: datetime) -> date | None:
+    """The day alerts resume (they do when it begins in the supplier's zone: the registry's
+    rule); ValueError unless it is after today there and at most a year ahead; None for none."""
     if not asked:
         return None
     try:
@@ -238,7 +239,7 @@ def pause_instant(asked: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     today = now.astimezone(zone).date()
     if not today < day <= today + LONGEST_PAUSE:
         raise ValueError("out of range")
-    return datetime.combine(day, time(0), tzinfo=zone)
+    return day
 
 
 def _filters_change(form: FormData) -> dict[str, Any]:
@@ -323,14 +324,12 @@ def _pause_change(form: FormData, profile: SupplierView) -> dict[str, Any]:
     if text(form, "action") == "resume":
         return {"paused_until": None}
     try:
-        instant = pause_instant(
-            _required(form, "paused_until").strip(),
-            ZoneInfo(profile.timezone),
-            datetime.now(UTC),
+        day = pause_day(
+            _required(form, "paused_until").strip(), ZoneInfo(profile.timezone), datetime.now(UTC)
         )
     except ValueError as exc:
         raise _UnreadableError("paused_until") from exc
-    return {"paused_until": instant}
+    return {"paused_until": day}
 
 
 async def _feed_action(
