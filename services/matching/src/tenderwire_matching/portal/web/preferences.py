@@ -149,7 +149,8 @@ async def render(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
         profile=profile,
         values=shown,
-        errors={field: words.gettext(FIELD_MESSAGES[field]) for field in errors or {}},
+        # Message ids: `_field_error.html` translates them (as the accounts' forms do).
+        errors={field: FIELD_MESSAGES[field] for field in errors or {}},
         section=section,
         saved=saved,
         languages=choices.languages(),
