@@ -207,8 +207,20 @@ async def test_a_notices_item_description_becomes_a_title_the_picker_finds(
     assert "33199000" in cpv.text.split('id="search"')[1]
 
     # Browse down to it, one level at a time.
+    top = await signed_in.client.get("/portal/codes")
+    assert "under=42000000" in top.text
+    segment = await signed_in.client.get("/portal/codes", params={"under": "42000000"})
+    assert "under=42130000" in segment.text
     family = await signed_in.client.get("/portal/codes", params={"under": "42130000"})
     assert "under=42131600" in family.text
+    klass = await signed_in.client.get("/portal/codes", params={"under": "42131600"})
+    assert f"{word} d&#39;isolement jetables" in klass.text.split('id="browse"')[1]
+    cpv_top = await signed_in.client.get("/portal/codes", params={"scheme": "cpv"})
+    assert "under=33000000" in cpv_top.text
+    cpv_group = await signed_in.client.get(
+        "/portal/codes", params={"scheme": "cpv", "under": "33100000"}
+    )
+    assert "under=33190000" in cpv_group.text
 
     added = await signed_in.post(
         "/portal/codes/add", [("scheme", "cpv"), ("code", "33199000"), ("q", word)]

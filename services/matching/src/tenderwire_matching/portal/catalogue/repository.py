@@ -132,5 +132,18 @@ async def codes_under(db: Db, scheme: Scheme, prefix: str) -> list[str]:
     return [r["code"] for r in records]
 
 
+async def prefixes_under(db: Db, scheme: Scheme, prefix: str, width: int) -> list[str]:
+    """The distinct first `width` digits of the codes starting with `prefix`: one level of
+    a hierarchy whose levels are fixed widths, without reading every code below it."""
+    records = await db.fetch(
+        "SELECT DISTINCT left(code, $3) AS head FROM code_titles"
+        " WHERE scheme = $1 AND code LIKE $2 || '%'",
+        scheme.value,
+        prefix,
+        width,
+    )
+    return [r["head"] for r in records]
+
+
 def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -16,6 +16,7 @@ from tenderwire_matching.portal.catalogue.domain import (
     TitleRow,
     best_titles,
     children,
+    depth,
     level_name,
     read_licensed_list,
     significant,
@@ -82,7 +83,14 @@ class Catalogue:
         """The codes one level below `parent` (the top level when None) that lead to a code
         with a title."""
         prefix = "" if parent is None else significant(scheme, parent)
-        known = await repository.codes_under(self._db, scheme, prefix)
+        if parent is None or scheme is Scheme.UNSPSC:
+            # The top level of both, and every UNSPSC level, is a fixed number of digits: a
+            # licensed list's 150,000 codes need not be read to list a few dozen.
+            width = 2 if parent is None else 2 * (depth(scheme, parent) + 1)
+            heads = await repository.prefixes_under(self._db, scheme, prefix, width)
+            known = [head.ljust(8, "0") for head in heads]
+        else:
+            known = await repository.codes_under(self._db, scheme, prefix)
         return await self.describe(scheme, children(scheme, parent, known), language)
 
 
