@@ -63,15 +63,14 @@ async def agency_key(notices_dsn: str) -> str:
 
 
 def load(matching_url: str, operator_token: str) -> list[str]:
-    """Register the demo suppliers; already-registered ones are left as they are. With the
-    operators' token, as an integrator vouching for their contacts: the demo's addresses are
-    verified at once, so their alerts go out with no link to open first."""
+    """Register the demo suppliers; already-registered ones are left as they are.
+
+    Registered with the operators' token, which vouches for their (made-up) addresses, so they
+    get alerts without the double opt-in a supplier registering itself goes through.
+    """
     lines = []
-    with httpx.Client(
-        base_url=matching_url,
-        timeout=10.0,
-        headers={"Authorization": f"Bearer {operator_token}"},
-    ) as client:
+    headers = {"Authorization": f"Bearer {operator_token}"}
+    with httpx.Client(base_url=matching_url, timeout=10.0, headers=headers) as client:
         for supplier in DEMO_SUPPLIERS:
             response = client.post("/v1/suppliers", json=supplier)
             if response.status_code == 201:

@@ -77,6 +77,10 @@ def create_app(settings: MatchingSettings | None = None, broker: Broker | None =
         finally:
             await relay.stop()
             await pool.close()
+            # Made by the portal on first use (`portal.web.alerts.notify_api`).
+            notify_http = getattr(app.state, "notify_http", None)
+            if notify_http is not None:
+                await notify_http.aclose()
 
     app = FastAPI(
         title="Tenderwire matching",

@@ -93,6 +93,7 @@ def stack_demo() -> None:
     tender = json.dumps(demo.DEMO_TENDER)
     console.print(
         "\n[bold]Tenderwire is running.[/bold]\n"
+        f"  suppliers' portal  http://127.0.0.1:{p.matching}/portal/\n"
         f"  notices API docs   http://127.0.0.1:{p.notices}/docs\n"
         f"  matching API docs  http://127.0.0.1:{p.matching}/docs\n"
         f"  notify API docs    http://127.0.0.1:{p.notify}/docs\n"

@@ -2,7 +2,9 @@
 
 Each module holds one part's routes: `home` (the landing page), `accounts` (registration,
 verification, sign-in, contacts, tokens, leaving), `preferences` (what and how alerts come, the
-alerts received, the private feed), `codes` (the code picker).
+feed's address), `codes` (the code picker), `alerts` (the alerts received and stopping them,
+from notify), `feed` (the private Atom feed). `profile` and `choices` are what their forms
+share.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from tenderwire_matching.portal.services import RateLimitedError
-from tenderwire_matching.portal.web import accounts, home
+from tenderwire_matching.portal.web import accounts, alerts, codes, feed, home, preferences
 from tenderwire_matching.portal.web.rendering import page, page_language
 from tenderwire_matching.portal.web.sessions import (
     FormTokenError,
@@ -28,7 +30,8 @@ def install_portal(app: FastAPI) -> None:
         "portal-static",
     )
     app.include_router(home.router)
-    app.include_router(accounts.router)
+    for part in (accounts, preferences, codes, alerts, feed):
+        app.include_router(part.router)
 
     @app.exception_handler(accounts.BadFormError)
     async def _bad_form(request: Request, exc: accounts.BadFormError) -> HTMLResponse:
