@@ -36,7 +36,9 @@ from tenderwire_notify.domain import (
 from tenderwire_notify.repository import Key, Pool
 from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
+from tenderwire_shared.events.accounts import AccountMessage
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
+from tenderwire_shared.metrics import NOTIFICATIONS
 
 if TYPE_CHECKING:
     from tenderwire_notify.schemas import Subscriber
@@ -68,6 +70,9 @@ async def queue_alerts(
         await repository.wake(conn)
     fresh = {r.id for r in inserted}
     for row in rows:
+        if row.id in fresh and row.state == DeliveryState.SUPPRESSED:
+            NOTIFICATIONS.labels(row.channel, DeliveryState.SUPPRESSED).inc()
+    for row in rows:
         log.info(
             "delivery_queued" if row.id in fresh else "delivery_exists",
             notification_id=row.id if row.id in fresh else None,
@@ -80,33 +85,120 @@ async def queue_alerts(
 
 
 def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) -> list[NewDelivery]:
+    """One ledger row per channel. An alert that must not go (a pause, an unverified
+    contact: `domain.withheld`) is still a row, 'suppressed' with the reason, so an operator
+    asking why a supplier did not hear of a tender reads it in the ledger.
+
+    Several e-mail contacts share the e-mail row: its `address` is the first verified one,
+    and the worker sends the same alert to each other verified contact (`also_email`) from
+    that row, so the ledger's one row per (supplier, tender, revision, kind, channel) still
+    keeps each sequence in order and never sends twice."""
     recipient = match.recipient
     due = domain.deferred_until(now, recipient.timezone, recipient.quiet_hours)
     match_json = match.model_dump_json()
     key = domain.content_key(match, language=recipient.language, timezone=recipient.timezone)
-    return [
-        NewDelivery(
-            id=new_event_id(),
-            supplier_id=recipient.supplier_id,
-            tender_id=match.tender.tender_id,
-            revision=match.tender.revision,
-            kind=match.kind.value,
-            channel=channel,
-            address=address,
-            language=recipient.language,
-            timezone=recipient.timezone,
-            match_json=match_json,
-            correlation_id=envelope.correlationid,
-            state=domain.initial_state(recipient, channel),
-            digest_hour=recipient.digest_hour,
-            next_attempt_at=due,
-            # The horizon counts from when the alert is due, not from a quiet night before it.
-            retry_since=due,
-            content_key=key,
-            recipient_name=recipient.legal_name,
+    rows = []
+    for channel, own_address in domain.channels_for(recipient):
+        reason = domain.withheld(recipient, channel, now)
+        address = own_address
+        if channel == ChannelName.EMAIL and reason is None:
+            address = domain.email_addresses(recipient)[0]
+        rows.append(
+            NewDelivery(
+                id=new_event_id(),
+                supplier_id=recipient.supplier_id,
+                tender_id=match.tender.tender_id,
+                revision=match.tender.revision,
+                kind=match.kind.value,
+                channel=channel,
+                address=address,
+                language=recipient.language,
+                timezone=recipient.timezone,
+                match_json=match_json,
+                correlation_id=envelope.correlationid,
+                state=(
+                    DeliveryState.SUPPRESSED
+                    if reason is not None
+                    else domain.initial_state(recipient, channel)
+                ),
+                digest_hour=recipient.digest_hour,
+                next_attempt_at=due,
+                # The horizon counts from when the alert is due, not from a quiet night before.
+                retry_since=due,
+                content_key=key,
+                recipient_name=recipient.legal_name,
+                last_error=reason,
+            )
         )
-        for channel, address in domain.channels_for(recipient)
-    ]
+    return rows
+
+
+# --- Account messages ----------------------------------------------------------------------
+
+
+async def queue_account_message(
+    conn: Connection, envelope: RawEnvelope, message: AccountMessage, now: datetime
+) -> None:
+    """Put a verification or sign-in message in the ledger, due now: no quiet hours, digest
+    or pause holds it, and it goes to an unverified address too (that is what it is for).
+    A redelivered message is already there and sends nothing new; one that arrives expired
+    is recorded as failed, unsent; an erased supplier's is dropped, unrecorded. In the
+    consumer's transaction."""
+    if await repository.erased(conn, [message.supplier_id]):
+        log.info("account_message_dropped", supplier_id=message.supplier_id, reason="erased")
+        return
+    expired = domain.is_expired(message.expires_at, now)
+    row = NewDelivery(
+        id=new_event_id(),
+        supplier_id=message.supplier_id,
+        tender_id=domain.account_tender_id(message),
+        revision=0,
+        kind=message.purpose.value,
+        channel=message.channel.value,
+        address=message.address,
+        language=message.language,
+        timezone=message.timezone,
+        match_json=message.model_dump_json(),
+        correlation_id=envelope.correlationid,
+        state=DeliveryState.FAILED if expired else DeliveryState.QUEUED,
+        digest_hour=0,
+        next_attempt_at=now,
+        retry_since=now,
+        content_key=f"account:{message.message_id}",
+        recipient_name=message.legal_name,
+        last_error=domain.ACCOUNT_MESSAGE_EXPIRED if expired else None,
+        expires_at=message.expires_at,
+    )
+    inserted = await repository.insert_deliveries(conn, [row])
+    if inserted and not expired:
+        await repository.wake(conn)
+    if inserted and expired:
+        NOTIFICATIONS.labels(row.channel, DeliveryState.FAILED).inc()
+    log.info(
+        "account_message_queued" if inserted else "account_message_exists",
+        notification_id=row.id if inserted else None,
+        message_id=message.message_id,
+        purpose=message.purpose.value,
+        channel=row.channel,
+        supplier_id=row.supplier_id,
+        expired=expired,
+        correlation_id=row.correlation_id,
+    )
+
+
+# --- Leaving: deactivation and erasure -----------------------------------------------------
+
+
+async def erase_supplier(conn: Connection, supplier_id: str, erased_at: datetime) -> None:
+    """The supplier's account is deleted: it gets nothing more (as a deactivated supplier,
+    and no account message either), and every contact detail notify holds of it is erased in
+    this one transaction (the consumer's): the ledger's addresses, names and the contacts in
+    its stored matches and account messages (links and codes too), errors quoting them, its
+    digests' addresses, and the suppressions of its addresses that no other supplier's
+    alerts use. What an audit needs stays: ids, tenders, kinds, channels, states, attempts,
+    errors (with the contact details cut out), provider references and timestamps."""
+    gone = await repository.erase_supplier(conn, supplier_id, erased_at)
+    log.info("supplier_erased", supplier_id=supplier_id, **gone)
 
 
 async def deactivate_supplier(conn: Connection, supplier_id: str) -> None:
@@ -323,6 +415,56 @@ async def resubscribe(
         still_refused=len(refused),
     )
     return Resubscribed(lifted=lifted, still_refused=refused)
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    channel: str
+    address: str
+    stopped: bool
+    reason: str | None
+    """Why nothing goes there: 'unsubscribed', 'sms-stop', or the provider's refusal."""
+
+
+async def channel_statuses(
+    pool: Pool | Connection, pairs: Sequence[tuple[str, str]]
+) -> list[ChannelStatus]:
+    """Whether each (channel, address) is stopped, and why, in the order given."""
+    stops = await repository.suppressions_of(pool, pairs)
+    statuses = []
+    for channel, address in pairs:
+        reason = stops.get((channel, address.lower()))
+        statuses.append(ChannelStatus(channel, address, reason is not None, reason))
+    return statuses
+
+
+async def set_subscribed(
+    pool: Pool,
+    supplier_id: str,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    subscribed: bool,
+    timeout_s: float,
+) -> list[ChannelStatus]:
+    """The portal's switch, as the unsubscribe link's pages do it: stopping suppresses these
+    addresses ('unsubscribed', under the claim gate) and waits for the sends to them already
+    on their way; resuming lifts only what an unsubscribe did (`domain.LINK_UNDOES`), never
+    a STOP texted from the phone, a bounce or a complaint. Returns each pair's status after."""
+    async with unit_of_work(pool) as conn:
+        if subscribed:
+            await repository.lift_suppressions(conn, pairs, domain.LINK_UNDOES)
+        else:
+            await repository.suppress_addresses(conn, pairs, domain.UNSUBSCRIBED)
+    if not subscribed and not await wait_for_sends_to(pool, pairs, timeout_s=timeout_s):
+        log.warning("unsubscribe_wait_timed_out", supplier_id=supplier_id)
+    log.info(
+        "resubscribed" if subscribed else "unsubscribed",
+        supplier_id=supplier_id,
+        scope="portal",
+        channels=sorted({channel for channel, _ in pairs}),
+        addresses=len(pairs),
+    )
+    return await channel_statuses(pool, pairs)
 
 
 async def _every_address(conn: Connection, subscriber: Subscriber) -> list[tuple[str, str]]:
