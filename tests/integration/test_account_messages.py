@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -237,3 +238,34 @@ async def test_a_paused_supplier_gets_nothing_until_the_pause_ends(
     assert withheld["last_error"] == f"paused until {until.isoformat()}"
     assert by_tender[f"tender-{supplier_id}-2"]["state"] == "sent"
     assert len(caught) == 1
+
+
+async def test_an_unsubscribed_address_gets_its_message_and_a_bounced_one_does_not(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    supplier_id = unique("stopped")
+    unsubscribed = f"{supplier_id}-left@example.org"
+    bounced = f"{supplier_id}-gone@example.org"
+    conn = await asyncpg.connect(platform.dsns["notify"])
+    try:
+        await conn.execute(
+            "INSERT INTO suppressions (channel, address, reason)"
+            " VALUES ('email', $1, 'unsubscribed'), ('email', $2, 'SMTP 550 no such user')",
+            unsubscribed,
+            bounced,
+        )
+    finally:
+        await conn.close()
+    events = [
+        account_message(supplier_id, bounced, purpose=AccountPurpose.SIGN_IN),
+        account_message(supplier_id, unsubscribed, purpose=AccountPurpose.SIGN_IN),
+    ]
+    await publish_to_notify(platform, topics.ACCOUNT_MESSAGES, events)
+
+    rows = await eventually(
+        lambda: rows_of(http, platform, supplier_id), until=lambda r: settled(r, 2)
+    )
+    await eventually(lambda: arrived(mail_catcher, unsubscribed), until=lambda m: len(m) == 1)
+
+    assert sorted(r["state"] for r in rows) == ["sent", "suppressed"]
+    assert mail_to(mail_catcher, bounced) == []

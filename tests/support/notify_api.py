@@ -66,6 +66,7 @@ def account_message(
     timezone: str = "UTC",
     expires_in: timedelta = timedelta(hours=1),
     message_id: str | None = None,
+    legal_name: str | None = None,
 ) -> Envelope[AccountMessage]:
     """An account message as matching's portal writes it: a link by e-mail, a code by SMS."""
     by_sms = purpose is AccountPurpose.VERIFY_PHONE
@@ -79,7 +80,7 @@ def account_message(
             purpose=purpose,
             channel=AccountChannel.SMS if by_sms else AccountChannel.EMAIL,
             address=address,
-            legal_name=f"Supplier {supplier_id}",
+            legal_name=legal_name or f"Supplier {supplier_id}",
             language=language,
             timezone=timezone,
             link=None if by_sms else f"https://portal.example.org/verify?token={new_event_id()}",
