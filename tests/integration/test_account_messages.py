@@ -16,6 +16,7 @@ import pytest
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import new_event_id
 from tenderwire_shared.events.accounts import AccountPurpose
+from tenderwire_shared.events.matches import Delivery
 from tenderwire_stack.mailcatcher import CaughtMessage, MailCatcher
 from tenderwire_stack.smsgateway import SmsRecord
 from tests.support.eventually import eventually
@@ -269,3 +270,52 @@ async def test_an_unsubscribed_address_gets_its_message_and_a_bounced_one_does_n
 
     assert sorted(r["state"] for r in rows) == ["sent", "suppressed"]
     assert mail_to(mail_catcher, bounced) == []
+
+
+async def test_a_contact_busy_for_now_gets_the_retry_and_the_others_nothing_twice(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    supplier_id = unique("busy")
+    own, busy = f"{supplier_id}@example.org", f"tempfail-once-{supplier_id}@example.org"
+    alert = alert_for(supplier_id, own, f"tender-{supplier_id}", also_email=(busy,))
+    await publish_to_notify(platform, topics.MATCHES, [alert])
+
+    await eventually(lambda: arrived(mail_catcher, busy), until=lambda m: len(m) == 1)
+    rows = await eventually(
+        lambda: rows_of(http, platform, supplier_id), until=lambda r: settled(r, 1)
+    )
+
+    assert rows[0]["state"] == "sent"
+    assert rows[0]["attempts"] == 2
+    assert len(mail_to(mail_catcher, own)) == 1
+
+
+async def test_a_digest_goes_to_every_verified_contact(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    supplier_id = unique("digest")
+    own, other = f"{supplier_id}@example.org", f"{supplier_id}-buyer@example.org"
+    alerts = [
+        alert_for(
+            supplier_id,
+            own,
+            f"tender-{supplier_id}-{n}",
+            also_email=(other,),
+            delivery=Delivery.DAILY_DIGEST,
+            digest_hour=0,  # due at once, whatever the time
+        )
+        for n in (1, 2)
+    ]
+    await publish_to_notify(platform, topics.MATCHES, alerts)
+
+    await eventually(lambda: arrived(mail_catcher, other), until=lambda m: len(m) == 1)
+    rows = await eventually(
+        lambda: rows_of(http, platform, supplier_id),
+        until=lambda r: settled(r, 2) and {x["state"] for x in r} == {"sent"},
+    )
+
+    to_own, to_other = mail_to(mail_catcher, own), mail_to(mail_catcher, other)
+    assert len(rows) == 2
+    assert len(to_own) == 1
+    assert to_own[0].subject == to_other[0].subject
+    assert to_own[0].message_id != to_other[0].message_id
