@@ -5,13 +5,14 @@ routing, and the portal's HTTP views against hostile callers."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tenderwire_notify import domain, services
-from tenderwire_notify.domain import DeliveryState
+from tenderwire_notify import domain, repository, services
+from tenderwire_notify.domain import DeliveryState, Outcome, Result
 from tenderwire_notify.handlers import AccountMessageHandler, on_supplier_event
 from tenderwire_notify.rendering import (
     account_link,
@@ -333,3 +334,35 @@ async def test_an_erased_supplier_s_account_message_is_dropped_unrecorded() -> N
     )
 
     assert not any("INSERT INTO deliveries" in s for s in conn.statements)
+
+
+# --- Recording and erasing ------------------------------------------------------------------
+
+
+def test_a_send_with_copies_is_written_in_a_transaction() -> None:
+    alone = Result("d1", False, Outcome.SENT, "email")
+    with_copies = Result("d2", False, Outcome.SENT, "email", copies=("a@example.org",))
+
+    assert services.only_sent_alerts([alone])
+    assert not services.only_sent_alerts([alone, with_copies])
+
+
+@pytest.mark.parametrize(
+    ("contact", "lookalike"),
+    [
+        ("a.b+c@example.org", "aXb+c@example.org"),
+        ("+221770001122", "221770001122"),
+        ("O'Brien (Holdings) [EU] {1} | Ltd.*?^$\\", "OBrien Holdings"),
+        ("Société Générale حلول", "Societe Generale"),
+    ],
+)
+def test_an_erased_contact_is_matched_literally_and_ignoring_case(
+    contact: str, lookalike: str
+) -> None:
+    # PostgreSQL's advanced regular expressions read these escapes as Python's do.
+    pattern = re.compile(repository.literal_pattern({contact, "qqzz"}), re.IGNORECASE)
+
+    assert pattern.sub("[erased]", f"refused <{contact.upper()}> today") == (
+        "refused <[erased]> today"
+    )
+    assert pattern.search(lookalike) is None

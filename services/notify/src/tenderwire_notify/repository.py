@@ -117,7 +117,7 @@ SELECT DISTINCT v.kind, v.value FROM (
 ERASED = "[erased]"
 
 
-def _literal_pattern(values: Collection[str]) -> str:
+def literal_pattern(values: Collection[str]) -> str:
     """A PostgreSQL regular expression matching any of `values` literally (ASCII punctuation
     escaped; a backslash before a letter would be an escape of its own)."""
     escaped = (
@@ -158,7 +158,7 @@ async def erase_supplier(conn: Connection, supplier_id: str, erased_at: datetime
     )
     contacts = await conn.fetch(_CONTACTS_OF, supplier_id, sorted(ACCOUNT_KINDS))
     addresses = sorted({r["value"].lower() for r in contacts if r["kind"] == "address"})
-    pattern = _literal_pattern({r["value"] for r in contacts})
+    pattern = literal_pattern({r["value"] for r in contacts})
     # A suppression another supplier's alerts still rely on (a shared address) stays: lifting
     # it would send them to an address that bounced or opted out.
     suppressions = _count(

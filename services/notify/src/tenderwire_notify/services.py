@@ -286,7 +286,8 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> list[Fo
 
 def only_sent_alerts(results: Sequence[Result]) -> bool:
     """True when `record_results` writes these in one statement, atomic on its own."""
-    return all(r.outcome == Outcome.SENT and not r.digest for r in results)
+    # Copies to a supplier's other addresses are a second statement: then a transaction.
+    return all(r.outcome == Outcome.SENT and not r.digest and not r.copies for r in results)
 
 
 # --- Daily digests -------------------------------------------------------------------------
