@@ -319,3 +319,36 @@ async def test_a_digest_goes_to_every_verified_contact(
     assert len(to_own) == 1
     assert to_own[0].subject == to_other[0].subject
     assert to_own[0].message_id != to_other[0].message_id
+
+
+async def test_a_message_that_expires_while_it_waits_is_failed_not_sent(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    supplier_id = unique("waited")
+    address = f"{supplier_id}@example.org"
+    message = account_message(supplier_id, address, expires_in=timedelta(hours=1)).data
+    conn = await asyncpg.connect(platform.dsns["notify"])
+    try:
+        # As a row that waited (a relay down for an hour) past its expiry: still queued, due.
+        await conn.execute(
+            "INSERT INTO deliveries (id, supplier_id, tender_id, revision, kind, channel,"
+            " address, language, timezone, match, expires_at)"
+            " VALUES ($1, $2, $3, 0, 'verify_email', 'email', $4, 'en', 'UTC', $5::jsonb,"
+            " now() - interval '1 minute')",
+            new_event_id(),
+            supplier_id,
+            f"account:{message.message_id}",
+            address,
+            message.model_dump_json(),
+        )
+        await conn.execute("SELECT pg_notify('deliveries_wake', '')")
+    finally:
+        await conn.close()
+
+    rows = await eventually(
+        lambda: rows_of(http, platform, supplier_id), until=lambda r: settled(r, 1)
+    )
+
+    assert rows[0]["state"] == "failed"
+    assert rows[0]["last_error"].startswith("expired")
+    assert mail_to(mail_catcher, address) == []

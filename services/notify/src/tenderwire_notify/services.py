@@ -1,7 +1,18 @@
-"""Notify's use cases: put alerts in the ledger and fold them, record what the worker did,
-assemble the daily digests, suppress, unsubscribe and resubscribe (from a link, on one channel
-or all), stop and resume texts (STOP and START replies), record an SMS provider's status, and
-requeue failed alerts.
+"""Notify's use cases: put alerts in the ledger and fold them, put account messages in it,
+record what the worker did, assemble the daily digests, suppress, unsubscribe and resubscribe
+(from a link, the portal, on one channel or all), stop and resume texts (STOP and START
+replies), record an SMS provider's status, forget an erased supplier, and requeue failed
+alerts.
+
+Account messages (verification links and codes, sign-in links) are rows in the delivery ledger,
+of kinds of their own (`domain.ACCOUNT_KINDS`) and a tender id of their own per message
+(`domain.account_tender_id`), rather than a table of their own. So the workers send them with
+everything alerts have (the claim gate against suppressions, SMTP pool, SMS failover and
+circuit breakers, retries and horizons, status callbacks, crash recovery), with no second claim,
+recorder or sweep to keep in step; the ledger's unique key makes a redelivered message send
+nothing new; and operators and the console read them where they read every other send. What
+differs is small and stated where it applies: no quiet hours, digest or pause; an unsubscribe
+does not stop them (`domain.account_message_refused_by`); `expires_at` fails them unsent.
 
 A use case called inside the consumer's inbox transaction or the worker's recorder takes
 `conn` and opens none; the others take the pool and own their transaction
