@@ -366,3 +366,12 @@ def test_an_erased_contact_is_matched_literally_and_ignoring_case(
         "refused <[erased]> today"
     )
     assert pattern.search(lookalike) is None
+
+
+def test_the_other_contacts_ride_on_the_e_mail_row_only() -> None:
+    envelope, match = an_alert(also_email=("clerk@example.org", "OWN@example.org"))
+
+    email, sms = services.deliveries_for(envelope, match, NOW)
+
+    assert email.other_addresses == ("clerk@example.org",)
+    assert sms.other_addresses == ()

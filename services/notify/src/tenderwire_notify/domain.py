@@ -105,6 +105,8 @@ class NewDelivery:
     """Why a row is 'suppressed' from the start (`withheld`)."""
     expires_at: datetime | None = None
     """An account message's: not sent after it."""
+    other_addresses: tuple[str, ...] = ()
+    """The supplier's other verified e-mail contacts, each sent this alert from this row."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ The SQL keeps the states' words as literals; where Python passes a state it is a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
@@ -104,6 +105,7 @@ SELECT DISTINCT v.kind, v.value FROM (
     UNION ALL SELECT 'address', jsonb_array_elements_text(
         coalesce(match->'recipient'->'also_email', '[]'::jsonb)) FROM deliveries
         WHERE supplier_id = $1 AND jsonb_typeof(match->'recipient'->'also_email') = 'array'
+    UNION ALL SELECT 'address', unnest(other_addresses) FROM deliveries WHERE supplier_id = $1
     UNION ALL SELECT 'address', match->>'address' FROM deliveries
         WHERE supplier_id = $1 AND kind = ANY($2::text[])
     UNION ALL SELECT 'name', recipient_name FROM deliveries WHERE supplier_id = $1
@@ -173,6 +175,7 @@ async def erase_supplier(conn: Connection, supplier_id: str, erased_at: datetime
     deliveries = _count(
         await conn.execute(
             "UPDATE deliveries SET address = '', recipient_name = NULL, sent_copies = '{}',"
+            " other_addresses = '{}',"
             " updated_at = now(),"
             " last_error = CASE WHEN $3 = '' OR last_error IS NULL THEN last_error"
             "  ELSE regexp_replace(last_error, $3, $4, 'gi') END,"
@@ -234,37 +237,44 @@ _INSERT_COLUMNS = (
 )
 
 
+def _insert_columns(rows: Sequence[NewDelivery]) -> list[list[object]]:
+    columns: list[list[object]] = [[getattr(r, name) for r in rows] for name in _INSERT_COLUMNS]
+    # As JSON: unnest() would flatten an array of arrays.
+    columns.append([json.dumps(r.other_addresses) if r.other_addresses else None for r in rows])
+    return columns
+
+
 async def insert_deliveries(conn: Connection, rows: Sequence[NewDelivery]) -> list[Inserted]:
     """One statement for the whole batch. A row older than one already in the ledger for the
     same supplier, tender and channel is obsolete on arrival: it is kept, as 'superseded'."""
     if not rows:
         return []
-    columns = [[getattr(r, name) for r in rows] for name in _INSERT_COLUMNS]
     records = await conn.fetch(
         "INSERT INTO deliveries (id, supplier_id, tender_id, revision, kind, channel, address,"
         " language, timezone, match, correlation_id, state, digest_hour, next_attempt_at,"
-        " retry_since, content_key, recipient_name, last_error, expires_at)"
+        " retry_since, content_key, recipient_name, last_error, expires_at, other_addresses)"
         " SELECT u.id, u.supplier_id, u.tender_id, u.revision, u.kind, u.channel, u.address,"
         "  u.language, u.timezone, u.match::jsonb, u.correlation_id,"
         "  CASE WHEN later.id IS NULL THEN u.state ELSE 'superseded' END,"
         "  u.digest_hour, u.next_attempt_at, u.retry_since, u.content_key, u.recipient_name,"
         "  CASE WHEN later.id IS NULL THEN u.last_error"
         "   ELSE 'obsolete on arrival: revision ' || later.revision || ' came first' END,"
-        "  u.expires_at"
+        "  u.expires_at, CASE WHEN u.others IS NULL THEN '{}'::text[]"
+        "   ELSE ARRAY(SELECT jsonb_array_elements_text(u.others::jsonb)) END"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[],"
         "  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],"
         "  $13::smallint[], $14::timestamptz[], $15::timestamptz[], $16::text[], $17::text[],"
-        "  $18::text[], $19::timestamptz[])"
+        "  $18::text[], $19::timestamptz[], $20::text[])"
         "  AS u(id, supplier_id, tender_id, revision, kind, channel, address, language,"
         "   timezone, match, correlation_id, state, digest_hour, next_attempt_at, retry_since,"
-        "   content_key, recipient_name, last_error, expires_at)"
+        "   content_key, recipient_name, last_error, expires_at, others)"
         " LEFT JOIN LATERAL (SELECT d.id, d.revision FROM deliveries d"
         "  WHERE d.supplier_id = u.supplier_id AND d.tender_id = u.tender_id"
         "   AND d.channel = u.channel AND d.revision > u.revision"
         "  ORDER BY d.revision DESC LIMIT 1) later ON true"
         " ON CONFLICT DO NOTHING"
         " RETURNING id, supplier_id, tender_id, channel, state",
-        *columns,
+        *_insert_columns(rows),
     )
     return [
         Inserted(r["id"], r["supplier_id"], r["tender_id"], r["channel"], r["state"])
@@ -370,12 +380,11 @@ _CLAIMED = ", ".join(f"d.{c.strip()}" for c in CLAIMED_COLUMNS.split(","))
 # An alert's other verified e-mail contacts still to be sent it: not the row's own address,
 # not one that took it on an earlier try, not a suppressed one.
 _OTHER_CONTACTS = (
-    "CASE WHEN d.channel = 'email' AND d.kind = ANY($6::text[]) THEN ARRAY("
-    " SELECT a FROM jsonb_array_elements_text("
-    "  coalesce(d.match->'recipient'->'also_email', '[]'::jsonb)) AS a"
-    " WHERE lower(a) <> lower(d.address) AND NOT lower(a) = ANY(d.sent_copies)"
+    "CASE WHEN cardinality(d.other_addresses) = 0 THEN '{}'::text[] ELSE ARRAY("
+    " SELECT a FROM unnest(d.other_addresses) AS a"
+    " WHERE NOT lower(a) = ANY(d.sent_copies)"
     " AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = 'email'"
-    "  AND s.address = lower(a))) ELSE '{}'::text[] END AS also,"
+    "  AND s.address = lower(a))) END AS also,"
     " lower(d.address) = ANY(d.sent_copies) AS own_address_sent"
 )
 
@@ -394,7 +403,7 @@ async def claim_alerts(
         "WITH picked AS ("  # noqa: S608 - constant SQL
         " SELECT c.id, EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = c.channel"
         "   AND s.address = lower(c.address)"
-        "   AND (c.kind <> ALL($5::text[]) OR s.reason <> $7)) AS blocked,"
+        "   AND (c.kind <> ALL($5::text[]) OR s.reason <> $6)) AS blocked,"
         "  coalesce(c.expires_at <= $2, false) AS expired"
         " FROM deliveries c WHERE c.state = 'queued' AND c.next_attempt_at <= $2"
         "  AND c.channel = ANY($4::text[])"
@@ -406,7 +415,7 @@ async def claim_alerts(
         "  claimed_by = CASE WHEN picked.blocked OR picked.expired THEN NULL ELSE $3 END,"
         "  state = CASE WHEN picked.expired THEN 'failed'"
         "   WHEN picked.blocked THEN 'suppressed' ELSE 'sending' END,"
-        "  last_error = CASE WHEN picked.expired THEN $8"
+        "  last_error = CASE WHEN picked.expired THEN $7"
         "   WHEN picked.blocked THEN 'bounced or unsubscribed' ELSE d.last_error END"
         " FROM picked WHERE d.id = picked.id"
         f" RETURNING {_CLAIMED}, {_OTHER_CONTACTS}",
@@ -415,7 +424,6 @@ async def claim_alerts(
         worker,
         list(channels),
         sorted(ACCOUNT_KINDS),
-        list(ALERT_KINDS),
         UNSUBSCRIBED,
         ACCOUNT_MESSAGE_EXPIRED,
     )
@@ -452,9 +460,9 @@ async def claim_digests(
         " RETURNING g.id, g.supplier_id, g.local_date, g.address, g.language, g.timezone,"
         "  g.attempts, g.retry_since, picked.blocked,"
         # The newest entry's other verified contacts, as an alert's (see _OTHER_CONTACTS).
-        "  ARRAY(SELECT a FROM jsonb_array_elements_text(coalesce((SELECT"
-        "    e.match->'recipient'->'also_email' FROM deliveries e WHERE e.digest_id = g.id"
-        "    ORDER BY e.created_at DESC, e.id DESC LIMIT 1), '[]'::jsonb)) AS a"
+        "  ARRAY(SELECT a FROM unnest(coalesce((SELECT e.other_addresses FROM deliveries e"
+        "    WHERE e.digest_id = g.id ORDER BY e.created_at DESC, e.id DESC LIMIT 1),"
+        "    '{}'::text[])) AS a"
         "   WHERE lower(a) <> lower(g.address) AND NOT lower(a) = ANY(g.sent_copies)"
         "   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = 'email'"
         "    AND s.address = lower(a))) AS also,"

@@ -112,8 +112,10 @@ def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) ->
     for channel, own_address in domain.channels_for(recipient):
         reason = domain.withheld(recipient, channel, now)
         address = own_address
+        others: tuple[str, ...] = ()
         if channel == ChannelName.EMAIL and reason is None:
-            address = domain.email_addresses(recipient)[0]
+            address, *rest = domain.email_addresses(recipient)
+            others = tuple(rest)
         rows.append(
             NewDelivery(
                 id=new_event_id(),
@@ -139,6 +141,7 @@ def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) ->
                 content_key=key,
                 recipient_name=recipient.legal_name,
                 last_error=reason,
+                other_addresses=others,
             )
         )
     return rows

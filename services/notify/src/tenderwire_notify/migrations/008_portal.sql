@@ -5,7 +5,10 @@ ALTER TABLE deliveries
     ADD COLUMN expires_at  timestamptz,
     -- The addresses that have already taken this alert or digest: with several e-mail
     -- contacts, a retry after one of them refused for now sends only to the others.
-    ADD COLUMN sent_copies text[] NOT NULL DEFAULT '{}';
+    ADD COLUMN sent_copies text[] NOT NULL DEFAULT '{}',
+    -- The supplier's other verified e-mail contacts, each sent the alert from this row: kept
+    -- here, beside the match, so a claim reads them without opening the match.
+    ADD COLUMN other_addresses text[] NOT NULL DEFAULT '{}';
 ALTER TABLE digests ADD COLUMN sent_copies text[] NOT NULL DEFAULT '{}';
 
 -- Suppliers whose account was deleted: as deactivated ones they get nothing more, account
