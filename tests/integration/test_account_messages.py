@@ -49,6 +49,20 @@ async def texts_to(platform: Platform, phone: str) -> list[SmsRecord]:
     return [m for m in platform.sms_gateways["primary"].messages if m.to == phone]
 
 
+async def credentials_kept(platform: Platform, supplier_id: str) -> list[bool]:
+    """Per account message of the supplier: does the ledger still hold its link or code?"""
+    conn = await asyncpg.connect(platform.dsns["notify"])
+    try:
+        rows = await conn.fetch(
+            "SELECT match ?| array['link', 'code'] AS kept FROM deliveries"
+            " WHERE supplier_id = $1 ORDER BY created_at",
+            supplier_id,
+        )
+    finally:
+        await conn.close()
+    return [r["kept"] for r in rows]
+
+
 async def rows_of(http: httpx.AsyncClient, platform: Platform, supplier_id: str) -> list[Any]:
     return await deliveries(http, platform, supplier_id)
 
@@ -104,6 +118,7 @@ async def test_a_verification_link_reaches_an_unverified_address_in_its_language
     assert [(r["kind"], r["channel"], r["state"]) for r in rows] == [
         ("verify_email", "email", "sent")
     ]
+    assert await credentials_kept(platform, supplier_id) == [False]
 
 
 async def test_a_phone_code_arrives_by_sms(platform: Platform, http: httpx.AsyncClient) -> None:
@@ -156,6 +171,7 @@ async def test_an_expired_message_is_recorded_and_never_sent(
     assert rows[0]["state"] == "failed"
     assert rows[0]["last_error"].startswith("expired")
     assert mail_to(mail_catcher, address) == []
+    assert await credentials_kept(platform, supplier_id) == [False]
 
 
 async def test_unverified_contacts_get_no_alert_but_their_verification_message(
@@ -352,3 +368,4 @@ async def test_a_message_that_expires_while_it_waits_is_failed_not_sent(
     assert rows[0]["state"] == "failed"
     assert rows[0]["last_error"].startswith("expired")
     assert mail_to(mail_catcher, address) == []
+    assert await credentials_kept(platform, supplier_id) == [False]

@@ -78,6 +78,8 @@ class Result:
     """The addresses that took it on this try (the row's own and the supplier's others)."""
     suppress_copies: tuple[str, ...] = ()
     """The supplier's other addresses that refused it for good (hard bounces)."""
+    account: bool = False
+    """An account message's: once it is sent or failed, its link or code is forgotten."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,10 @@ def account_message_refused_by(reason: str) -> bool:
     A hard bounce or a complaint stops it (the address refused mail, whoever asks), and so
     does a STOP texted from a phone: a carrier opt-out holds for every text from us."""
     return reason != UNSUBSCRIBED
+
+
+SECRETS = ("link", "code")
+"""What of an account message is a credential: kept only while the message may still go."""
 
 
 def is_expired(expires_at: datetime | None, now: datetime) -> bool:

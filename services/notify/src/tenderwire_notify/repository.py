@@ -23,6 +23,7 @@ from tenderwire_notify.domain import (
     AHEAD_OF_A_REQUEUE,
     ALERT_KINDS,
     FINAL_RANK,
+    SECRETS,
     SMS_RANKS,
     SUPPLIER_ERASED,
     UNSUBSCRIBED,
@@ -416,7 +417,10 @@ async def claim_alerts(
         "  state = CASE WHEN picked.expired THEN 'failed'"
         "   WHEN picked.blocked THEN 'suppressed' ELSE 'sending' END,"
         "  last_error = CASE WHEN picked.expired THEN $7"
-        "   WHEN picked.blocked THEN 'bounced or unsubscribed' ELSE d.last_error END"
+        "   WHEN picked.blocked THEN 'bounced or unsubscribed' ELSE d.last_error END,"
+        # An account message that will never go forgets its link or code (domain.SECRETS).
+        "  match = CASE WHEN (picked.blocked OR picked.expired) AND d.kind = ANY($5::text[])"
+        "   THEN d.match - $8::text[] ELSE d.match END"
         " FROM picked WHERE d.id = picked.id"
         f" RETURNING {_CLAIMED}, {_OTHER_CONTACTS}",
         limit,
@@ -426,6 +430,7 @@ async def claim_alerts(
         sorted(ACCOUNT_KINDS),
         UNSUBSCRIBED,
         ACCOUNT_MESSAGE_EXPIRED,
+        list(SECRETS),
     )
 
 
@@ -524,6 +529,16 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> None:
             " WHERE d.id = u.id AND d.state = 'sending'",
             [r.job_id for r in failed],
             [r.error for r in failed],
+        )
+    finished = [
+        r.job_id for r in alerts if r.account and r.outcome in (Outcome.SENT, Outcome.FAILED)
+    ]
+    if finished:
+        # A link or code that has gone, or never will, is a credential no one needs to keep.
+        await conn.execute(
+            "UPDATE deliveries SET match = match - $2::text[] WHERE id = ANY($1::text[])",
+            finished,
+            list(SECRETS),
         )
     await _record_digests(conn, digests)
     bounced = [
@@ -676,10 +691,12 @@ async def give_up_expired(conn: Connection | Pool, *, now: datetime) -> list[str
     """Waiting account messages whose link or code has expired fail, unsent, even on a
     channel that was paused the whole time; their channels."""
     rows = await conn.fetch(
-        "UPDATE deliveries SET state = 'failed', updated_at = now(), last_error = $2"
+        "UPDATE deliveries SET state = 'failed', updated_at = now(), last_error = $2,"
+        " match = match - $3::text[]"
         " WHERE state = 'queued' AND expires_at <= $1 RETURNING channel",
         now,
         ACCOUNT_MESSAGE_EXPIRED,
+        list(SECRETS),
     )
     return [r["channel"] for r in rows]
 

@@ -172,7 +172,8 @@ async def queue_account_message(
         address=message.address,
         language=message.language,
         timezone=message.timezone,
-        match_json=message.model_dump_json(),
+        # An expired link or code is kept no more than one already sent (see SECRETS).
+        match_json=message.model_dump_json(exclude=set(domain.SECRETS) if expired else None),
         correlation_id=envelope.correlationid,
         state=DeliveryState.FAILED if expired else DeliveryState.QUEUED,
         digest_hour=0,
@@ -301,7 +302,10 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> list[Fo
 def only_sent_alerts(results: Sequence[Result]) -> bool:
     """True when `record_results` writes these in one statement, atomic on its own."""
     # Copies to a supplier's other addresses are a second statement: then a transaction.
-    return all(r.outcome == Outcome.SENT and not r.digest and not r.copies for r in results)
+    return all(
+        r.outcome == Outcome.SENT and not r.digest and not r.copies and not r.account
+        for r in results
+    )
 
 
 # --- Daily digests -------------------------------------------------------------------------

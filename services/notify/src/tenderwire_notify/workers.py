@@ -482,6 +482,7 @@ class DeliveryWorker:
             suppress_address=suppress,
             copies=copies,
             suppress_copies=suppress_copies,
+            account=job.account is not None,
         )
 
     # --- Recording -------------------------------------------------------------------------
