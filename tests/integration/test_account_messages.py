@@ -14,14 +14,16 @@ import httpx
 import pytest
 
 from tenderwire_shared import topics
-from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.envelope import Envelope, new_event_id
 from tenderwire_shared.events.accounts import AccountPurpose
 from tenderwire_shared.events.matches import Delivery
+from tenderwire_shared.events.suppliers import SUPPLIER_UPDATED, SupplierChanged
 from tenderwire_stack.mailcatcher import CaughtMessage, MailCatcher
 from tenderwire_stack.smsgateway import SmsRecord
 from tests.support.eventually import eventually
 from tests.support.matching_helpers import unique
 from tests.support.notify_api import (
+    a_zone_at_11,
     account_message,
     alert_for,
     deliveries,
@@ -369,3 +371,41 @@ async def test_a_message_that_expires_while_it_waits_is_failed_not_sent(
     assert rows[0]["last_error"].startswith("expired")
     assert mail_to(mail_catcher, address) == []
     assert await credentials_kept(platform, supplier_id) == [False]
+
+
+async def test_a_pause_holds_back_an_alert_already_waiting_for_the_digest(
+    platform: Platform, http: httpx.AsyncClient
+) -> None:
+    supplier_id = unique("hold")
+    address = f"{supplier_id}@example.org"
+    waiting = alert_for(
+        supplier_id,
+        address,
+        f"tender-{supplier_id}",
+        delivery=Delivery.DAILY_DIGEST,
+        digest_hour=23,
+        timezone=a_zone_at_11(),
+    )
+    await publish_to_notify(platform, topics.MATCHES, [waiting])
+    await eventually(
+        lambda: rows_of(http, platform, supplier_id),
+        until=lambda r: [x["state"] for x in r] == ["batched"],
+    )
+    until = datetime.now(UTC) + timedelta(days=3)
+    paused = waiting.data.recipient.model_copy(update={"paused_until": until})
+    updated = Envelope[SupplierChanged](
+        type=SUPPLIER_UPDATED,
+        source="tests",
+        subject=supplier_id,
+        data=SupplierChanged(
+            supplier=paused, country="SEN", unspsc_codes=("40141700",), active=True, version=2
+        ),
+    )
+    await publish_to_notify(platform, topics.SUPPLIERS, [updated])
+
+    rows = await eventually(
+        lambda: rows_of(http, platform, supplier_id),
+        until=lambda r: [x["state"] for x in r] == ["suppressed"],
+    )
+
+    assert rows[0]["last_error"] == f"paused until {until.isoformat()}"

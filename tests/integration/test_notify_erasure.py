@@ -22,6 +22,7 @@ from tests.support.eventually import eventually
 from tests.support.kafka_reader import group_lag
 from tests.support.matching_helpers import unique
 from tests.support.notify_api import (
+    a_zone_at_11,
     account_message,
     alert_for,
     deliveries,
@@ -61,14 +62,6 @@ async def where_found(dsn: str, needles: list[str]) -> list[tuple[str, str, str]
         return found
     finally:
         await conn.close()
-
-
-def a_zone_at_11() -> str:
-    """A zone where it is now about 11:00: a digest at 23:00 there is not due today."""
-    offset = 11 - datetime.now(UTC).hour
-    offset = offset - 24 if offset > 12 else offset + 24 if offset < -12 else offset
-    # POSIX signs: Etc/GMT-3 is three hours ahead of UTC.
-    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 async def erased(dsn: str, supplier_id: str) -> bool:

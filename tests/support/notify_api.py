@@ -98,3 +98,11 @@ def alert_for(
     alert = new_tender_alert(supplier_id, email, tender_id)
     changed = alert.data.recipient.model_copy(update=recipient)
     return alert.model_copy(update={"data": alert.data.model_copy(update={"recipient": changed})})
+
+
+def a_zone_at_11() -> str:
+    """A zone where it is now about 11:00: a digest at 23:00 there is not due today."""
+    offset = 11 - datetime.now(UTC).hour
+    offset = offset - 24 if offset > 12 else offset + 24 if offset < -12 else offset
+    # POSIX signs: Etc/GMT-3 is three hours ahead of UTC.
+    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"

@@ -89,6 +89,14 @@ class NoDatabase:
 
 async def test_only_a_deactivation_touches_the_ledger() -> None:
     conn: Any = NoDatabase()
+    recipient = new_tender_alert("S-1", "s1@example.org", "T-1").data.recipient
+    updated = {
+        "supplier": recipient.model_dump(mode="json"),
+        "country": "SEN",
+        "unspsc_codes": [],
+        "active": True,
+        "version": 2,
+    }
 
-    await on_supplier_event(conn, raw(SUPPLIER_UPDATED, {}))
+    await on_supplier_event(conn, raw(SUPPLIER_UPDATED, updated))
     await MatchHandler(ManualClock()).apply(conn, [(raw("match.unknown", {}), None)])

@@ -13,7 +13,7 @@ import pytest
 
 from tenderwire_notify import domain, repository, services
 from tenderwire_notify.domain import DeliveryState, Outcome, Result
-from tenderwire_notify.handlers import AccountMessageHandler, on_supplier_event
+from tenderwire_notify.handlers import AccountMessageHandler, SupplierHandler, on_supplier_event
 from tenderwire_notify.rendering import (
     account_link,
     notice_link,
@@ -24,7 +24,7 @@ from tenderwire_shared.clock import ManualClock
 from tenderwire_shared.envelope import RawEnvelope
 from tenderwire_shared.events.accounts import AccountChannel, AccountMessage, AccountPurpose
 from tenderwire_shared.events.matches import Delivery, MatchCreated, Recipient
-from tenderwire_shared.events.suppliers import SUPPLIER_ERASED
+from tenderwire_shared.events.suppliers import SUPPLIER_ERASED, SUPPLIER_UPDATED
 from tenderwire_shared.i18n import LANGUAGES
 from tests.support.pipeline_events import new_tender_alert
 
@@ -375,3 +375,26 @@ def test_the_other_contacts_ride_on_the_e_mail_row_only() -> None:
 
     assert email.other_addresses == ("clerk@example.org",)
     assert sms.other_addresses == ()
+
+
+async def test_a_pause_holds_back_the_alerts_already_waiting() -> None:
+    conn: Any = RecordingConnection()
+    paused = a_recipient(paused_until=NOW + timedelta(days=1))
+    updated = {
+        "supplier": paused.model_dump(mode="json"),
+        "country": "SEN",
+        "unspsc_codes": [],
+        "active": True,
+        "version": 3,
+    }
+
+    await SupplierHandler(ManualClock(NOW - datetime.now(UTC)))(
+        conn, raw(SUPPLIER_UPDATED, updated)
+    )
+    await SupplierHandler(ManualClock(NOW - datetime.now(UTC)))(
+        conn, raw(SUPPLIER_UPDATED, {**updated, "supplier": a_recipient().model_dump(mode="json")})
+    )
+
+    [withhold] = conn.statements
+    assert "state = 'suppressed'" in withhold
+    assert "'queued', 'batched'" in withhold

@@ -14,7 +14,7 @@ from tenderwire_notify.handlers import (
     SUPPLIERS,
     AccountMessageHandler,
     MatchHandler,
-    on_supplier_event,
+    SupplierHandler,
 )
 from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.settings import NotifySettings
@@ -58,7 +58,7 @@ def create_app(
         group=settings.consumer_group,
         max_records=settings.consumer_batch_size,
     )
-    broker.subscribe(SUPPLIERS, on_supplier_event, group=settings.suppliers_consumer_group)
+    broker.subscribe(SUPPLIERS, SupplierHandler(clock), group=settings.suppliers_consumer_group)
     broker.subscribe(
         ACCOUNT_MESSAGES, AccountMessageHandler(clock), group=settings.accounts_consumer_group
     )

@@ -18,7 +18,7 @@ from tenderwire_notify import services
 from tenderwire_notify.settings import ACCOUNTS_GROUP, MATCHES_GROUP, SUPPLIERS_GROUP
 from tenderwire_shared import topics
 from tenderwire_shared.broker import KafkaInterface, Subscription
-from tenderwire_shared.clock import Clock
+from tenderwire_shared.clock import Clock, SystemClock
 from tenderwire_shared.db import Connection
 from tenderwire_shared.envelope import Envelope, RawEnvelope
 from tenderwire_shared.events.accounts import ACCOUNT_MESSAGE, AccountMessage
@@ -26,6 +26,7 @@ from tenderwire_shared.events.matches import MATCH_EVENT_TYPES, MatchCreated
 from tenderwire_shared.events.suppliers import (
     SUPPLIER_DEACTIVATED,
     SUPPLIER_ERASED,
+    SUPPLIER_UPDATED,
     SupplierChanged,
     SupplierErased,
 )
@@ -98,17 +99,28 @@ class MatchHandler:
         await services.queue_alerts(conn, alerts, self._clock.now())
 
 
-async def on_supplier_event(conn: Connection, event: RawEnvelope) -> None:
-    """A deactivated supplier gets nothing more; an erased one is forgotten as well. Other
-    supplier events change nothing here."""
-    if event.type == SUPPLIER_ERASED:
-        erased = SupplierErased.model_validate(event.data)
-        await services.erase_supplier(conn, erased.supplier_id, erased.erased_at)
-        return
-    if event.type != SUPPLIER_DEACTIVATED:
-        return
-    supplier_id = SupplierChanged.model_validate(event.data).supplier.supplier_id
-    await services.deactivate_supplier(conn, supplier_id)
+class SupplierHandler:
+    """A deactivated supplier gets nothing more; an erased one is forgotten as well; a pause
+    (on an updated supplier) holds back the alerts already waiting. Other supplier events
+    change nothing here."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def __call__(self, conn: Connection, event: RawEnvelope) -> None:
+        if event.type == SUPPLIER_ERASED:
+            erased = SupplierErased.model_validate(event.data)
+            await services.erase_supplier(conn, erased.supplier_id, erased.erased_at)
+        elif event.type == SUPPLIER_UPDATED:
+            supplier = SupplierChanged.model_validate(event.data).supplier
+            await services.withhold_while_paused(conn, [supplier], self._clock.now())
+        elif event.type == SUPPLIER_DEACTIVATED:
+            supplier_id = SupplierChanged.model_validate(event.data).supplier.supplier_id
+            await services.deactivate_supplier(conn, supplier_id)
+
+
+on_supplier_event = SupplierHandler(SystemClock())
+"""The supplier handler on the system clock."""
 
 
 class AccountMessageHandler:

@@ -213,6 +213,23 @@ async def erase_supplier(conn: Connection, supplier_id: str, erased_at: datetime
     }
 
 
+async def withhold_waiting(
+    conn: Connection, supplier_ids: Sequence[str], reasons: Sequence[str]
+) -> int:
+    """The suppliers' alerts still waiting (queued, or batched for a digest) are suppressed,
+    each supplier's with its reason (a pause); how many."""
+    done = await conn.execute(
+        "UPDATE deliveries d SET state = 'suppressed', last_error = u.reason, updated_at = now()"
+        " FROM unnest($1::text[], $2::text[]) AS u(supplier_id, reason)"
+        " WHERE d.supplier_id = u.supplier_id AND d.state IN ('queued', 'batched')"
+        " AND d.kind = ANY($3::text[])",
+        list(supplier_ids),
+        list(reasons),
+        list(ALERT_KINDS),
+    )
+    return _count(done)
+
+
 # --- The consumer's writes -----------------------------------------------------------------
 
 _INSERT_COLUMNS = (

@@ -48,7 +48,7 @@ from tenderwire_notify.repository import Key, Pool
 from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
 from tenderwire_shared.events.accounts import AccountMessage
-from tenderwire_shared.events.matches import MatchCreated, MatchKind
+from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.metrics import NOTIFICATIONS
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ async def queue_alerts(
     if not alerts:
         return
     gone = await repository.deactivated(conn, [m.recipient.supplier_id for _, m in alerts])
+    await withhold_while_paused(conn, [m.recipient for _, m in alerts], now)
     rows: list[NewDelivery] = []
     for envelope, match in alerts:
         if match.recipient.supplier_id in gone:
@@ -145,6 +146,22 @@ def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) ->
             )
         )
     return rows
+
+
+async def withhold_while_paused(
+    conn: Connection, recipients: Sequence[Recipient], now: datetime
+) -> None:
+    """A supplier that paused its alerts gets none of those still waiting either (queued for
+    after quiet hours, batched for a digest): they are suppressed with the pause's reason. In
+    the consumer's transaction."""
+    paused: dict[str, str] = {}
+    for recipient in recipients:
+        if recipient.paused_until is not None and recipient.paused_until > now:
+            paused[recipient.supplier_id] = domain.withheld(recipient, ChannelName.EMAIL, now) or ""
+    if paused:
+        withheld = await repository.withhold_waiting(conn, list(paused), list(paused.values()))
+        if withheld:
+            log.info("alerts_paused", suppliers=len(paused), withheld=withheld)
 
 
 # --- Account messages ----------------------------------------------------------------------
