@@ -49,9 +49,10 @@ SUPPLIERS = Subscription(
     group=SUPPLIERS_GROUP,
     message=Envelope[SupplierChanged],
     description=(
-        "Supplier changes; supplier.deactivated and supplier.erased matter here: the"
-        " supplier's waiting alerts are suppressed and later ones dropped, and an erased"
-        " supplier's contact details are erased from the ledger, digests and suppressions."
+        "Supplier changes. supplier.deactivated and supplier.erased: the supplier's waiting"
+        " alerts are suppressed and later ones dropped, and an erased supplier's contact"
+        " details are erased from the ledger, digests and suppressions. supplier.updated"
+        " with a pause: its waiting alerts are suppressed."
     ),
 )
 ACCOUNT_MESSAGES = Subscription(
