@@ -13,6 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
+from tenderwire_notify import services
+from tenderwire_notify.domain import Outcome, Result
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import Envelope
 from tenderwire_shared.events.accounts import AccountPurpose
@@ -173,3 +175,79 @@ async def _accounts_caught_up(platform: Platform) -> None:
         ),
         until=lambda lag: lag[0] == 0,
     )
+
+
+async def test_a_send_in_flight_during_the_erasure_brings_no_contact_back(
+    platform: Platform,
+) -> None:
+    supplier_id = unique("inflight")
+    email, other = f"{supplier_id}@example.org", f"{supplier_id}-buyer@example.org"
+    dsn = platform.dsns["notify"]
+    ids = [f"{supplier_id}-{n}" for n in (1, 2)]
+    conn = await asyncpg.connect(dsn)
+    try:
+        # Two alerts a worker has claimed and is sending when the erasure arrives.
+        for n, row_id in enumerate(ids):
+            match = alert_for(supplier_id, email, f"t-{n}", also_email=(other,)).data
+            await conn.execute(
+                "INSERT INTO deliveries (id, supplier_id, tender_id, revision, kind, channel,"
+                " address, language, timezone, match, state, claimed_by, other_addresses)"
+                " VALUES ($1, $2, $3, 1, 'new', 'email', $4, 'en', 'UTC', $5::jsonb,"
+                " 'sending', 'worker-elsewhere', $6)",
+                row_id,
+                supplier_id,
+                f"t-{n}",
+                email,
+                match.model_dump_json(),
+                [other],
+            )
+    finally:
+        await conn.close()
+    erasure = Envelope[SupplierErased](
+        type=SUPPLIER_ERASED,
+        source="tests",
+        subject=supplier_id,
+        data=SupplierErased(supplier_id=supplier_id, erased_at=datetime.now(UTC)),
+    )
+    await publish_to_notify(platform, topics.SUPPLIERS, [erasure])
+    await eventually(lambda: erased(dsn, supplier_id), until=bool)
+
+    # Then the sends end: one refused for good quoting the address, one to try again after
+    # its other contact took it.
+    results = [
+        Result(
+            ids[0],
+            False,
+            Outcome.FAILED,
+            "email",
+            key=(supplier_id, "t-0", "email"),
+            error=f"SMTP 550 <{email}> no such user",
+            suppress_address=email,
+        ),
+        Result(
+            ids[1],
+            False,
+            Outcome.RETRY,
+            "email",
+            key=(supplier_id, "t-1", "email"),
+            error=f"SMTP 451 <{email}> busy",
+            next_attempt_at=datetime.now(UTC),
+            copies=(other,),
+        ),
+    ]
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await services.record_results(conn, results)
+        rows = await conn.fetch(
+            "SELECT id, state, last_error FROM deliveries WHERE supplier_id = $1 ORDER BY id",
+            supplier_id,
+        )
+    finally:
+        await conn.close()
+
+    assert await where_found(dsn, [email, other]) == []
+    assert [(r["state"], r["last_error"]) for r in rows] == [
+        ("failed", "supplier erased"),
+        ("suppressed", "supplier erased"),
+    ]

@@ -541,8 +541,9 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> None:
     failed = [r for r in alerts if r.outcome == Outcome.FAILED]
     if failed:
         await conn.execute(
-            "UPDATE deliveries d SET state = 'failed', updated_at = now(), claimed_by = NULL,"
-            " last_error = u.error FROM unnest($1::text[], $2::text[]) AS u(id, error)"
+            "UPDATE deliveries d SET state = 'failed', updated_at = now(), claimed_by = NULL,"  # noqa: S608 - built from constants
+            f" last_error = {_unless_erased('d')}"
+            " FROM unnest($1::text[], $2::text[]) AS u(id, error)"
             " WHERE d.id = u.id AND d.state = 'sending'",
             [r.job_id for r in failed],
             [r.error for r in failed],
@@ -559,7 +560,7 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> None:
         )
     await _record_digests(conn, digests)
     bounced = [
-        (r.channel, address, r.error or "hard bounce")
+        (r.job_id, r.channel, address, r.error or "hard bounce")
         for r in results
         for address in ((r.suppress_address,) if r.suppress_address else ()) + r.suppress_copies
     ]
@@ -567,11 +568,16 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> None:
         await conn.execute(
             "INSERT INTO suppressions (channel, address, reason)"
             " SELECT u.channel, lower(u.address), u.reason"
-            " FROM unnest($1::text[], $2::text[], $3::text[]) AS u(channel, address, reason)"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+            "  AS u(job, channel, address, reason)"
+            # An erased supplier's address is not kept again for a send that was in flight.
+            " WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.job AND d.address = '')"
+            " AND NOT EXISTS (SELECT 1 FROM digests g WHERE g.id = u.job AND g.address = '')"
             " ON CONFLICT DO NOTHING",
-            [channel for channel, _, _ in bounced],
-            [address for _, address, _ in bounced],
-            [reason for _, _, reason in bounced],
+            [job for job, _, _, _ in bounced],
+            [channel for _, channel, _, _ in bounced],
+            [address for _, _, address, _ in bounced],
+            [reason for _, _, _, reason in bounced],
         )
 
 
@@ -586,7 +592,8 @@ async def _record_copies(
         f"UPDATE {table} t SET sent_copies = t.sent_copies || c.addresses"  # noqa: S608 - two fixed tables
         " FROM (SELECT u.id, array_agg(u.address) AS addresses"
         "  FROM unnest($1::text[], $2::text[]) AS u(id, address) GROUP BY u.id) c"
-        " WHERE t.id = c.id",
+        # An erased supplier's addresses are not kept again for a send that was in flight.
+        " WHERE t.id = c.id AND t.address <> ''",
         [job_id for job_id, _ in pairs],
         [address for _, address in pairs],
     )
@@ -595,6 +602,12 @@ async def _record_copies(
 def waiting_again(results: Sequence[Result]) -> list[Result]:
     """The results that put their job back in the queue."""
     return [r for r in results if r.outcome in (Outcome.RETRY, Outcome.RELEASED)]
+
+
+# The error a send reported, unless the supplier was erased while it was in flight: the error
+# may quote the address (a relay's 550 often does), which must not be kept again.
+def _unless_erased(row: str, error: str = "u.error") -> str:
+    return f"CASE WHEN {row}.address = '' THEN '{SUPPLIER_ERASED}' ELSE {error} END"
 
 
 _DIGEST_ENDS = ((Outcome.SENT, DeliveryState.SENT), (Outcome.FAILED, DeliveryState.FAILED))
@@ -606,8 +619,8 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
         if not done:
             continue
         await conn.execute(
-            "UPDATE digests g SET state = $3, updated_at = now(), claimed_by = NULL,"
-            " last_error = u.error, provider_ref = u.ref,"
+            "UPDATE digests g SET state = $3, updated_at = now(), claimed_by = NULL,"  # noqa: S608 - built from constants
+            f" last_error = {_unless_erased('g')}, provider_ref = u.ref,"
             " sent_at = CASE WHEN $3 = 'sent' THEN now() END"
             " FROM unnest($1::text[], $2::text[], $4::text[]) AS u(id, error, ref)"
             " WHERE g.id = u.id AND g.state = 'sending'",
@@ -617,7 +630,8 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
             [r.provider_ref for r in done],
         )
         await conn.execute(
-            "UPDATE deliveries d SET state = $3, updated_at = now(), last_error = u.error,"
+            "UPDATE deliveries d SET state = $3, updated_at = now(),"  # noqa: S608 - built from constants
+            f" last_error = {_unless_erased('d')},"
             " sent_at = CASE WHEN $3 = 'sent' THEN now() END"
             " FROM unnest($1::text[], $2::text[]) AS u(id, error) WHERE d.digest_id = u.id",
             [r.job_id for r in done],
@@ -630,12 +644,19 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
 async def _back_in_queue(
     conn: Connection, table: Literal["deliveries", "digests"], waiting: Sequence[Result]
 ) -> None:
-    """Alerts and digests both wait the same way for their next try."""
+    """Alerts and digests both wait the same way for their next try; an erased supplier's
+    alert goes no more (a digest fails at its next try, having no address)."""
     if not waiting:
         return
+    state = (
+        "CASE WHEN t.address = '' THEN 'suppressed' ELSE 'queued' END"
+        if table == "deliveries"
+        else "'queued'"
+    )
+    error = _unless_erased("t", "coalesce(u.error, t.last_error)")
     await conn.execute(
-        f"UPDATE {table} t SET state = 'queued', updated_at = now(), claimed_by = NULL,"  # noqa: S608 - two fixed tables
-        " last_error = coalesce(u.error, t.last_error), next_attempt_at = u.next,"
+        f"UPDATE {table} t SET updated_at = now(), claimed_by = NULL, state = {state},"  # noqa: S608 - two fixed tables
+        f" last_error = {error}, next_attempt_at = u.next,"
         " attempts = t.attempts - u.refund"
         " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])"
         "  AS u(id, error, next, refund)"
