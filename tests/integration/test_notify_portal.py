@@ -134,3 +134,26 @@ async def test_stopping_and_resuming_from_the_portal(
             "reason": "SMTP 550 5.1.1 No such mailbox",
         },
     ]
+
+
+async def test_stop_all_from_another_contact_s_link_stops_every_contact(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    supplier_id = unique("stopall")
+    own, other = f"{supplier_id}@example.org", f"{supplier_id}-buyer@example.org"
+    await publish_to_notify(
+        platform, topics.MATCHES, [alert_for(supplier_id, own, "t-all", also_email=(other,))]
+    )
+    [copy] = await eventually(lambda: arrived(mail_catcher, other), until=lambda m: len(m) == 1)
+    link = copy.headers["List-Unsubscribe"].strip("<>")
+
+    response = await http.post(link, data={"scope": "all"})
+    statuses = await portal(
+        http, platform, "GET", f"/{supplier_id}/channels", params=[("email", own), ("email", other)]
+    )
+
+    assert response.status_code == 200
+    assert [(s["address"], s["stopped"], s["reason"]) for s in statuses] == [
+        (own, True, "unsubscribed"),
+        (other, True, "unsubscribed"),
+    ]

@@ -848,11 +848,16 @@ async def still_suppressed(
 
 
 async def supplier_addresses(conn: Connection, supplier_id: str) -> list[tuple[str, str]]:
-    """Every (channel, address) the supplier's alerts went or go to, as the ledger holds them."""
+    """Every (channel, address) the supplier's alerts went or go to, as the ledger holds them:
+    each row's own address and its other e-mail contacts."""
     rows = await conn.fetch(
         # Alerts only: an account message may have gone to an address being verified.
-        "SELECT DISTINCT channel, address FROM deliveries WHERE supplier_id = $1"
-        " AND kind = ANY($2::text[]) ORDER BY channel, address",
+        "SELECT DISTINCT channel, address FROM ("
+        " SELECT channel, address FROM deliveries WHERE supplier_id = $1"
+        "  AND kind = ANY($2::text[])"
+        " UNION ALL SELECT 'email', unnest(other_addresses) FROM deliveries"
+        "  WHERE supplier_id = $1 AND kind = ANY($2::text[])) a"
+        " WHERE address <> '' ORDER BY channel, address",
         supplier_id,
         list(ALERT_KINDS),
     )
