@@ -409,3 +409,35 @@ async def test_a_pause_holds_back_an_alert_already_waiting_for_the_digest(
     )
 
     assert rows[0]["last_error"] == f"paused until {until.isoformat()}"
+
+
+async def test_a_hostile_account_message_is_set_aside_and_the_next_one_goes(
+    platform: Platform, mail_catcher: MailCatcher, http: httpx.AsyncClient
+) -> None:
+    supplier_id = unique("hostile")
+    good_address = f"{supplier_id}@example.org"
+    nul = account_message(supplier_id, f"{supplier_id}\x00@example.org")
+    script = account_message(supplier_id, f"{supplier_id}-x@example.org")
+    script = script.model_copy(
+        update={
+            "data": script.data.model_copy(
+                update={"link": "javascript:alert(1)", "legal_name": "<script>x</script>"}
+            )
+        }
+    )
+    good = account_message(supplier_id, good_address, legal_name="<b>Acme</b>")
+    await publish_to_notify(platform, topics.ACCOUNT_MESSAGES, [nul, script, good])
+
+    caught = await eventually(
+        lambda: arrived(mail_catcher, good_address), until=lambda m: len(m) == 1
+    )
+    rows = await eventually(
+        lambda: rows_of(http, platform, supplier_id), until=lambda r: settled(r, 2)
+    )
+
+    assert "&lt;b&gt;Acme&lt;/b&gt;" in caught[0].html
+    assert sorted((r["state"], (r["last_error"] or "")[:28]) for r in rows) == [
+        ("failed", "cannot compose the e-mail: t"),
+        ("sent", ""),
+    ]
+    assert mail_to(mail_catcher, f"{supplier_id}-x@example.org") == []
