@@ -23,6 +23,7 @@ from tenderwire_matching.schemas import SupplierRegistration
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared.dependencies import get_pool
 from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.settings import Environment
 
 MEGABYTE = "x" * 1_000_000
 SUPPLIER_ID = "an-existing-supplier"
@@ -37,7 +38,7 @@ class NoDatabase:
 
 @pytest_asyncio.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(MatchingSettings())
+    app = create_app(MatchingSettings(environment=Environment.TEST))
     app.dependency_overrides[get_pool] = NoDatabase
     app.dependency_overrides[own_supplier] = lambda: SUPPLIER_ID
     transport = httpx.ASGITransport(app=app)

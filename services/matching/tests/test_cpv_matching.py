@@ -19,6 +19,7 @@ from tenderwire_matching.domain.matching import (
 from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import cpv
+from tenderwire_shared.settings import Environment
 from tests.support.examples import examples
 
 # A small corner of CPV, so random codes often share divisions, groups and classes; "0" digits
@@ -175,9 +176,9 @@ def test_the_cpv_level_rule_defaults_to_unspsc_s_and_is_its_own_setting(
 ) -> None:
     monkeypatch.delenv("TW_MATCHING_CPV_HIERARCHY_LEVELS", raising=False)
     monkeypatch.setenv("TW_MATCHING_CODE_HIERARCHY_LEVELS", "2")
-    assert MatchingSettings().cpv_levels == 2
+    assert MatchingSettings(environment=Environment.TEST).cpv_levels == 2
     monkeypatch.setenv("TW_MATCHING_CPV_HIERARCHY_LEVELS", "0")
-    assert MatchingSettings().cpv_levels == 0
+    assert MatchingSettings(environment=Environment.TEST).cpv_levels == 0
 
 
 def test_the_live_index_carries_the_cpv_levels_over_a_reload() -> None:

@@ -12,6 +12,7 @@ from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.envelope import RawEnvelope
+from tenderwire_shared.settings import Environment
 
 
 class NoDatabase:
@@ -27,7 +28,8 @@ def test_matching_consumes_tenders_and_publishes_matches_and_suppliers() -> None
 
 
 def test_the_consumer_group_is_written_once() -> None:
-    assert MatchingSettings().consumer_group == TENDERS.group == "matching"
+    settings = MatchingSettings(environment=Environment.TEST)
+    assert settings.consumer_group == TENDERS.group == "matching"
 
 
 def test_the_asyncapi_document_names_each_topic_and_the_dead_letter_topic() -> None:

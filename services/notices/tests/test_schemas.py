@@ -171,3 +171,21 @@ def test_paragraphs_keep_their_line_breaks_but_not_other_control_characters() ->
     with pytest.raises(ValidationError) as refused:
         NoticeDraft.model_validate(draft(description="Lot 1\x9b2"))
     assert "control characters" in problems(refused)[("description",)]
+
+
+@pytest.mark.parametrize("field", ["scheme", "code", "description"])
+@pytest.mark.parametrize("hostile", ["a\x00b", "<script>x</script>", "a\u202eb"])
+@pytest.mark.parametrize("model", [NoticeDraft, Amendment])
+def test_a_classification_follows_the_plain_text_rule(
+    model: type[NoticeDraft | Amendment], field: str, hostile: str
+) -> None:
+    # A NUL here once reached the jsonb column and answered 500 (schemathesis found it).
+    item = {"scheme": "CPV", "code": "33141100", "description": "Gowns", field: hostile}
+    body: dict[str, Any] = (
+        draft(classifications=[item])
+        if model is NoticeDraft
+        else {"classifications": [item], "reason": "Corrected classification"}
+    )
+    with pytest.raises(ValidationError) as exc:
+        model.model_validate(body)
+    assert ("classifications", 0, field) in problems(exc)

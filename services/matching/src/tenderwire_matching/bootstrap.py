@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from tenderwire_matching import api
 from tenderwire_matching.handlers import INTERFACE, TENDERS, TenderHandlers
 from tenderwire_matching.live_index import LiveIndex
+from tenderwire_matching.portal.web import install_portal
 from tenderwire_matching.settings import MatchingSettings
 from tenderwire_shared import topics
 from tenderwire_shared.broker import Broker
@@ -76,6 +77,10 @@ def create_app(settings: MatchingSettings | None = None, broker: Broker | None =
         finally:
             await relay.stop()
             await pool.close()
+            # Made by the portal on first use (`portal.web.alerts.notify_api`).
+            notify_http = getattr(app.state, "notify_http", None)
+            if notify_http is not None:
+                await notify_http.aclose()
 
     app = FastAPI(
         title="Tenderwire matching",
@@ -88,6 +93,7 @@ def create_app(settings: MatchingSettings | None = None, broker: Broker | None =
     app.state.settings = settings
     install_http(app, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
+    install_portal(app)
     app.include_router(health_router(lambda: app.state.pool, checks=broker.readiness_checks))
     app.include_router(metrics_router())
     install_offline_docs(app)

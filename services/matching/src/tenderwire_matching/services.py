@@ -32,6 +32,7 @@ from tenderwire_matching.domain.matching import (
 )
 from tenderwire_matching.live_index import LiveIndex
 from tenderwire_matching.match_events import SOURCE, Cause, MatchEvents
+from tenderwire_matching.portal.catalogue import services as catalogue
 from tenderwire_matching.schemas import RegisteredSupplier, SupplierRegistration, SupplierUpdate
 from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import Envelope, new_event_id
@@ -180,6 +181,8 @@ async def match_tender(
     if not await repository.remember(conn, tender):
         log.info("tender_revision_stale", tender_id=tender.tender_id, revision=tender.revision)
         return None
+    if _brings_titles(data):
+        await catalogue.learn_from(conn, tender)
     await live.catch_up(conn)
     cause = Cause(tender, correlation_id, causation_id)
     batches: list[list[Alert]] = []
@@ -202,6 +205,16 @@ async def match_tender(
     for batch in batches:
         sent += await send_alerts(conn, batch, cause, topic=topic, ldc_first=ldc_first)
     return sent
+
+
+def _brings_titles(data: TenderEvent) -> bool:
+    # Counted once per tender, and again only when an amendment reclassifies it: the code
+    # picker shows the description the most notices carried.
+    if isinstance(data, TenderPublished):
+        return True
+    return isinstance(data, TenderAmended) and any(
+        change.field == "classifications" for change in data.changes
+    )
 
 
 async def send_alerts(

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from tenderwire_shared.local_ports import LOCAL_PORTS
-from tenderwire_shared.settings import ServiceSettings
+from tenderwire_shared.settings import ServiceSettings, weak_secret_problem
 
 # Consumer group defaults live here rather than in handlers.py (whose declarations use them),
 # so that reading settings, as `tw` does, does not import the whole service.
 TENDERS_GROUP = "matching"
+DEVELOPMENT_PORTAL_SECRET = "development-portal-secret-not-for-production"  # noqa: S105
 
 
 class MatchingSettings(ServiceSettings):
@@ -44,6 +47,43 @@ class MatchingSettings(ServiceSettings):
         default=True,
         description="The UN mandate covers developing and transition economies only",
     )
+
+    public_base_url: str = Field(
+        default=LOCAL_PORTS.url(LOCAL_PORTS.matching),
+        description="Where suppliers reach matching: the portal's links in e-mails start here",
+    )
+    portal_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_PORTAL_SECRET),
+        description=(
+            "Signs the portal's verification and sign-in links and its form tokens. Production"
+            " refuses the default and any value shorter than 32 characters"
+        ),
+    )
+    notify_url: str = Field(
+        default=LOCAL_PORTS.url(LOCAL_PORTS.notify),
+        description="Notify's API, read server-side by the portal (alerts received, stops)",
+    )
+    notices_public_url: str = Field(
+        default=LOCAL_PORTS.url(LOCAL_PORTS.notices),
+        description="Where the public notice pages are, for the portal's links to them",
+    )
+
+    @model_validator(mode="after")
+    def _no_development_portal_secret(self) -> Self:
+        # Whoever knows the secret can forge a sign-in link to any account.
+        problem = weak_secret_problem(
+            self.environment,
+            "TW_MATCHING_PORTAL_SECRET",
+            self.portal_secret,
+            default=DEVELOPMENT_PORTAL_SECRET,
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def portal_url(self) -> str:
+        return f"{self.public_base_url.rstrip('/')}/portal"
 
     @property
     def cpv_levels(self) -> int:

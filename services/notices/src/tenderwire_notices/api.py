@@ -51,6 +51,7 @@ from tenderwire_notices.schemas import (
     decode_cursor,
     encode_cursor,
 )
+from tenderwire_notices.web import pages
 from tenderwire_shared.api_errors import ApiError, Loc
 from tenderwire_shared.countries import to_alpha3
 from tenderwire_shared.db import Connection
@@ -176,13 +177,47 @@ async def award(
     )
 
 
-@router.get("/{notice_id}", summary="A notice with its revision history")
-async def get_notice(notice_id: NoticeId, pool: Pool, settings: Settings) -> NoticeView:
-    row = await repository.get(pool, notice_id)
-    if row is None:
-        raise NoticeNotFoundError(f"no notice {notice_id!r}")
-    tender = repository.to_snapshot(row, settings.public_base_url)
-    return NoticeView.of(tender, revisions=await repository.revisions(pool, notice_id))
+@router.get(
+    "/{notice_id}",
+    summary="A notice with its revision history",
+    description=(
+        "JSON for API clients. A client that prefers `text/html` to `application/json` (a"
+        " browser, which sends `text/html,...,*/*;q=0.8`) gets the notice's public page"
+        " instead, as `GET /notices/{notice_id}` serves it."
+    ),
+    response_model=NoticeView,
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        404: {
+            "description": "No notice with this id: the one error format, or for a browser an"
+            " HTML page",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+    },
+)
+async def get_notice(
+    notice_id: NoticeId,
+    request: Request,
+    reader: pages.Reader,
+    settings: Settings,
+    lang: pages.Lang = None,
+    tz: pages.Zone = None,
+) -> Response:
+    if pages.prefers_html(request.headers.get("accept")):
+        return await pages.notice_page(request, notice_id, reader, settings, lang, tz)
+    found = await reader.notice(notice_id)
+    if found is None:
+        error = ApiError.one(404, _NOTICE, f"no notice {notice_id!r}", "not_found").response()
+        error.headers["Vary"] = "Accept"
+        return error
+    tender, revisions = found
+    return JSONResponse(
+        NoticeView.of(tender, revisions=revisions).model_dump(mode="json"),
+        headers={"Vary": "Accept"},
+    )
 
 
 @router.get("", summary="Search notices, newest first")

@@ -11,6 +11,7 @@ from tenderwire_notices import api
 from tenderwire_notices.handlers import COMMANDS, CommandHandler
 from tenderwire_notices.services import Context
 from tenderwire_notices.settings import NoticesSettings
+from tenderwire_notices.web import pages
 from tenderwire_notices.workers import DeadlineCloser, FeedPoller
 from tenderwire_shared import topics
 from tenderwire_shared.broker import Broker
@@ -112,6 +113,7 @@ def create_app(
     api.install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(api.ocds_router)
+    app.include_router(pages.router)
     app.include_router(health_router(lambda: app.state.pool, checks=broker.readiness_checks))
     app.include_router(metrics_router())
     install_offline_docs(app)

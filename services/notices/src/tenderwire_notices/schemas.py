@@ -194,6 +194,15 @@ class NoticeContact(BaseModel):
         return Contact(name=self.name, email=self.email, phone=self.phone)
 
 
+class ClassificationInput(Classification):
+    """An item classification as an agency sends it: plain text like every other field, so a
+    NUL (which PostgreSQL's jsonb cannot store) or markup is a 422 naming it, not a 500."""
+
+    scheme: PlainLine = Field(min_length=1, max_length=40, description="As the source names it")
+    code: PlainLine = Field(min_length=1, max_length=100)
+    description: PlainLine | None = Field(default=None, max_length=1000)
+
+
 class NoticeDraft(BaseModel):
     """A new notice. The agency is the one the API key belongs to."""
 
@@ -220,7 +229,7 @@ class NoticeDraft(BaseModel):
             " classified otherwise"
         ),
     )
-    classifications: list[Classification] = Field(
+    classifications: list[ClassificationInput] = Field(
         default_factory=list,
         max_length=500,
         description="Item classifications in any scheme (scheme, code, description), shown",
@@ -295,7 +304,7 @@ class Amendment(BaseModel):
         max_length=200,
         description=f"{_UNCHANGED} The new list; [] removes them if UNSPSC codes remain",
     )
-    classifications: list[Classification] | None = Field(
+    classifications: list[ClassificationInput] | None = Field(
         default=None, max_length=500, description=f"{_UNCHANGED} The new list; [] removes all"
     )
     beneficiary_countries: list[CountryCode] | None = Field(

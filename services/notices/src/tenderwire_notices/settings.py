@@ -21,6 +21,11 @@ class NoticesSettings(ServiceSettings):
 
     database_url: str = LOCAL_PORTS.database_url("notices")
     public_base_url: str = LOCAL_PORTS.url(LOCAL_PORTS.notices)
+    portal_base_url: str = Field(
+        default=LOCAL_PORTS.url(LOCAL_PORTS.matching) + "/portal",
+        description="The supplier portal (served by matching); a notice page links to its"
+        " follow page",
+    )
     commands_consumer_group: str = COMMANDS_GROUP
     closer_interval_s: float = Field(
         default=5.0, gt=0, description="How often deadlines are checked"

@@ -64,7 +64,12 @@ class CatalogSource:
 
 
 def _method_map() -> list[tuple[str, str]]:
-    templates = [(f"templates/**.{ext}", "jinja2") for ext in (*HTML_EXTENSIONS, "txt", "j2")]
+    # A package's templates folder, or a part's own (the portal's `portal/templates`).
+    templates = [
+        (f"{folder}templates/**.{ext}", "jinja2")
+        for folder in ("", "**/")
+        for ext in (*HTML_EXTENSIONS, "txt", "j2")
+    ]
     return [*templates, ("**.py", "python")]
 
 

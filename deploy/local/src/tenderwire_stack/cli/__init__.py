@@ -6,6 +6,7 @@
 | `tw sink mailcatcher, smsgateway` | sink.py | one local sink, in the foreground |
 | `tw contracts` | contracts.py | writes docs/contracts/ |
 | `tw catalogs update, check` | catalogs.py | writes each translated package's locale/ |
+| `tw codes load, status` | codes.py | writes the code picker's titles in matching's database |
 | `tw agencies add, issue-key, revoke-keys` | agencies.py | writes notices' database |
 | `tw ocds import, feed set, feed remove, feed status` | ocds.py | writes notices' database |
 | `tw deliveries requeue` | deliveries.py | writes notify's database |
@@ -27,6 +28,7 @@ from tenderwire_shared.logging import configure_logging
 from tenderwire_stack.cli import (
     agencies,
     catalogs,
+    codes,
     contracts,
     deliveries,
     dlq,
@@ -45,6 +47,7 @@ app.add_typer(stack.app, name="stack")
 app.add_typer(sink.app, name="sink")
 app.add_typer(agencies.app, name="agencies")
 app.add_typer(catalogs.app, name="catalogs")
+app.add_typer(codes.app, name="codes")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(events.app, name="events")
 app.add_typer(deliveries.app, name="deliveries")

@@ -16,7 +16,7 @@ from tenderwire_stack.cli.common import console
 app = typer.Typer(no_args_is_help=True, help="Translations: extract, merge, compile, check")
 
 # Each package whose templates and code hold words a supplier reads.
-TRANSLATED_PACKAGES = ("tenderwire_notify",)
+TRANSLATED_PACKAGES = ("tenderwire_notify", "tenderwire_notices")
 
 
 def catalog_sources(

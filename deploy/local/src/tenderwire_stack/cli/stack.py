@@ -87,12 +87,13 @@ def stack_demo() -> None:
     """Load the demo suppliers and print where to look."""
     stack = Stack()
     p = stack.ports
-    for line in demo.load(f"http://127.0.0.1:{p.matching}"):
+    for line in demo.load(f"http://127.0.0.1:{p.matching}", stack.operator_token()):
         console.print(f"[dim]{line}[/dim]")
     key = asyncio.run(demo.agency_key(stack.postgres.dsn("notices")))
     tender = json.dumps(demo.DEMO_TENDER)
     console.print(
         "\n[bold]Tenderwire is running.[/bold]\n"
+        f"  suppliers' portal  http://127.0.0.1:{p.matching}/portal/\n"
         f"  notices API docs   http://127.0.0.1:{p.notices}/docs\n"
         f"  matching API docs  http://127.0.0.1:{p.matching}/docs\n"
         f"  notify API docs    http://127.0.0.1:{p.notify}/docs\n"
