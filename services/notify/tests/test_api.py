@@ -11,6 +11,7 @@ shows a signed callback moving a real ledger row.)
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -280,4 +281,290 @@ async def test_an_undecodable_basic_credential_is_a_401_naming_the_header(
     assert problem["loc"] == ["header", "Authorization"]
     assert problem["type"] == "unauthorized"
     assert "WWW-Authenticate" in response.headers
+    assert pool.calls == []
+
+
+# --- The supplier portal's views -----------------------------------------------------------
+
+
+class PortalPool(RecordingPool):
+    """Also lends itself as a connection in a transaction, and says one address is stopped."""
+
+    def __init__(self, stopped: dict[tuple[str, str], str] | None = None) -> None:
+        super().__init__()
+        self.stopped = stopped or {}
+
+    async def fetch(self, *args: Any) -> list[Any]:
+        self.calls.append(("fetch", args))
+        if "FROM suppressions s" in args[0] and "s.reason" in args[0]:
+            return [{"channel": c, "address": a, "reason": r} for (c, a), r in self.stopped.items()]
+        return []
+
+    async def fetchval(self, *args: Any) -> Any:
+        self.calls.append(("fetchval", args))
+        return 0  # no send in flight
+
+    async def execute(self, *args: Any) -> str:
+        self.calls.append(("execute", args))
+        return "INSERT 0 1"
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[PortalPool]:
+        yield self
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        yield
+
+
+@pytest.fixture
+async def portal() -> AsyncIterator[tuple[httpx.AsyncClient, PortalPool]]:
+    pool = PortalPool({("sms", "+221770001122"): "sms-stop"})
+    transport = httpx.ASGITransport(app=an_app(pool))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
+        yield client, pool
+
+
+async def test_the_portal_views_need_the_operators_token() -> None:
+    pool = PortalPool()
+    transport = httpx.ASGITransport(app=an_app(pool, operator_checked=True))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
+        alerts = await client.get("/v1/suppliers/s1/alerts")
+        change = await client.post(
+            "/v1/suppliers/s1/channels",
+            json={"scope": "all", "subscribed": False, "addresses": []},
+        )
+        allowed = await client.get("/v1/suppliers/s1/alerts", headers=OPERATOR_HEADERS)
+
+    assert alerts.status_code == 401
+    assert change.status_code == 401
+    assert allowed.status_code == 200
+    assert allowed.json() == []
+    assert len(pool.calls) == 1
+
+
+async def test_the_alerts_list_asks_the_ledger_for_at_most_fifty(
+    portal: tuple[httpx.AsyncClient, PortalPool],
+) -> None:
+    http, pool = portal
+
+    default = await http.get("/v1/suppliers/s-1/alerts")
+    ten = await http.get("/v1/suppliers/s-1/alerts", params={"limit": 10})
+
+    assert default.status_code == ten.status_code == 200
+    assert [args[1:] for _, args in pool.calls] == [
+        ("s-1", ["new", "amended", "cancelled"], 50),
+        ("s-1", ["new", "amended", "cancelled"], 10),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "loc"),
+    [
+        ("/v1/suppliers/s1/alerts", {"limit": "51"}, ["query", "limit"]),
+        ("/v1/suppliers/s1/alerts", {"limit": "0"}, ["query", "limit"]),
+        ("/v1/suppliers/s1/alerts", {"limit": "ten"}, ["query", "limit"]),
+        ("/v1/suppliers/s1/alerts", {"limit": "9" * 40}, ["query", "limit"]),
+        ("/v1/suppliers/s%001/alerts", {}, ["path", "supplier_id"]),
+        ("/v1/suppliers/<script>/alerts", {}, ["path", "supplier_id"]),
+        ("/v1/suppliers/" + "s" * 65 + "/channels", {}, ["path", "supplier_id"]),
+        ("/v1/suppliers/s1/channels", {"email": "not-an-address"}, ["query", "email", 0]),
+        ("/v1/suppliers/s1/channels", {"email": "a@b\x00.org"}, ["query", "email"]),
+        ("/v1/suppliers/s1/channels", {"phone": "0770001122"}, ["query", "phone", 0]),
+        ("/v1/suppliers/s1/channels", {"phone": "+2217700<b>"}, ["query", "phone", 0]),
+    ],
+)
+async def test_a_bad_portal_query_is_a_422_naming_it(
+    portal: tuple[httpx.AsyncClient, PortalPool], path: str, params: dict[str, str], loc: list[Any]
+) -> None:
+    http, pool = portal
+
+    response = await http.get(path, params=params)
+
+    assert the_error(response)["loc"] == loc, response.text
+    assert response.status_code == 422
+    assert pool.calls == []
+
+
+async def test_the_channels_view_says_which_address_is_stopped_and_why(
+    portal: tuple[httpx.AsyncClient, PortalPool],
+) -> None:
+    http, _ = portal
+
+    response = await http.get(
+        "/v1/suppliers/s1/channels",
+        params=[("email", "own@example.org"), ("phone", "+221770001122")],
+    )
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"channel": "email", "address": "own@example.org", "stopped": False, "reason": None},
+        {"channel": "sms", "address": "+221770001122", "stopped": True, "reason": "sms-stop"},
+    ]
+
+
+async def test_stopping_by_scope_suppresses_only_that_channel_s_addresses(
+    portal: tuple[httpx.AsyncClient, PortalPool],
+) -> None:
+    http, pool = portal
+
+    response = await http.post(
+        "/v1/suppliers/s1/channels",
+        json={
+            "scope": "email",
+            "subscribed": False,
+            "addresses": [
+                {"channel": "email", "address": "own@example.org"},
+                {"channel": "sms", "address": "+221770001122"},
+            ],
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert [s["address"] for s in response.json()] == ["own@example.org"]
+    [insert] = [a for kind, a in pool.calls if kind == "execute" and "INSERT" in a[0]]
+    assert insert[1:] == (["email"], ["own@example.org"], "unsubscribed")
+
+
+async def test_resuming_lifts_only_an_unsubscribe_and_shows_what_stays_stopped(
+    portal: tuple[httpx.AsyncClient, PortalPool],
+) -> None:
+    http, pool = portal
+
+    response = await http.post(
+        "/v1/suppliers/s1/channels",
+        json={
+            "scope": "all",
+            "subscribed": True,
+            "addresses": [{"channel": "sms", "address": "+221770001122"}],
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == [
+        {"channel": "sms", "address": "+221770001122", "stopped": True, "reason": "sms-stop"}
+    ]
+    [lift] = [a for _, a in pool.calls if "DELETE FROM suppressions" in a[0]]
+    assert lift[3] == ["unsubscribed"]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        (
+            {
+                "scope": "fax",
+                "subscribed": False,
+                "addresses": [{"channel": "email", "address": "a@b.org"}],
+            },
+            ["body", "scope"],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": "maybe",
+                "addresses": [{"channel": "email", "address": "a@b.org"}],
+            },
+            ["body", "subscribed"],
+        ),
+        ({"scope": "all", "subscribed": False, "addresses": []}, ["body", "addresses"]),
+        ({"scope": "all", "subscribed": False}, ["body", "addresses"]),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "email", "address": "a@b.org"}] * 21,
+            },
+            ["body", "addresses"],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "pigeon", "address": "a@b.org"}],
+            },
+            ["body", "addresses", 0, "channel"],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "email", "address": "<script>alert(1)</script>"}],
+            },
+            ["body", "addresses", 0],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "email", "address": "a@b\u0000.org"}],
+            },
+            ["body", "addresses", 0],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "sms", "address": "own@example.org"}],
+            },
+            ["body", "addresses", 0],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "email", "address": "a" * 300 + "@b.org"}],
+            },
+            ["body", "addresses", 0, "address"],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "email", "address": 42}],
+            },
+            ["body", "addresses", 0, "address"],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "email", "address": "a@b.org", "extra": 1}],
+            },
+            ["body", "addresses", 0, "extra"],
+        ),
+        (
+            {
+                "scope": "all",
+                "subscribed": False,
+                "addresses": [{"channel": "email", "address": "a@b.org"}],
+                "why": "x",
+            },
+            ["body", "why"],
+        ),
+    ],
+)
+async def test_a_bad_channels_change_is_a_422_naming_the_field(
+    portal: tuple[httpx.AsyncClient, PortalPool], body: dict[str, Any], loc: list[Any]
+) -> None:
+    http, pool = portal
+
+    response = await http.post("/v1/suppliers/s1/channels", json=body)
+
+    assert response.status_code == 422, response.text
+    assert loc in [e["loc"] for e in response.json()["detail"]], response.text
+    assert pool.calls == []
+
+
+async def test_a_channels_change_that_is_not_json_is_a_422() -> None:
+    pool = PortalPool()
+    transport = httpx.ASGITransport(app=an_app(pool))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
+        response = await client.post(
+            "/v1/suppliers/s1/channels",
+            content=b"\x00\xff{",
+            headers={"Content-Type": "application/json"},
+        )
+
+    assert response.status_code == 422
     assert pool.calls == []

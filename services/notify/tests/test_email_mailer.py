@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from tenderwire_notify.channels import (
     Job,
     PermanentSendError,
     RelayUnavailableError,
+    Sent,
     TransientSendError,
 )
 from tenderwire_notify.domain import BreakerState, CircuitBreaker, content_key
@@ -25,6 +27,7 @@ from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.rendering import RenderedEmail
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import ManualClock
+from tenderwire_shared.events.accounts import AccountChannel, AccountMessage, AccountPurpose
 from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import NoticeType, TenderSnapshot
 from tenderwire_shared.settings import Environment
@@ -338,7 +341,7 @@ async def test_the_channel_sends_a_job_and_returns_its_message_id(catcher: MailC
     assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-async def recipient_failure(send: Callable[[], Awaitable[str]]) -> Exception:
+async def recipient_failure(send: Callable[[], Awaitable[object]]) -> Exception:
     try:
         await send()
     except (TransientSendError, PermanentSendError) as exc:
@@ -388,7 +391,7 @@ async def test_a_stopped_relay_opens_the_circuit_and_a_probe_the_relay_answers_c
         clock.advance(timedelta(seconds=31))
         assert not channel.paused(clock.now())
         try:
-            reference: str | None = await channel.send(a_job(probe_to))
+            reference: object = await channel.send(a_job(probe_to))
         except PermanentSendError:
             reference = None  # a bounce is the mailbox's answer; the relay is back
     finally:
@@ -421,3 +424,113 @@ def test_the_relays_breaker_follows_the_settings() -> None:
         timedelta(seconds=3),
         timedelta(seconds=9),
     )
+
+
+# --- Several e-mail contacts, and account messages -----------------------------------------
+
+
+async def test_each_other_contact_gets_its_own_copy_and_a_bounce_is_skipped(
+    catcher: MailCatcher,
+) -> None:
+    channel, mailer = a_channel(catcher.smtp_port, ManualClock())
+    job = replace(a_job("buyer@example.org"), also=("bounce-gone@example.org", "clerk@example.org"))
+    try:
+        sent = await channel.send(job)
+    finally:
+        await mailer.close()
+
+    assert sent == Sent(
+        f"<{job.id}@tenderwire.localhost>",
+        copies=("buyer@example.org", "clerk@example.org"),
+        refused=("bounce-gone@example.org",),
+    )
+    own, clerk = catcher.store.all()
+    assert own.recipients == ["buyer@example.org"]
+    assert clerk.recipients == ["clerk@example.org"]
+    assert own.subject == clerk.subject
+    assert own.message_id != clerk.message_id
+    assert own.headers["List-Unsubscribe"] != clerk.headers["List-Unsubscribe"]
+
+
+async def test_a_contact_busy_for_now_fails_the_try_with_those_that_took_it(
+    catcher: MailCatcher,
+) -> None:
+    channel, mailer = a_channel(catcher.smtp_port, ManualClock())
+    job = replace(a_job("buyer@example.org"), also=("tempfail-once-clerk@example.org",))
+    try:
+        failure = await recipient_failure(lambda: channel.send(job))
+        # The retry, as the claim builds it: the own address took it already.
+        retried = await channel.send(replace(job, own_address_sent=True))
+    finally:
+        await mailer.close()
+
+    assert isinstance(failure, TransientSendError)
+    assert failure.accepted == ("buyer@example.org",)
+    assert isinstance(retried, Sent)
+    assert retried.copies == ("tempfail-once-clerk@example.org",)
+    assert sorted(r for m in catcher.store.all() for r in m.recipients) == [
+        "buyer@example.org",
+        "tempfail-once-clerk@example.org",
+    ]
+
+
+def an_account_job(address: str, purpose: AccountPurpose = AccountPurpose.SIGN_IN) -> Job:
+    message = AccountMessage(
+        message_id="am-1",
+        supplier_id="s1",
+        purpose=purpose,
+        channel=AccountChannel.EMAIL,
+        address=address,
+        legal_name="Acme & Sons",
+        language="fr",
+        timezone="Africa/Dakar",
+        link="https://portal.example.org/sign-in?token=abc&x=1",
+        expires_at=datetime(2027, 1, 15, 16, tzinfo=UTC),
+    )
+    return Job(
+        id="01JD0000000000000000000009",
+        channel="email",
+        supplier_id="s1",
+        address=address,
+        language="fr",
+        timezone="Africa/Dakar",
+        recipient_name="Acme & Sons",
+        content_key="row:01JD0000000000000000000009",
+        attempt=1,
+        account=message,
+    )
+
+
+async def test_an_account_message_goes_with_no_unsubscribe_link(catcher: MailCatcher) -> None:
+    channel, mailer = a_channel(catcher.smtp_port, ManualClock())
+    try:
+        reference = await channel.send(an_account_job("new@example.org"))
+    finally:
+        await mailer.close()
+
+    [message] = catcher.store.all()
+    assert reference == message.message_id
+    assert message.subject == "Votre lien de connexion à Tenderwire"
+    assert "List-Unsubscribe" not in message.headers
+    assert "/v1/unsubscribe/" not in message.text + message.html
+    assert "https://portal.example.org/sign-in?token=abc&x=1" in message.text
+    assert 'href="https://portal.example.org/sign-in?token=abc&amp;x=1"' in message.html
+    assert "15 janvier 2027" in message.text  # 16:00 UTC is 16:00 in Dakar
+    assert "ignorez ce message" in message.text
+
+
+async def test_an_account_message_with_a_script_link_is_refused_for_good(
+    catcher: MailCatcher,
+) -> None:
+    channel, mailer = a_channel(catcher.smtp_port, ManualClock())
+    job = an_account_job("new@example.org")
+    assert job.account is not None
+    hostile = replace(job, account=job.account.model_copy(update={"link": "javascript:alert(1)"}))
+    try:
+        failure = await recipient_failure(lambda: channel.send(hostile))
+    finally:
+        await mailer.close()
+
+    assert isinstance(failure, PermanentSendError)
+    assert not failure.hard_bounce
+    assert catcher.store.all() == []

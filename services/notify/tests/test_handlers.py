@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from tenderwire_notify.bootstrap import create_app
 from tenderwire_notify.handlers import (
+    ACCOUNT_MESSAGES,
     INTERFACE,
     MATCHES,
     SUPPLIERS,
@@ -34,7 +35,12 @@ SETTINGS = NotifySettings(environment=Environment.TEST, topic_prefix="t1.")
 def test_the_settings_consumer_groups_are_the_declared_ones() -> None:
     assert SETTINGS.consumer_group == MATCHES.group
     assert SETTINGS.suppliers_consumer_group == SUPPLIERS.group
-    assert {s.topic for s in INTERFACE.subscriptions} == {topics.MATCHES, topics.SUPPLIERS}
+    assert SETTINGS.accounts_consumer_group == ACCOUNT_MESSAGES.group
+    assert {s.topic for s in INTERFACE.subscriptions} == {
+        topics.MATCHES,
+        topics.SUPPLIERS,
+        topics.ACCOUNT_MESSAGES,
+    }
     assert INTERFACE.publications == ()
 
 
@@ -44,7 +50,11 @@ def test_create_app_registers_a_consumer_per_declaration_on_the_broker_it_is_giv
     app = create_app(SETTINGS, ManualClock(), broker=broker)
 
     assert app.state.broker is broker
-    assert sorted(broker.topics) == ["t1.matches.v1", "t1.suppliers.v1"]
+    assert sorted(broker.topics) == [
+        "t1.account-messages.v1",
+        "t1.matches.v1",
+        "t1.suppliers.v1",
+    ]
 
 
 async def test_a_real_match_record_fits_the_declared_message() -> None:
@@ -79,6 +89,14 @@ class NoDatabase:
 
 async def test_only_a_deactivation_touches_the_ledger() -> None:
     conn: Any = NoDatabase()
+    recipient = new_tender_alert("S-1", "s1@example.org", "T-1").data.recipient
+    updated = {
+        "supplier": recipient.model_dump(mode="json"),
+        "country": "SEN",
+        "unspsc_codes": [],
+        "active": True,
+        "version": 2,
+    }
 
-    await on_supplier_event(conn, raw(SUPPLIER_UPDATED, {}))
+    await on_supplier_event(conn, raw(SUPPLIER_UPDATED, updated))
     await MatchHandler(ManualClock()).apply(conn, [(raw("match.unknown", {}), None)])

@@ -1,4 +1,5 @@
-"""HTTP entrypoints: delivery status for operators, behind the operators' token, the SMS
+"""HTTP entrypoints: delivery status for operators, behind the operators' token (and the
+portal's views of one supplier's alerts and stops, which matching calls with it), the SMS
 providers' status callbacks, and the texts suppliers send back to an SMS alert (STOP, START,
 HELP).
 
@@ -26,8 +27,15 @@ from fastapi.responses import JSONResponse
 
 from tenderwire_notify import domain, repository, services
 from tenderwire_notify.dependencies import Settings, operator, signed_by_provider
-from tenderwire_notify.domain import SmsCommand
-from tenderwire_notify.schemas import DeliveryView
+from tenderwire_notify.domain import ChannelName, SmsCommand
+from tenderwire_notify.schemas import (
+    AlertView,
+    ChannelsChange,
+    ChannelStatusView,
+    DeliveryView,
+    EmailAddress,
+    PhoneNumber,
+)
 from tenderwire_notify.sms_text import refused_reply, reply_to
 from tenderwire_shared.api_errors import ApiError
 from tenderwire_shared.dependencies import Pool
@@ -251,3 +259,55 @@ async def inbound_text(
         else reply_to(command, language=language or "en", help_contact=settings.sms_help_contact)
     )
     return twiml(reply)
+
+
+# --- The supplier portal's views (matching calls these server-side) ------------------------
+
+portal_router = APIRouter(prefix="/v1/suppliers", tags=["portal"], dependencies=[Depends(operator)])
+MAX_ALERTS = 50
+_SUPPLIER_ID = Annotated[str, Path(pattern=_ID, description="The supplier's id")]
+
+
+@portal_router.get("/{supplier_id}/alerts")
+async def supplier_alerts(
+    pool: Pool,
+    supplier_id: _SUPPLIER_ID,
+    limit: Annotated[int, Query(ge=1, le=MAX_ALERTS, description="How many, newest first")] = 50,
+) -> list[AlertView]:
+    """The supplier's latest alerts, newest first, one per channel; account messages are not
+    listed. `reason` says why one was not sent (suppressed or failed)."""
+    rows = await repository.supplier_alerts(pool, supplier_id, limit)
+    return [AlertView.from_row(r) for r in rows]
+
+
+@portal_router.get("/{supplier_id}/channels")
+async def channel_statuses(
+    pool: Pool,
+    supplier_id: _SUPPLIER_ID,
+    email: Annotated[
+        list[EmailAddress] | None, Query(max_length=10, description="E-mail addresses")
+    ] = None,
+    phone: Annotated[
+        list[PhoneNumber] | None, Query(max_length=10, description="Phones, E.164")
+    ] = None,
+) -> list[ChannelStatusView]:
+    """Whether each of the supplier's addresses is stopped, and why: 'unsubscribed' (a link
+    or the portal), 'sms-stop' (STOP texted back), or the provider's refusal (a bounce)."""
+    pairs = [(ChannelName.EMAIL.value, a) for a in email or ()]
+    pairs += [(ChannelName.SMS.value, p) for p in phone or ()]
+    return [ChannelStatusView.of(s) for s in await services.channel_statuses(pool, pairs)]
+
+
+@portal_router.post("/{supplier_id}/channels")
+async def set_channels(
+    pool: Pool, supplier_id: _SUPPLIER_ID, body: ChannelsChange
+) -> list[ChannelStatusView]:
+    """Stop (`subscribed: false`) or resume alerts to the addresses given on the scope's
+    channels ('email', 'sms' or 'all'), as the unsubscribe link's pages do: resuming lifts
+    only an unsubscribe, never a STOP texted from the phone nor a bounce, which the answer
+    then shows as still stopped. Addresses of another channel than the scope's are left."""
+    pairs = [(a.channel, a.address) for a in body.addresses if body.scope in ("all", a.channel)]
+    statuses = await services.set_subscribed(
+        pool, supplier_id, pairs, subscribed=body.subscribed, timeout_s=STOP_WAIT_S
+    )
+    return [ChannelStatusView.of(s) for s in statuses]

@@ -8,7 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenderwire_notify import api, web
-from tenderwire_notify.handlers import MATCHES, SUPPLIERS, MatchHandler, on_supplier_event
+from tenderwire_notify.handlers import (
+    ACCOUNT_MESSAGES,
+    MATCHES,
+    SUPPLIERS,
+    AccountMessageHandler,
+    MatchHandler,
+    SupplierHandler,
+)
 from tenderwire_notify.mailer import EmailChannel, Mailer
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_notify.sms import SmsChannel
@@ -51,7 +58,10 @@ def create_app(
         group=settings.consumer_group,
         max_records=settings.consumer_batch_size,
     )
-    broker.subscribe(SUPPLIERS, on_supplier_event, group=settings.suppliers_consumer_group)
+    broker.subscribe(SUPPLIERS, SupplierHandler(clock), group=settings.suppliers_consumer_group)
+    broker.subscribe(
+        ACCOUNT_MESSAGES, AccountMessageHandler(clock), group=settings.accounts_consumer_group
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,6 +110,7 @@ def create_app(
     app.state.broker = broker
     install_http(app, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.deliveries_router)
+    app.include_router(api.portal_router)
     app.include_router(web.router)
     app.include_router(api.sms_router)
     app.include_router(api.inbound_router)

@@ -6,11 +6,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from tenderwire_shared.events.accounts import AccountMessage
 from tenderwire_shared.events.matches import MatchCreated
 
 
 class TransientSendError(Exception):
-    """The provider may accept the same message later (SMTP 4xx, HTTP 429/5xx, timeouts)."""
+    """The provider may accept the same message later (SMTP 4xx, HTTP 429/5xx, timeouts).
+
+    `accepted`: the addresses that did take the message before this failure (a supplier with
+    several e-mail contacts), which the retry leaves out."""
+
+    def __init__(self, message: str, *, accepted: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.accepted = accepted
 
 
 class RelayUnavailableError(TransientSendError):
@@ -60,6 +68,25 @@ class Job:
     correlation_id: str | None = None
     retry_since: datetime | None = None
     """The retry horizon counts from here."""
+    account: AccountMessage | None = None
+    """An account message (verification or sign-in) instead of an alert."""
+    expires_at: datetime | None = None
+    """An account message is not sent after this."""
+    also: tuple[str, ...] = ()
+    """The supplier's other e-mail addresses this alert or digest still goes to."""
+    own_address_sent: bool = False
+    """`address` took it on an earlier try; only `also` is left."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a channel reports of a send to several addresses."""
+
+    reference: str | None
+    copies: tuple[str, ...] = ()
+    """Every address that took it."""
+    refused: tuple[str, ...] = ()
+    """Other addresses of the supplier that refused it for good (hard bounces)."""
 
 
 class Channel(Protocol):
@@ -75,8 +102,9 @@ class Channel(Protocol):
         """True while every relay or provider of the channel has its circuit open."""
         ...
 
-    async def send(self, job: Job) -> str | None:
-        """Send it; return the provider's reference for the message, if it gives one.
+    async def send(self, job: Job) -> str | Sent | None:
+        """Send it; return the provider's reference for the message, if it gives one (in a
+        `Sent` when it went to several addresses).
 
         Raises PermanentSendError, TransientSendError or RelayUnavailableError."""
         ...

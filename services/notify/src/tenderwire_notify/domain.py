@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from tenderwire_shared.events.accounts import AccountMessage, AccountPurpose
 from tenderwire_shared.events.matches import (
     Delivery,
     MatchCreated,
@@ -73,6 +74,12 @@ class Result:
     next_attempt_at: datetime | None = None
     refund_attempt: bool = False
     suppress_address: str | None = None
+    copies: tuple[str, ...] = ()
+    """The addresses that took it on this try (the row's own and the supplier's others)."""
+    suppress_copies: tuple[str, ...] = ()
+    """The supplier's other addresses that refused it for good (hard bounces)."""
+    account: bool = False
+    """An account message's: once it is sent or failed, its link or code is forgotten."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,12 @@ class NewDelivery:
     retry_since: datetime
     content_key: str
     recipient_name: str
+    last_error: str | None = None
+    """Why a row is 'suppressed' from the start (`withheld`)."""
+    expires_at: datetime | None = None
+    """An account message's: not sent after it."""
+    other_addresses: tuple[str, ...] = ()
+    """The supplier's other verified e-mail contacts, each sent this alert from this row."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,74 @@ def initial_state(recipient: Recipient, channel: str) -> DeliveryState:
     """A digest supplier's e-mail waits for the digest; everything else is queued."""
     digest = recipient.delivery is Delivery.DAILY_DIGEST and channel == ChannelName.EMAIL
     return DeliveryState.BATCHED if digest else DeliveryState.QUEUED
+
+
+# --- Alerts withheld: unverified contacts, a pause -----------------------------------------
+
+NOT_VERIFIED = "address not verified"
+"""Why an alert to a contact the supplier has not verified (double opt-in) is not sent."""
+
+
+def email_addresses(recipient: Recipient) -> list[str]:
+    """Every address the supplier's e-mail alerts go to, in order: its e-mail if verified,
+    then its other verified contacts (`also_email`), each once (compared ignoring case)."""
+    candidates = [recipient.email] if recipient.email_verified else []
+    candidates += recipient.also_email
+    seen: set[str] = set()
+    addresses = []
+    for address in candidates:
+        if address and address.lower() not in seen:
+            seen.add(address.lower())
+            addresses.append(address)
+    return addresses
+
+
+def withheld(recipient: Recipient, channel: str, now: datetime) -> str | None:
+    """Why an alert on `channel` is recorded as 'suppressed' rather than sent, or None.
+
+    A pause (until `paused_until`) withholds every alert, immediate or digest: it is not
+    deferred, and alerts arriving after it flow again. Otherwise only verified contacts get
+    alerts: an e-mail alert needs a verified address (its own or another contact's), a text
+    a verified phone. Account messages never pass here: they are how a contact gets verified.
+    """
+    if recipient.paused_until is not None and recipient.paused_until > now:
+        return f"paused until {recipient.paused_until.astimezone(UTC).isoformat()}"
+    if channel == ChannelName.EMAIL:
+        return None if email_addresses(recipient) else NOT_VERIFIED
+    return None if recipient.phone_verified else NOT_VERIFIED
+
+
+# --- Account messages: verification links and codes, sign-in links -------------------------
+
+ACCOUNT_KINDS: frozenset[str] = frozenset(purpose.value for purpose in AccountPurpose)
+"""The ledger `kind`s of account messages; alerts are 'new', 'amended' or 'cancelled'."""
+ALERT_KINDS: tuple[str, ...] = tuple(kind.value for kind in MatchKind)
+
+ACCOUNT_MESSAGE_EXPIRED = "expired: the link or code stopped working before it could be sent"
+SUPPLIER_ERASED = "supplier erased"
+
+
+def account_tender_id(message: AccountMessage) -> str:
+    """The ledger's `tender_id` of an account message: one of its own per message, so the
+    ledger's unique key makes a redelivered message send nothing new."""
+    return f"account:{message.message_id}"
+
+
+def account_message_refused_by(reason: str) -> bool:
+    """Whether a suppression with `reason` stops an account message too.
+
+    An unsubscribe link stops alerts, and the supplier asked for this message, so it goes.
+    A hard bounce or a complaint stops it (the address refused mail, whoever asks), and so
+    does a STOP texted from a phone: a carrier opt-out holds for every text from us."""
+    return reason != UNSUBSCRIBED
+
+
+SECRETS = ("link", "code")
+"""What of an account message is a credential: kept only while the message may still go."""
+
+
+def is_expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now
 
 
 # --- Quiet hours and the digest hour -------------------------------------------------------

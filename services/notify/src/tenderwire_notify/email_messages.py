@@ -14,6 +14,7 @@ UTF-8 in the To header, and the Mailer then asks for SMTPUTF8.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import re
 import secrets
 from collections import OrderedDict
@@ -25,7 +26,12 @@ from email.utils import format_datetime
 from markupsafe import escape
 
 from tenderwire_notify.channels import Job
-from tenderwire_notify.rendering import RenderedEmail, render, render_digest
+from tenderwire_notify.rendering import (
+    RenderedEmail,
+    render,
+    render_account_email,
+    render_digest,
+)
 from tenderwire_notify.schemas import Subscriber, link_for
 from tenderwire_notify.settings import NotifySettings
 
@@ -185,6 +191,11 @@ def render_content(job: Job) -> PreparedContent:
     return PreparedContent.from_rendered(rendered)
 
 
+def _address_tag(address: str) -> str:
+    """A short, stable part of the Message-ID that tells one contact's copy from another's."""
+    return hashlib.blake2b(address.lower().encode(), digest_size=6).hexdigest()
+
+
 @dataclass(frozen=True)
 class ComposedEmail:
     message_id: str
@@ -217,6 +228,7 @@ class EmailComposer:
         self._contents: OrderedDict[str, PreparedContent] = OrderedDict()
         self._from_line = _header_line("From", settings.mail_from)
         self._message_id_domain = settings.message_id_domain
+        self.message_id_domain = settings.message_id_domain
         self._date_second = -1
         self._date_value = b""
 
@@ -231,24 +243,50 @@ class EmailComposer:
             self._contents.popitem(last=False)
         return prepared
 
-    def compose(self, job: Job, *, now: datetime) -> ComposedEmail:
-        """The job's message. Raises ValueError for an address or name no message can carry."""
-        message_id = f"<{job.id}@{self._message_id_domain}>"
+    def compose(self, job: Job, *, now: datetime, to: str | None = None) -> ComposedEmail:
+        """The job's message to its address, or to `to`, another of the supplier's addresses
+        (which gets its own Message-ID and unsubscribe link). Raises ValueError for an address
+        or name no message can carry."""
+        if job.account is not None:
+            return self.compose_account(job, now=now)
+        address = to or job.address
+        message_id = (
+            f"<{job.id}@{self._message_id_domain}>"
+            if to is None
+            else f"<{job.id}.{_address_tag(address)}@{self._message_id_domain}>"
+        )
         link = link_for(
             self._settings,
             Subscriber(
                 supplier_id=job.supplier_id,
                 channel="email",
-                address=job.address,
+                address=address,
                 language=job.language,
             ),
         )
         data = self.message(
             self.content(job),
-            to=job.address,
+            to=address,
             message_id=message_id,
             date=now,
             unsubscribe_link=link,
+            supplier=job.recipient_name,
+        )
+        return ComposedEmail(message_id=message_id, data=data)
+
+    def compose_account(self, job: Job, *, now: datetime) -> ComposedEmail:
+        """A verification or sign-in e-mail: rendered for this one message (it is the only
+        one with its link), with no List-Unsubscribe (it is transactional: the supplier asked
+        for it)."""
+        assert job.account is not None
+        message_id = f"<{job.id}@{self._message_id_domain}>"
+        content = PreparedContent.from_rendered(render_account_email(job.account))
+        data = self.message(
+            content,
+            to=job.address,
+            message_id=message_id,
+            date=now,
+            unsubscribe_link=None,
             supplier=job.recipient_name,
         )
         return ComposedEmail(message_id=message_id, data=data)
@@ -268,7 +306,7 @@ class EmailComposer:
         to: str,
         message_id: str,
         date: datetime,
-        unsubscribe_link: str,
+        unsubscribe_link: str | None,
         supplier: str,
     ) -> bytes:
         """A complete multipart/alternative message, CRLF line ends, ready for SMTP DATA."""
@@ -277,15 +315,22 @@ class EmailComposer:
         else:
             named = content.subject.replace(SUPPLIER_PLACEHOLDER, supplier)
             subject_line = _header_line("Subject", named)
-        link = unsubscribe_link.encode()
+        link = (unsubscribe_link or "").encode()
         text_cte, text = content.text.encoded(
             {SUPPLIER_PLACEHOLDER: _crlf(supplier.encode()), UNSUBSCRIBE_PLACEHOLDER: link}
         )
         html_cte, html = content.html.encoded(
             {
                 SUPPLIER_PLACEHOLDER: _crlf(str(escape(supplier)).encode()),
-                UNSUBSCRIBE_PLACEHOLDER: str(escape(unsubscribe_link)).encode(),
+                UNSUBSCRIBE_PLACEHOLDER: str(escape(unsubscribe_link or "")).encode(),
             }
+        )
+        unsubscribe_headers = (
+            # RFC 8058 one-click: unfolded, as clients match the <URL> literally.
+            _verbatim_header(b"List-Unsubscribe", unsubscribe_link, brackets=True)
+            + _line(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+            if unsubscribe_link is not None
+            else b""
         )
         boundary = b"=_tw_" + secrets.token_hex(12).encode()
         # A quoted-printable body cannot hold "=_"; a 7bit one could, by a hostile name.
@@ -299,9 +344,7 @@ class EmailComposer:
                 subject_line,
                 _line(b"Date: ", self._date_header(date)),
                 _verbatim_header(b"Message-ID", message_id),
-                # RFC 8058 one-click: unfolded, as clients match the <URL> literally.
-                _verbatim_header(b"List-Unsubscribe", unsubscribe_link, brackets=True),
-                _line(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+                unsubscribe_headers,
                 _line(b"MIME-Version: 1.0"),
                 _line(b'Content-Type: multipart/alternative; boundary="', boundary, b'"'),
                 CRLF,

@@ -9,11 +9,13 @@ from datetime import datetime
 from email.utils import parseaddr
 
 import aiosmtplib
+import structlog
 
 from tenderwire_notify.channels import (
     Job,
     PermanentSendError,
     RelayUnavailableError,
+    Sent,
     TransientSendError,
 )
 from tenderwire_notify.domain import (
@@ -26,6 +28,8 @@ from tenderwire_notify.domain import (
 from tenderwire_notify.email_messages import EmailComposer
 from tenderwire_notify.settings import NotifySettings, SmtpSecurity
 from tenderwire_shared.clock import Clock
+
+log = structlog.get_logger()
 
 
 def _failure(verdict: SmtpVerdict, reason: str) -> Exception:
@@ -177,17 +181,51 @@ class EmailChannel:
     def paused(self, now: datetime) -> bool:
         return self.breaker.is_open(now)
 
-    async def send(self, job: Job) -> str:
-        """Send the job's e-mail; returns its Message-ID (the same for every resend)."""
+    async def send(self, job: Job) -> str | Sent:
+        """Send the job's e-mail; returns its Message-ID (the same for every resend).
+
+        An alert or digest for a supplier with other e-mail contacts (`job.also`) goes to its
+        own address first, whose failure is the job's as for any alert; then to each other
+        address, as a message of its own (its own To, Message-ID and unsubscribe link). One of
+        those refusing for now fails the job for now with the addresses that took it, which
+        the retry leaves out (`sent_copies`), so none gets it twice; one refusing for good is
+        skipped (suppressed when it bounced) and the others still get it."""
+        if not job.also and not job.own_address_sent:
+            return await self._send_one(job, None)
+        reference = f"<{job.id}@{self._composer.message_id_domain}>"
+        copies: list[str] = []
+        refused: list[str] = []
+        if not job.own_address_sent:
+            reference = await self._send_one(job, None)
+            copies.append(job.address)
+        for address in job.also:
+            try:
+                await self._send_one(job, address)
+            except TransientSendError as exc:
+                raise type(exc)(str(exc), accepted=tuple(copies)) from exc
+            except PermanentSendError as exc:
+                log.warning(
+                    "notification_copy_refused",
+                    notification_id=job.id,
+                    error=str(exc),
+                    suppressed=exc.hard_bounce,
+                )
+                if exc.hard_bounce:
+                    refused.append(address)
+                continue
+            copies.append(address)
+        return Sent(reference, tuple(copies), tuple(refused))
+
+    async def _send_one(self, job: Job, to: str | None) -> str:
         now = self._clock.now()
         try:
-            email = self._composer.compose(job, now=now)
+            email = self._composer.compose(job, now=now, to=to)
         except ValueError as exc:
             raise PermanentSendError(f"cannot compose the e-mail: {exc}") from exc
         if not self.breaker.allows(now):
             raise RelayUnavailableError("the SMTP relay's circuit is open")
         try:
-            await self._mailer.send(to=job.address, data=email.data)
+            await self._mailer.send(to=to or job.address, data=email.data)
         except RelayUnavailableError:
             self.breaker.failed(self._clock.now())
             raise

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 from babel import Locale
@@ -22,6 +23,7 @@ from babel.dates import format_date, format_skeleton, format_time, get_timezone_
 from babel.lists import format_list
 from babel.numbers import format_currency
 
+from tenderwire_shared.events.accounts import AccountMessage, AccountPurpose
 from tenderwire_shared.events.matches import MatchCreated, MatchKind
 from tenderwire_shared.events.tenders import Award, NoticeType, TenderSnapshot
 from tenderwire_shared.i18n import (
@@ -34,7 +36,16 @@ from tenderwire_shared.i18n import (
     locale,
 )
 
-__all__ = ["LANGUAGES", "MESSAGES", "RenderedEmail", "render", "render_digest"]
+__all__ = [
+    "LANGUAGES",
+    "MESSAGES",
+    "RenderedEmail",
+    "notice_link",
+    "render",
+    "render_account_email",
+    "render_account_sms",
+    "render_digest",
+]
 
 MESSAGES = Messages("tenderwire_notify")
 TEMPLATES = Templates("tenderwire_notify", MESSAGES)
@@ -336,7 +347,9 @@ def tender_context(tender: TenderSnapshot, *, language: str, timezone_name: str)
         "list_separator": _list_separator(cldr),
         "codes": list(tender.unspsc_codes),
         "cpv_codes": list(tender.cpv_codes),
-        "url": str(tender.url) if tender.url else "",
+        "url": notice_link(
+            str(tender.url) if tender.url else "", language=lang, timezone_name=timezone_name
+        ),
         "description": description,
         "description_cut": cut,
         "award": award,
@@ -418,7 +431,9 @@ def render_digest(
             agency=tender.agency,
             reference=tender.reference,
             deadline=short_when(tender.deadline, zone, cldr),
-            url=str(tender.url) if tender.url else "",
+            url=notice_link(
+                str(tender.url) if tender.url else "", language=lang, timezone_name=timezone_name
+            ),
         )
         for m in matches
         for tender in (plain_tender(m.tender),)
@@ -438,3 +453,93 @@ def render_digest(
 
 def _first_legal_name(matches: Sequence[MatchCreated]) -> str:
     return matches[0].recipient.legal_name if matches else ""
+
+
+# --- Account messages: verification links and codes, sign-in links -------------------------
+
+ACCOUNT_EMAILS = {
+    AccountPurpose.VERIFY_EMAIL: "account/verify_email",
+    AccountPurpose.SIGN_IN: "account/sign_in",
+}
+_MAX_LINK = 2000
+_CODE = re.compile(r"^[0-9]{4,10}$")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def account_link(message: AccountMessage) -> str:
+    """The message's link, refused (ValueError) unless it is a plain http(s) URL: it goes in
+    an href, and a link that runs script or carries a line break must never reach a mailbox."""
+    link = message.link or ""
+    parts = urlsplit(link)
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.netloc
+        or len(link) > _MAX_LINK
+        or not link.isprintable()
+        or any(c.isspace() for c in link)
+    ):
+        raise ValueError(f"the {message.purpose.value} message has no usable link")
+    return link
+
+
+def render_account_email(message: AccountMessage) -> RenderedEmail:
+    """A verification or sign-in e-mail: the link prominent, its expiry in the supplier's
+    zone, and what to do when the supplier did not ask for it. ValueError for a purpose that
+    is not sent by e-mail, or a link that cannot be."""
+    name = ACCOUNT_EMAILS.get(message.purpose)
+    if name is None:
+        raise ValueError(f"{message.purpose.value} is not sent by e-mail")
+    lang = language_or_fallback(message.language)
+    cldr = locale(lang)
+    zone = _zone(message.timezone)
+    context = {
+        "supplier": shown_text(message.legal_name),
+        "link": account_link(message),
+        "expires": when(message.expires_at, zone, cldr),
+        "zone": get_timezone_name(message.expires_at.astimezone(zone), width="long", locale=cldr),
+    }
+    return RenderedEmail(
+        subject=_one_line(TEMPLATES.render(f"{name}.subject.txt", lang, **context)),
+        text=TEMPLATES.render(f"{name}.txt", lang, **context),
+        html=TEMPLATES.render(f"{name}.html", lang, **context),
+    )
+
+
+def render_account_sms(message: AccountMessage) -> str:
+    """The text that carries a phone's verification code, with its expiry in the supplier's
+    zone. ValueError for another purpose or a code that is not a few digits."""
+    if message.purpose is not AccountPurpose.VERIFY_PHONE:
+        raise ValueError(f"{message.purpose.value} is not sent by SMS")
+    if not _CODE.match(message.code or ""):
+        raise ValueError("the verify_phone message has no usable code")
+    lang = language_or_fallback(message.language)
+    zone = _zone(message.timezone)
+    expires = short_when(message.expires_at, zone, locale(lang))
+    return _one_line(
+        TEMPLATES.render("account/verify_phone.sms.txt", lang, code=message.code, expires=expires)
+    )
+
+
+# --- The notice's own page -----------------------------------------------------------------
+
+
+def notice_link(url: str, *, language: str, timezone_name: str) -> str:
+    """The tender's public page, opened in the supplier's language and time zone: `lang` and
+    `tz` added to (or replacing those in) its query, URL-encoded."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    ours = urlencode([("lang", language), ("tz", timezone_name)])
+    kept = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name in ("lang", "tz") for name, _ in kept):
+        query = urlencode([(k, v) for k, v in kept if k not in ("lang", "tz")])
+    else:
+        query = parts.query  # as the notices service wrote it, not re-encoded
+    query = f"{query}&{ours}" if query else ours
+    return urlunsplit(parts._replace(query=query))

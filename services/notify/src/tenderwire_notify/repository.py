@@ -9,6 +9,8 @@ The SQL keeps the states' words as literals; where Python passes a state it is a
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Literal
@@ -16,9 +18,15 @@ from typing import Literal
 import asyncpg
 
 from tenderwire_notify.domain import (
+    ACCOUNT_KINDS,
+    ACCOUNT_MESSAGE_EXPIRED,
     AHEAD_OF_A_REQUEUE,
+    ALERT_KINDS,
     FINAL_RANK,
+    SECRETS,
     SMS_RANKS,
+    SUPPLIER_ERASED,
+    UNSUBSCRIBED,
     DeliveryState,
     Inserted,
     NewDelivery,
@@ -77,6 +85,151 @@ async def deactivate(conn: Connection, supplier_id: str) -> int:
     return _count(dropped)
 
 
+async def erased(conn: Connection, supplier_ids: Sequence[str]) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT supplier_id FROM erased_suppliers WHERE supplier_id = ANY($1::text[])",
+        list(set(supplier_ids)),
+    )
+    return {r["supplier_id"] for r in rows}
+
+
+# Every contact detail the ledger and digests may hold of one supplier: the addresses it was
+# sent to, and the recipient's contacts and name in each stored match or account message.
+_CONTACTS_OF = """
+SELECT DISTINCT v.kind, v.value FROM (
+    SELECT 'address' AS kind, address AS value FROM deliveries WHERE supplier_id = $1
+    UNION ALL SELECT 'address', address FROM digests WHERE supplier_id = $1
+    UNION ALL SELECT 'address', match->'recipient'->>'email' FROM deliveries
+        WHERE supplier_id = $1
+    UNION ALL SELECT 'address', match->'recipient'->>'phone' FROM deliveries
+        WHERE supplier_id = $1
+    UNION ALL SELECT 'address', jsonb_array_elements_text(
+        coalesce(match->'recipient'->'also_email', '[]'::jsonb)) FROM deliveries
+        WHERE supplier_id = $1 AND jsonb_typeof(match->'recipient'->'also_email') = 'array'
+    UNION ALL SELECT 'address', unnest(other_addresses) FROM deliveries WHERE supplier_id = $1
+    UNION ALL SELECT 'address', match->>'address' FROM deliveries
+        WHERE supplier_id = $1 AND kind = ANY($2::text[])
+    UNION ALL SELECT 'name', recipient_name FROM deliveries WHERE supplier_id = $1
+    UNION ALL SELECT 'name', match->'recipient'->>'legal_name' FROM deliveries
+        WHERE supplier_id = $1
+    UNION ALL SELECT 'name', match->>'legal_name' FROM deliveries
+        WHERE supplier_id = $1 AND kind = ANY($2::text[])
+) v WHERE v.value IS NOT NULL AND v.value <> ''
+"""
+
+ERASED = "[erased]"
+
+
+def literal_pattern(values: Collection[str]) -> str:
+    """A PostgreSQL regular expression matching any of `values` literally (ASCII punctuation
+    escaped; a backslash before a letter would be an escape of its own)."""
+    escaped = (
+        re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", v) for v in sorted(values, key=len, reverse=True)
+    )
+    return "|".join(escaped)
+
+
+async def erase_supplier(conn: Connection, supplier_id: str, erased_at: datetime) -> dict[str, int]:
+    """Forget the supplier's contact details and send it nothing more (see
+    `services.erase_supplier`); how many rows of each kind changed. In a transaction."""
+    await conn.execute(
+        "INSERT INTO erased_suppliers (supplier_id, erased_at) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING",
+        supplier_id,
+        erased_at,
+    )
+    await conn.execute(
+        "INSERT INTO deactivated_suppliers (supplier_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        supplier_id,
+    )
+    # Under the claim gate, as a suppression: a claim either sees these rows suppressed, or
+    # claimed them before (and the worker sends what it already holds, once).
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", SUPPRESSION_GATE)
+    waiting = _count(
+        await conn.execute(
+            "UPDATE deliveries SET state = 'suppressed', last_error = $2, updated_at = now()"
+            " WHERE supplier_id = $1 AND state IN ('queued', 'batched')",
+            supplier_id,
+            SUPPLIER_ERASED,
+        )
+    )
+    await conn.execute(
+        "UPDATE digests SET state = 'failed', last_error = $2, updated_at = now()"
+        " WHERE supplier_id = $1 AND state = 'queued'",
+        supplier_id,
+        SUPPLIER_ERASED,
+    )
+    contacts = await conn.fetch(_CONTACTS_OF, supplier_id, sorted(ACCOUNT_KINDS))
+    addresses = sorted({r["value"].lower() for r in contacts if r["kind"] == "address"})
+    pattern = literal_pattern({r["value"] for r in contacts})
+    # A suppression another supplier's alerts still rely on (a shared address) stays: lifting
+    # it would send them to an address that bounced or opted out.
+    suppressions = _count(
+        await conn.execute(
+            "DELETE FROM suppressions s WHERE s.address = ANY($2::text[])"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.channel = s.channel"
+            "  AND lower(d.address) = s.address AND d.supplier_id <> $1)",
+            supplier_id,
+            addresses,
+        )
+    )
+    deliveries = _count(
+        await conn.execute(
+            "UPDATE deliveries SET address = '', recipient_name = NULL, sent_copies = '{}',"
+            " other_addresses = '{}',"
+            " updated_at = now(),"
+            " last_error = CASE WHEN $3 = '' OR last_error IS NULL THEN last_error"
+            "  ELSE regexp_replace(last_error, $3, $4, 'gi') END,"
+            " match = CASE WHEN kind = ANY($2::text[])"
+            "  THEN match - 'address' - 'legal_name' - 'link' - 'code'"
+            "  WHEN jsonb_typeof(match->'recipient') = 'object'"
+            "  THEN jsonb_set(match, '{recipient}', (match->'recipient')"
+            "   || jsonb_build_object('email', '', 'phone', NULL, 'legal_name', '',"
+            "   'also_email', '[]'::jsonb))"
+            "  ELSE match END"
+            " WHERE supplier_id = $1",
+            supplier_id,
+            sorted(ACCOUNT_KINDS),
+            pattern,
+            ERASED,
+        )
+    )
+    digests = _count(
+        await conn.execute(
+            "UPDATE digests SET address = '', sent_copies = '{}', updated_at = now(),"
+            " last_error = CASE WHEN $2 = '' OR last_error IS NULL THEN last_error"
+            "  ELSE regexp_replace(last_error, $2, $3, 'gi') END"
+            " WHERE supplier_id = $1",
+            supplier_id,
+            pattern,
+            ERASED,
+        )
+    )
+    return {
+        "waiting_suppressed": waiting,
+        "deliveries_erased": deliveries,
+        "digests_erased": digests,
+        "suppressions_erased": suppressions,
+    }
+
+
+async def withhold_waiting(
+    conn: Connection, supplier_ids: Sequence[str], reasons: Sequence[str]
+) -> int:
+    """The suppliers' alerts still waiting (queued, or batched for a digest) are suppressed,
+    each supplier's with its reason (a pause); how many."""
+    done = await conn.execute(
+        "UPDATE deliveries d SET state = 'suppressed', last_error = u.reason, updated_at = now()"
+        " FROM unnest($1::text[], $2::text[]) AS u(supplier_id, reason)"
+        " WHERE d.supplier_id = u.supplier_id AND d.state IN ('queued', 'batched')"
+        " AND d.kind = ANY($3::text[])",
+        list(supplier_ids),
+        list(reasons),
+        list(ALERT_KINDS),
+    )
+    return _count(done)
+
+
 # --- The consumer's writes -----------------------------------------------------------------
 
 _INSERT_COLUMNS = (
@@ -97,7 +250,16 @@ _INSERT_COLUMNS = (
     "retry_since",
     "content_key",
     "recipient_name",
+    "last_error",
+    "expires_at",
 )
+
+
+def _insert_columns(rows: Sequence[NewDelivery]) -> list[list[object]]:
+    columns: list[list[object]] = [[getattr(r, name) for r in rows] for name in _INSERT_COLUMNS]
+    # As JSON: unnest() would flatten an array of arrays.
+    columns.append([json.dumps(r.other_addresses) if r.other_addresses else None for r in rows])
+    return columns
 
 
 async def insert_deliveries(conn: Connection, rows: Sequence[NewDelivery]) -> list[Inserted]:
@@ -105,30 +267,32 @@ async def insert_deliveries(conn: Connection, rows: Sequence[NewDelivery]) -> li
     same supplier, tender and channel is obsolete on arrival: it is kept, as 'superseded'."""
     if not rows:
         return []
-    columns = [[getattr(r, name) for r in rows] for name in _INSERT_COLUMNS]
     records = await conn.fetch(
         "INSERT INTO deliveries (id, supplier_id, tender_id, revision, kind, channel, address,"
         " language, timezone, match, correlation_id, state, digest_hour, next_attempt_at,"
-        " retry_since, content_key, recipient_name, last_error)"
+        " retry_since, content_key, recipient_name, last_error, expires_at, other_addresses)"
         " SELECT u.id, u.supplier_id, u.tender_id, u.revision, u.kind, u.channel, u.address,"
         "  u.language, u.timezone, u.match::jsonb, u.correlation_id,"
         "  CASE WHEN later.id IS NULL THEN u.state ELSE 'superseded' END,"
         "  u.digest_hour, u.next_attempt_at, u.retry_since, u.content_key, u.recipient_name,"
-        "  CASE WHEN later.id IS NULL THEN NULL"
-        "   ELSE 'obsolete on arrival: revision ' || later.revision || ' came first' END"
+        "  CASE WHEN later.id IS NULL THEN u.last_error"
+        "   ELSE 'obsolete on arrival: revision ' || later.revision || ' came first' END,"
+        "  u.expires_at, CASE WHEN u.others IS NULL THEN '{}'::text[]"
+        "   ELSE ARRAY(SELECT jsonb_array_elements_text(u.others::jsonb)) END"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[],"
         "  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],"
-        "  $13::smallint[], $14::timestamptz[], $15::timestamptz[], $16::text[], $17::text[])"
+        "  $13::smallint[], $14::timestamptz[], $15::timestamptz[], $16::text[], $17::text[],"
+        "  $18::text[], $19::timestamptz[], $20::text[])"
         "  AS u(id, supplier_id, tender_id, revision, kind, channel, address, language,"
         "   timezone, match, correlation_id, state, digest_hour, next_attempt_at, retry_since,"
-        "   content_key, recipient_name)"
+        "   content_key, recipient_name, last_error, expires_at, others)"
         " LEFT JOIN LATERAL (SELECT d.id, d.revision FROM deliveries d"
         "  WHERE d.supplier_id = u.supplier_id AND d.tender_id = u.tender_id"
         "   AND d.channel = u.channel AND d.revision > u.revision"
         "  ORDER BY d.revision DESC LIMIT 1) later ON true"
         " ON CONFLICT DO NOTHING"
         " RETURNING id, supplier_id, tender_id, channel, state",
-        *columns,
+        *_insert_columns(rows),
     )
     return [
         Inserted(r["id"], r["supplier_id"], r["tender_id"], r["channel"], r["state"])
@@ -227,22 +391,38 @@ async def replace_match(
 
 CLAIMED_COLUMNS = (
     "id, channel, address, language, timezone, attempts, retry_since, correlation_id,"
-    " supplier_id, tender_id, content_key, recipient_name, state, revision"
+    " supplier_id, tender_id, content_key, recipient_name, state, revision, kind, expires_at"
 )
 _CLAIMED = ", ".join(f"d.{c.strip()}" for c in CLAIMED_COLUMNS.split(","))
+
+# An alert's other verified e-mail contacts still to be sent it: not the row's own address,
+# not one that took it on an earlier try, not a suppressed one.
+_OTHER_CONTACTS = (
+    "CASE WHEN cardinality(d.other_addresses) = 0 THEN '{}'::text[] ELSE ARRAY("
+    " SELECT a FROM unnest(d.other_addresses) AS a"
+    " WHERE NOT lower(a) = ANY(d.sent_copies)"
+    " AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = 'email'"
+    "  AND s.address = lower(a))) END AS also,"
+    " lower(d.address) = ANY(d.sent_copies) AS own_address_sent"
+)
 
 
 async def claim_alerts(
     conn: Connection, *, worker: str, now: datetime, channels: Sequence[str], limit: int
 ) -> list[asyncpg.Record]:
-    """Claim due alerts, oldest due first. A row is claimed only when no earlier revision of the
-    same supplier, tender and channel is waiting or on its way, so they leave in order. A row
-    to a suppressed address is claimed straight to 'suppressed'. Call inside a transaction."""
+    """Claim due alerts and account messages, oldest due first. A row is claimed only when no
+    earlier revision of the same supplier, tender and channel is waiting or on its way, so
+    they leave in order. A row to a suppressed address is claimed straight to 'suppressed'
+    (an account message only when the suppression is not an unsubscribe: see
+    `domain.account_message_refused_by`), an expired account message straight to 'failed'.
+    Call inside a transaction."""
     await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", SUPPRESSION_GATE)
     return await conn.fetch(
         "WITH picked AS ("  # noqa: S608 - constant SQL
         " SELECT c.id, EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = c.channel"
-        "   AND s.address = lower(c.address)) AS blocked"
+        "   AND s.address = lower(c.address)"
+        "   AND (c.kind <> ALL($5::text[]) OR s.reason <> $6)) AS blocked,"
+        "  coalesce(c.expires_at <= $2, false) AS expired"
         " FROM deliveries c WHERE c.state = 'queued' AND c.next_attempt_at <= $2"
         "  AND c.channel = ANY($4::text[])"
         "  AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.supplier_id = c.supplier_id"
@@ -250,16 +430,24 @@ async def claim_alerts(
         "   AND (e.state = 'sending' OR (e.state = 'queued' AND e.revision < c.revision)))"
         "  ORDER BY c.next_attempt_at LIMIT $1 FOR UPDATE OF c SKIP LOCKED)"
         " UPDATE deliveries d SET attempts = d.attempts + 1, updated_at = now(),"
-        "  claimed_by = CASE WHEN picked.blocked THEN NULL ELSE $3 END,"
-        "  state = CASE WHEN picked.blocked THEN 'suppressed' ELSE 'sending' END,"
-        "  last_error = CASE WHEN picked.blocked THEN 'bounced or unsubscribed'"
-        "   ELSE d.last_error END"
+        "  claimed_by = CASE WHEN picked.blocked OR picked.expired THEN NULL ELSE $3 END,"
+        "  state = CASE WHEN picked.expired THEN 'failed'"
+        "   WHEN picked.blocked THEN 'suppressed' ELSE 'sending' END,"
+        "  last_error = CASE WHEN picked.expired THEN $7"
+        "   WHEN picked.blocked THEN 'bounced or unsubscribed' ELSE d.last_error END,"
+        # An account message that will never go forgets its link or code (domain.SECRETS).
+        "  match = CASE WHEN (picked.blocked OR picked.expired) AND d.kind = ANY($5::text[])"
+        "   THEN d.match - $8::text[] ELSE d.match END"
         " FROM picked WHERE d.id = picked.id"
-        f" RETURNING {_CLAIMED}",
+        f" RETURNING {_CLAIMED}, {_OTHER_CONTACTS}",
         limit,
         now,
         worker,
         list(channels),
+        sorted(ACCOUNT_KINDS),
+        UNSUBSCRIBED,
+        ACCOUNT_MESSAGE_EXPIRED,
+        list(SECRETS),
     )
 
 
@@ -292,7 +480,15 @@ async def claim_digests(
         "   ELSE g.last_error END"
         " FROM picked WHERE g.id = picked.id"
         " RETURNING g.id, g.supplier_id, g.local_date, g.address, g.language, g.timezone,"
-        "  g.attempts, g.retry_since, picked.blocked",
+        "  g.attempts, g.retry_since, picked.blocked,"
+        # The newest entry's other verified contacts, as an alert's (see _OTHER_CONTACTS).
+        "  ARRAY(SELECT a FROM unnest(coalesce((SELECT e.other_addresses FROM deliveries e"
+        "    WHERE e.digest_id = g.id ORDER BY e.created_at DESC, e.id DESC LIMIT 1),"
+        "    '{}'::text[])) AS a"
+        "   WHERE lower(a) <> lower(g.address) AND NOT lower(a) = ANY(g.sent_copies)"
+        "   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = 'email'"
+        "    AND s.address = lower(a))) AS also,"
+        "  lower(g.address) = ANY(g.sent_copies) AS own_address_sent",
         limit,
         now,
         worker,
@@ -324,6 +520,8 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> None:
     status callback may already have moved it on. `services.record_results` refolds after."""
     alerts = [r for r in results if not r.digest]
     digests = [r for r in results if r.digest]
+    await _record_copies(conn, "deliveries", [r for r in alerts if r.copies])
+    await _record_copies(conn, "digests", [r for r in digests if r.copies])
     sent = [r for r in alerts if r.outcome == Outcome.SENT]
     if sent:
         await conn.execute(
@@ -343,29 +541,73 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> None:
     failed = [r for r in alerts if r.outcome == Outcome.FAILED]
     if failed:
         await conn.execute(
-            "UPDATE deliveries d SET state = 'failed', updated_at = now(), claimed_by = NULL,"
-            " last_error = u.error FROM unnest($1::text[], $2::text[]) AS u(id, error)"
+            "UPDATE deliveries d SET state = 'failed', updated_at = now(), claimed_by = NULL,"  # noqa: S608 - built from constants
+            f" last_error = {_unless_erased('d')}"
+            " FROM unnest($1::text[], $2::text[]) AS u(id, error)"
             " WHERE d.id = u.id AND d.state = 'sending'",
             [r.job_id for r in failed],
             [r.error for r in failed],
         )
+    finished = [
+        r.job_id for r in alerts if r.account and r.outcome in (Outcome.SENT, Outcome.FAILED)
+    ]
+    if finished:
+        # A link or code that has gone, or never will, is a credential no one needs to keep.
+        await conn.execute(
+            "UPDATE deliveries SET match = match - $2::text[] WHERE id = ANY($1::text[])",
+            finished,
+            list(SECRETS),
+        )
     await _record_digests(conn, digests)
-    bounced = [r for r in results if r.suppress_address]
+    bounced = [
+        (r.job_id, r.channel, address, r.error or "hard bounce")
+        for r in results
+        for address in ((r.suppress_address,) if r.suppress_address else ()) + r.suppress_copies
+    ]
     if bounced:
         await conn.execute(
             "INSERT INTO suppressions (channel, address, reason)"
             " SELECT u.channel, lower(u.address), u.reason"
-            " FROM unnest($1::text[], $2::text[], $3::text[]) AS u(channel, address, reason)"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+            "  AS u(job, channel, address, reason)"
+            # An erased supplier's address is not kept again for a send that was in flight.
+            " WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.job AND d.address = '')"
+            " AND NOT EXISTS (SELECT 1 FROM digests g WHERE g.id = u.job AND g.address = '')"
             " ON CONFLICT DO NOTHING",
-            [r.channel for r in bounced],
-            [r.suppress_address for r in bounced],
-            [r.error or "hard bounce" for r in bounced],
+            [job for job, _, _, _ in bounced],
+            [channel for _, channel, _, _ in bounced],
+            [address for _, _, address, _ in bounced],
+            [reason for _, _, _, reason in bounced],
         )
+
+
+async def _record_copies(
+    conn: Connection, table: Literal["deliveries", "digests"], results: Sequence[Result]
+) -> None:
+    """Remember which addresses took an alert or digest, so a retry sends only to the rest."""
+    if not results:
+        return
+    pairs = [(r.job_id, address.lower()) for r in results for address in r.copies]
+    await conn.execute(
+        f"UPDATE {table} t SET sent_copies = t.sent_copies || c.addresses"  # noqa: S608 - two fixed tables
+        " FROM (SELECT u.id, array_agg(u.address) AS addresses"
+        "  FROM unnest($1::text[], $2::text[]) AS u(id, address) GROUP BY u.id) c"
+        # An erased supplier's addresses are not kept again for a send that was in flight.
+        " WHERE t.id = c.id AND t.address <> ''",
+        [job_id for job_id, _ in pairs],
+        [address for _, address in pairs],
+    )
 
 
 def waiting_again(results: Sequence[Result]) -> list[Result]:
     """The results that put their job back in the queue."""
     return [r for r in results if r.outcome in (Outcome.RETRY, Outcome.RELEASED)]
+
+
+# The error a send reported, unless the supplier was erased while it was in flight: the error
+# may quote the address (a relay's 550 often does), which must not be kept again.
+def _unless_erased(row: str, error: str = "u.error") -> str:
+    return f"CASE WHEN {row}.address = '' THEN '{SUPPLIER_ERASED}' ELSE {error} END"
 
 
 _DIGEST_ENDS = ((Outcome.SENT, DeliveryState.SENT), (Outcome.FAILED, DeliveryState.FAILED))
@@ -377,8 +619,8 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
         if not done:
             continue
         await conn.execute(
-            "UPDATE digests g SET state = $3, updated_at = now(), claimed_by = NULL,"
-            " last_error = u.error, provider_ref = u.ref,"
+            "UPDATE digests g SET state = $3, updated_at = now(), claimed_by = NULL,"  # noqa: S608 - built from constants
+            f" last_error = {_unless_erased('g')}, provider_ref = u.ref,"
             " sent_at = CASE WHEN $3 = 'sent' THEN now() END"
             " FROM unnest($1::text[], $2::text[], $4::text[]) AS u(id, error, ref)"
             " WHERE g.id = u.id AND g.state = 'sending'",
@@ -388,7 +630,8 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
             [r.provider_ref for r in done],
         )
         await conn.execute(
-            "UPDATE deliveries d SET state = $3, updated_at = now(), last_error = u.error,"
+            "UPDATE deliveries d SET state = $3, updated_at = now(),"  # noqa: S608 - built from constants
+            f" last_error = {_unless_erased('d')},"
             " sent_at = CASE WHEN $3 = 'sent' THEN now() END"
             " FROM unnest($1::text[], $2::text[]) AS u(id, error) WHERE d.digest_id = u.id",
             [r.job_id for r in done],
@@ -401,12 +644,19 @@ async def _record_digests(conn: Connection, results: Sequence[Result]) -> None:
 async def _back_in_queue(
     conn: Connection, table: Literal["deliveries", "digests"], waiting: Sequence[Result]
 ) -> None:
-    """Alerts and digests both wait the same way for their next try."""
+    """Alerts and digests both wait the same way for their next try; an erased supplier's
+    alert goes no more (a digest fails at its next try, having no address)."""
     if not waiting:
         return
+    state = (
+        "CASE WHEN t.address = '' THEN 'suppressed' ELSE 'queued' END"
+        if table == "deliveries"
+        else "'queued'"
+    )
+    error = _unless_erased("t", "coalesce(u.error, t.last_error)")
     await conn.execute(
-        f"UPDATE {table} t SET state = 'queued', updated_at = now(), claimed_by = NULL,"  # noqa: S608 - two fixed tables
-        " last_error = coalesce(u.error, t.last_error), next_attempt_at = u.next,"
+        f"UPDATE {table} t SET updated_at = now(), claimed_by = NULL, state = {state},"  # noqa: S608 - two fixed tables
+        f" last_error = {error}, next_attempt_at = u.next,"
         " attempts = t.attempts - u.refund"
         " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])"
         "  AS u(id, error, next, refund)"
@@ -473,6 +723,20 @@ async def give_up_past_horizon(
         horizon_s,
     )
     return _count(done)
+
+
+async def give_up_expired(conn: Connection | Pool, *, now: datetime) -> list[str]:
+    """Waiting account messages whose link or code has expired fail, unsent, even on a
+    channel that was paused the whole time; their channels."""
+    rows = await conn.fetch(
+        "UPDATE deliveries SET state = 'failed', updated_at = now(), last_error = $2,"
+        " match = match - $3::text[]"
+        " WHERE state = 'queued' AND expires_at <= $1 RETURNING channel",
+        now,
+        ACCOUNT_MESSAGE_EXPIRED,
+        list(SECRETS),
+    )
+    return [r["channel"] for r in rows]
 
 
 # --- Digests -------------------------------------------------------------------------------
@@ -584,11 +848,18 @@ async def still_suppressed(
 
 
 async def supplier_addresses(conn: Connection, supplier_id: str) -> list[tuple[str, str]]:
-    """Every (channel, address) the supplier's alerts went or go to, as the ledger holds them."""
+    """Every (channel, address) the supplier's alerts went or go to, as the ledger holds them:
+    each row's own address and its other e-mail contacts."""
     rows = await conn.fetch(
-        "SELECT DISTINCT channel, address FROM deliveries WHERE supplier_id = $1"
-        " ORDER BY channel, address",
+        # Alerts only: an account message may have gone to an address being verified.
+        "SELECT DISTINCT channel, address FROM ("
+        " SELECT channel, address FROM deliveries WHERE supplier_id = $1"
+        "  AND kind = ANY($2::text[])"
+        " UNION ALL SELECT 'email', unnest(other_addresses) FROM deliveries"
+        "  WHERE supplier_id = $1 AND kind = ANY($2::text[])) a"
+        " WHERE address <> '' ORDER BY channel, address",
         supplier_id,
+        list(ALERT_KINDS),
     )
     return [(r["channel"], r["address"]) for r in rows]
 
@@ -598,8 +869,10 @@ async def newest_contacts(conn: Connection, supplier_id: str) -> tuple[str | Non
     last sent it); (None, None) when the ledger holds none."""
     row = await conn.fetchrow(
         "SELECT match->'recipient'->>'email' AS email, match->'recipient'->>'phone' AS phone"
-        " FROM deliveries WHERE supplier_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        " FROM deliveries WHERE supplier_id = $1 AND kind = ANY($2::text[])"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
         supplier_id,
+        list(ALERT_KINDS),
     )
     if row is None:
         return None, None
@@ -730,3 +1003,36 @@ async def deliveries(
         tender_id,
         supplier_id,
     )
+
+
+# --- The portal's reads (through matching, with the operators' token) ----------------------
+
+
+async def supplier_alerts(
+    pool: Connection | Pool, supplier_id: str, limit: int
+) -> list[asyncpg.Record]:
+    """The supplier's latest alerts (not account messages), newest first, each with its
+    tender's title as the alert had it."""
+    return await pool.fetch(
+        "SELECT id, tender_id, revision, match->'tender'->>'title' AS tender_title, kind,"
+        " channel, state, last_error, digest_id, created_at, sent_at FROM deliveries"
+        " WHERE supplier_id = $1 AND kind = ANY($2::text[])"
+        " ORDER BY created_at DESC, id DESC LIMIT $3",
+        supplier_id,
+        list(ALERT_KINDS),
+        limit,
+    )
+
+
+async def suppressions_of(
+    conn: Connection | Pool, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """{(channel, lower-case address): reason} for those of these pairs that are suppressed."""
+    rows = await conn.fetch(
+        "SELECT s.channel, s.address, s.reason FROM suppressions s"
+        " JOIN unnest($1::text[], $2::text[]) AS u(channel, address)"
+        " ON s.channel = u.channel AND s.address = lower(u.address)",
+        [channel for channel, _ in pairs],
+        [address for _, address in pairs],
+    )
+    return {(r["channel"], r["address"]): r["reason"] for r in rows}

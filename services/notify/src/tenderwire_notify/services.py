@@ -1,7 +1,18 @@
-"""Notify's use cases: put alerts in the ledger and fold them, record what the worker did,
-assemble the daily digests, suppress, unsubscribe and resubscribe (from a link, on one channel
-or all), stop and resume texts (STOP and START replies), record an SMS provider's status, and
-requeue failed alerts.
+"""Notify's use cases: put alerts in the ledger and fold them, put account messages in it,
+record what the worker did, assemble the daily digests, suppress, unsubscribe and resubscribe
+(from a link, the portal, on one channel or all), stop and resume texts (STOP and START
+replies), record an SMS provider's status, forget an erased supplier, and requeue failed
+alerts.
+
+Account messages (verification links and codes, sign-in links) are rows in the delivery ledger,
+of kinds of their own (`domain.ACCOUNT_KINDS`) and a tender id of their own per message
+(`domain.account_tender_id`), rather than a table of their own. So the workers send them with
+everything alerts have (the claim gate against suppressions, SMTP pool, SMS failover and
+circuit breakers, retries and horizons, status callbacks, crash recovery), with no second claim,
+recorder or sweep to keep in step; the ledger's unique key makes a redelivered message send
+nothing new; and operators and the console read them where they read every other send. What
+differs is small and stated where it applies: no quiet hours, digest or pause; an unsubscribe
+does not stop them (`domain.account_message_refused_by`); `expires_at` fails them unsent.
 
 A use case called inside the consumer's inbox transaction or the worker's recorder takes
 `conn` and opens none; the others take the pool and own their transaction
@@ -36,7 +47,9 @@ from tenderwire_notify.domain import (
 from tenderwire_notify.repository import Key, Pool
 from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import RawEnvelope, new_event_id
-from tenderwire_shared.events.matches import MatchCreated, MatchKind
+from tenderwire_shared.events.accounts import AccountMessage
+from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
+from tenderwire_shared.metrics import NOTIFICATIONS
 
 if TYPE_CHECKING:
     from tenderwire_notify.schemas import Subscriber
@@ -56,6 +69,7 @@ async def queue_alerts(
     if not alerts:
         return
     gone = await repository.deactivated(conn, [m.recipient.supplier_id for _, m in alerts])
+    await withhold_while_paused(conn, [m.recipient for _, m in alerts], now)
     rows: list[NewDelivery] = []
     for envelope, match in alerts:
         if match.recipient.supplier_id in gone:
@@ -67,6 +81,9 @@ async def queue_alerts(
     if any(r.state == DeliveryState.QUEUED for r in inserted):
         await repository.wake(conn)
     fresh = {r.id for r in inserted}
+    for row in rows:
+        if row.id in fresh and row.state == DeliveryState.SUPPRESSED:
+            NOTIFICATIONS.labels(row.channel, DeliveryState.SUPPRESSED).inc()
     for row in rows:
         log.info(
             "delivery_queued" if row.id in fresh else "delivery_exists",
@@ -80,33 +97,140 @@ async def queue_alerts(
 
 
 def deliveries_for(envelope: RawEnvelope, match: MatchCreated, now: datetime) -> list[NewDelivery]:
+    """One ledger row per channel. An alert that must not go (a pause, an unverified
+    contact: `domain.withheld`) is still a row, 'suppressed' with the reason, so an operator
+    asking why a supplier did not hear of a tender reads it in the ledger.
+
+    Several e-mail contacts share the e-mail row: its `address` is the first verified one,
+    and the worker sends the same alert to each other verified contact (`also_email`) from
+    that row, so the ledger's one row per (supplier, tender, revision, kind, channel) still
+    keeps each sequence in order and never sends twice."""
     recipient = match.recipient
     due = domain.deferred_until(now, recipient.timezone, recipient.quiet_hours)
     match_json = match.model_dump_json()
     key = domain.content_key(match, language=recipient.language, timezone=recipient.timezone)
-    return [
-        NewDelivery(
-            id=new_event_id(),
-            supplier_id=recipient.supplier_id,
-            tender_id=match.tender.tender_id,
-            revision=match.tender.revision,
-            kind=match.kind.value,
-            channel=channel,
-            address=address,
-            language=recipient.language,
-            timezone=recipient.timezone,
-            match_json=match_json,
-            correlation_id=envelope.correlationid,
-            state=domain.initial_state(recipient, channel),
-            digest_hour=recipient.digest_hour,
-            next_attempt_at=due,
-            # The horizon counts from when the alert is due, not from a quiet night before it.
-            retry_since=due,
-            content_key=key,
-            recipient_name=recipient.legal_name,
+    rows = []
+    for channel, own_address in domain.channels_for(recipient):
+        reason = domain.withheld(recipient, channel, now)
+        address = own_address
+        others: tuple[str, ...] = ()
+        if channel == ChannelName.EMAIL and reason is None:
+            address, *rest = domain.email_addresses(recipient)
+            others = tuple(rest)
+        rows.append(
+            NewDelivery(
+                id=new_event_id(),
+                supplier_id=recipient.supplier_id,
+                tender_id=match.tender.tender_id,
+                revision=match.tender.revision,
+                kind=match.kind.value,
+                channel=channel,
+                address=address,
+                language=recipient.language,
+                timezone=recipient.timezone,
+                match_json=match_json,
+                correlation_id=envelope.correlationid,
+                state=(
+                    DeliveryState.SUPPRESSED
+                    if reason is not None
+                    else domain.initial_state(recipient, channel)
+                ),
+                digest_hour=recipient.digest_hour,
+                next_attempt_at=due,
+                # The horizon counts from when the alert is due, not from a quiet night before.
+                retry_since=due,
+                content_key=key,
+                recipient_name=recipient.legal_name,
+                last_error=reason,
+                other_addresses=others,
+            )
         )
-        for channel, address in domain.channels_for(recipient)
-    ]
+    return rows
+
+
+async def withhold_while_paused(
+    conn: Connection, recipients: Sequence[Recipient], now: datetime
+) -> None:
+    """A supplier that paused its alerts gets none of those still waiting either (queued for
+    after quiet hours, batched for a digest): they are suppressed with the pause's reason. In
+    the consumer's transaction."""
+    paused: dict[str, str] = {}
+    for recipient in recipients:
+        if recipient.paused_until is not None and recipient.paused_until > now:
+            paused[recipient.supplier_id] = domain.withheld(recipient, ChannelName.EMAIL, now) or ""
+    if paused:
+        withheld = await repository.withhold_waiting(conn, list(paused), list(paused.values()))
+        if withheld:
+            log.info("alerts_paused", suppliers=len(paused), withheld=withheld)
+
+
+# --- Account messages ----------------------------------------------------------------------
+
+
+async def queue_account_message(
+    conn: Connection, envelope: RawEnvelope, message: AccountMessage, now: datetime
+) -> None:
+    """Put a verification or sign-in message in the ledger, due now: no quiet hours, digest
+    or pause holds it, and it goes to an unverified address too (that is what it is for).
+    A redelivered message is already there and sends nothing new; one that arrives expired
+    is recorded as failed, unsent; an erased supplier's is dropped, unrecorded. In the
+    consumer's transaction."""
+    if await repository.erased(conn, [message.supplier_id]):
+        log.info("account_message_dropped", supplier_id=message.supplier_id, reason="erased")
+        return
+    expired = domain.is_expired(message.expires_at, now)
+    row = NewDelivery(
+        id=new_event_id(),
+        supplier_id=message.supplier_id,
+        tender_id=domain.account_tender_id(message),
+        revision=0,
+        kind=message.purpose.value,
+        channel=message.channel.value,
+        address=message.address,
+        language=message.language,
+        timezone=message.timezone,
+        # An expired link or code is kept no more than one already sent (see SECRETS).
+        match_json=message.model_dump_json(exclude=set(domain.SECRETS) if expired else None),
+        correlation_id=envelope.correlationid,
+        state=DeliveryState.FAILED if expired else DeliveryState.QUEUED,
+        digest_hour=0,
+        next_attempt_at=now,
+        retry_since=now,
+        content_key=f"account:{message.message_id}",
+        recipient_name=message.legal_name,
+        last_error=domain.ACCOUNT_MESSAGE_EXPIRED if expired else None,
+        expires_at=message.expires_at,
+    )
+    inserted = await repository.insert_deliveries(conn, [row])
+    if inserted and not expired:
+        await repository.wake(conn)
+    if inserted and expired:
+        NOTIFICATIONS.labels(row.channel, DeliveryState.FAILED).inc()
+    log.info(
+        "account_message_queued" if inserted else "account_message_exists",
+        notification_id=row.id if inserted else None,
+        message_id=message.message_id,
+        purpose=message.purpose.value,
+        channel=row.channel,
+        supplier_id=row.supplier_id,
+        expired=expired,
+        correlation_id=row.correlation_id,
+    )
+
+
+# --- Leaving: deactivation and erasure -----------------------------------------------------
+
+
+async def erase_supplier(conn: Connection, supplier_id: str, erased_at: datetime) -> None:
+    """The supplier's account is deleted: it gets nothing more (as a deactivated supplier,
+    and no account message either), and every contact detail notify holds of it is erased in
+    this one transaction (the consumer's): the ledger's addresses, names and the contacts in
+    its stored matches and account messages (links and codes too), errors quoting them, its
+    digests' addresses, and the suppressions of its addresses that no other supplier's
+    alerts use. What an audit needs stays: ids, tenders, kinds, channels, states, attempts,
+    errors (with the contact details cut out), provider references and timestamps."""
+    gone = await repository.erase_supplier(conn, supplier_id, erased_at)
+    log.info("supplier_erased", supplier_id=supplier_id, **gone)
 
 
 async def deactivate_supplier(conn: Connection, supplier_id: str) -> None:
@@ -194,7 +318,11 @@ async def record_results(conn: Connection, results: Sequence[Result]) -> list[Fo
 
 def only_sent_alerts(results: Sequence[Result]) -> bool:
     """True when `record_results` writes these in one statement, atomic on its own."""
-    return all(r.outcome == Outcome.SENT and not r.digest for r in results)
+    # Copies to a supplier's other addresses are a second statement: then a transaction.
+    return all(
+        r.outcome == Outcome.SENT and not r.digest and not r.copies and not r.account
+        for r in results
+    )
 
 
 # --- Daily digests -------------------------------------------------------------------------
@@ -323,6 +451,56 @@ async def resubscribe(
         still_refused=len(refused),
     )
     return Resubscribed(lifted=lifted, still_refused=refused)
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    channel: str
+    address: str
+    stopped: bool
+    reason: str | None
+    """Why nothing goes there: 'unsubscribed', 'sms-stop', or the provider's refusal."""
+
+
+async def channel_statuses(
+    pool: Pool | Connection, pairs: Sequence[tuple[str, str]]
+) -> list[ChannelStatus]:
+    """Whether each (channel, address) is stopped, and why, in the order given."""
+    stops = await repository.suppressions_of(pool, pairs)
+    statuses = []
+    for channel, address in pairs:
+        reason = stops.get((channel, address.lower()))
+        statuses.append(ChannelStatus(channel, address, reason is not None, reason))
+    return statuses
+
+
+async def set_subscribed(
+    pool: Pool,
+    supplier_id: str,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    subscribed: bool,
+    timeout_s: float,
+) -> list[ChannelStatus]:
+    """The portal's switch, as the unsubscribe link's pages do it: stopping suppresses these
+    addresses ('unsubscribed', under the claim gate) and waits for the sends to them already
+    on their way; resuming lifts only what an unsubscribe did (`domain.LINK_UNDOES`), never
+    a STOP texted from the phone, a bounce or a complaint. Returns each pair's status after."""
+    async with unit_of_work(pool) as conn:
+        if subscribed:
+            await repository.lift_suppressions(conn, pairs, domain.LINK_UNDOES)
+        else:
+            await repository.suppress_addresses(conn, pairs, domain.UNSUBSCRIBED)
+    if not subscribed and not await wait_for_sends_to(pool, pairs, timeout_s=timeout_s):
+        log.warning("unsubscribe_wait_timed_out", supplier_id=supplier_id)
+    log.info(
+        "resubscribed" if subscribed else "unsubscribed",
+        supplier_id=supplier_id,
+        scope="portal",
+        channels=sorted({channel for channel, _ in pairs}),
+        addresses=len(pairs),
+    )
+    return await channel_statuses(pool, pairs)
 
 
 async def _every_address(conn: Connection, subscriber: Subscriber) -> list[tuple[str, str]]:

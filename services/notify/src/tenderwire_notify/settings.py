@@ -27,6 +27,7 @@ class SmtpSecurity(StrEnum):
 # so that reading settings, as `tw` does, does not import the whole service.
 MATCHES_GROUP = "notify"
 SUPPLIERS_GROUP = f"{MATCHES_GROUP}-suppliers"
+ACCOUNTS_GROUP = f"{MATCHES_GROUP}-accounts"
 
 
 class NotifySettings(ServiceSettings):
@@ -42,6 +43,12 @@ class NotifySettings(ServiceSettings):
     suppliers_consumer_group: str = Field(
         default="",
         description=f"The group reading {topics.SUPPLIERS}; unset, <consumer_group>-suppliers",
+    )
+    accounts_consumer_group: str = Field(
+        default="",
+        description=(
+            f"The group reading {topics.ACCOUNT_MESSAGES}; unset, <consumer_group>-accounts"
+        ),
     )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = LOCAL_PORTS.smtp
@@ -127,6 +134,8 @@ class NotifySettings(ServiceSettings):
         # group moves its suppliers group with it, so two deployments never share one.
         if not self.suppliers_consumer_group:
             self.suppliers_consumer_group = f"{self.consumer_group}-suppliers"
+        if not self.accounts_consumer_group:
+            self.accounts_consumer_group = f"{self.consumer_group}-accounts"
         return self
 
     @model_validator(mode="after")

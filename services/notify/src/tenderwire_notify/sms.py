@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from tenderwire_notify.channels import Job, PermanentSendError, RelayUnavailableError
 from tenderwire_notify.domain import ChannelName, CircuitBreaker
+from tenderwire_notify.rendering import render_account_sms
 from tenderwire_notify.sms_text import compose
 from tenderwire_shared.clock import Clock
 
@@ -90,6 +91,11 @@ class SmsChannel:
         return bool(self._breakers) and all(b.is_open(now) for b in self._breakers.values())
 
     def _body(self, job: Job) -> str:
+        if job.account is not None:
+            try:
+                return render_account_sms(job.account)
+            except ValueError as exc:
+                raise PermanentSendError(f"cannot compose the text: {exc}") from exc
         body = self._bodies.get(job.content_key)
         if body is None:
             assert job.match is not None

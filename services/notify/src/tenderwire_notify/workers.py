@@ -34,15 +34,25 @@ from tenderwire_notify.channels import (
     Job,
     PermanentSendError,
     RelayUnavailableError,
+    Sent,
     TransientSendError,
 )
-from tenderwire_notify.domain import ChannelName, DeliveryState, Outcome, Result
+from tenderwire_notify.domain import (
+    ACCOUNT_KINDS,
+    ACCOUNT_MESSAGE_EXPIRED,
+    ChannelName,
+    DeliveryState,
+    Outcome,
+    Result,
+    is_expired,
+)
 from tenderwire_notify.repository import WAKE_CHANNEL
 from tenderwire_notify.settings import NotifySettings
 from tenderwire_shared.clock import Clock
 from tenderwire_shared.consumer import TRANSIENT_ERRORS
 from tenderwire_shared.db import Connection, unit_of_work
 from tenderwire_shared.envelope import new_event_id
+from tenderwire_shared.events.accounts import AccountMessage
 from tenderwire_shared.events.matches import MatchCreated
 from tenderwire_shared.metrics import NOTIFICATIONS
 from tenderwire_shared.periodic import Periodic
@@ -176,6 +186,9 @@ class DeliveryWorker:
             if failed:
                 NOTIFICATIONS.labels(name, DeliveryState.FAILED).inc(failed)
                 log.warning("notifications_expired", channel=name, count=failed)
+        for channel in await repository.give_up_expired(self._pool, now=now):
+            NOTIFICATIONS.labels(channel, DeliveryState.FAILED).inc()
+            log.warning("account_message_expired", channel=channel)
 
     def _open_channels(self, now: datetime) -> list[str]:
         names = []
@@ -206,9 +219,13 @@ class DeliveryWorker:
                     conn, worker=self.worker_id, now=now, limit=max(1, self._batch_size // 4)
                 )
             sending = [r for r in rows if r["state"] == DeliveryState.SENDING]
+            alerts = [r for r in sending if r["kind"] not in ACCOUNT_KINDS]
             # In the claim's transaction: should this read fail, nothing stays claimed by a
             # worker that never queued it (and that requeue_abandoned would never free).
-            unreadable = await self._load_matches(conn, sending)
+            unreadable = await self._load_matches(conn, alerts)
+            accounts = await self._load_account_messages(
+                conn, [r for r in sending if r["kind"] in ACCOUNT_KINDS]
+            )
         if not rows and not digests:
             return 0
         self.last_progress = time.monotonic()
@@ -216,8 +233,19 @@ class DeliveryWorker:
             if row["state"] == DeliveryState.SUPPRESSED:
                 NOTIFICATIONS.labels(row["channel"], DeliveryState.SUPPRESSED).inc()
                 _logger(row).info("notification_suppressed")
+            elif row["state"] == DeliveryState.FAILED:
+                NOTIFICATIONS.labels(row["channel"], DeliveryState.FAILED).inc()
+                _logger(row).warning("account_message_expired")
         for row in sending:
-            reason = unreadable.get(_key(row))
+            reason: str | None
+            if row["kind"] in ACCOUNT_KINDS:
+                account = accounts.get(row["id"])
+                if isinstance(account, AccountMessage):
+                    self._queues[row["channel"]].put_nowait(self._account_job(row, account))
+                    continue
+                reason = account or "the account message is missing"
+            else:
+                reason = unreadable.get(_key(row))
             if reason is None:
                 self._queues[row["channel"]].put_nowait(self._alert_job(row))
                 continue
@@ -258,6 +286,39 @@ class DeliveryWorker:
             self._matches.popitem(last=False)
         return unreadable
 
+    async def _load_account_messages(
+        self, conn: Connection, rows: list[asyncpg.Record]
+    ) -> dict[str, AccountMessage | str]:
+        """Each account message claimed, by row id; or why it cannot be read."""
+        found = await repository.matches_for(conn, [r["id"] for r in rows])
+        messages: dict[str, AccountMessage | str] = {}
+        for row_id, text in found.items():
+            try:
+                messages[row_id] = AccountMessage.model_validate_json(text)
+            except ValidationError as exc:
+                messages[row_id] = (
+                    f"could not read the account message: {exc.error_count()} invalid fields"
+                )
+        return messages
+
+    def _account_job(self, row: asyncpg.Record, account: AccountMessage) -> Job:
+        return Job(
+            id=row["id"],
+            channel=row["channel"],
+            supplier_id=row["supplier_id"],
+            address=row["address"],
+            language=row["language"],
+            timezone=row["timezone"],
+            recipient_name=row["recipient_name"] or account.legal_name,
+            content_key=f"row:{row['id']}",
+            attempt=row["attempts"],
+            account=account,
+            tender_id=row["tender_id"],
+            correlation_id=row["correlation_id"],
+            retry_since=row["retry_since"],
+            expires_at=row["expires_at"],
+        )
+
     def _alert_job(self, row: asyncpg.Record) -> Job:
         match = self._matches[_key(row)]
         return Job(
@@ -274,6 +335,8 @@ class DeliveryWorker:
             tender_id=row["tender_id"],
             correlation_id=row["correlation_id"],
             retry_since=row["retry_since"],
+            also=tuple(row["also"] or ()),
+            own_address_sent=bool(row["own_address_sent"]),
         )
 
     def _enqueue_digest(self, digest: asyncpg.Record, entries: list[str]) -> None:
@@ -298,6 +361,8 @@ class DeliveryWorker:
             attempt=digest["attempts"],
             digest=DigestContent(day=digest["local_date"], entries=matches),
             retry_since=digest["retry_since"],
+            also=tuple(digest["also"] or ()),
+            own_address_sent=bool(digest["own_address_sent"]),
         )
         if not matches:
             self._results.put_nowait(Result(job.id, True, Outcome.SENT, ChannelName.EMAIL))
@@ -327,9 +392,12 @@ class DeliveryWorker:
         if channel.paused(now):
             return self._released(job, channel.name)
         log_ = _logger(job)
+        if is_expired(job.expires_at, now):
+            log_.warning("account_message_expired")
+            return self._result(job, Outcome.FAILED, error=ACCOUNT_MESSAGE_EXPIRED)
         started = time.perf_counter()
         try:
-            reference = await channel.send(job)
+            sent = await channel.send(job)
         except PermanentSendError as exc:
             log_.warning(
                 "notification_failed", error=str(exc), permanent=True, suppressed=exc.hard_bounce
@@ -341,19 +409,28 @@ class DeliveryWorker:
                 suppress=job.address if exc.hard_bounce else None,
             )
         except TransientSendError as exc:
-            return self._retry(job, str(exc), relay=isinstance(exc, RelayUnavailableError))
+            return self._retry(
+                job, str(exc), relay=isinstance(exc, RelayUnavailableError), copies=exc.accepted
+            )
         except Exception as exc:
             # A message we cannot even build (a template bug) will not build next time either.
             log_.error("notification_failed", error=repr(exc), permanent=True)
             return self._result(job, Outcome.FAILED, error=f"could not send: {exc!r}")
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        reference, copies, refused = (
+            (sent.reference, sent.copies, sent.refused)
+            if isinstance(sent, Sent)
+            else (sent, (), ())
+        )
         if job.digest is not None:
             log_.info("digest_sent", entries=len(job.digest.entries), duration_ms=elapsed_ms)
         else:
             log_.info("notification_sent", duration_ms=elapsed_ms)
-        return self._result(job, Outcome.SENT, provider_ref=reference)
+        return self._result(
+            job, Outcome.SENT, provider_ref=reference, copies=copies, suppress_copies=refused
+        )
 
-    def _retry(self, job: Job, error: str, *, relay: bool) -> Result:
+    def _retry(self, job: Job, error: str, *, relay: bool, copies: tuple[str, ...] = ()) -> Result:
         now = self._clock.now()
         policy = self._settings.retry_policy(job.channel)
         retry_since = job.retry_since or now
@@ -365,9 +442,9 @@ class DeliveryWorker:
         log_ = _logger(job)
         if when is None:
             log_.warning("notification_failed", error=error, permanent=False)
-            return self._result(job, Outcome.FAILED, error=f"gave up: {error}")
+            return self._result(job, Outcome.FAILED, error=f"gave up: {error}", copies=copies)
         log_.info("notification_retry", error=error, relay=relay, retry_in_s=_seconds(when - now))
-        return self._result(job, Outcome.RETRY, error=error, next_attempt_at=when)
+        return self._result(job, Outcome.RETRY, error=error, next_attempt_at=when, copies=copies)
 
     def _released(self, job: Job, channel: str) -> Result:
         """Claimed but not tried (the channel paused or the worker stops): no attempt used."""
@@ -390,6 +467,8 @@ class DeliveryWorker:
         provider_ref: str | None = None,
         next_attempt_at: datetime | None = None,
         suppress: str | None = None,
+        copies: tuple[str, ...] = (),
+        suppress_copies: tuple[str, ...] = (),
     ) -> Result:
         return Result(
             job.id,
@@ -401,6 +480,9 @@ class DeliveryWorker:
             provider_ref=provider_ref,
             next_attempt_at=next_attempt_at,
             suppress_address=suppress,
+            copies=copies,
+            suppress_copies=suppress_copies,
+            account=job.account is not None,
         )
 
     # --- Recording -------------------------------------------------------------------------
@@ -477,7 +559,8 @@ def _key(row: asyncpg.Record) -> str:
 
 
 def _sequence(job: Job) -> tuple[str, str, str] | None:
-    if job.digest is not None or job.tender_id is None:
+    # An account message is a sequence of one: nothing folds into it.
+    if job.digest is not None or job.tender_id is None or job.account is not None:
         return None
     return (job.supplier_id, job.tender_id, job.channel)
 
