@@ -24,6 +24,6 @@ def test_every_tender_event_type_has_a_schema_and_each_asyncapi_names_its_topics
     }
     assert channels == {
         "notices": {"notices.commands.v1", "tenders.v1"},
-        "matching": {"tenders.v1", "matches.v1", "suppliers.v1"},
+        "matching": {"tenders.v1", "matches.v1", "suppliers.v1", "account-messages.v1"},
         "notify": {"matches.v1", "suppliers.v1", "account-messages.v1"},
     }

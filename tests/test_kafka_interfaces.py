@@ -42,6 +42,7 @@ def test_each_topic_has_exactly_one_writing_service() -> None:
         topics.TENDERS: 1,
         topics.MATCHES: 1,
         topics.SUPPLIERS: 1,
+        topics.ACCOUNT_MESSAGES: 1,
     }
 
 

@@ -203,6 +203,14 @@ class ClassificationInput(Classification):
     description: PlainLine | None = Field(default=None, max_length=1000)
 
 
+def _as_input(value: Any) -> Any:
+    # The OCDS import builds the shared model; it is judged by the same rule as a caller's.
+    return value.model_dump() if isinstance(value, Classification) else value
+
+
+ClassificationItem = Annotated[ClassificationInput, BeforeValidator(_as_input)]
+
+
 class NoticeDraft(BaseModel):
     """A new notice. The agency is the one the API key belongs to."""
 
@@ -229,7 +237,7 @@ class NoticeDraft(BaseModel):
             " classified otherwise"
         ),
     )
-    classifications: list[ClassificationInput] = Field(
+    classifications: list[ClassificationItem] = Field(
         default_factory=list,
         max_length=500,
         description="Item classifications in any scheme (scheme, code, description), shown",
@@ -304,7 +312,7 @@ class Amendment(BaseModel):
         max_length=200,
         description=f"{_UNCHANGED} The new list; [] removes them if UNSPSC codes remain",
     )
-    classifications: list[ClassificationInput] | None = Field(
+    classifications: list[ClassificationItem] | None = Field(
         default=None, max_length=500, description=f"{_UNCHANGED} The new list; [] removes all"
     )
     beneficiary_countries: list[CountryCode] | None = Field(
