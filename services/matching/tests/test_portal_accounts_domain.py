@@ -17,6 +17,7 @@ from tenderwire_matching.portal.domain import (
     LinkSigner,
     RateLimit,
     address_key,
+    client_key,
     code_matches,
     hash_code,
     new_code,
@@ -141,10 +142,23 @@ def test_windows_are_fixed_so_every_replica_counts_in_the_same_one() -> None:
 
 
 def test_an_address_is_counted_without_its_case() -> None:
-    assert address_key(Action.SIGN_IN, " Bids@Example.org ") == address_key(
-        Action.SIGN_IN, "bids@example.org"
+    assert address_key(Action.SIGN_IN, " Bids@Example.org ", "s") == address_key(
+        Action.SIGN_IN, "bids@example.org", "s"
     )
-    assert address_key(Action.SIGN_IN, "a@b.org") != address_key(Action.REGISTER, "a@b.org")
+    assert address_key(Action.SIGN_IN, "a@b.org", "s") != address_key(
+        Action.REGISTER, "a@b.org", "s"
+    )
+
+
+def test_a_counter_names_no_address_nor_client() -> None:
+    keys = [
+        address_key(Action.SIGN_IN, "bids@kibo.example", "s"),
+        client_key(Action.SIGN_IN, "203.0.113.9", "s"),
+    ]
+    assert not any("kibo" in k or "203.0" in k for k in keys)
+    assert address_key(Action.SIGN_IN, "a@b.org", "s") != address_key(
+        Action.SIGN_IN, "a@b.org", "t"
+    )
 
 
 @pytest.mark.parametrize(

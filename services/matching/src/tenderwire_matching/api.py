@@ -202,12 +202,13 @@ async def deactivate_supplier(
     pool: Pool,
     policy: Policy,
     cid: CorrelationId,
+    account_settings: AccountSettings,
     erase: Annotated[
         bool, Query(description="Delete the account and its contact details, not only stop")
     ] = False,
 ) -> Response:
     if erase:
-        await accounts.delete_account(pool, policy, supplier_id, cid)
+        await accounts.delete_account(pool, account_settings, policy, supplier_id, cid)
     else:
         await services.deactivate(pool, supplier_id, policy, cid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

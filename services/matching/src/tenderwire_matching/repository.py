@@ -494,6 +494,7 @@ _ERASED_WITH_THE_ACCOUNT = (
     "portal_sessions",
     "phone_codes",
     "tender_follows",
+    "supplier_feeds",
 )
 
 

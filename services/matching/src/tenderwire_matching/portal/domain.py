@@ -137,13 +137,19 @@ def rate_decision(
     )
 
 
-def address_key(action: Action, address: str) -> str:
-    # Lower-cased: the registry treats e-mail addresses without case, so must the limit.
-    return f"{action.value}:address:{address.strip().lower()}"
+def address_key(action: Action, address: str, secret: str) -> str:
+    # Lower-cased: the registry treats e-mail addresses without case, so must the limit. Keyed
+    # by an HMAC, so the counters hold no address (nor client IP) a copy could be read for, and
+    # rows left after an account is deleted name no one.
+    return f"{action.value}:address:{_keyed(secret, address.strip().lower())}"
 
 
-def client_key(action: Action, client: str) -> str:
-    return f"{action.value}:client:{client}"
+def client_key(action: Action, client: str, secret: str) -> str:
+    return f"{action.value}:client:{_keyed(secret, client)}"
+
+
+def _keyed(secret: str, value: str) -> str:
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
 PORTAL_PREFIX = "/portal/"

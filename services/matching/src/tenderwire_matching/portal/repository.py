@@ -142,11 +142,16 @@ async def count(conn: Connection, key: str, window_start: datetime) -> int:
     return value
 
 
-async def forget_counts(conn: Connection, addresses: list[str]) -> None:
-    """Drops the counters keyed by these addresses (the client addresses' stay)."""
+async def forget_counts(conn: Connection, keys: list[str]) -> None:
+    await conn.execute("DELETE FROM portal_rate_limits WHERE key = ANY($1::text[])", keys)
+
+
+async def drop_counts_before(conn: Connection, keys: list[str], start: datetime) -> None:
+    """Drops these keys' counters of windows before `start`: only the current one counts."""
     await conn.execute(
-        "DELETE FROM portal_rate_limits WHERE split_part(key, ':address:', 2) = ANY($1::text[])",
-        [a.strip().lower() for a in addresses],
+        "DELETE FROM portal_rate_limits WHERE key = ANY($1::text[]) AND window_start < $2",
+        keys,
+        start,
     )
 
 

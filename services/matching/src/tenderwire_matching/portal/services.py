@@ -98,20 +98,22 @@ async def check_rate(
     keys = [
         key
         for key in (
-            address_key(action, address) if address else None,
-            client_key(action, client) if client else None,
+            address_key(action, address, accounts.secret) if address else None,
+            client_key(action, client, accounts.secret) if client else None,
         )
         if key
     ]
-    await conn.execute(
-        "DELETE FROM portal_rate_limits WHERE key = ANY($1::text[]) AND window_start < $2",
-        keys,
-        start,
-    )
+    await repository.drop_counts_before(conn, keys, start)
     address_count = (
-        await repository.count(conn, address_key(action, address), start) if address else 0
+        await repository.count(conn, address_key(action, address, accounts.secret), start)
+        if address
+        else 0
     )
-    client_count = await repository.count(conn, client_key(action, client), start) if client else 0
+    client_count = (
+        await repository.count(conn, client_key(action, client, accounts.secret), start)
+        if client
+        else 0
+    )
     decision = rate_decision(
         address_count=address_count, client_count=client_count, limit=accounts.limit, now=now
     )
@@ -654,7 +656,11 @@ async def tender(pool: asyncpg.Pool, tender_id: str) -> asyncpg.Record | None:
 
 
 async def delete_account(
-    pool: asyncpg.Pool, policy: matching.Policy, supplier_id: str, correlation_id: str
+    pool: asyncpg.Pool,
+    accounts: Accounts,
+    policy: matching.Policy,
+    supplier_id: str,
+    correlation_id: str,
 ) -> bool:
     """Erases the account in one transaction (see `matching.erase`) with the rate-limit
     counters keyed by its addresses; False if there was none to erase."""
@@ -665,5 +671,7 @@ async def delete_account(
         addresses = [before["email"], *before["contacts"]]
         if before["phone"]:
             addresses.append(before["phone"])
-        await repository.forget_counts(conn, addresses)
+        await repository.forget_counts(
+            conn, [address_key(a, addr, accounts.secret) for a in Action for addr in addresses]
+        )
         return True

@@ -890,10 +890,15 @@ async def delete_account_page(request: Request, session: SignedIn) -> Response:
 
 @router.post("/delete-account")
 async def delete_account(
-    request: Request, pool: Pool, policy: Policy, session: SignedIn, cid: CorrelationId
+    request: Request,
+    pool: Pool,
+    policy: Policy,
+    settings: AccountSettings,
+    session: SignedIn,
+    cid: CorrelationId,
 ) -> Response:
     await read_form(request)
-    await accounts.delete_account(pool, policy, session.supplier_id, cid)
+    await accounts.delete_account(pool, settings, policy, session.supplier_id, cid)
     request.state.portal_session = None
     response = _message(
         request,
