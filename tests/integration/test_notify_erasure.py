@@ -20,6 +20,7 @@ from tenderwire_shared.envelope import Envelope
 from tenderwire_shared.events.accounts import AccountPurpose
 from tenderwire_shared.events.matches import Delivery
 from tenderwire_shared.events.suppliers import SUPPLIER_ERASED, SupplierErased
+from tests.support.erasure import tables, where_found
 from tests.support.eventually import eventually
 from tests.support.kafka_reader import group_lag
 from tests.support.matching_helpers import unique
@@ -34,36 +35,6 @@ from tests.support.notify_api import (
 from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
-
-# Every column that can hold words: a contact detail could hide in any of them.
-_SEARCHABLE = """
-SELECT table_name, column_name, data_type FROM information_schema.columns
-WHERE table_schema = 'public'
-  AND (data_type IN ('text', 'character varying', 'character', 'jsonb', 'json')
-       OR (data_type = 'ARRAY' AND udt_name IN ('_text', '_varchar')))
-ORDER BY table_name, column_name
-"""
-
-
-async def where_found(dsn: str, needles: list[str]) -> list[tuple[str, str, str]]:
-    """Each (table, column, needle) where a needle appears, ignoring case."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        found = []
-        columns = await conn.fetch(_SEARCHABLE)
-        assert {c["table_name"] for c in columns} >= {"deliveries", "digests", "suppressions"}
-        for column in columns:
-            table, name = column["table_name"], column["column_name"]
-            for needle in needles:
-                hits = await conn.fetchval(
-                    f'SELECT count(*) FROM "{table}" WHERE "{name}"::text ILIKE $1',  # noqa: S608 - names from information_schema
-                    f"%{needle}%",
-                )
-                if hits:
-                    found.append((table, name, needle))
-        return found
-    finally:
-        await conn.close()
 
 
 async def erased(dsn: str, supplier_id: str) -> bool:
@@ -133,6 +104,7 @@ async def test_an_erased_supplier_leaves_no_contact_detail_in_any_column(
         await conn.close()
     assert suppressed == 1
     needles = [email, other, gone, phone, name]
+    assert await tables(dsn) >= {"deliveries", "digests", "suppressions"}
     assert {f[2] for f in await where_found(dsn, needles)} == set(needles)
 
     erasure = Envelope[SupplierErased](

@@ -24,6 +24,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from tests.support.browser import BROWSER_WAIT_MS, CHROMIUM_ARGS, chromium_or_skip
+from tests.support.erasure import where_found
 from tests.support.eventually import eventually
 from tests.support.matching_helpers import publish, seen_by_matching, supplier, unique
 from tests.support.notices_api import Agency
@@ -266,7 +267,9 @@ async def test_a_supplier_registers_confirms_signs_in_manages_its_account_and_le
         assert "Follow" in (await browser.get(f"/portal/follow/{tender['id']}")).text
 
         # Leave: every contact detail goes, the id, country, codes and matches stay.
-        before = await _everywhere(platform, [email, colleague, "+221775551234", legal_name])
+        before = await where_found(
+            platform.dsns["matching"], [email, colleague, "+221775551234", legal_name]
+        )
         assert {needle for _, _, needle in before} == {
             email,
             colleague,
@@ -279,7 +282,9 @@ async def test_a_supplier_registers_confirms_signs_in_manages_its_account_and_le
         assert "Your account is deleted" in deleted.text
         assert (await browser.get("/portal/account")).status_code == 303
 
-        found = await _everywhere(platform, [email, colleague, "+221775551234", legal_name])
+        found = await where_found(
+            platform.dsns["matching"], [email, colleague, "+221775551234", legal_name]
+        )
         assert found == [], found
         conn = await _matching(platform)
         try:
@@ -319,37 +324,6 @@ async def test_a_supplier_registers_confirms_signs_in_manages_its_account_and_le
         assert (await supplier_row(platform, email))["id"] != row["id"]
     finally:
         await browser.close()
-
-
-async def _everywhere(platform: Platform, needles: list[str]) -> list[tuple[str, str, str]]:
-    """(table, column, needle) for every text, jsonb, array and bytea column of matching's
-    database holding any needle, compared without case."""
-    conn = await _matching(platform)
-    try:
-        columns = await conn.fetch(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns"
-            " WHERE table_schema = 'public'"
-            " AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'ARRAY', 'bytea')"
-        )
-        found = []
-        for c in columns:
-            table, column = c["table_name"], c["column_name"]
-            cast = (
-                f"convert_from(\"{column}\", 'UTF8')"
-                if c["data_type"] == "bytea"
-                else f'"{column}"::text'
-            )
-            for needle in needles:
-                hit = await conn.fetchval(
-                    f'SELECT true FROM "{table}" WHERE strpos(lower({cast}), lower($1)) > 0'  # noqa: S608
-                    " LIMIT 1",
-                    needle,
-                )
-                if hit:
-                    found.append((table, column, needle))
-    finally:
-        await conn.close()
-    return found
 
 
 async def test_an_api_registration_is_verified_only_when_an_operator_vouches(
@@ -663,7 +637,9 @@ async def test_the_api_deletes_an_account_with_its_own_token(
     assert (await http.delete(f"{base}/{body['id']}?erase=true", headers=own)).status_code == 204
 
     assert (await http.get(f"{base}/{body['id']}", headers=own)).status_code == 401
-    found = await _everywhere(platform, [leaving["email"], "+221775557766", leaving["legal_name"]])
+    found = await where_found(
+        platform.dsns["matching"], [leaving["email"], "+221775557766", leaving["legal_name"]]
+    )
     assert found == []
     [event] = await supplier_events(platform, body["id"])
     assert event["type"] == "supplier.erased"

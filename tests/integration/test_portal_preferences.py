@@ -21,45 +21,15 @@ import pytest
 import pytest_asyncio
 
 from tenderwire_matching.portal import repository as portal_repository
-from tenderwire_matching.settings import MatchingSettings
-from tenderwire_stack.mailcatcher import MailCatcher
 from tests.support.eventually import eventually
 from tests.support.matching_helpers import publish, register, seen_by_matching, unique
 from tests.support.notices_api import Agency
-from tests.support.platform import OPERATOR_TOKEN, Platform
+from tests.support.platform import Platform
 from tests.support.tw_cli import run_tw
 
 pytestmark = pytest.mark.integration
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
-
-
-class PortalPlatform(Platform):
-    """The platform with matching pointed at this notify and notices, as a deployment is."""
-
-    def matching_settings(self) -> MatchingSettings:
-        assert self.notices is not None
-        return (
-            super()
-            .matching_settings()
-            .model_copy(
-                update={
-                    "notify_url": f"http://127.0.0.1:{self.notify_port}",
-                    "notices_public_url": self.notices.url,
-                    "operator_token": OPERATOR_TOKEN,
-                }
-            )
-        )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def platform(
-    kafka_bootstrap: str, postgres_dsn: str, mail_catcher: MailCatcher
-) -> AsyncIterator[Platform]:
-    running = PortalPlatform(kafka_bootstrap, postgres_dsn, mail_catcher.smtp_port)
-    await running.start()
-    yield running
-    await running.stop()
 
 
 @pytest_asyncio.fixture

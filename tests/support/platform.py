@@ -69,6 +69,7 @@ class Platform:
     notify: BackgroundServer | None = None
     notify_port: int = 0
     matching_port: int = 0
+    notices_port: int = 0
     dsns: dict[str, str] = field(default_factory=dict)
     clock: ManualClock = field(default_factory=ManualClock)
     sms_gateways: dict[str, SmsGateway] = field(default_factory=dict)
@@ -80,6 +81,7 @@ class Platform:
         self.notify_port = free_port()
         # Known before matching starts: the portal's links in account messages name it.
         self.matching_port = free_port()
+        self.notices_port = free_port()
         for name in ("primary", "secondary"):
             gateway = SmsGateway(
                 port=free_port(),
@@ -92,7 +94,9 @@ class Platform:
         for name in ("notices", "matching", "notify"):
             self.dsns[name] = await create_database(self.admin_dsn, name)
         kafka, prefix = self.kafka, self.topic_prefix
-        self.notices = running(
+        # Each service knows where the others are, as a deployment's settings say: alerts
+        # link to this notices' pages, the notice pages to this portal, the portal reads notify.
+        self.notices = BackgroundServer(
             notices_app(
                 NoticesSettings(
                     environment=Environment.TEST,
@@ -100,9 +104,12 @@ class Platform:
                     closer_interval_s=0.2,
                     kafka_bootstrap_servers=kafka,
                     topic_prefix=prefix,
+                    public_base_url=f"http://127.0.0.1:{self.notices_port}",
+                    portal_base_url=f"http://127.0.0.1:{self.matching_port}/portal",
                 ),
                 clock=self.clock,
-            )
+            ),
+            port=self.notices_port,
         )
         self.matching = BackgroundServer(
             matching_app(self.matching_settings()), port=self.matching_port
@@ -176,6 +183,8 @@ class Platform:
             topic_prefix=self.topic_prefix,
             operator_token=OPERATOR_TOKEN,
             public_base_url=f"http://127.0.0.1:{self.matching_port}",
+            notify_url=f"http://127.0.0.1:{self.notify_port}",
+            notices_public_url=f"http://127.0.0.1:{self.notices_port}",
         )
 
     async def restart_matching_from_earliest(self) -> None:

@@ -24,11 +24,12 @@ from tenderwire_matching.dependencies import (
     CorrelationId,
     Policy,
 )
-from tenderwire_matching.domain.eligibility import IneligibleCountryError
+from tenderwire_matching.domain.eligibility import IneligibleCountryError, classify
 from tenderwire_matching.domain.matching import UnmatchableCodesError
 from tenderwire_matching.portal import repository
 from tenderwire_matching.portal import services as accounts
 from tenderwire_matching.portal.domain import MAX_CONTACTS, LinkPurpose, safe_next
+from tenderwire_matching.portal.web.choices import Choice, countries
 from tenderwire_matching.portal.web.rendering import page, page_language
 from tenderwire_matching.portal.web.sessions import (
     COOKIE_PATH,
@@ -67,8 +68,8 @@ _email = TypeAdapter(EmailStr)
 FIELD_PROBLEMS = {
     "legal_name": N_("Enter your company's legal name as plain text, at most 300 characters."),
     "country": N_(
-        "Enter your country of registration, e.g. Senegal or SEN. Tenderwire serves suppliers"
-        " in developing and transition economies."
+        "Choose your country of registration. Tenderwire serves suppliers in developing and"
+        " transition economies."
     ),
     "email": N_("Enter a valid e-mail address, e.g. bids@example.org."),
     "address": N_("Enter a valid e-mail address, e.g. bids@example.org."),
@@ -95,7 +96,9 @@ NOTICES = {
     "phone_verified": N_("Your mobile number is confirmed."),
     "code_void": N_("That code no longer works. Ask for a new one."),
     "contact_sent": N_("We sent a confirmation link to the new address."),
-    "contact_exists": N_("This address receives the alerts already, or is waiting to."),
+    "contact_exists": N_(
+        "This address already receives the alerts, or is waiting for confirmation."
+    ),
     "contact_removed": N_("The address was removed."),
     "token_revoked": N_("The token was revoked: it no longer works."),
     "too_many_tokens": N_("You have ten tokens already. Revoke one to make another."),
@@ -228,6 +231,12 @@ def _notice(request: Request) -> str | None:
 # Registration.
 
 
+def eligible_countries(language: str) -> list[Choice]:
+    """The countries a supplier may register in, named in `language`: a list to choose from
+    rather than a name to type, which would have to be typed as pycountry spells it."""
+    return [c for c in countries(language) if classify(c.value).eligible]
+
+
 def _registration_page(
     request: Request,
     language: str,
@@ -243,6 +252,7 @@ def _registration_page(
         values=values,
         errors=errors,
         languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        countries=eligible_countries(language),
     )
 
 

@@ -40,7 +40,7 @@ STATES = {
     "superseded": N_("Replaced by a newer alert about the same tender"),
 }
 STOP_REASONS = {
-    "unsubscribed": N_("You stopped it."),
+    "unsubscribed": N_("You stopped these alerts."),
     "sms-stop": N_("You replied STOP by text message. Reply START to resume."),
 }
 

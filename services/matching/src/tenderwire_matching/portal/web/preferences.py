@@ -63,7 +63,7 @@ FIELD_MESSAGES = {
     ),
     "notice_types": N_("Choose notice types from the list."),
     "keywords": N_(
-        "Write one keyword or phrase a line, each 2 to 60 characters of plain text, at most 50."
+        "Write one keyword or phrase per line, each 2 to 60 characters of plain text, at most 50."
     ),
     "": N_("This change could not be saved. Check the fields and try again."),
 }
