@@ -77,8 +77,21 @@ def link_in(message: dict[str, Any], pattern: str) -> str:
     return found.group(0)
 
 
+# What a page cost to load: its HTML and every resource it fetched (its stylesheet), decoded.
+_WEIGHT = (
+    "performance.getEntriesByType('navigation')[0].decodedBodySize"
+    " + performance.getEntriesByType('resource').reduce((s, e) => s + e.decodedBodySize, 0)"
+)
+WEIGHTS: dict[str, int] = {}
+
+
 async def fits_a_phone(page: Page) -> None:
+    """No sideways scrolling at 360 px, and under 100 KB with its CSS (3G)."""
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    path = "/".join(page.url.split("?")[0].rsplit("/", 2)[-2:])
+    weight = int(await page.evaluate(_WEIGHT))
+    WEIGHTS[f"{path}: {await page.title()}"] = weight
+    assert weight < 100 * 1024, (page.url, weight)
 
 
 async def test_a_supplier_walks_the_portal_from_registration_to_deletion(  # noqa: PLR0915 - one walk, in order
@@ -128,6 +141,7 @@ async def test_a_supplier_walks_the_portal_from_registration_to_deletion(  # noq
     await page.wait_for_load_state()
     await page.goto(f"{portal}/account")
     assert "/sign-in" not in page.url
+    await fits_a_phone(page)
 
     # An agency publishes a tender for the supplier's code: the alert arrives, in French, and
     # its "View the notice" link opens the public page in the browser.
@@ -154,6 +168,7 @@ async def test_a_supplier_walks_the_portal_from_registration_to_deletion(  # noq
 
     # Preferences: the daily digest at 07:00 instead of every alert at once.
     await page.goto(f"{portal}/preferences")
+    await fits_a_phone(page)
     await page.check("input[name=delivery][value=daily_digest]")
     await page.select_option("select[name=digest_hour]", "7")
     await page.click("form[action$='/preferences/delivery'] button[type=submit]")
@@ -169,6 +184,7 @@ async def test_a_supplier_walks_the_portal_from_registration_to_deletion(  # noq
     )
     await page.reload()
     assert "Pompes solaires" in await page.inner_text("main")
+    await fits_a_phone(page)
     await page.click("button[name=scope][value=email]:not(.resume)", strict=False)
     await page.wait_for_load_state()
     assert await suppressed(platform, email)
@@ -179,6 +195,7 @@ async def test_a_supplier_walks_the_portal_from_registration_to_deletion(  # noq
 
     # Leave: the account is deleted, and no database keeps a contact detail of it.
     await page.goto(f"{portal}/delete-account")
+    await fits_a_phone(page)
     await page.click("form[action$='/delete-account'] button[type=submit]")
     await page.wait_for_load_state()
     await seen_by_matching(platform, tender_id, 1)
@@ -193,6 +210,7 @@ async def test_a_supplier_walks_the_portal_from_registration_to_deletion(  # noq
 
     assert await eventually(left, until=lambda found: found == []) == []
     await page.context.close()
+    print("page weights, HTML + CSS bytes:", WEIGHTS)  # noqa: T201 - figures for the notes
 
 
 async def supplier_row(platform: Platform, email: str) -> asyncpg.Record:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,9 +24,9 @@ import asyncpg
 import typer
 
 from tenderwire_shared.db import create_pool, migrate
-from tenderwire_shared.local_ports import LOCAL_PORTS
 from tenderwire_stack.cli.common import JsonOption, console
 from tenderwire_stack.cli.exit_codes import NEEDS_ATTENTION, UNREACHABLE, USAGE
+from tenderwire_stack.cli.migrate import database_url
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -57,7 +56,9 @@ async def _with_pool(work: str, **kwargs: Any) -> Any:
 def _database_url() -> str:
     # Only the database: the service's other settings (its portal secret) are not the
     # operator's to hold, and MatchingSettings refuses to load in production without them.
-    return os.environ.get("TW_MATCHING_DATABASE_URL") or LOCAL_PORTS.database_url("matching")
+    from tenderwire_matching.settings import MatchingSettings
+
+    return database_url(MatchingSettings)
 
 
 def _run(work: str, **kwargs: Any) -> Any:

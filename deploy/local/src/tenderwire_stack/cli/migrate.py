@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from enum import StrEnum
 from typing import Annotated
 
 import asyncpg
 import typer
+from pydantic_settings import BaseSettings
 
 from tenderwire_shared.db import (
     MigrationError,
@@ -44,16 +46,25 @@ def _database(service: Service) -> tuple[str, str]:
         from tenderwire_notices.bootstrap import MIGRATIONS as NOTICES
         from tenderwire_notices.settings import NoticesSettings
 
-        return NoticesSettings().database_url, NOTICES
+        return database_url(NoticesSettings), NOTICES
     if service is Service.MATCHING:
         from tenderwire_matching.bootstrap import MIGRATIONS as MATCHING
         from tenderwire_matching.settings import MatchingSettings
 
-        return MatchingSettings().database_url, MATCHING
+        return database_url(MatchingSettings), MATCHING
     from tenderwire_notify.bootstrap import MIGRATIONS as NOTIFY
     from tenderwire_notify.settings import NotifySettings
 
-    return NotifySettings().database_url, NOTIFY
+    return database_url(NotifySettings), NOTIFY
+
+
+def database_url(settings: type[BaseSettings]) -> str:
+    """The service's database URL as the service reads it, and nothing else: a prestart job
+    migrates with the database's address alone, without the secrets (portal, unsubscribe)
+    that the service's full settings refuse to do without in production."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    default = str(settings.model_fields["database_url"].default)
+    return os.environ.get(f"{prefix}DATABASE_URL".upper(), default)
 
 
 async def _migrate(service: Service, *, check: bool) -> list[str]:
