@@ -210,7 +210,7 @@ async def test_a_supplier_walks_the_portal_from_registration_to_deletion(  # noq
 
     assert await eventually(left, until=lambda found: found == []) == []
     await page.context.close()
-    print("page weights, HTML + CSS bytes:", WEIGHTS)  # noqa: T201 - figures for the notes
+    print("page weights, HTML + CSS bytes:", WEIGHTS)
 
 
 async def supplier_row(platform: Platform, email: str) -> asyncpg.Record:
