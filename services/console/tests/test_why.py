@@ -4,7 +4,7 @@ from real databases in tests/integration/test_why.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -235,3 +235,30 @@ def test_the_cpv_limit_can_differ_from_unspsc_s() -> None:
     coarse = tender(cpv=("33100000",))
     assert judge(row, coarse, [], [], levels=1).checks[2].passed
     assert not judge(row, coarse, [], [], levels=1, cpv_levels=0).checks[2].passed
+
+
+def test_an_unconfirmed_address_or_a_pause_is_named_beside_the_rules_not_as_one() -> None:
+    row = supplier(
+        email_verified_at=None,
+        phone="+221775550123",
+        phone_verified_at=None,
+        paused_until=date(2027, 1, 1),
+    )
+    explanation = judge(
+        row,
+        tender("60101500"),
+        [ALERT],
+        [
+            delivery("suppressed", "email", "address not verified"),
+            delivery("suppressed", "sms", "address not verified"),
+        ],
+        levels=1,
+        today=date(2026, 12, 2),
+    )
+    held = {c.rule: c.passed for c in explanation.checks[-3:]}
+    assert held == {"email_confirmed": False, "phone_confirmed": False, "not_paused": False}
+    assert explanation.verdict is Verdict.NOT_DELIVERED
+    assert "email suppressed (address not verified)" in explanation.summary
+    # Not matched for another reason: confirmation is not what the summary blames.
+    unmatched = judge(row, tender("43211503"), [], [], levels=1)
+    assert "email_confirmed" not in unmatched.summary

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from enum import IntEnum
 from typing import Any
 
@@ -161,6 +162,41 @@ def eligibility_check(country: str) -> Check:
     )
 
 
+def contact_checks(supplier: Any, today: date) -> list[Check]:
+    """What decides whether a matched alert is sent, beside matching's rules: notify sends
+    to confirmed contacts only (double opt-in), and nothing while the supplier paused alerts.
+    A row from before the portal has none of these columns, and nothing held it back."""
+    checks = []
+    if "email_verified_at" in supplier:
+        confirmed = supplier["email_verified_at"] is not None
+        checks.append(
+            Check(
+                "email_confirmed",
+                confirmed,
+                "the e-mail address is confirmed"
+                if confirmed
+                else "the e-mail address is not confirmed yet: notify withholds e-mail alerts"
+                " until the supplier opens the link sent to it",
+            )
+        )
+    if supplier.get("phone") and "phone_verified_at" in supplier:
+        confirmed = supplier["phone_verified_at"] is not None
+        checks.append(
+            Check(
+                "phone_confirmed",
+                confirmed,
+                "the phone is confirmed"
+                if confirmed
+                else "the phone is not confirmed yet: notify withholds texts until the"
+                " supplier types the code sent to it",
+            )
+        )
+    paused = supplier.get("paused_until")
+    if paused is not None and paused > today:
+        checks.append(Check("not_paused", False, f"the supplier paused alerts until {paused}"))
+    return checks
+
+
 async def explain(
     matching_dsn: str,
     notify_dsn: str,
@@ -208,6 +244,12 @@ async def explain(
     return judge(supplier, tender, alerts, rows, levels=levels, cpv_levels=cpv_levels)
 
 
+def _delivery_state(row: Any) -> str:
+    # A suppression says why (unsubscribed, address not verified, paused until ...).
+    held = row["state"] == "suppressed" and row["last_error"]
+    return f"{row['channel']} {row['state']}" + (f" ({row['last_error']})" if held else "")
+
+
 def judge(
     supplier: asyncpg.Record,
     tender: TenderSnapshot,
@@ -216,13 +258,14 @@ def judge(
     *,
     levels: int,
     cpv_levels: int | None = None,
+    today: date | None = None,
 ) -> Explanation:
     """The answer from the rows read: the supplier's registry row, the tender matching holds,
     the alerts matching decided and notify's deliveries of them. No I/O. `cpv_levels`
     defaults to `levels`, as TW_MATCHING_CPV_HIERARCHY_LEVELS does."""
     profile = repository.profile(supplier)
     facts = facts_of(tender)
-    checks = [
+    matching_checks = [
         Check("active", supplier["active"], "active" if supplier["active"] else "deactivated"),
         eligibility_check(supplier["country"]),
         *scheme_checks(
@@ -234,6 +277,7 @@ def judge(
         ),
         *(Check(v.rule, v.passed, v.detail) for v in filter_verdicts(profile, facts)),
     ]
+    checks = [*matching_checks, *contact_checks(supplier, today or datetime.now(UTC).date())]
     explanation = Explanation(
         Verdict.NOT_MATCHED,
         "",
@@ -241,7 +285,8 @@ def judge(
         alerts=[{k: str(v) for k, v in dict(a).items()} for a in alerts],
     )
     if not alerts:
-        failed = [c.rule for c in checks if not c.passed]
+        # Confirmation and pauses hold back sending, not matching: not the reason here.
+        failed = [c.rule for c in matching_checks if not c.passed]
         why = (
             f"failed {', '.join(failed)}"
             if failed
@@ -257,7 +302,18 @@ def judge(
         explanation.verdict = Verdict.ALERTED
         explanation.summary = f"alerted: {len(reached)} of {len(deliveries)} deliveries sent"
     else:
-        states = ", ".join(f"{r['channel']} {r['state']}" for r in deliveries) or "none queued yet"
+        states = (
+            ", ".join(
+                f"{r['channel']} {r['state']}"
+                + (
+                    f" ({r['last_error']})"
+                    if r["state"] == "suppressed" and r["last_error"]
+                    else ""
+                )
+                for r in deliveries
+            )
+            or "none queued yet"
+        )
         explanation.verdict = Verdict.NOT_DELIVERED
         explanation.summary = f"matched ({len(alerts)} alert(s)) but not delivered: {states}"
     return explanation
