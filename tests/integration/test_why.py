@@ -126,6 +126,7 @@ async def test_an_alerted_supplier_passes_every_rule(platform: Platform, scene: 
         ("agency", True),
         ("notice_type", True),
         ("keyword", True),
+        ("email_confirmed", True),
     ]
     assert [(d["channel"], d["state"]) for d in answer["deliveries"]] == [("email", "sent")]
 
