@@ -301,6 +301,15 @@ async def test_stopping_and_resuming_a_channel_asks_notify_with_the_suppliers_ad
     assert json.loads(alerts_page.notify_calls[-1].content)["subscribed"] is True
 
 
+async def test_stopping_all_alerts_covers_the_further_confirmed_contacts_too() -> None:
+    async for state in portal(
+        notify=notify_with(ALERT_ROWS, CHANNELS), also_email=["achats@kibo.example"]
+    ):
+        await state.post("/portal/alerts/channels", {"scope": "all", "action": "stop"})
+        asked = json.loads(state.notify_calls[-1].content)["addresses"]
+        assert {"channel": "email", "address": "achats@kibo.example"} in asked
+
+
 @pytest.mark.parametrize(
     "fields",
     [{"scope": "fax", "action": "stop"}, {"scope": "all", "action": "<script>"}, {"scope": "all"}],

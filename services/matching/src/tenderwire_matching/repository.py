@@ -270,6 +270,7 @@ def view(r: asyncpg.Record) -> SupplierView:
         unspsc_codes=list(r["codes"]),
         cpv_codes=list(r["cpv_codes"]),
         email=r["email"],
+        also_email=list(r.get("also_email") or ()),
         phone=r["phone"],
         language=r["language"],
         timezone=r["timezone"],

@@ -270,6 +270,10 @@ class SupplierView(BaseModel):
     unspsc_codes: list[str]
     cpv_codes: list[str] = []
     email: str
+    also_email: list[str] = Field(
+        default=[],
+        description="Further e-mail contacts confirmed in the portal; they get alerts too",
+    )
     phone: str | None
     language: str
     timezone: str

@@ -59,7 +59,7 @@ Notify = Annotated[NotifyApi, Depends(notify_api)]
 
 
 def addresses_of(profile: SupplierView) -> list[tuple[str, str]]:
-    found = [("email", profile.email)]
+    found = [("email", profile.email), *(("email", other) for other in profile.also_email)]
     if profile.phone:
         found.append(("sms", profile.phone))
     return found
