@@ -20,7 +20,7 @@ from tenderwire_stack.mailcatcher import MailCatcher
 from tests.support.eventually import eventually
 from tests.support.matching_helpers import publish, register, unique
 from tests.support.notices_api import Agency
-from tests.support.notify_api import deliveries
+from tests.support.notify_api import a_zone_at_11, deliveries
 from tests.support.platform import Platform
 from tests.support.walkthrough import mail_to
 
@@ -267,6 +267,10 @@ async def test_all_alerts_reaches_a_phone_no_text_went_to_and_undo_never_lifts_a
         email=email,
         phone="+258 84 000 55 66",
         delivery="daily_digest",
+        # Where the digest is not due for hours, so the alert stays batched while the test
+        # looks: a digest due at once (after 08:00 UTC) would send it within a fifth of a second.
+        timezone=a_zone_at_11(),
+        digest_hour=23,
     )
     first = await publish(agency, unspsc_codes=["43211801"])
     await alerts_settle(http, platform, supplier["id"], first["id"], email="batched")
