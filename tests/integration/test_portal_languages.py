@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from html import unescape
 from importlib.resources import files
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from tenderwire_matching.portal import repository as portal_repository
 from tenderwire_shared.i18n import LANGUAGES
 from tenderwire_shared.i18n import catalogs as babel_catalogs
+from tests.support import untranslated
 from tests.support.matching_helpers import publish, register
 from tests.support.notices_api import Agency
 from tests.support.platform import Platform
@@ -27,37 +27,12 @@ from tests.support.platform import Platform
 pytestmark = pytest.mark.integration
 
 SOURCE = babel_catalogs.CatalogSource(Path(str(files("tenderwire_matching"))))
-_PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[sdif]")
 _TAG = re.compile(r"<[^>]*>")
-
-
-@cache
-def english_fragments(language: str) -> frozenset[str]:
-    """The English pieces of every message, between its placeholders, that this language's
-    translation does not itself contain (a brand, "UNSPSC", a word two languages share)."""
-    catalog = babel_catalogs.read_catalog(SOURCE.po_path(language), language)
-    fragments = set()
-    for message in catalog:
-        if not message.id:
-            continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        translated = " ".join(str(s) for s in strings)
-        for msgid in ids:
-            for between in _PLACEHOLDER.split(str(msgid)):
-                piece = between.strip(" ,.:;()[]/-")
-                if re.search(r"[A-Za-z]{3}", piece) and piece not in translated:
-                    fragments.add(piece)
-    return frozenset(fragments)
 
 
 def english_left(html: str, language: str) -> list[str]:
     text = " ".join(unescape(_TAG.sub(" ", html)).split())
-    return sorted(
-        f
-        for f in english_fragments(language)
-        if re.search(rf"(?<!\w){re.escape(' '.join(f.split()))}(?!\w)", text)
-    )
+    return untranslated.english_left(text, SOURCE, language)
 
 
 async def set_language(platform: Platform, supplier_id: str, language: str) -> None:

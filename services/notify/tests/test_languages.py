@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from tenderwire_shared.events.matches import MatchCreated, MatchKind, Recipient
 from tenderwire_shared.events.tenders import Award, FieldChange, NoticeType, TenderSnapshot
 from tenderwire_shared.i18n import LANGUAGES
 from tenderwire_shared.i18n import catalogs as babel_catalogs
+from tests.support import untranslated
 
 PACKAGE = Path(str(files("tenderwire_notify")))
 SOURCE = babel_catalogs.CatalogSource(PACKAGE)
@@ -129,31 +129,8 @@ def rendered(kind: str, language: str) -> RenderedEmail:
     )
 
 
-_PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[sdif]")
-
-
-@cache
-def english_fragments(language: str) -> frozenset[str]:
-    """The English pieces of every message, between its placeholders, that this language's
-    translation does not itself contain (a brand, "UNSPSC", a word two languages share)."""
-    catalog = babel_catalogs.read_catalog(SOURCE.po_path(language), language)
-    fragments = set()
-    for message in catalog:
-        if not message.id:
-            continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        translated = " ".join(str(s) for s in strings)
-        for msgid in ids:
-            for between in _PLACEHOLDER.split(str(msgid)):
-                piece = between.strip(" ,.:;()[]/-")
-                if re.search(r"[A-Za-z]{3}", piece) and piece not in translated:
-                    fragments.add(piece)
-    return frozenset(fragments)
-
-
 def english_left(text: str, language: str) -> list[str]:
-    return sorted(f for f in english_fragments(language) if re.search(rf"\b{re.escape(f)}\b", text))
+    return untranslated.english_left(text, SOURCE, language)
 
 
 @pytest.mark.parametrize("kind", KINDS)
